@@ -1,0 +1,95 @@
+"""Environment → settings, read at call time.
+
+Every table, queue and bucket is named here once, by its logical name. Its physical name is
+`{prefix}-{logical}`, where the prefix is the CloudFormation stack name in AWS (set by `infra/`)
+and `colony-{stage}` elsewhere, so `infra/`, the embedded stack and the code always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+STAGES = ("local", "test", "dev", "prod")
+
+TABLES = ("companies", "users", "api-keys", "counters", "uniques")
+QUEUES = ("imports",)
+BUCKET = "files"
+DEFAULT_REGION = "af-south-1"
+LOCAL_CREDENTIALS = ("local", "local")
+
+
+class SettingsError(Exception):
+    """The environment does not describe a usable stage."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    prefix: str
+    region: str
+    aws_endpoint_url: str | None
+    max_body_bytes: int
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in ("local", "test")
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """Fixed credentials for the embedded AWS; None means the normal AWS chain."""
+        return LOCAL_CREDENTIALS if self.aws_endpoint_url else None
+
+    def table(self, name: str) -> str:
+        assert name in TABLES, f"unknown table {name!r}"
+        return f"{self.prefix}-{name}"
+
+    def queue(self, name: str) -> str:
+        assert name in QUEUES, f"unknown queue {name!r}"
+        return f"{self.prefix}-{name}"
+
+    def dead_letter_queue(self, name: str) -> str:
+        return f"{self.queue(name)}-dlq"
+
+    @property
+    def bucket(self) -> str:
+        return f"{self.prefix}-{BUCKET}"
+
+
+def get_settings() -> Settings:
+    """Build the settings from the environment as it is now (cheap; nothing is cached)."""
+    env = os.environ
+    stage = env.get("COLONY_STAGE", "local")
+    if stage not in STAGES:
+        raise SettingsError(f"COLONY_STAGE must be one of {', '.join(STAGES)}, not {stage!r}")
+    endpoint = env.get("COLONY_AWS_ENDPOINT_URL") or None
+    if endpoint is None and stage == "local":
+        endpoint = f"http://127.0.0.1:{env.get('MOTO_PORT', '5000')}"
+    return Settings(
+        stage=stage,
+        prefix=env.get("COLONY_PREFIX") or f"colony-{stage}",
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        aws_endpoint_url=endpoint,
+        max_body_bytes=int(env.get("COLONY_MAX_BODY_BYTES", 1_048_576)),
+    )
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment variables `.chalice/config.json` gives a stage, as `chalice local` applies them."""
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    if stage not in config["stages"]:
+        raise SettingsError(f"no stage {stage!r} in .chalice/config.json")
+    variables = dict(config.get("environment_variables", {}))
+    variables.update(config["stages"][stage].get("environment_variables", {}))
+    return variables
+
+
+def use_stage(stage: str) -> None:
+    """Apply a stage's environment to this process, as Chalice does for its functions."""
+    os.environ["COLONY_STAGE"] = stage
+    for name, value in stage_environment(stage).items():
+        os.environ.setdefault(name, value)
