@@ -1,0 +1,183 @@
+"""Companies: their settings, their credits, and how one comes to exist."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.domain import clock, users
+from chalicelib.domain.auth import Caller, new_key
+from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
+from chalicelib.models.api_keys import ApiKey
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.users import User
+
+DEFAULTS: dict[str, Any] = {
+    "default_region": "ZA",
+    "timezone": "Africa/Johannesburg",
+    "sender_id": None,
+    "optout_text": "Reply STOP to opt out",
+    "quiet_hours": True,
+    "require_second_approver": True,
+}
+EDITABLE = ("name", *DEFAULTS)
+_ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}")
+_NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,15}")
+
+
+@dataclass(frozen=True)
+class NewCompany:
+    company: Company
+    admin: User
+    api_key: str
+
+
+def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """Normalise and validate company settings; every bad field is named, with its reason."""
+    checked, problems = {}, {}
+    for name, value in changes.items():
+        assert name in EDITABLE, f"not a company setting: {name}"
+        try:
+            checked[name] = _CHECKS.get(name, _unchanged)(value)
+        except ValueError as error:
+            problems[name] = [str(error)]
+    if problems:
+        raise InvalidInput("Some company settings are not valid.", fields=problems)
+    return checked
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValueError("must be 1 to 100 characters")
+    return value
+
+
+def _region(value: str) -> str:
+    value = value.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code that phone numbers use, such as ZA")
+    return value
+
+
+def _timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("must be an IANA time zone, such as Africa/Johannesburg")
+    return value
+
+
+def _timezones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+def _sender_id(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not (_ALPHANUMERIC_SENDER.fullmatch(value) or _NUMERIC_SENDER.fullmatch(value)):
+        raise ValueError(
+            "must be 1 to 11 letters and digits (with a letter) or a phone number of 3 to 15 digits"
+        )
+    return value
+
+
+def _optout_text(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValueError("must be 1 to 100 characters: it is appended to every marketing message")
+    return value
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+_CHECKS = {
+    "name": _name,
+    "default_region": _region,
+    "timezone": _timezone,
+    "sender_id": _sender_id,
+    "optout_text": _optout_text,
+}
+
+
+def create_company(name: str, admin_email: str, credits: int = 0, **settings: Any) -> NewCompany:
+    """A company with its first admin and that admin's first API key, written in one transaction."""
+    if credits < 0:
+        raise invalid_field("credits", "must not be negative")
+    checked = check_settings({"name": name, **DEFAULTS, **settings})
+    email = users.check_email(admin_email)
+    now = clock.now()
+    company = Company(
+        id=allocate_ids("company")[0],
+        credits=credits,
+        webhook_token=secrets.token_urlsafe(24),
+        admin_count=1,
+        date_created=now,
+        date_updated=now,
+        **checked,
+    )
+    admin = User(company=company.id, id=allocate_ids("user")[0], email=email, role="admin")
+    admin.date_created = admin.date_updated = now
+    key_id = allocate_ids("api_key")[0]
+    issued = new_key(key_id)
+    with transaction() as write:
+        write.save(company, condition=Company.id.does_not_exist())
+        users.add_to_transaction(write, admin)
+        write.save(
+            ApiKey(
+                id=key_id,
+                company=company.id,
+                user=admin.id,
+                name="first key",
+                secret_hash=issued.secret_hash,
+                date_created=now,
+            )
+        )
+    return NewCompany(company=company, admin=admin, api_key=issued.token)
+
+
+def get_company(caller: Caller) -> Company:
+    company = Company.get_or_none(caller.company)
+    if company is None:
+        raise NotFound("The company no longer exists.")
+    return company
+
+
+def update_company(caller: Caller, changes: dict[str, Any]) -> Company:
+    caller.require("admin")
+    company = get_company(caller)
+    checked = check_settings(changes)
+    if not checked:
+        return company
+    actions = [
+        getattr(Company, name).set(value) if value is not None else getattr(Company, name).remove()
+        for name, value in checked.items()
+    ]
+    company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=Company.id.exists())
+    return company
+
+
+def add_credits(company_id: int, amount: int) -> Company:
+    """Top up a company's balance atomically (the operator's CLI; never a client-writable field)."""
+    if amount <= 0:
+        raise invalid_field("amount", "must be a positive whole number of credits")
+    company = Company(id=company_id)
+    try:
+        company.update(
+            actions=[Company.credits.add(amount), Company.date_updated.set(clock.now())],
+            condition=Company.id.exists(),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            raise NotFound(f"There is no company {company_id}.") from error
+        raise
+    return company

@@ -1,0 +1,1 @@
+"""PynamoDB models, one table per aggregate; table names come from the settings."""

@@ -1,0 +1,28 @@
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class CompanyIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "company-index"
+        projection = AllProjection()
+
+    company = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class ApiKey(BaseModel):
+    """An API key: only the SHA-256 of its secret is stored; the key itself is shown once."""
+
+    Meta = table_meta("api-keys")
+
+    id = NumberAttribute(hash_key=True)
+    company = NumberAttribute()
+    user = NumberAttribute()
+    name = UnicodeAttribute(null=True)
+    secret_hash = UnicodeAttribute()
+    date_created = UTCDateTimeAttribute()
+
+    by_company = CompanyIndex()

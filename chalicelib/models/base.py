@@ -1,0 +1,94 @@
+"""The base every model shares: its table, endpoint and credentials come from the settings at call time."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.settings import Settings, get_settings
+
+
+class _FromSettings:
+    """A `Meta` attribute read from the settings each time PynamoDB asks for it."""
+
+    def __init__(self, read: Callable[[Settings], Any]) -> None:
+        self._read = read
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        return self._read(get_settings())
+
+
+def _credential(index: int) -> _FromSettings:
+    return _FromSettings(lambda s: s.credentials[index] if s.credentials else None)
+
+
+def table_meta(name: str) -> type:
+    """A PynamoDB `Meta` for the table with logical name `name`."""
+
+    class Meta:
+        table_name = _FromSettings(lambda s: s.table(name))
+        region = _FromSettings(lambda s: s.region)
+        host = _FromSettings(lambda s: s.aws_endpoint_url)
+        aws_access_key_id = _credential(0)
+        aws_secret_access_key = _credential(1)
+        max_retry_attempts = 5
+        connect_timeout_seconds = 5
+        read_timeout_seconds = 30
+
+    return Meta
+
+
+class BaseModel(Model):
+    """Reconnects when the settings change (another stage or endpoint), not only the table name."""
+
+    _connection_settings: Settings | None = None
+
+    @classmethod
+    def _get_connection(cls):  # type: ignore[override]
+        settings = get_settings()
+        if cls._connection_settings != settings:
+            cls._connection = None
+            cls._connection_settings = settings
+        return super()._get_connection()
+
+    @classmethod
+    def get_or_none(cls, hash_key: Any, range_key: Any = None, consistent_read: bool = False) -> Any:
+        try:
+            return cls.get(hash_key, range_key, consistent_read=consistent_read)
+        except cls.DoesNotExist:
+            return None
+
+
+def transaction(client_request_token: str | None = None) -> TransactWrite:
+    """A DynamoDB write transaction on the settings' endpoint (PynamoDB's default would ignore it)."""
+    return TransactWrite(connection=_connection(get_settings()), client_request_token=client_request_token)
+
+
+@functools.lru_cache(maxsize=8)
+def _connection(settings: Settings) -> Connection:
+    credentials = settings.credentials or (None, None)
+    return Connection(
+        region=settings.region,
+        host=settings.aws_endpoint_url,
+        max_retry_attempts=5,
+        aws_access_key_id=credentials[0],
+        aws_secret_access_key=credentials[1],
+    )
+
+
+def condition_failed(error: Exception) -> bool:
+    """Whether a PynamoDB write (or transaction) failed because a condition did not hold."""
+    if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        return True
+    return any(failed_conditions(error))
+
+
+def failed_conditions(error: Exception) -> list[bool]:
+    """For a cancelled transaction: whether each item's condition failed, in the order written."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return [reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons]

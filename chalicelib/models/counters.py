@@ -1,0 +1,20 @@
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class Counter(BaseModel):
+    """The last id handed out for one kind of object."""
+
+    Meta = table_meta("counters")
+
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+def allocate_ids(kind: str, count: int = 1) -> range:
+    """Reserve `count` consecutive ids for `kind` in one atomic write."""
+    assert count >= 1, "allocate at least one id"
+    counter = Counter(name=kind)
+    counter.update(actions=[Counter.value.add(count)])
+    return range(counter.value - count + 1, counter.value + 1)

@@ -1,0 +1,92 @@
+"""The one pagination helper: a DynamoDB query page and an opaque cursor bound to its partition."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pynamodb.indexes import Index
+from pynamodb.models import Model
+
+from chalicelib.domain.errors import invalid_field
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    cursor: str | None = None
+    size: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next: str | None
+
+
+def paginate(source: type[Model] | Index, hash_key: Any, request: PageRequest, **query: Any) -> Page:
+    """One page of `source.query(hash_key, **query)`; `next` is None exactly when nothing follows."""
+    names = _key_names(source)
+    start = _decode(request.cursor, names, hash_key)
+    results = list(source.query(hash_key, limit=request.size + 1, last_evaluated_key=start, **query))
+    if len(results) <= request.size:
+        return Page(items=results, next=None)
+    items = results[: request.size]
+    return Page(items=items, next=_encode(items[-1], names))
+
+
+def _key_names(source: type[Model] | Index) -> tuple[str, ...]:
+    """Hash key first, then the other key attributes DynamoDB needs to resume the query."""
+    if isinstance(source, Index):
+        model = source._model
+        index_keys = [a.attr_name for a in source.Meta.attributes.values() if a.is_hash_key]
+        index_keys += [a.attr_name for a in source.Meta.attributes.values() if a.is_range_key]
+    else:
+        model, index_keys = source, []
+    table_keys = [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
+    return tuple(dict.fromkeys(index_keys + table_keys))
+
+
+def _encode(item: Model, names: tuple[str, ...]) -> str:
+    serialized = item.serialize()
+    key = {name: serialized[name] for name in names}
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None, names: tuple[str, ...], hash_key: Any) -> dict[str, Any] | None:
+    """The start key a cursor names, if it is one this query produced; anything else is a 400."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        key = None
+    if not _is_key(key, names) or _value(key[names[0]]) != str(hash_key):
+        raise invalid_field("cursor", "is not a cursor from this list")
+    return key
+
+
+def _is_key(key: Any, names: tuple[str, ...]) -> bool:
+    return isinstance(key, dict) and set(key) == set(names) and all(map(_is_attribute, key.values()))
+
+
+def _is_attribute(attribute: Any) -> bool:
+    """A key attribute in DynamoDB's JSON form: {"S": text} or {"N": digits}."""
+    if not isinstance(attribute, dict) or len(attribute) != 1:
+        return False
+    ((kind, value),) = attribute.items()
+    if not isinstance(value, str):
+        return False
+    return kind == "S" or (kind == "N" and re.fullmatch(r"-?[0-9]{1,38}", value) is not None)
+
+
+def _value(attribute: dict[str, Any]) -> Any:
+    return next(iter(attribute.values()))
