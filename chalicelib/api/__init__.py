@@ -1,0 +1,1 @@
+"""HTTP only: one blueprint per resource; each route parses, calls one domain function and renders."""

@@ -1,0 +1,37 @@
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.schema import Field, Schema
+from chalicelib.domain import api_keys
+from chalicelib.domain.clock import iso
+from chalicelib.models.api_keys import ApiKey
+
+bp = Blueprint(__name__)
+
+NEW_KEY = Schema(
+    fields={"name": Field(str, nullable=True, max_length=100), "user": Field(int)},
+    read_only=("id", "company", "api_key", "date_created"),
+)
+
+
+def render_key(key: ApiKey) -> dict:
+    """A key without its secret, which is never stored and shown only when the key is made."""
+    return {"id": key.id, "user": key.user, "name": key.name, "date_created": iso(key.date_created)}
+
+
+@endpoint(bp, "/api-keys")
+def list_keys(call: Call) -> dict:
+    page = api_keys.list_keys(call.caller, call.page())
+    return {"results": [render_key(k) for k in page.items], "next": page.next}
+
+
+@endpoint(bp, "/api-keys", methods=("POST",), status=201)
+def create_key(call: Call) -> dict:
+    body = call.body(NEW_KEY) if call.request.raw_body else {}
+    issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"))
+    return {**render_key(issued.key), "api_key": issued.token}
+
+
+@endpoint(bp, "/api-keys/{key_id}", methods=("DELETE",))
+def revoke_key(call: Call, key_id: str) -> None:
+    api_keys.revoke_key(call.caller, object_id(key_id, "API key"))

@@ -1,0 +1,54 @@
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.schema import Field, Schema
+from chalicelib.domain import companies
+from chalicelib.domain.auth import Caller
+from chalicelib.domain.clock import iso
+from chalicelib.models.companies import Company
+
+bp = Blueprint(__name__)
+
+COMPANY = Schema(
+    fields={
+        "name": Field(str, max_length=100),
+        "default_region": Field(str, max_length=2),
+        "timezone": Field(str, max_length=64),
+        "sender_id": Field(str, nullable=True, max_length=15),
+        "optout_text": Field(str, max_length=100),
+        "quiet_hours": Field(bool),
+        "require_second_approver": Field(bool),
+    },
+    read_only=("id", "credits", "webhook_token", "date_created", "date_updated"),
+)
+
+
+def render_company(company: Company, caller: Caller | None) -> dict:
+    """The company as API.md shows it; `webhook_token` only to admins (and the operator)."""
+    body = {
+        "id": company.id,
+        "name": company.name,
+        "credits": company.credits,
+        "default_region": company.default_region,
+        "timezone": company.timezone,
+        "sender_id": company.sender_id,
+        "optout_text": company.optout_text,
+        "quiet_hours": company.quiet_hours,
+        "require_second_approver": company.require_second_approver,
+        "date_created": iso(company.date_created),
+        "date_updated": iso(company.date_updated),
+    }
+    if caller is None or caller.is_admin:
+        body["webhook_token"] = company.webhook_token
+    return body
+
+
+@endpoint(bp, "/company")
+def get_company(call: Call) -> dict:
+    return render_company(companies.get_company(call.caller), call.caller)
+
+
+@endpoint(bp, "/company", methods=("PATCH",))
+def update_company(call: Call) -> dict:
+    changes = call.body(COMPANY, partial=True)
+    return render_company(companies.update_company(call.caller, changes), call.caller)

@@ -1,0 +1,143 @@
+"""The one way a route is declared: authentication, body parsing, errors and the request log line.
+
+Every route goes through `endpoint`, so none can forget to authenticate; a test walks `app.routes`
+to prove it. Views receive a `Call` and return the body to render (or a `Response`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.errors import error_response, internal_error_response
+from chalicelib.api.schema import Schema
+from chalicelib.domain.auth import Caller, authenticate
+from chalicelib.domain.errors import (
+    ColonyError,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    UnsupportedMediaType,
+    invalid_field,
+)
+from chalicelib.log import log_context, logger
+from chalicelib.models.pagination import MAX_PAGE_SIZE, PageRequest
+from chalicelib.settings import get_settings
+
+View = Callable[..., Any]
+
+
+class Call:
+    """One request as a view sees it: the caller, and helpers that parse its parts or fail with a 4xx."""
+
+    def __init__(self, request: Request, caller: Caller | None) -> None:
+        self.request = request
+        self._caller = caller
+
+    @property
+    def caller(self) -> Caller:
+        assert self._caller is not None, "a public route has no caller"
+        return self._caller
+
+    def json(self) -> Any:
+        """The body as JSON of any shape (objects and arrays)."""
+        raw = self.request.raw_body or b""
+        limit = get_settings().max_body_bytes
+        if len(raw) > limit:
+            raise TooLarge(f"The body is larger than {limit} bytes.", code="body_too_large")
+        content_type = (self.request.headers.get("content-type") or "application/json").split(";")[0].strip()
+        if content_type.lower() != "application/json":
+            raise UnsupportedMediaType(f"Send JSON (Content-Type: application/json), not {content_type}.")
+        if not raw.strip():
+            raise InvalidInput("The body is empty; send a JSON object.", code="invalid_json")
+        try:
+            return json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as error:
+            raise InvalidInput(
+                f"The body is not valid JSON: {_json_problem(error)}", code="invalid_json"
+            ) from None
+
+    def body(self, schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+        """The body as a JSON object checked against `schema`."""
+        return schema.parse(self.json(), partial=partial)
+
+    def query(self, name: str) -> str | None:
+        return (self.request.query_params or {}).get(name)
+
+    def page(self) -> PageRequest:
+        size_text = self.query("page_size")
+        size = PageRequest.size
+        if size_text is not None:
+            if not size_text.isascii() or not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
+                raise invalid_field("page_size", f"must be a whole number from 1 to {MAX_PAGE_SIZE}")
+            size = int(size_text)
+        return PageRequest(cursor=self.query("cursor"), size=size)
+
+
+def object_id(raw: str, kind: str) -> int:
+    """An id from a path: anything that is not one names no object, so it is a 404."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    raise NotFound(f"There is no {kind} {raw}.")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _json_problem(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply"
+    return str(error)
+
+
+def endpoint(
+    bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), *, public: bool = False, status: int = 200
+) -> Callable[[View], View]:
+    """Register `view` on `bp` for `path`; `public` routes skip authentication (only /health is)."""
+
+    def register(view: View) -> View:
+        @functools.wraps(view)
+        def handler(**path_params: str) -> Response:
+            return _handle(bp.current_request, view, path_params, public=public, status=status, path=path)
+
+        handler.colony_endpoint = {"public": public}  # type: ignore[attr-defined]
+        bp.route(path, methods=list(methods))(handler)
+        return view
+
+    return register
+
+
+def _handle(
+    request: Request, view: View, path_params: dict[str, str], *, public: bool, status: int, path: str
+) -> Response:
+    started = time.monotonic()
+    request_id = (request.context or {}).get("requestId")
+    with log_context(request_id=request_id, route=f"{request.method} {path}"):
+        try:
+            caller = None if public else authenticate(request.headers.get("authorization"))
+            if caller is not None:
+                logger.thread_safe_append_keys(company=caller.company, user=caller.user)
+            response = _render(view(Call(request, caller), **path_params), status)
+        except ColonyError as error:
+            response = error_response(error)
+        except Exception:
+            logger.exception("unhandled error")
+            response = internal_error_response()
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        logger.info("request", status=response.status_code, duration_ms=duration_ms)
+    return response
+
+
+def _render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=204)
+    return Response(body=result, status_code=status)

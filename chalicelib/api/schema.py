@@ -1,0 +1,74 @@
+"""Request bodies: which fields an object may have, of which types; every problem is named by field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.errors import InvalidInput
+
+_KIND_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type
+    required: bool = False
+    nullable: bool = False
+    max_length: int | None = None
+
+    def problem(self, value: Any) -> str | None:
+        if value is None:
+            return None if self.nullable else "must not be null"
+        if not _is_kind(value, self.kind):
+            return f"must be {_KIND_NAMES[self.kind]}"
+        if self.max_length is not None and len(value) > self.max_length:
+            unit = "characters" if self.kind is str else "items"
+            return f"must be at most {self.max_length} {unit}"
+        return None
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The writable fields of one object, and the server-owned ones a client may not send."""
+
+    fields: dict[str, Field]
+    read_only: Iterable[str] = ()
+
+    def parse(self, body: Any, *, partial: bool = False) -> dict[str, Any]:
+        """The fields of `body` that are present, checked; `partial` (PATCH) makes none required."""
+        if not isinstance(body, dict):
+            raise InvalidInput("The body must be a JSON object.", code="invalid_body")
+        problems: dict[str, list[str]] = {}
+        for name, value in body.items():
+            field = self.fields.get(name)
+            if field is None:
+                problems[name] = [
+                    "is read-only" if name in self.read_only else "is not a field of this object"
+                ]
+            elif (problem := field.problem(value)) is not None:
+                problems[name] = [problem]
+        if not partial:
+            for name, field in self.fields.items():
+                if field.required and name not in body:
+                    problems[name] = ["is required"]
+        if problems:
+            raise InvalidInput(_summary(problems), fields=problems)
+        return dict(body)
+
+
+def _summary(problems: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name} {reasons[0]}" for name, reasons in problems.items())

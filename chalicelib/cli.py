@@ -1,0 +1,110 @@
+"""Admin commands for the operator: companies, users, keys, credits.
+
+    python -m chalicelib.cli company create --name Acme --credits 1000
+    python -m chalicelib.cli user create --company 1 --email ann@acme.example --role approver
+    python -m chalicelib.cli credits add --company 1 --amount 500
+
+The stage defaults to `local` (the embedded AWS of `make run`); `--stage prod` uses the normal AWS
+environment and the stack named by COLONY_PREFIX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.settings import STAGES, use_stage
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    use_stage(args.stage)
+    from chalicelib.domain.errors import ColonyError
+
+    try:
+        result = args.command(args)
+    except ColonyError as error:
+        print(
+            json.dumps({"error": {"code": error.code, "message": error.message, "fields": error.fields}}),
+            file=sys.stderr,
+        )
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="Colony admin commands")
+    parser.add_argument(
+        "--stage",
+        choices=STAGES,
+        default=os.environ.get("COLONY_STAGE", "local"),
+        help="which Colony to act on (default: local, the embedded AWS of `make run`)",
+    )
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    company = groups.add_parser("company").add_subparsers(dest="action", required=True)
+    create = company.add_parser("create", help="a company, its first admin and that admin's API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--credits", type=int, default=0)
+    create.add_argument("--email", help="the first admin's email (default: admin@<name>.example)")
+    create.add_argument("--region", dest="default_region", help="default region for national numbers (ZA)")
+    create.add_argument("--timezone", help="IANA time zone (Africa/Johannesburg)")
+    create.set_defaults(command=_create_company)
+
+    user = groups.add_parser("user").add_subparsers(dest="action", required=True)
+    create_user = user.add_parser("create", help="a user of a company, with an API key")
+    create_user.add_argument("--company", type=int, required=True)
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--role", choices=("admin", "approver", "member"), default="member")
+    create_user.set_defaults(command=_create_user)
+
+    credits = groups.add_parser("credits").add_subparsers(dest="action", required=True)
+    add = credits.add_parser("add", help="top up a company's credits")
+    add.add_argument("--company", type=int, required=True)
+    add.add_argument("--amount", type=int, required=True)
+    add.set_defaults(command=_add_credits)
+    return parser
+
+
+def _create_company(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.api.company import render_company
+    from chalicelib.api.users import render_user
+    from chalicelib.domain import companies
+
+    slug = "".join(c for c in args.name.lower() if c.isalnum()) or "company"
+    settings = {k: v for k, v in (("default_region", args.default_region), ("timezone", args.timezone)) if v}
+    new = companies.create_company(
+        args.name, args.email or f"admin@{slug}.example", credits=args.credits, **settings
+    )
+    return {
+        "company": render_company(new.company, None),
+        "user": render_user(new.admin),
+        "api_key": new.api_key,
+    }
+
+
+def _create_user(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.api.users import render_user
+    from chalicelib.domain import companies, users
+    from chalicelib.domain.auth import Caller
+
+    caller = Caller.operator(args.company)
+    companies.get_company(caller)
+    created = users.create_user(caller, args.email, args.role)
+    return {"user": render_user(created.user), "api_key": created.api_key}
+
+
+def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.api.company import render_company
+    from chalicelib.domain import companies
+
+    return {"company": render_company(companies.add_credits(args.company, args.amount), None)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
