@@ -1,0 +1,54 @@
+"""A thin JSON helper over chalice.test.Client, so API tests read as requests and answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.factories import Member
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    @property
+    def error_code(self) -> str | None:
+        return self.body["error"]["code"] if isinstance(self.body, dict) and "error" in self.body else None
+
+
+class Api:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        as_: Member | None = None,
+        json_body: Any = None,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        sent = dict(as_.headers) if as_ else {"Content-Type": "application/json"}
+        sent.update(headers or {})
+        body = raw if raw is not None else (json.dumps(json_body) if json_body is not None else None)
+        response = getattr(self._client.http, method.lower())(path, headers=sent, body=body)
+        text = response.body.decode() if isinstance(response.body, bytes) else response.body
+        parsed = json.loads(text) if text else None
+        return Answer(status=response.status_code, body=parsed, headers=dict(response.headers))
+
+    def get(self, path: str, as_: Member | None = None, **kw: Any) -> Answer:
+        return self.call("GET", path, as_, **kw)
+
+    def post(self, path: str, as_: Member | None = None, json_body: Any = None, **kw: Any) -> Answer:
+        return self.call("POST", path, as_, json_body, **kw)
+
+    def patch(self, path: str, as_: Member | None = None, json_body: Any = None, **kw: Any) -> Answer:
+        return self.call("PATCH", path, as_, json_body, **kw)
+
+    def delete(self, path: str, as_: Member | None = None, **kw: Any) -> Answer:
+        return self.call("DELETE", path, as_, **kw)

@@ -1,0 +1,75 @@
+"""Shared fixtures: an in-process embedded AWS, the Chalice test client, two companies, a network guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+# moto must be imported, and the stage set, before anything creates a boto3 client.
+os.environ.update(
+    COLONY_STAGE="test",
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="af-south-1",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+)
+os.environ.pop("COLONY_PREFIX", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import moto
+import pytest
+
+from tests.factories import Tenant, create_tenant
+
+
+class NetworkBlocked(BaseException):
+    """A test tried to reach beyond this machine; BaseException so `except Exception` cannot hide it."""
+
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family == socket.AF_UNIX or host in ("127.0.0.1", "::1", "localhost"):
+        return _real_connect(self, address)
+    raise NetworkBlocked(f"test tried to connect to {address!r}")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture
+def aws():
+    """A fresh embedded AWS for one test, provisioned from infra/ like the real stack."""
+    from chalicelib.local import stack
+
+    with moto.mock_aws():
+        stack.provision()
+        yield
+
+
+@pytest.fixture
+def client(aws):
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.settings import PROJECT_DIR
+
+    with Client(app, stage_name="test", project_dir=str(PROJECT_DIR)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tenants(aws) -> tuple[Tenant, Tenant]:
+    """Two companies, each with an admin, an approver and a member; B's data must never reach A."""
+    return create_tenant("Acme"), create_tenant("Bravo")
+
+
+@pytest.fixture
+def api(client):
+    from tests.api_client import Api
+
+    return Api(client)

@@ -1,0 +1,66 @@
+"""Test factories: objects saved through the real domain code and models, with keyword defaults."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain import companies, users
+from chalicelib.domain.auth import Caller
+from chalicelib.models.companies import Company
+from chalicelib.models.users import User
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Member:
+    user: User
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.api_key}", "Content-Type": "application/json"}
+
+
+@dataclass
+class Tenant:
+    """A company with one user of each role."""
+
+    company: Company
+    admin: Member
+    approver: Member
+    member: Member
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        return self.company.id
+
+    def as_role(self, role: str) -> Member:
+        return getattr(self, role)
+
+
+def create_company(name: str | None = None, credits: int = 1000, **settings: Any) -> companies.NewCompany:
+    n = next(_numbers)
+    return companies.create_company(
+        name or f"Company {n}", f"admin{n}@example.com", credits=credits, **settings
+    )
+
+
+def create_user(company_id: int, role: str = "member", email: str | None = None) -> Member:
+    created = users.create_user(
+        Caller.operator(company_id), email or f"user{next(_numbers)}@example.com", role
+    )
+    return Member(user=created.user, api_key=created.api_key)
+
+
+def create_tenant(name: str | None = None, credits: int = 1000, **settings: Any) -> Tenant:
+    new = create_company(name, credits, **settings)
+    return Tenant(
+        company=new.company,
+        admin=Member(user=new.admin, api_key=new.api_key),
+        approver=create_user(new.company.id, "approver"),
+        member=create_user(new.company.id, "member"),
+    )

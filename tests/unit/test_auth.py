@@ -1,0 +1,54 @@
+import pytest
+
+from chalicelib.domain.auth import Caller, hash_secret, new_key, parse_authorization
+from chalicelib.domain.errors import Forbidden, Unauthenticated
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Token ck_12_secret", (12, "secret")),
+        ("Bearer ck_12_secret", (12, "secret")),
+        ("token ck_7_a_b-c", (7, "a_b-c")),
+        ("  Token   ck_7_s  ", (7, "s")),
+    ],
+)
+def test_authorization_accepts_token_and_bearer(header, expected):
+    assert parse_authorization(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, "missing_api_key"),
+        ("", "missing_api_key"),
+        ("Basic dXNlcjpwYXNz", "invalid_api_key"),
+        ("Token", "invalid_api_key"),
+        ("Token ck_x_secret", "invalid_api_key"),
+        ("Token ck_12_", "invalid_api_key"),
+        ("Token xx_12_secret", "invalid_api_key"),
+        ("Token ck_١٢_secret", "invalid_api_key"),
+        ("ck_12_secret", "invalid_api_key"),
+    ],
+)
+def test_authorization_rejects_anything_else(header, code):
+    with pytest.raises(Unauthenticated) as raised:
+        parse_authorization(header)
+    assert raised.value.code == code
+
+
+def test_new_key_is_shown_once_and_only_its_hash_is_kept():
+    issued = new_key(42)
+    key_id, secret = parse_authorization(f"Token {issued.token}")
+    assert key_id == 42
+    assert issued.secret_hash == hash_secret(secret)
+    assert secret not in issued.secret_hash
+    assert new_key(42).token != issued.token
+
+
+def test_caller_require_names_the_missing_role():
+    member = Caller(company=1, user=2, role="member")
+    member.require("member", "admin")
+    with pytest.raises(Forbidden, match="admin"):
+        member.require("admin")
+    assert Caller.operator(5) == Caller(company=5, user=None, role="admin")

@@ -1,0 +1,60 @@
+"""settings, infra/ and app.py declare the same tables, queues and bucket."""
+
+from chalicelib.local.stack import load_template, local_template
+from chalicelib.settings import BUCKET, QUEUES, TABLES, get_settings
+
+
+def _named(resource_type: str) -> dict[str, dict]:
+    resources = load_template()["Resources"]
+    return {name: r for name, r in resources.items() if r["Type"] == resource_type}
+
+
+def _physical_suffixes(resource_type: str, name_property: str) -> set[str]:
+    suffixes = set()
+    for resource in _named(resource_type).values():
+        sub = resource["Properties"][name_property]["Fn::Sub"]
+        assert sub.startswith("${AWS::StackName}-"), sub
+        suffixes.add(sub.removeprefix("${AWS::StackName}-"))
+    return suffixes
+
+
+def test_tables_match_settings():
+    assert _physical_suffixes("AWS::DynamoDB::Table", "TableName") == set(TABLES)
+
+
+def test_queues_match_settings_and_each_has_a_dead_letter_queue():
+    expected = set(QUEUES) | {f"{q}-dlq" for q in QUEUES}
+    assert _physical_suffixes("AWS::SQS::Queue", "QueueName") == expected
+    for name, queue in _named("AWS::SQS::Queue").items():
+        if not name.endswith("DeadLetterQueue"):
+            redrive = queue["Properties"]["RedrivePolicy"]
+            assert redrive["maxReceiveCount"] >= 3
+            assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in _named("AWS::SQS::Queue")
+
+
+def test_bucket_matches_settings_and_notifies_the_imports_queue():
+    assert _physical_suffixes("AWS::S3::Bucket", "BucketName") == {BUCKET}
+    (bucket,) = _named("AWS::S3::Bucket").values()
+    (target,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert target["Queue"] == {"Fn::GetAtt": ["ImportsQueue", "Arn"]}
+
+
+def test_every_sqs_handler_reads_a_declared_queue():
+    from chalice.app import SQSEventConfig
+
+    from app import app
+
+    settings = get_settings()
+    declared = {settings.queue(q) for q in QUEUES}
+    for source in app.event_sources:
+        if isinstance(source, SQSEventConfig):
+            assert source.queue in declared, source.name
+
+
+def test_local_template_keeps_only_what_moto_provisions():
+    template = local_template(load_template())
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert types == {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"}
+    for resource in template["Resources"].values():
+        assert "DependsOn" not in resource
+        assert "NotificationConfiguration" not in resource["Properties"]
