@@ -1,0 +1,42 @@
+"""`make package` builds the AWS template from Chalice plus infra/, and cfn-lint accepts it."""
+
+import json
+import subprocess
+
+import pytest
+
+from chalicelib.settings import PROJECT_DIR, TABLES
+
+pytestmark = pytest.mark.package
+
+
+@pytest.fixture(scope="module")
+def template():
+    done = subprocess.run(["make", "package"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads((PROJECT_DIR / "dist" / "sam.json").read_text())
+
+
+def _of_type(template, resource_type):
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def test_the_template_holds_the_data_resources(template):
+    assert len(_of_type(template, "AWS::DynamoDB::Table")) == len(TABLES)
+    assert "FilesBucket" in template["Resources"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["COLONY_PREFIX"] == {
+        "Ref": "AWS::StackName"
+    }
+
+
+def test_every_function_role_may_use_the_data(template):
+    roles = set(_of_type(template, "AWS::IAM::Role"))
+    granted = {ref["Ref"] for ref in template["Resources"]["DataAccessPolicy"]["Properties"]["Roles"]}
+    assert roles == granted
+
+
+def test_every_sqs_consumer_reports_partial_batch_failures(template):
+    for name, function in _of_type(template, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
