@@ -1,12 +1,40 @@
-"""Colony's Chalice app: wiring only. Routes live in chalicelib/api, event handlers in chalicelib/workers."""
+"""Colony's Chalice app: wiring only. Routes live in chalicelib/api, event handlers in chalicelib/workers.
+
+Queue names are read from the settings when this module loads, because Chalice's decorators need
+them then; `infra/` points each function at the same queues by ARN.
+"""
 
 from chalice import Chalice
 
-from chalicelib.api import api_keys, company, health, users
+from chalicelib.api import api_keys, company, contact_lists, contacts, filebox, health, imports, tasks, users
 from chalicelib.api.errors import chalice_errors_middleware
+from chalicelib.settings import get_settings
+from chalicelib.workers import imports as imports_worker_module
+from chalicelib.workers import tasks as tasks_worker_module
 
 app = Chalice(app_name="colony")
+app.api.binary_types.append("multipart/form-data")
 app.register_middleware(chalice_errors_middleware, "http")
 
-for blueprint in (health.bp, company.bp, users.bp, api_keys.bp):
+for blueprint in (
+    health.bp,
+    company.bp,
+    users.bp,
+    api_keys.bp,
+    contact_lists.bp,
+    contacts.bp,
+    imports.bp,
+    filebox.bp,
+    tasks.bp,
+):
     app.register_blueprint(blueprint)
+
+
+@app.on_sqs_message(queue=get_settings().queue("imports"), batch_size=1, name="imports_worker")
+def imports_worker(event):
+    return imports_worker_module.handle(event)
+
+
+@app.on_sqs_message(queue=get_settings().queue("tasks"), batch_size=1, name="tasks_worker")
+def tasks_worker(event):
+    return tasks_worker_module.handle(event)

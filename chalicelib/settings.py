@@ -16,8 +16,19 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 STAGES = ("local", "test", "dev", "prod")
 
-TABLES = ("companies", "users", "api-keys", "counters", "uniques")
-QUEUES = ("imports",)
+TABLES = (
+    "companies",
+    "users",
+    "api-keys",
+    "counters",
+    "uniques",
+    "contact-lists",
+    "contacts",
+    "imports",
+    "files",
+    "tasks",
+)
+QUEUES = ("imports", "tasks")
 BUCKET = "files"
 DEFAULT_REGION = "af-south-1"
 LOCAL_CREDENTIALS = ("local", "local")
@@ -34,6 +45,7 @@ class Settings:
     region: str
     aws_endpoint_url: str | None
     max_body_bytes: int
+    import_rows_per_invocation: int | None
 
     @property
     def is_local(self) -> bool:
@@ -75,6 +87,9 @@ def get_settings() -> Settings:
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
         aws_endpoint_url=endpoint,
         max_body_bytes=int(env.get("COLONY_MAX_BODY_BYTES", 1_048_576)),
+        import_rows_per_invocation=int(env["COLONY_IMPORT_ROWS_PER_INVOCATION"])
+        if env.get("COLONY_IMPORT_ROWS_PER_INVOCATION")
+        else None,
     )
 
 

@@ -73,3 +73,11 @@ def api(client):
     from tests.api_client import Api
 
     return Api(client)
+
+
+@pytest.fixture
+def pump(aws):
+    """The event pump over the in-process embedded AWS: `pump.drain()` runs every queued message."""
+    from tests.queues import TestPump
+
+    return TestPump()

@@ -6,10 +6,13 @@ to prove it. Views receive a `Call` and return the body to render (or a `Respons
 
 from __future__ import annotations
 
+import email.policy
 import functools
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesParser
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -31,6 +34,16 @@ from chalicelib.models.pagination import MAX_PAGE_SIZE, PageRequest
 from chalicelib.settings import get_settings
 
 View = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class FormPart:
+    filename: str | None
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace").strip()
 
 
 class Call:
@@ -67,6 +80,29 @@ class Call:
         """The body as a JSON object checked against `schema`."""
         return schema.parse(self.json(), partial=partial)
 
+    def form(self, max_bytes: int) -> dict[str, FormPart]:
+        """A multipart/form-data body as {field name: part}; larger than `max_bytes` is a 413."""
+        raw = self.request.raw_body or b""
+        if len(raw) > max_bytes:
+            raise TooLarge(
+                f"The upload is larger than {max_bytes // (1024 * 1024)} MiB; "
+                "for large files ask POST /uploads for an upload URL.",
+                code="file_too_large",
+            )
+        content_type = self.request.headers.get("content-type") or ""
+        if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+            raise UnsupportedMediaType("Send the file as multipart/form-data.")
+        envelope = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(envelope + raw)
+        parts = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name:
+                parts[name] = FormPart(
+                    filename=part.get_filename(), data=part.get_payload(decode=True) or b""
+                )
+        return parts
+
     def query(self, name: str) -> str | None:
         return (self.request.query_params or {}).get(name)
 
@@ -98,7 +134,13 @@ def _json_problem(error: Exception) -> str:
 
 
 def endpoint(
-    bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), *, public: bool = False, status: int = 200
+    bp: Blueprint,
+    path: str,
+    methods: tuple[str, ...] = ("GET",),
+    *,
+    public: bool = False,
+    status: int = 200,
+    content_types: tuple[str, ...] = ("application/json",),
 ) -> Callable[[View], View]:
     """Register `view` on `bp` for `path`; `public` routes skip authentication (only /health is)."""
 
@@ -108,7 +150,7 @@ def endpoint(
             return _handle(bp.current_request, view, path_params, public=public, status=status, path=path)
 
         handler.colony_endpoint = {"public": public}  # type: ignore[attr-defined]
-        bp.route(path, methods=list(methods))(handler)
+        bp.route(path, methods=list(methods), content_types=list(content_types))(handler)
         return view
 
     return register

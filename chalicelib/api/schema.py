@@ -19,7 +19,9 @@ _KIND_NAMES = {
 
 @dataclass(frozen=True)
 class Field:
-    kind: type
+    """`kind` is one type or several (a phone number may come as text or as a JSON number)."""
+
+    kind: type | tuple[type, ...]
     required: bool = False
     nullable: bool = False
     max_length: int | None = None
@@ -27,9 +29,10 @@ class Field:
     def problem(self, value: Any) -> str | None:
         if value is None:
             return None if self.nullable else "must not be null"
-        if not _is_kind(value, self.kind):
-            return f"must be {_KIND_NAMES[self.kind]}"
-        if self.max_length is not None and len(value) > self.max_length:
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        if not any(_is_kind(value, kind) for kind in kinds):
+            return f"must be {_KIND_NAMES[kinds[0]]}"
+        if self.max_length is not None and isinstance(value, (str, list)) and len(value) > self.max_length:
             unit = "characters" if self.kind is str else "items"
             return f"must be at most {self.max_length} {unit}"
         return None

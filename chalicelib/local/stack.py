@@ -26,7 +26,7 @@ def local_template(template: dict[str, Any]) -> dict[str, Any]:
     """The part of the AWS template that the embedded stack provisions: data resources only."""
     resources = {}
     for name, resource in template["Resources"].items():
-        if resource["Type"] not in PROVISIONED_TYPES:
+        if resource.get("Type") not in PROVISIONED_TYPES:
             continue
         resource = copy.deepcopy(resource)
         resource.pop("DependsOn", None)
@@ -54,7 +54,7 @@ def _apply_notifications(template: dict[str, Any], physical: dict[str, str]) -> 
     arns = _queue_arns(template, physical)
     for name, resource in template["Resources"].items():
         notification = resource.get("Properties", {}).get("NotificationConfiguration")
-        if resource["Type"] != "AWS::S3::Bucket" or not notification:
+        if resource.get("Type") != "AWS::S3::Bucket" or not notification:
             continue
         queue_configurations = [
             {
@@ -77,7 +77,7 @@ def _queue_arns(template: dict[str, Any], physical: dict[str, str]) -> dict[str,
             "QueueArn"
         ]
         for name, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::SQS::Queue"
+        if resource.get("Type") == "AWS::SQS::Queue"
     }
 
 

@@ -6,7 +6,7 @@ from chalicelib.settings import BUCKET, QUEUES, TABLES, get_settings
 
 def _named(resource_type: str) -> dict[str, dict]:
     resources = load_template()["Resources"]
-    return {name: r for name, r in resources.items() if r["Type"] == resource_type}
+    return {name: r for name, r in resources.items() if r.get("Type") == resource_type}
 
 
 def _physical_suffixes(resource_type: str, name_property: str) -> set[str]:

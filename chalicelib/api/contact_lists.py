@@ -1,0 +1,68 @@
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.schema import Field, Schema
+from chalicelib.api.tasks import render_task
+from chalicelib.domain import contact_lists
+from chalicelib.domain.clock import iso
+from chalicelib.models.contacts import ContactList
+
+bp = Blueprint(__name__)
+
+READ_ONLY = ("id", "company", "contact_count", "saved_query", "date_created", "date_updated")
+NEW_LIST = Schema(fields={"title": Field(str, required=True, max_length=200)}, read_only=READ_ONLY)
+DELETE_LISTS = Schema(fields={"ids": Field(list, required=True, max_length=100)})
+
+
+def render_list(contact_list: ContactList) -> dict:
+    return {
+        "id": contact_list.id,
+        "title": contact_list.title,
+        "saved_query": contact_list.saved_query,
+        "company": contact_list.company,
+        "contact_count": contact_list.contact_count,
+        "date_created": iso(contact_list.date_created),
+        "date_updated": iso(contact_list.date_updated),
+    }
+
+
+@endpoint(bp, "/contact-lists")
+def list_lists(call: Call) -> dict:
+    page = contact_lists.list_lists(call.caller, call.page())
+    return {"results": [render_list(c) for c in page.items], "next": page.next}
+
+
+@endpoint(bp, "/contact-lists", methods=("POST",), status=201)
+def create_list(call: Call) -> dict:
+    return render_list(contact_lists.create_list(call.caller, call.body(NEW_LIST)["title"]))
+
+
+@endpoint(bp, "/contact-lists/{list_id}")
+def get_list(call: Call, list_id: str) -> dict:
+    return render_list(contact_lists.get_list(call.caller, object_id(list_id, "contact list")))
+
+
+@endpoint(bp, "/contact-lists/{list_id}", methods=("PUT", "PATCH"))
+def update_list(call: Call, list_id: str) -> dict:
+    changes = call.body(NEW_LIST, partial=call.request.method == "PATCH")
+    return render_list(contact_lists.update_list(call.caller, object_id(list_id, "contact list"), changes))
+
+
+@endpoint(bp, "/contact-lists/{list_id}", methods=("DELETE",))
+def delete_list(call: Call, list_id: str) -> Response | None:
+    return _deleted(contact_lists.delete_lists(call.caller, [object_id(list_id, "contact list")]))
+
+
+@endpoint(bp, "/contact-lists/delete", methods=("POST",))
+def delete_lists(call: Call) -> Response | None:
+    ids = call.body(DELETE_LISTS)["ids"]
+    if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        from chalicelib.domain.errors import invalid_field
+
+        raise invalid_field("ids", "must be a list of 1 to 100 contact list ids")
+    return _deleted(contact_lists.delete_lists(call.caller, ids))
+
+
+def _deleted(task) -> Response | None:
+    """Small lists are gone at once (204); a big one's contacts are deleted by a task (202)."""
+    return None if task is None else Response(body=render_task(task), status_code=202)

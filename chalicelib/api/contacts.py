@@ -1,0 +1,123 @@
+from chalice import Blueprint, Response
+
+from chalicelib.api.errors import error_body, status_of
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.schema import Field, Schema
+from chalicelib.domain import contacts
+from chalicelib.domain.clock import iso
+from chalicelib.domain.errors import InvalidInput, invalid_field
+from chalicelib.models.contacts import Contact
+
+bp = Blueprint(__name__)
+
+CONTACT = Schema(
+    fields={
+        "msisdn": Field((str, int), required=True, max_length=64),
+        "first_name": Field(str, nullable=True),
+        "last_name": Field(str, nullable=True),
+        "email": Field(str, nullable=True),
+        "fields": Field(dict, nullable=True),
+    },
+    read_only=("id", "contact_list", "company", "date_created", "date_updated"),
+)
+
+
+def render_contact(contact: Contact) -> dict:
+    return {
+        "id": contact.id,
+        "contact_list": contact.contact_list,
+        "msisdn": contact.msisdn,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "fields": contact.fields.as_dict() if contact.fields else {},
+        "date_created": iso(contact.date_created),
+        "date_updated": iso(contact.date_updated),
+    }
+
+
+def _as_text(data: dict) -> dict:
+    """A number sent as a JSON number is the same number as text."""
+    if isinstance(data.get("msisdn"), int):
+        data = {**data, "msisdn": str(data["msisdn"])}
+    return data
+
+
+@endpoint(bp, "/contact-lists/{list_id}/contacts")
+def list_contacts(call: Call, list_id: str) -> dict:
+    page = contacts.list_contacts(
+        call.caller, object_id(list_id, "contact list"), call.page(), call.query("msisdn")
+    )
+    return {"results": [render_contact(c) for c in page.items], "next": page.next}
+
+
+@endpoint(bp, "/contact-lists/{list_id}/contacts", methods=("POST",))
+def create_contacts(call: Call, list_id: str) -> Response | dict:
+    """One object (201 created, 200 updated) or an array of up to 1,000, each created, updated or rejected."""
+    body = call.json()
+    single = isinstance(body, dict)
+    items = [body] if single else body
+    if not isinstance(items, list) or not 1 <= len(items) <= contacts.MAX_BATCH:
+        raise InvalidInput(
+            f"Send one contact object or an array of 1 to {contacts.MAX_BATCH}.", code="invalid_body"
+        )
+    checked = []
+    for item in items:
+        try:
+            checked.append(_as_text(CONTACT.parse(item)))
+        except InvalidInput as error:
+            checked.append(error)
+    results = contacts.save_contacts(call.caller, object_id(list_id, "contact list"), checked)
+    if single:
+        (result,) = results
+        if result.error is not None:
+            raise result.error
+        return Response(
+            body=render_contact(result.contact), status_code=201 if result.status == "created" else 200
+        )
+    return {
+        "results": [_render_result(r) for r in results],
+        "created": sum(r.status == "created" for r in results),
+        "updated": sum(r.status == "updated" for r in results),
+        "rejected": sum(r.status == "rejected" for r in results),
+    }
+
+
+def _render_result(result: contacts.ItemResult) -> dict:
+    body: dict = {"index": result.index, "status": result.status}
+    if result.contact is not None:
+        body["contact"] = render_contact(result.contact)
+    if result.error is not None:
+        body["error"] = error_body(result.error.code, result.error.message, result.error.fields)["error"]
+        body["error_status"] = status_of(result.error)
+    return body
+
+
+@endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}")
+def get_contact(call: Call, list_id: str, contact_id: str) -> dict:
+    return render_contact(
+        contacts.get_contact(
+            call.caller, object_id(list_id, "contact list"), object_id(contact_id, "contact")
+        )
+    )
+
+
+@endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}", methods=("PUT", "PATCH"))
+def update_contact(call: Call, list_id: str, contact_id: str) -> dict:
+    replace = call.request.method == "PUT"
+    data = _as_text(call.body(CONTACT, partial=not replace))
+    if "msisdn" in data and data["msisdn"] is None:
+        raise invalid_field("msisdn", "must not be null")
+    updated = contacts.update_contact(
+        call.caller,
+        object_id(list_id, "contact list"),
+        object_id(contact_id, "contact"),
+        data,
+        replace=replace,
+    )
+    return render_contact(updated)
+
+
+@endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}", methods=("DELETE",))
+def delete_contact(call: Call, list_id: str, contact_id: str) -> None:
+    contacts.delete_contact(call.caller, object_id(list_id, "contact list"), object_id(contact_id, "contact"))

@@ -1,0 +1,83 @@
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.schema import Field, Schema
+from chalicelib.domain import imports
+from chalicelib.domain.clock import iso
+from chalicelib.domain.errors import invalid_field
+from chalicelib.models.imports import Import
+
+bp = Blueprint(__name__)
+
+# JSON is let through Chalice so that a request without a key is told 401 before anything else.
+MULTIPART = ("multipart/form-data", "application/json")
+_FORM_OVERHEAD = 64 * 1024
+UPLOAD = Schema(
+    fields={
+        "kind": Field(str, required=True),
+        "filename": Field(str, required=True, max_length=200),
+        "contact_list": Field(int, nullable=True),
+        "title": Field(str, nullable=True, max_length=200),
+    }
+)
+
+
+def render_import(job: Import) -> dict:
+    """While running, the counts cover the rows read so far; `progress` is a percentage of the file."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "contact_list": job.contact_list,
+        "deployment": None,
+        "status": job.status,
+        "filename": job.filename,
+        "rows": job.rows,
+        "imported": job.imported,
+        "updated": job.updated,
+        "duplicates": job.duplicates,
+        "rejected": job.rejected,
+        "progress": job.progress,
+        "errors_file": job.errors_file,
+        "error": job.error,
+        "date_created": iso(job.date_created),
+        "date_updated": iso(job.date_updated),
+        "date_completed": iso(job.date_completed),
+    }
+
+
+def _posted_file(call: Call) -> tuple[imports.Upload, dict]:
+    form = call.form(imports.MAX_DIRECT_BYTES + _FORM_OVERHEAD)
+    part = form.get("file")
+    if part is None or part.filename is None:
+        raise invalid_field("file", "is required: send the CSV as the form field `file`")
+    return imports.Upload(filename=part.filename, data=part.data), form
+
+
+@endpoint(bp, "/contact-lists/import", methods=("POST",), status=202, content_types=MULTIPART)
+def import_new_list(call: Call) -> dict:
+    upload, form = _posted_file(call)
+    title = form["title"].text if "title" in form else None
+    return render_import(imports.import_contacts(call.caller, upload, title=title or None))
+
+
+@endpoint(bp, "/contact-lists/{list_id}/import", methods=("POST",), status=202, content_types=MULTIPART)
+def import_into_list(call: Call, list_id: str) -> dict:
+    upload, _ = _posted_file(call)
+    return render_import(
+        imports.import_contacts(call.caller, upload, list_id=object_id(list_id, "contact list"))
+    )
+
+
+@endpoint(bp, "/uploads", methods=("POST",), status=201)
+def create_upload(call: Call) -> dict:
+    """An S3 form upload for a file of any size; the upload itself starts the import."""
+    body = call.body(UPLOAD)
+    presigned = imports.presign_upload(
+        call.caller, body["kind"], body["filename"], body.get("contact_list"), body.get("title")
+    )
+    return {"url": presigned.url, "fields": presigned.fields, "import": render_import(presigned.job)}
+
+
+@endpoint(bp, "/imports/{import_id}")
+def get_import(call: Call, import_id: str) -> dict:
+    return render_import(imports.get_import(call.caller, object_id(import_id, "import")))

@@ -1,0 +1,447 @@
+"""The contact importer: one invocation's share of an import job, from its resume point on.
+
+Exactly once: a job is bound to the first object (its ETag) that arrives for it; a second event for
+that object finds the job done, or held under another invocation's lease, and does nothing. An
+invocation that must stop (time running low) commits a resume point (byte offset, row number,
+counts, the seen-numbers filter, the error rows so far) and sends itself a ContinueImport; a crash
+loses at most the work since the last resume point, which is then redone with the same decisions,
+because every contact write is an idempotent put that records the import and row that made it.
+
+Reads: none for a new list (a Bloom filter of the numbers seen so far answers "new" for almost
+every row and each "maybe" is checked against the stored contacts); one BatchGetItem per 100 rows
+when merging into an existing list. Writes: one BatchWriteItem per 25 contacts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chalicelib import messages, storage
+from chalicelib.domain import clock, contact_lists, filebox
+from chalicelib.domain.csvfiles import SNIFF_BYTES, ContactRow, Layout, NotACsv, Row, contact_row, rows, sniff
+from chalicelib.domain.imports import COMPLETED, FAILED, PENDING, RUNNING, fail, parse_upload_key
+from chalicelib.domain.phones import InvalidPhoneNumber, normalise
+from chalicelib.domain.seen import SeenNumbers
+from chalicelib.log import logger
+from chalicelib.models import batch
+from chalicelib.models.base import condition_failed
+from chalicelib.models.companies import Company
+from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.imports import Import
+
+GROUP = 100
+ID_BLOCK = 1000
+PROGRESS_EVERY = 5000
+ERROR_BUFFER_BYTES = 1 << 20
+LEASE_SECONDS = 960
+MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
+ERRORS_HEADER = b"row,value,reason,detail\r\n"
+
+
+class LeaseLost(Exception):
+    """Another invocation holds the job now; this one must stop writing."""
+
+
+@dataclass
+class Counts:
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ResumePoint:
+    offset: int
+    row: int
+    counts: Counts
+    layout: dict
+    sequence: int = 0
+    seen_key: str | None = None
+    seen_bits: int = 0
+    error_parts: list[str] = field(default_factory=list)
+    errors_file: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ResumePoint:
+        return cls(**{**data, "counts": Counts(**data["counts"])})
+
+
+def handle_upload(upload: messages.UploadedObject, should_pause: Callable[[int], bool]) -> str:
+    """An S3 notification for an upload: run the job it belongs to (once per object)."""
+    ids = parse_upload_key(upload.key)
+    if ids is None:
+        logger.warning("upload outside uploads/{company}/{import}/", key=upload.key)
+        return "ignored"
+    return run(ids[0], ids[1], should_pause, etag=upload.etag)
+
+
+def run(company: int, import_id: int, should_pause: Callable[[int], bool], etag: str | None = None) -> str:
+    """Run an import job from where it stands; returns what became of it (for logs and tests)."""
+    job = Import.get_or_none(company, import_id, consistent_read=True)
+    if job is None:
+        logger.warning("no such import", company=company, import_id=import_id)
+        return "ignored"
+    if job.status in (COMPLETED, FAILED):
+        return "already_done"
+    if etag is not None and not _bind(job, etag):
+        logger.warning("a different object arrived for a bound import", import_id=import_id)
+        return "ignored"
+    owner = str(uuid.uuid4())
+    if not _lease(job, owner):
+        return "busy"
+    try:
+        return ContactImport(job, owner, should_pause).run()
+    except Exception:
+        _release(job, owner)
+        raise
+
+
+def _release(job: Import, owner: str) -> None:
+    """Let a retry take the job at once after a failure this invocation survived (a crash cannot)."""
+    try:
+        job.update(
+            actions=[Import.lease_owner.remove(), Import.lease_until.set(0)],
+            condition=Import.lease_owner == owner,
+        )
+    except Exception:
+        logger.exception("could not release the import lease", import_id=job.id)
+
+
+def _bind(job: Import, etag: str) -> bool:
+    """Tie the job to the first object that arrives for it; later events must name the same object."""
+    if job.etag is not None:
+        return job.etag == etag
+    try:
+        job.update(actions=[Import.etag.set(etag)], condition=Import.etag.does_not_exist())
+    except Exception as error:
+        if not condition_failed(error):
+            raise
+        job.refresh(consistent_read=True)
+    return job.etag == etag
+
+
+def _lease(job: Import, owner: str) -> bool:
+    now = int(clock.now().timestamp())
+    free = Import.lease_until.does_not_exist() | (Import.lease_until < now)
+    try:
+        job.update(
+            actions=[
+                Import.lease_owner.set(owner),
+                Import.lease_until.set(now + LEASE_SECONDS),
+                Import.status.set(RUNNING),
+                Import.invocations.add(1),
+                Import.date_updated.set(clock.now()),
+            ],
+            condition=free & Import.status.is_in(PENDING, RUNNING),
+        )
+    except Exception as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+class ContactImport:
+    def __init__(self, job: Import, owner: str, should_pause: Callable[[int], bool]) -> None:
+        self.job = job
+        self.owner = owner
+        self.should_pause = should_pause
+        self.region = Company.get(job.company).default_region
+        self.table = Contact.Meta.table_name
+        self.now = stored_datetime(clock.now())
+        self.pending: dict[str, ContactRow] = {}
+        self.maybe_seen: set[str] = set()
+        self.errors = io.StringIO()
+        self.error_writer = csv.writer(self.errors, lineterminator="\r\n")
+        self.ids: list[int] = []
+        self.rows_this_run = 0
+        self.next_progress = PROGRESS_EVERY
+
+    def run(self) -> str:
+        try:
+            resume = self._start()
+        except NotACsv as error:
+            fail(self.job, str(error))
+            return FAILED
+        except storage.ObjectChanged:
+            fail(self.job, "The uploaded file was replaced or removed during the import.")
+            return FAILED
+        if resume is None:
+            return FAILED
+        self.resume = resume
+        self.layout = Layout.from_dict(resume.layout)
+        self.counts = resume.counts
+        self.seen = self._load_seen() if not self.job.merge else None
+        return self._read()
+
+    def _start(self) -> ResumePoint | None:
+        if ContactList.get_or_none(self.job.company, self.job.contact_list) is None:
+            fail(self.job, "The contact list was deleted during the import.")
+            return None
+        if self.job.resume:
+            return ResumePoint.from_dict(self.job.resume)
+        found = storage.info(self.job.source_key)
+        if found is None or found.etag != self.job.etag:
+            fail(self.job, "The uploaded file is missing.")
+            return None
+        head = b"".join(
+            storage.read_from(self.job.source_key, 0, found.etag, end=min(found.size, SNIFF_BYTES))
+        )
+        layout = sniff(head, self.region, whole_file=found.size <= SNIFF_BYTES)
+        self.job.update(actions=[Import.size.set(found.size)])
+        return ResumePoint(
+            offset=layout.data_start,
+            row=layout.first_row,
+            counts=Counts(),
+            layout=layout.to_dict(),
+            seen_bits=found.size * 2,
+        )
+
+    def _load_seen(self) -> SeenNumbers:
+        if self.resume.seen_key:
+            return SeenNumbers(self.resume.seen_bits, storage.get(self.resume.seen_key))
+        return SeenNumbers(self.resume.seen_bits)
+
+    def _read(self) -> str:
+        last: Row | None = None
+        stream = storage.read_from(self.job.source_key, self.resume.offset, self.job.etag)
+        for row in rows(stream, self.layout, self.resume.offset, self.resume.row):
+            self._take(row)
+            last = row
+            if len(self.pending) >= GROUP:
+                self._flush()
+                self._mark_progress(row)
+                if self.should_pause(self.rows_this_run):
+                    return self._pause(row)
+        self._flush()
+        return self._complete(last)
+
+    def _take(self, row: Row) -> None:
+        self.counts.rows += 1
+        self.rows_this_run += 1
+        if row.malformed:
+            self._reject(row.number, "", "malformed_row", row.malformed)
+            return
+        contact = contact_row(row, self.layout)
+        try:
+            msisdn = normalise(contact.phone, self.region)
+        except InvalidPhoneNumber as error:
+            self._reject(row.number, contact.phone, error.reason, "")
+            return
+        problem = _too_long(contact)
+        if problem:
+            self._reject(row.number, contact.phone, "value_too_long", problem)
+            return
+        earlier = self.pending.get(msisdn)
+        if earlier is not None:
+            self._duplicate(row.number, contact.phone, earlier.number)
+            return
+        self.pending[msisdn] = contact
+        if self.seen is not None:
+            number = int(msisdn)
+            if self.seen.might_contain(number):
+                self.maybe_seen.add(msisdn)
+            self.seen.add(number)
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        to_read = list(self.pending) if self.seen is None else list(self.maybe_seen)
+        stored = self._stored(to_read)
+        items = []
+        for msisdn, contact in self.pending.items():
+            old = stored.get(msisdn)
+            if old is not None and old.import_id == self.job.id:
+                if old.import_row < contact.number:
+                    self._duplicate(contact.number, contact.phone, old.import_row)
+                    continue
+                if old.import_row == contact.number:
+                    self._count_written(created=bool(old.import_created))
+                    continue
+            items.append(self._item(msisdn, contact, old))
+            self._count_written(created=old is None)
+        batch.write_items(self.table, items)
+        self.pending.clear()
+        self.maybe_seen.clear()
+
+    def _stored(self, msisdns: list[str]) -> dict[str, Contact]:
+        if not msisdns:
+            return {}
+        keys = [{"contact_list": {"N": str(self.job.contact_list)}, "msisdn": {"S": m}} for m in msisdns]
+        return {
+            item["msisdn"]["S"]: Contact.from_raw_data(item) for item in batch.get_items(self.table, keys)
+        }
+
+    def _item(self, msisdn: str, contact: ContactRow, old: Contact | None) -> dict[str, Any]:
+        if old is None:
+            if not self.ids:
+                block = allocate_ids("contact", ID_BLOCK)
+                self.ids = list(reversed(block))
+            contact_id, created = self.ids.pop(), self.now
+            first, last, email, fields = contact.first_name, contact.last_name, contact.email, contact.fields
+        else:
+            contact_id, created = old.id, stored_datetime(old.date_created)
+            first = contact.first_name or old.first_name
+            last = contact.last_name or old.last_name
+            email = contact.email or old.email
+            fields = {**old.fields.as_dict(), **contact.fields}
+        return contact_item(
+            contact_list=self.job.contact_list,
+            msisdn=msisdn,
+            contact_id=contact_id,
+            company=self.job.company,
+            first_name=first,
+            last_name=last,
+            email=email,
+            fields=fields,
+            created=created,
+            updated=self.now,
+            import_id=self.job.id,
+            import_row=contact.number,
+            import_created=old is None,
+        )
+
+    def _count_written(self, created: bool) -> None:
+        self.counts.imported += 1
+        if not created:
+            self.counts.updated += 1
+
+    def _reject(self, number: int, value: str, reason: str, detail: str) -> None:
+        self.counts.rejected += 1
+        self._error_row(number, value, reason, detail)
+
+    def _duplicate(self, number: int, value: str, first: int) -> None:
+        self.counts.duplicates += 1
+        self._error_row(number, value, "duplicate", f"same number as row {first}")
+
+    def _error_row(self, number: int, value: str, reason: str, detail: str) -> None:
+        self.error_writer.writerow([number, spreadsheet_safe(value), reason, detail])
+        if self.errors.tell() >= ERROR_BUFFER_BYTES:
+            self.resume.error_parts.append(self._save_error_part())
+
+    def _save_error_part(self) -> str:
+        key = (
+            f"state/imports/{self.job.company}/{self.job.id}/errors-{self.resume.sequence}-"
+            f"{len(self.resume.error_parts)}.csv"
+        )
+        storage.put(key, self.errors.getvalue().encode("utf-8"))
+        self.errors.seek(0)
+        self.errors.truncate()
+        return key
+
+    def _mark_progress(self, row: Row) -> None:
+        """Show the counts so far (every few thousand rows); the resume point does not move."""
+        if self.rows_this_run >= self.next_progress:
+            self.next_progress += PROGRESS_EVERY
+            self._update_job(self._shown_counts(self._percent(row.end)))
+
+    def _percent(self, offset: int) -> int:
+        return min(99, offset * 100 // self.job.size) if self.job.size else 0
+
+    def _shown_counts(self, progress: int) -> list:
+        counts = self.counts
+        return [
+            Import.rows.set(counts.rows),
+            Import.imported.set(counts.imported),
+            Import.updated.set(counts.updated),
+            Import.duplicates.set(counts.duplicates),
+            Import.rejected.set(counts.rejected),
+            Import.progress.set(progress),
+            Import.date_updated.set(clock.now()),
+        ]
+
+    def _update_job(self, actions: list) -> None:
+        try:
+            self.job.update(actions=actions, condition=Import.lease_owner == self.owner)
+        except Exception as error:
+            if condition_failed(error):
+                raise LeaseLost(self.job.id) from error
+            raise
+
+    def _pause(self, row: Row) -> str:
+        """Commit a resume point just after `row` and hand the rest to a fresh invocation."""
+        resume = self.resume
+        resume.sequence += 1
+        if self.errors.tell():
+            resume.error_parts.append(self._save_error_part())
+        if self.seen is not None:
+            resume.seen_key = f"state/imports/{self.job.company}/{self.job.id}/seen-{resume.sequence}.bin"
+            storage.put(resume.seen_key, self.seen.to_bytes(), content_type="application/octet-stream")
+        resume.offset, resume.row, resume.counts = row.end, row.number + 1, self.counts
+        self._update_job(
+            [
+                *self._shown_counts(self._percent(row.end)),
+                Import.resume.set(asdict(resume)),
+                Import.lease_owner.remove(),
+                Import.lease_until.set(0),
+            ]
+        )
+        messages.enqueue(messages.ContinueImport(company=self.job.company, import_id=self.job.id))
+        return "paused"
+
+    def _complete(self, last: Row | None) -> str:
+        resume = self.resume
+        if self.errors.tell():
+            resume.error_parts.append(self._save_error_part())
+        errors_file = self._errors_file() if resume.error_parts else None
+        contact_list = ContactList.get_or_none(self.job.company, self.job.contact_list)
+        if contact_list is not None:
+            contact_lists.recount(contact_list)
+        self._update_job(
+            [
+                *self._shown_counts(100),
+                Import.status.set(COMPLETED),
+                Import.errors_file.set(errors_file) if errors_file else Import.errors_file.remove(),
+                Import.date_completed.set(clock.now()),
+                Import.resume.remove(),
+                Import.lease_owner.remove(),
+                Import.lease_until.set(0),
+            ]
+        )
+        state = [*resume.error_parts, *([resume.seen_key] if resume.seen_key else [])]
+        storage.delete(state)
+        logger.info(
+            "import completed", import_id=self.job.id, rows=self.counts.rows, invocations=self.job.invocations
+        )
+        return COMPLETED
+
+    def _errors_file(self) -> int:
+        """Gather the error rows into the uploader's filebox; the id is fixed first so a retry rewrites it."""
+        resume = self.resume
+        if resume.errors_file is None:
+            resume.errors_file = allocate_ids("file")[0]
+            self._update_job([Import.resume.set(asdict(resume))])
+        name = f"import-{self.job.id}-rejected-rows.csv"
+        key = filebox.key_for(self.job.company, self.job.user, name)
+        size = storage.concatenate(key, ERRORS_HEADER, resume.error_parts)
+        filebox.record(resume.errors_file, self.job.company, self.job.user, name, "import_errors", key, size)
+        return resume.errors_file
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Keep a cell from running as a formula when the CSV is opened in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _too_long(contact: ContactRow) -> str:
+    for name, value, limit in (
+        ("first name", contact.first_name, MAX_NAME),
+        ("last name", contact.last_name, MAX_NAME),
+        ("email", contact.email, MAX_EMAIL),
+    ):
+        if value is not None and len(value) > limit:
+            return f"{name} longer than {limit} characters"
+    if len(contact.fields) > MAX_FIELDS:
+        return f"more than {MAX_FIELDS} other columns"
+    for name, value in contact.fields.items():
+        if len(value) > MAX_FIELD_VALUE:
+            return f"{name} longer than {MAX_FIELD_VALUE} characters"
+    return ""

@@ -1,0 +1,129 @@
+"""Import jobs: how a file reaches the import worker (a direct post or a presigned upload) and its state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib import storage
+from chalicelib.domain import clock, contact_lists
+from chalicelib.domain.auth import Caller
+from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
+from chalicelib.domain.filebox import safe_name
+from chalicelib.models.contacts import ContactList
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.imports import Import
+
+PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+MAX_DIRECT_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024**3
+UPLOAD_KINDS = ("contacts",)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a client sent in the request body."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    job: Import
+    url: str
+    fields: dict[str, str]
+
+
+def upload_key(company: int, import_id: int, filename: str) -> str:
+    """Where an upload lands; the import worker reads the company and the job back out of it."""
+    return f"uploads/{company}/{import_id}/{safe_name(filename)}"
+
+
+def parse_upload_key(key: str) -> tuple[int, int] | None:
+    parts = key.split("/")
+    if len(parts) == 4 and parts[0] == "uploads" and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return None
+
+
+def import_contacts(
+    caller: Caller, upload: Upload, list_id: int | None = None, title: str | None = None
+) -> Import:
+    """Start importing a posted file into a list (a new one titled `title` when no list is named)."""
+    if len(upload.data) > MAX_DIRECT_BYTES:
+        raise TooLarge(
+            f"Files over {MAX_DIRECT_BYTES // (1024 * 1024)} MiB cannot be posted directly; "
+            "ask POST /uploads for an upload URL instead (any size).",
+            code="file_too_large",
+        )
+    if not upload.data:
+        raise invalid_field("file", "is empty")
+    job = _new_job(caller, upload.filename, list_id, title)
+    try:
+        storage.put(job.source_key, upload.data)
+    except Exception:
+        fail(job, "The file could not be stored; please try again.")
+        raise
+    return job
+
+
+def presign_upload(
+    caller: Caller, kind: str, filename: str, list_id: int | None = None, title: str | None = None
+) -> PresignedUpload:
+    """A job waiting for its file, and the form that uploads it straight to S3 (which starts the import)."""
+    if kind not in UPLOAD_KINDS:
+        raise invalid_field("kind", f"must be one of {', '.join(UPLOAD_KINDS)}")
+    job = _new_job(caller, filename, list_id, title)
+    post = storage.presigned_post(job.source_key, MAX_UPLOAD_BYTES)
+    return PresignedUpload(job=job, url=post["url"], fields=post["fields"])
+
+
+def get_import(caller: Caller, import_id: int) -> Import:
+    job = Import.get_or_none(caller.company, import_id)
+    if job is None:
+        raise NotFound(f"There is no import {import_id}.")
+    return job
+
+
+def fail(job: Import, reason: str) -> None:
+    job.update(
+        actions=[
+            Import.status.set(FAILED),
+            Import.error.set(reason),
+            Import.lease_owner.remove(),
+            Import.date_updated.set(clock.now()),
+            Import.date_completed.set(clock.now()),
+        ]
+    )
+
+
+def _new_job(caller: Caller, filename: str, list_id: int | None, title: str | None) -> Import:
+    filename = (filename or "").strip() or "upload.csv"
+    if list_id is not None:
+        target: ContactList = contact_lists.get_list(caller, list_id)
+        merge = 1
+    else:
+        target = contact_lists.create_list(caller, title or _title_from(filename))
+        merge = 0
+    import_id = allocate_ids("import")[0]
+    now = clock.now()
+    job = Import(
+        company=caller.company,
+        id=import_id,
+        kind="contacts",
+        user=caller.user or 0,
+        contact_list=target.id,
+        merge=merge,
+        status=PENDING,
+        filename=filename[:200],
+        source_key=upload_key(caller.company, import_id, filename),
+        date_created=now,
+        date_updated=now,
+    )
+    job.save(condition=Import.id.does_not_exist())
+    return job
+
+
+def _title_from(filename: str) -> str:
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
+    return (stem or "Imported contacts")[:200]

@@ -1,0 +1,77 @@
+"""Background tasks: one queue and one worker for every kind; a redelivered task does nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import messages
+from chalicelib.domain import clock
+from chalicelib.domain.auth import Caller
+from chalicelib.domain.errors import NotFound
+from chalicelib.log import logger
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.tasks import Task
+
+PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+_KINDS: dict[str, Callable[[Task], dict[str, Any]]] = {}
+
+
+def kind(name: str) -> Callable[[Callable[[Task], dict[str, Any]]], Callable[[Task], dict[str, Any]]]:
+    """Register the function that does a kind of task; it must be safe to run twice and returns the result."""
+
+    def register(function: Callable[[Task], dict[str, Any]]) -> Callable[[Task], dict[str, Any]]:
+        _KINDS[name] = function
+        return function
+
+    return register
+
+
+def start(caller: Caller, task_kind: str, params: dict[str, Any]) -> Task:
+    now = clock.now()
+    task = Task(
+        company=caller.company,
+        id=allocate_ids("task")[0],
+        kind=task_kind,
+        user=caller.user,
+        status=PENDING,
+        params=params,
+        date_created=now,
+        date_updated=now,
+    )
+    task.save(condition=Task.id.does_not_exist())
+    messages.enqueue(messages.RunTask(company=caller.company, task_id=task.id))
+    return task
+
+
+def get_task(caller: Caller, task_id: int) -> Task:
+    task = Task.get_or_none(caller.company, task_id)
+    if task is None:
+        raise NotFound(f"There is no task {task_id}.")
+    return task
+
+
+def run(company: int, task_id: int) -> None:
+    """Do a task once: a finished task is left alone; a failure is recorded with its reason."""
+    task = Task.get_or_none(company, task_id, consistent_read=True)
+    if task is None or task.status in (COMPLETED, FAILED):
+        logger.info("task already done or gone", task=task_id, company=company)
+        return
+    task.update(actions=[Task.status.set(RUNNING), Task.date_updated.set(clock.now())])
+    result = _KINDS[task.kind](task)
+    task.update(
+        actions=[
+            Task.status.set(COMPLETED),
+            Task.result.set(result),
+            Task.progress.set(100),
+            Task.date_updated.set(clock.now()),
+        ]
+    )
+
+
+def fail(company: int, task_id: int, reason: str) -> None:
+    task = Task.get_or_none(company, task_id)
+    if task is not None and task.status not in (COMPLETED, FAILED):
+        task.update(
+            actions=[Task.status.set(FAILED), Task.error.set(reason), Task.date_updated.set(clock.now())]
+        )

@@ -1,0 +1,68 @@
+"""DynamoDB batch reads and writes of raw items, with unprocessed items retried under backoff."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from chalicelib import aws
+
+WRITE_BATCH = 25
+READ_BATCH = 100
+_ATTEMPTS = 8
+
+
+class BatchIncomplete(Exception):
+    """DynamoDB kept some items unprocessed through every retry (sustained throttling)."""
+
+
+def write_items(table: str, items: Sequence[dict[str, Any]]) -> None:
+    """Put `items` in batches of 25."""
+    _write(table, [{"PutRequest": {"Item": item}} for item in items])
+
+
+def delete_keys(table: str, keys: Sequence[dict[str, Any]]) -> None:
+    _write(table, [{"DeleteRequest": {"Key": key}} for key in keys])
+
+
+def get_items(
+    table: str, keys: Sequence[dict[str, Any]], projection: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The items that exist among `keys` (in no particular order), 100 keys a request."""
+    client = aws.client("dynamodb")
+    names = {f"#a{i}": name for i, name in enumerate(projection)}
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), READ_BATCH):
+        request: dict[str, Any] = {"Keys": list(keys[start : start + READ_BATCH]), "ConsistentRead": True}
+        if names:
+            request["ProjectionExpression"] = ", ".join(names)
+            request["ExpressionAttributeNames"] = names
+        pending = {table: request}
+        for attempt in range(_ATTEMPTS):
+            answer = client.batch_get_item(RequestItems=pending)
+            found.extend(answer["Responses"].get(table, []))
+            pending = answer.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+            _back_off(attempt)
+        else:
+            raise BatchIncomplete(f"{table}: keys still unprocessed after {_ATTEMPTS} attempts")
+    return found
+
+
+def _write(table: str, requests: list[dict[str, Any]]) -> None:
+    client = aws.client("dynamodb")
+    for start in range(0, len(requests), WRITE_BATCH):
+        pending = {table: requests[start : start + WRITE_BATCH]}
+        for attempt in range(_ATTEMPTS):
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            _back_off(attempt)
+        else:
+            raise BatchIncomplete(f"{table}: items still unprocessed after {_ATTEMPTS} attempts")
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * 2**attempt))

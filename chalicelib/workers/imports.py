@@ -1,0 +1,47 @@
+"""The imports queue: S3 notifications of uploads, and the importer's own ContinueImport messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import SQSEvent
+
+from chalicelib import messages
+from chalicelib.domain import importer, imports
+from chalicelib.models.imports import Import
+from chalicelib.settings import get_settings
+from chalicelib.workers.sqs import process
+
+RESERVE_MS = 120_000
+
+
+def handle(event: SQSEvent) -> dict:
+    budget = get_settings().import_rows_per_invocation
+
+    def should_pause(rows_done: int) -> bool:
+        time_low = event.context.get_remaining_time_in_millis() < RESERVE_MS
+        return time_low or (budget is not None and rows_done >= budget)
+
+    def run(message: Any) -> None:
+        if isinstance(message, messages.UploadedObject):
+            importer.handle_upload(message, should_pause)
+        else:
+            try:
+                importer.run(message.company, message.import_id, should_pause)
+            except importer.LeaseLost:
+                return
+
+    return process(event, "imports", run, _give_up)
+
+
+def _give_up(message: Any, reason: str) -> None:
+    ids = (
+        imports.parse_upload_key(message.key)
+        if isinstance(message, messages.UploadedObject)
+        else (message.company, message.import_id)
+    )
+    job = Import.get_or_none(*ids) if ids else None
+    if job is not None and job.status not in (imports.COMPLETED, imports.FAILED):
+        imports.fail(
+            job, f"The import could not be finished ({reason}); nothing after the last checkpoint was kept."
+        )

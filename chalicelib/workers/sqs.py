@@ -1,0 +1,67 @@
+"""What every SQS worker does with a batch: typed messages, partial failures, poison and last attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import SQSEvent
+
+from chalicelib import aws, messages
+from chalicelib.log import log_context, logger
+from chalicelib.settings import get_settings
+
+MAX_RECEIVES = 5  # the queues' maxReceiveCount in infra/ (a test holds the two together)
+RETRY_BASE_SECONDS = 30
+
+
+def process(
+    event: SQSEvent,
+    queue: str,
+    handle: Callable[[Any], None],
+    give_up: Callable[[Any, str], None],
+) -> dict[str, list[dict[str, str]]]:
+    """Handle each record's messages; return the records to retry as `batchItemFailures`.
+
+    A body that is no message of this queue goes straight to the dead-letter queue (retrying cannot
+    help); a failure on the last attempt calls `give_up` so the work ends in a terminal state.
+    """
+    failures = []
+    for record in event:
+        raw = record.to_dict()
+        attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        with log_context(queue=queue, message_id=raw["messageId"], attempt=attempt):
+            try:
+                parsed = messages.parse(record.body, queue)
+            except messages.InvalidMessage as error:
+                logger.error("poison message sent to the dead-letter queue", reason=str(error))
+                _dead_letter(queue, record.body)
+                continue
+            for message in parsed:
+                try:
+                    handle(message)
+                except Exception as error:
+                    logger.exception("message failed", attempt=attempt)
+                    if attempt >= MAX_RECEIVES:
+                        give_up(message, f"stopped after {attempt} attempts: {type(error).__name__}")
+                        continue
+                    failures.append({"itemIdentifier": raw["messageId"]})
+                    _retry_later(queue, raw["receiptHandle"], RETRY_BASE_SECONDS * attempt)
+                    break
+    return {"batchItemFailures": failures}
+
+
+def _dead_letter(queue: str, body: str) -> None:
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().dead_letter_queue(queue))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def _retry_later(queue: str, receipt_handle: str, seconds: int) -> None:
+    """Bring a failed message back sooner than the queue's long visibility timeout would."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().queue(queue))["QueueUrl"]
+    try:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
+    except Exception:
+        logger.exception("could not shorten the retry delay")

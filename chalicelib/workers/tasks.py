@@ -1,0 +1,20 @@
+"""The tasks queue: every kind of background work (see `chalicelib.domain.tasks`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import SQSEvent
+
+from chalicelib.domain import contact_lists, tasks
+from chalicelib.workers.sqs import process
+
+TASK_KINDS_FROM = (contact_lists,)
+
+
+def handle(event: SQSEvent) -> dict:
+    return process(event, "tasks", lambda m: tasks.run(m.company, m.task_id), _give_up)
+
+
+def _give_up(message: Any, reason: str) -> None:
+    tasks.fail(message.company, message.task_id, f"The task could not be finished ({reason}).")
