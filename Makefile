@@ -35,9 +35,10 @@ format: $(STAMP)
 cli: $(STAMP)
 	$(BIN)/python -m chalicelib.cli $(ARGS)
 
+# The queue names Chalice writes into the template resolve against the stack name at deploy time.
 package: $(STAMP)
 	rm -rf dist
-	$(BIN)/chalice package --stage prod --merge-template infra/resources.json dist
+	COLONY_PREFIX='$${AWS::StackName}' $(BIN)/chalice package --stage prod --merge-template infra/resources.json dist
 	$(BIN)/cfn-lint dist/sam.json
 
 clean:

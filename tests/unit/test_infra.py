@@ -58,3 +58,18 @@ def test_local_template_keeps_only_what_moto_provisions():
     for resource in template["Resources"].values():
         assert "DependsOn" not in resource
         assert "NotificationConfiguration" not in resource["Properties"]
+
+
+def test_workers_give_up_on_the_attempt_the_queue_redrives_after():
+    from chalicelib.workers.sqs import MAX_RECEIVES
+
+    for name, queue in _named("AWS::SQS::Queue").items():
+        if not name.endswith("DeadLetterQueue"):
+            assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES, name
+
+
+def test_every_queue_has_its_worker_module():
+    import importlib
+
+    for queue in QUEUES:
+        assert hasattr(importlib.import_module(f"chalicelib.workers.{queue}"), "handle"), queue
