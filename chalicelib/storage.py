@@ -67,6 +67,16 @@ def delete(keys: Iterable[str]) -> None:
         )
 
 
+def delete_prefix(prefix: str) -> None:
+    """Delete every object under `prefix` (a worker's saved state once its job is done)."""
+    pages = (
+        aws.client("s3")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=get_settings().bucket, Prefix=prefix)
+    )
+    delete([item["Key"] for page in pages for item in page.get("Contents", [])])
+
+
 def concatenate(key: str, head: bytes, parts: list[str], content_type: str = "text/csv") -> int:
     """Write `head` then every part object into `key`, streaming (multipart when large); returns its size."""
     writer = StreamingWriter(key, content_type)

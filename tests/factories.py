@@ -64,3 +64,20 @@ def create_tenant(name: str | None = None, credits: int = 1000, **settings: Any)
         approver=create_user(new.company.id, "approver"),
         member=create_user(new.company.id, "member"),
     )
+
+
+def create_contact_list(company_id: int, title: str = "Customers"):
+    from chalicelib.domain import contact_lists
+
+    return contact_lists.create_list(Caller.operator(company_id), title)
+
+
+def create_contacts(company_id: int, list_id: int, *msisdns: str, **values: Any):
+    """Contacts saved through the domain (one per number), returned in order."""
+    from chalicelib.domain import contacts
+
+    results = contacts.save_contacts(
+        Caller.operator(company_id), list_id, [{"msisdn": m, **values} for m in msisdns]
+    )
+    assert all(r.status in ("created", "updated") for r in results), results
+    return [r.contact for r in results]

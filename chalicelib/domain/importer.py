@@ -205,6 +205,10 @@ class ContactImport:
             seen_bits=found.size * 2,
         )
 
+    @property
+    def _state_prefix(self) -> str:
+        return f"state/imports/{self.job.company}/{self.job.id}/"
+
     def _load_seen(self) -> SeenNumbers:
         if self.resume.seen_key:
             return SeenNumbers(self.resume.seen_bits, storage.get(self.resume.seen_key))
@@ -328,10 +332,7 @@ class ContactImport:
             self.resume.error_parts.append(self._save_error_part())
 
     def _save_error_part(self) -> str:
-        key = (
-            f"state/imports/{self.job.company}/{self.job.id}/errors-{self.resume.sequence}-"
-            f"{len(self.resume.error_parts)}.csv"
-        )
+        key = f"{self._state_prefix}errors-{self.resume.sequence}-{len(self.resume.error_parts)}.csv"
         storage.put(key, self.errors.getvalue().encode("utf-8"))
         self.errors.seek(0)
         self.errors.truncate()
@@ -373,7 +374,7 @@ class ContactImport:
         if self.errors.tell():
             resume.error_parts.append(self._save_error_part())
         if self.seen is not None:
-            resume.seen_key = f"state/imports/{self.job.company}/{self.job.id}/seen-{resume.sequence}.bin"
+            resume.seen_key = f"{self._state_prefix}seen-{resume.sequence}.bin"
             storage.put(resume.seen_key, self.seen.to_bytes(), content_type="application/octet-stream")
         resume.offset, resume.row, resume.counts = row.end, row.number + 1, self.counts
         self._update_job(
@@ -406,8 +407,7 @@ class ContactImport:
                 Import.lease_until.set(0),
             ]
         )
-        state = [*resume.error_parts, *([resume.seen_key] if resume.seen_key else [])]
-        storage.delete(state)
+        storage.delete_prefix(self._state_prefix)
         logger.info(
             "import completed", import_id=self.job.id, rows=self.counts.rows, invocations=self.job.invocations
         )

@@ -40,7 +40,9 @@ def test_every_sqs_consumer_reports_partial_batch_failures(template):
         for event in function["Properties"].get("Events", {}).values():
             if event["Type"] == "SQS":
                 assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
-                assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":${AWS::StackName}-" + queue_of(name)), name
+                assert event["Properties"]["Queue"]["Fn::Sub"].endswith(
+                    ":${AWS::StackName}-" + queue_of(name)
+                ), name
 
 
 def queue_of(function: str) -> str:

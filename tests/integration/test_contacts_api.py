@@ -1,0 +1,179 @@
+from chalicelib.models.contacts import Contact, ContactList
+from tests.factories import create_contact_list, create_contacts
+
+
+def contacts_path(list_id: int) -> str:
+    return f"/contact-lists/{list_id}/contacts"
+
+
+def test_adding_a_number_twice_updates_the_one_contact(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    first = api.post(
+        contacts_path(contact_list.id),
+        acme.member,
+        {"msisdn": "081 585 4565", "first_name": "Thandi", "fields": {"City": "Joburg", "tier": 2}},
+    )
+    assert first.status == 201
+    assert first.body["msisdn"] == "27815854565"
+    assert first.body["fields"] == {"city": "Joburg", "tier": "2"}
+    again = api.post(
+        contacts_path(contact_list.id),
+        acme.member,
+        {"msisdn": "+27 81 585 4565", "last_name": "Nkosi", "fields": {"tier": None}},
+    )
+    assert again.status == 200
+    assert again.body["id"] == first.body["id"]
+    assert (again.body["first_name"], again.body["last_name"]) == ("Thandi", "Nkosi")
+    assert again.body["fields"] == {"city": "Joburg"}
+    assert again.body["date_created"] == first.body["date_created"]
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 1
+
+
+def test_a_batch_says_what_happened_to_every_item(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, "27815854565")
+    answer = api.post(
+        contacts_path(contact_list.id),
+        acme.member,
+        [
+            {"msisdn": "0815854565", "first_name": "Known"},
+            {"msisdn": 27821234567},
+            {"msisdn": "not a number"},
+            {"msisdn": "082 123 4567"},
+            {"first_name": "No number"},
+            {"msisdn": "0831234567", "email": "bad-email"},
+            {"msisdn": "0841234567", "colour": "red"},
+        ],
+    )
+    assert answer.status == 200
+    statuses = [(r["index"], r["status"]) for r in answer.body["results"]]
+    assert statuses == [
+        (0, "updated"),
+        (1, "created"),
+        (2, "rejected"),
+        (3, "rejected"),
+        (4, "rejected"),
+        (5, "rejected"),
+        (6, "rejected"),
+    ]
+    errors = {r["index"]: r["error"] for r in answer.body["results"] if r["status"] == "rejected"}
+    assert errors[2]["fields"] == {"msisdn": ["invalid_number"]}
+    assert errors[3]["code"] == "duplicate"
+    assert errors[4]["fields"] == {"msisdn": ["is required"]}
+    assert errors[5]["fields"] == {"email": ["must be an email address"]}
+    assert errors[6]["fields"] == {"colour": ["is not a field of this object"]}
+    assert (answer.body["created"], answer.body["updated"], answer.body["rejected"]) == (1, 1, 5)
+    assert sorted(c.msisdn for c in Contact.query(contact_list.id)) == ["27815854565", "27821234567"]
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 2
+
+
+def test_a_batch_of_1000_is_taken_and_1001_is_not(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    batch = [{"msisdn": f"2782{n:07d}"} for n in range(1000)]
+    answer = api.post(contacts_path(contact_list.id), acme.member, batch)
+    assert answer.body["created"] == 1000
+    assert (
+        api.post(contacts_path(contact_list.id), acme.member, [*batch, {"msisdn": "27831234567"}]).status
+        == 400
+    )
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 1000
+    ids = {c.id for c in Contact.query(contact_list.id)}
+    assert len(ids) == 1000
+
+
+def test_a_single_bad_contact_is_400_and_stores_nothing(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    answer = api.post(contacts_path(contact_list.id), acme.member, {"msisdn": "12", "first_name": "X"})
+    assert answer.status == 400
+    assert answer.body["error"]["fields"] == {"msisdn": ["invalid_number"]}
+    assert (
+        api.post(
+            contacts_path(contact_list.id), acme.member, {"msisdn": "0815854565", "first_name": 5}
+        ).status
+        == 400
+    )
+    assert Contact.count(contact_list.id) == 0
+
+
+def test_the_msisdn_filter_takes_any_spelling(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, "27815854565", "27821234567")
+    for spelling in ("27815854565", "%2B27%2081%20585%204565", "0815854565", "081-585-4565"):
+        found = api.get(f"{contacts_path(contact_list.id)}?msisdn={spelling}", acme.member).body["results"]
+        assert [c["msisdn"] for c in found] == ["27815854565"], spelling
+    assert api.get(f"{contacts_path(contact_list.id)}?msisdn=0831234567", acme.member).body["results"] == []
+    assert api.get(f"{contacts_path(contact_list.id)}?msisdn=abc", acme.member).status == 400
+
+
+def test_contacts_page_in_number_order(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    numbers = [f"2782{n:07d}" for n in range(5)]
+    create_contacts(acme.id, contact_list.id, *reversed(numbers))
+    seen, cursor = [], ""
+    while cursor is not None:
+        page = api.get(f"{contacts_path(contact_list.id)}?page_size=2&cursor={cursor}", acme.member).body
+        seen += [c["msisdn"] for c in page["results"]]
+        cursor = page["next"]
+    assert seen == numbers
+
+
+def test_one_contact_is_read_patched_replaced_and_deleted(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    (contact,) = create_contacts(
+        acme.id, contact_list.id, "27815854565", first_name="Ann", email="ann@x.example"
+    )
+    path = f"{contacts_path(contact_list.id)}/{contact.id}"
+    assert api.get(path, acme.member).body["first_name"] == "Ann"
+    patched = api.patch(path, acme.member, {"last_name": "Lee", "fields": {"city": "Durban"}}).body
+    assert (patched["first_name"], patched["last_name"], patched["fields"]) == (
+        "Ann",
+        "Lee",
+        {"city": "Durban"},
+    )
+    replaced = api.call("PUT", path, acme.member, {"msisdn": "0815854565", "first_name": "Anne"}).body
+    assert (replaced["first_name"], replaced["last_name"], replaced["email"], replaced["fields"]) == (
+        "Anne",
+        None,
+        None,
+        {},
+    )
+    assert replaced["id"] == contact.id
+    assert api.delete(path, acme.member).status == 204
+    assert api.get(path, acme.member).status == 404
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 0
+
+
+def test_changing_a_number_keeps_the_contact_unless_the_number_is_taken(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    ann, bob = create_contacts(acme.id, contact_list.id, "27815854565", "27821234567")
+    moved = api.patch(f"{contacts_path(contact_list.id)}/{ann.id}", acme.member, {"msisdn": "0831234567"})
+    assert moved.status == 200
+    assert (moved.body["id"], moved.body["msisdn"]) == (ann.id, "27831234567")
+    clash = api.patch(f"{contacts_path(contact_list.id)}/{bob.id}", acme.member, {"msisdn": "0831234567"})
+    assert clash.status == 409
+    assert sorted(c.msisdn for c in Contact.query(contact_list.id)) == ["27821234567", "27831234567"]
+
+
+def test_every_contact_route_is_404_across_companies(api, tenants):
+    acme, bravo = tenants
+    mine = create_contact_list(acme.id)
+    theirs = create_contact_list(bravo.id)
+    (their_contact,) = create_contacts(bravo.id, theirs.id, "27815854565")
+    for path in (contacts_path(theirs.id), f"{contacts_path(theirs.id)}/{their_contact.id}"):
+        assert api.get(path, acme.admin).status == 404
+    assert api.post(contacts_path(theirs.id), acme.admin, {"msisdn": "0821234567"}).status == 404
+    their_one = f"{contacts_path(theirs.id)}/{their_contact.id}"
+    assert api.patch(their_one, acme.admin, {"first_name": "X"}).status == 404
+    assert api.call("PUT", their_one, acme.admin, {"msisdn": "0821234567"}).status == 404
+    assert api.delete(their_one, acme.admin).status == 404
+    assert api.get(f"{contacts_path(mine.id)}/{their_contact.id}", acme.admin).status == 404
+    assert Contact.get(theirs.id, "27815854565").first_name is None
+    assert Contact.count(theirs.id) == 1
