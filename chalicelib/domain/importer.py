@@ -36,9 +36,10 @@ from chalicelib.models.counters import allocate_ids
 from chalicelib.models.imports import Import
 
 GROUP = 100
-ID_BLOCK = 1000
+ID_BLOCK = 10_000
 PROGRESS_EVERY = 5000
 ERROR_BUFFER_BYTES = 1 << 20
+HELD_ERRORS = 10_000
 LEASE_SECONDS = 960
 MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
 ERRORS_HEADER = b"row,value,reason,detail\r\n"
@@ -157,8 +158,11 @@ class ContactImport:
         self.region = Company.get(job.company).default_region
         self.table = Contact.Meta.table_name
         self.now = stored_datetime(clock.now())
-        self.pending: dict[str, ContactRow] = {}
-        self.maybe_seen: set[str] = set()
+        self.new: dict[str, ContactRow] = {}
+        self.unchecked: dict[str, ContactRow] = {}
+        self.repeats: dict[str, list[ContactRow]] = {}
+        self.ready: dict[str, tuple[dict[str, Any], int]] = {}
+        self.held: list[tuple[int, str, str, str]] = []
         self.errors = io.StringIO()
         self.error_writer = csv.writer(self.errors, lineterminator="\r\n")
         self.ids: list[int] = []
@@ -180,7 +184,11 @@ class ContactImport:
         self.layout = Layout.from_dict(resume.layout)
         self.counts = resume.counts
         self.seen = self._load_seen() if not self.job.merge else None
-        return self._read()
+        self.writer = batch.ConcurrentWriter(self.table)
+        try:
+            return self._read()
+        finally:
+            self.writer.close()
 
     def _start(self) -> ResumePoint | None:
         if ContactList.get_or_none(self.job.company, self.job.contact_list) is None:
@@ -219,16 +227,19 @@ class ContactImport:
         stream = storage.read_from(self.job.source_key, self.resume.offset, self.job.etag)
         for row in rows(stream, self.layout, self.resume.offset, self.resume.row):
             self._take(row)
+            if self.held:
+                self._release_errors()
             last = row
-            if len(self.pending) >= GROUP:
-                self._flush()
+            if self._flush():
                 self._mark_progress(row)
                 if self.should_pause(self.rows_this_run):
+                    self._flush(everything=True)
                     return self._pause(row)
-        self._flush()
+        self._flush(everything=True)
         return self._complete(last)
 
     def _take(self, row: Row) -> None:
+        """Decide a row: rejected, a duplicate, new (to write), or to check against what is stored."""
         self.counts.rows += 1
         self.rows_this_run += 1
         if row.malformed:
@@ -244,37 +255,71 @@ class ContactImport:
         if problem:
             self._reject(row.number, contact.phone, "value_too_long", problem)
             return
-        earlier = self.pending.get(msisdn)
+        if msisdn in self.unchecked:
+            # Which row this repeats is known once the earlier one is checked (it may repeat another).
+            self.repeats.setdefault(msisdn, []).append(contact)
+            return
+        earlier = self._waiting(msisdn)
         if earlier is not None:
-            self._duplicate(row.number, contact.phone, earlier.number)
+            self._duplicate(row.number, contact.phone, earlier)
             return
-        self.pending[msisdn] = contact
-        if self.seen is not None:
-            number = int(msisdn)
-            if self.seen.might_contain(number):
-                self.maybe_seen.add(msisdn)
+        if self.seen is None:
+            self.unchecked[msisdn] = contact
+            return
+        number = int(msisdn)
+        if self.seen.might_contain(number):
+            self.unchecked[msisdn] = contact
+        else:
             self.seen.add(number)
+            self.new[msisdn] = contact
 
-    def _flush(self) -> None:
-        if not self.pending:
-            return
-        to_read = list(self.pending) if self.seen is None else list(self.maybe_seen)
-        stored = self._stored(to_read)
-        items = []
-        for msisdn, contact in self.pending.items():
+    def _waiting(self, msisdn: str) -> int | None:
+        """The row of an earlier occurrence of the number that is decided new but not yet written."""
+        contact = self.new.get(msisdn)
+        if contact is not None:
+            return contact.number
+        ready = self.ready.get(msisdn)
+        return ready[1] if ready is not None else None
+
+    def _flush(self, everything: bool = False) -> bool:
+        """Check a full group of unchecked rows, write a full group of decided ones; True if it wrote."""
+        if self.unchecked and (everything or len(self.unchecked) >= GROUP):
+            self._check()
+        if not self.new and not self.ready:
+            return False
+        if not everything and len(self.new) + len(self.ready) < GROUP:
+            return False
+        items = [item for item, _ in self.ready.values()] + [
+            self._item(m, c, None) for m, c in self.new.items()
+        ]
+        self.counts.imported += len(self.new)
+        batch.write_items(self.table, items)
+        self.new.clear()
+        self.ready.clear()
+        return True
+
+    def _check(self) -> None:
+        """Look up rows that may already be stored: this import's earlier rows (duplicates), this
+        import's own writes before a crash (counted as they were), or contacts already in the list."""
+        self.writer.wait()
+        stored = self._stored(list(self.unchecked))
+        for msisdn, contact in self.unchecked.items():
             old = stored.get(msisdn)
-            if old is not None and old.import_id == self.job.id:
+            ours = old is not None and old.import_id == self.job.id
+            first = old.import_row if ours and old.import_row < contact.number else contact.number
+            for repeat in self.repeats.pop(msisdn, ()):
+                self._duplicate(repeat.number, repeat.phone, first)
+            if ours:
                 if old.import_row < contact.number:
                     self._duplicate(contact.number, contact.phone, old.import_row)
                     continue
                 if old.import_row == contact.number:
                     self._count_written(created=bool(old.import_created))
                     continue
-            items.append(self._item(msisdn, contact, old))
+            self.ready[msisdn] = (self._item(msisdn, contact, old), contact.number)
             self._count_written(created=old is None)
-        batch.write_items(self.table, items)
-        self.pending.clear()
-        self.maybe_seen.clear()
+        self.unchecked.clear()
+        self._release_errors()
 
     def _stored(self, msisdns: list[str]) -> dict[str, Contact]:
         if not msisdns:
@@ -327,7 +372,17 @@ class ContactImport:
         self._error_row(number, value, "duplicate", f"same number as row {first}")
 
     def _error_row(self, number: int, value: str, reason: str, detail: str) -> None:
-        self.error_writer.writerow([number, spreadsheet_safe(value), reason, detail])
+        self.held.append((number, spreadsheet_safe(value), reason, detail))
+
+    def _release_errors(self) -> None:
+        """Write held error rows in row order: a row waiting for its check may still turn out a duplicate."""
+        if self.unchecked and len(self.held) < HELD_ERRORS:
+            return
+        if self.unchecked:
+            self._check()
+        self.held.sort()
+        self.error_writer.writerows(self.held)
+        self.held.clear()
         if self.errors.tell() >= ERROR_BUFFER_BYTES:
             self.resume.error_parts.append(self._save_error_part())
 
@@ -369,6 +424,7 @@ class ContactImport:
 
     def _pause(self, row: Row) -> str:
         """Commit a resume point just after `row` and hand the rest to a fresh invocation."""
+        self.writer.wait()
         resume = self.resume
         resume.sequence += 1
         if self.errors.tell():
@@ -389,6 +445,7 @@ class ContactImport:
         return "paused"
 
     def _complete(self, last: Row | None) -> str:
+        self.writer.wait()
         resume = self.resume
         if self.errors.tell():
             resume.error_parts.append(self._save_error_part())

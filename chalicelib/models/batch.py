@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import aws
@@ -66,3 +67,34 @@ def _write(table: str, requests: list[dict[str, Any]]) -> None:
 
 def _back_off(attempt: int) -> None:
     time.sleep(min(2.0, 0.05 * 2**attempt))
+
+
+class ConcurrentWriter:
+    """Puts batches of 25 on a few threads while the caller goes on reading; `wait` before relying on them.
+
+    DynamoDB answers each BatchWriteItem in milliseconds, so one writer at a time leaves the importer
+    idle most of the time. At most `in_flight` batches are outstanding, which bounds memory.
+    """
+
+    def __init__(self, table: str, threads: int = 4, in_flight: int = 32) -> None:
+        self.table = table
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dynamodb-writer")
+        self._futures: list[Future] = []
+        self._in_flight = in_flight
+
+    def submit(self, items: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(items), WRITE_BATCH):
+            while len(self._futures) >= self._in_flight:
+                self._futures.pop(0).result()
+            self._futures.append(
+                self._pool.submit(write_items, self.table, items[start : start + WRITE_BATCH])
+            )
+
+    def wait(self) -> None:
+        """Every submitted item is stored (or the first failure is raised)."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -89,6 +89,53 @@ def test_uploads_notify_the_imports_queue(stack):
     assert target["QueueArn"].endswith(":colony-local-imports")
 
 
+def _wait_for_import(stack, key, import_id):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = requests.get(f"{stack.api}/imports/{import_id}", headers=auth(key), timeout=10).json()
+        if job["status"] in ("completed", "failed"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"import {import_id} did not finish: {job}")
+
+
+def test_a_browser_upload_to_s3_imports_through_the_pump(stack, companies):
+    acme, _, _ = companies
+    key = acme["api_key"]
+    upload = requests.post(
+        f"{stack.api}/uploads",
+        headers=auth(key),
+        json={"kind": "contacts", "filename": "leads.csv"},
+        timeout=10,
+    ).json()
+    csv = b"Mobile,Name\r\n0815854565,Thandi\r\n+27 82 123 4567,Pieter\r\n12345,Bad\r\n"
+    sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("leads.csv", csv)}, timeout=10)
+    assert sent.status_code in (200, 201, 204)
+    job = _wait_for_import(stack, key, upload["import"]["id"])
+    assert (job["status"], job["rows"], job["imported"], job["rejected"]) == ("completed", 3, 2, 1)
+    contacts = requests.get(
+        f"{stack.api}/contact-lists/{job['contact_list']}/contacts", headers=auth(key), timeout=10
+    )
+    assert [c["msisdn"] for c in contacts.json()["results"]] == ["27815854565", "27821234567"]
+    errors = requests.get(f"{stack.api}/filebox/{job['errors_file']}", headers=auth(key), timeout=10).json()
+    assert requests.get(errors["url"], timeout=10).text.splitlines()[1] == "4,12345,invalid_number,"
+
+
+def test_a_posted_file_imports_too(stack, companies):
+    _, bravo, _ = companies
+    key = bravo["api_key"]
+    answer = requests.post(
+        f"{stack.api}/contact-lists/import",
+        headers={"Authorization": f"Token {key}"},
+        files={"file": ("list.csv", b"msisdn\n27815854565\n")},
+        data={"title": "Posted"},
+        timeout=10,
+    )
+    assert answer.status_code == 202, answer.text
+    job = _wait_for_import(stack, key, answer.json()["id"])
+    assert (job["status"], job["imported"]) == ("completed", 1)
+
+
 def test_ctrl_c_stops_every_process(stack):
     pgid = os.getpgid(stack.process.pid)
     assert len(group_members(pgid)) >= 3

@@ -113,6 +113,9 @@ def _samples():
             national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
             yield e164, rng.choice(regions)
             yield "".join(c for c in national if c.isdigit()), region
+            yield national, region
+            yield phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL), region
+            yield "+" + e164, rng.choice(regions)
             mutated = list(e164)
             mutated[rng.randrange(len(mutated))] = str(rng.randrange(10))
             yield "".join(mutated), region
