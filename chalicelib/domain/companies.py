@@ -12,9 +12,8 @@ import phonenumbers
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import clock, users
-from chalicelib.domain.auth import Caller, new_key
+from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
-from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
@@ -125,24 +124,10 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
         date_updated=now,
         **checked,
     )
-    admin = User(company=company.id, id=allocate_ids("user")[0], email=email, role="admin")
-    admin.date_created = admin.date_updated = now
-    key_id = allocate_ids("api_key")[0]
-    issued = new_key(key_id)
     with transaction() as write:
         write.save(company, condition=Company.id.does_not_exist())
-        users.add_to_transaction(write, admin)
-        write.save(
-            ApiKey(
-                id=key_id,
-                company=company.id,
-                user=admin.id,
-                name="first key",
-                secret_hash=issued.secret_hash,
-                date_created=now,
-            )
-        )
-    return NewCompany(company=company, admin=admin, api_key=issued.token)
+        admin = users.add_new_user(write, company.id, email, "admin")
+    return NewCompany(company=company, admin=admin.user, api_key=admin.api_key)
 
 
 def get_company(caller: Caller) -> Company:

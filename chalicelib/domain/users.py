@@ -46,13 +46,34 @@ def _email_key(company: int, email: str) -> str:
     return f"user-email#{company}#{email}"
 
 
-def add_to_transaction(write: TransactWrite, user: User) -> None:
-    """Save a new user and claim its email within the company; the claim comes first in the transaction."""
+def add_new_user(write: TransactWrite, company: int, email: str, role: str) -> NewUser:
+    """Add a user and its first API key to `write`; the email's claim within the company comes first."""
+    now = clock.now()
+    user = User(
+        company=company,
+        id=allocate_ids("user")[0],
+        email=email,
+        role=role,
+        date_created=now,
+        date_updated=now,
+    )
+    key_id = allocate_ids("api_key")[0]
+    issued = new_key(key_id)
     write.save(
-        Unique(key=_email_key(user.company, user.email), owner=f"user#{user.id}"),
-        condition=Unique.key.does_not_exist(),
+        Unique(key=_email_key(company, email), owner=f"user#{user.id}"), condition=Unique.key.does_not_exist()
     )
     write.save(user, condition=User.id.does_not_exist())
+    write.save(
+        ApiKey(
+            id=key_id,
+            company=company,
+            user=user.id,
+            name="first key",
+            secret_hash=issued.secret_hash,
+            date_created=now,
+        )
+    )
+    return NewUser(user=user, api_key=issued.token)
 
 
 def list_users(caller: Caller, page: PageRequest) -> Page:
@@ -73,30 +94,9 @@ def get_user(caller: Caller, user_id: int) -> User:
 def create_user(caller: Caller, email: str, role: str) -> NewUser:
     caller.require("admin")
     email, role = check_email(email), check_role(role)
-    now = clock.now()
-    user = User(
-        company=caller.company,
-        id=allocate_ids("user")[0],
-        email=email,
-        role=role,
-        date_created=now,
-        date_updated=now,
-    )
-    key_id = allocate_ids("api_key")[0]
-    issued = new_key(key_id)
     try:
         with transaction() as write:
-            add_to_transaction(write, user)
-            write.save(
-                ApiKey(
-                    id=key_id,
-                    company=caller.company,
-                    user=user.id,
-                    name="first key",
-                    secret_hash=issued.secret_hash,
-                    date_created=now,
-                )
-            )
+            created = add_new_user(write, caller.company, email, role)
             if role == "admin":
                 write.update(
                     Company(id=caller.company),
@@ -109,7 +109,7 @@ def create_user(caller: Caller, email: str, role: str) -> NewUser:
                 f"A user with the email {email} already exists.", code="duplicate_email"
             ) from error
         raise
-    return NewUser(user=user, api_key=issued.token)
+    return created
 
 
 def update_user(caller: Caller, user_id: int, changes: dict[str, Any]) -> User:
