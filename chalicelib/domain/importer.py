@@ -22,14 +22,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib import messages, storage
-from chalicelib.domain import clock, contact_lists, filebox
+from chalicelib.domain import clock, filebox
 from chalicelib.domain.csvfiles import SNIFF_BYTES, ContactRow, Layout, NotACsv, Row, contact_row, rows, sniff
 from chalicelib.domain.imports import COMPLETED, FAILED, PENDING, RUNNING, fail, parse_upload_key
 from chalicelib.domain.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.seen import SeenNumbers
 from chalicelib.log import logger
 from chalicelib.models import batch
-from chalicelib.models.base import condition_failed
+from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
 from chalicelib.models.counters import allocate_ids
@@ -450,20 +450,28 @@ class ContactImport:
         if self.errors.tell():
             resume.error_parts.append(self._save_error_part())
         errors_file = self._errors_file() if resume.error_parts else None
-        contact_list = ContactList.get_or_none(self.job.company, self.job.contact_list)
-        if contact_list is not None:
-            contact_lists.recount(contact_list)
-        self._update_job(
-            [
-                *self._shown_counts(100),
-                Import.status.set(COMPLETED),
-                Import.errors_file.set(errors_file) if errors_file else Import.errors_file.remove(),
-                Import.date_completed.set(clock.now()),
-                Import.resume.remove(),
-                Import.lease_owner.remove(),
-                Import.lease_until.set(0),
-            ]
-        )
+        created = self.counts.imported - self.counts.updated
+        finished = [
+            *self._shown_counts(100),
+            Import.status.set(COMPLETED),
+            Import.errors_file.set(errors_file) if errors_file else Import.errors_file.remove(),
+            Import.date_completed.set(clock.now()),
+            Import.resume.remove(),
+            Import.lease_owner.remove(),
+            Import.lease_until.set(0),
+        ]
+        # One transaction: a retry of a completion that failed halfway can never count the list twice.
+        with transaction() as write:
+            write.update(self.job, actions=finished, condition=Import.lease_owner == self.owner)
+            if created:
+                write.update(
+                    ContactList(company=self.job.company, id=self.job.contact_list),
+                    actions=[
+                        ContactList.contact_count.add(created),
+                        ContactList.date_updated.set(clock.now()),
+                    ],
+                    condition=ContactList.id.exists(),
+                )
         storage.delete_prefix(self._state_prefix)
         logger.info(
             "import completed", import_id=self.job.id, rows=self.counts.rows, invocations=self.job.invocations

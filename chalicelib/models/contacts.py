@@ -8,7 +8,7 @@ from chalicelib.models.base import BaseModel, table_meta
 
 
 class ContactList(BaseModel):
-    """A company's audience; `contact_count` is exact after every import (recounted) and API write."""
+    """A company's audience; `contact_count` moves with every contact created or deleted."""
 
     Meta = table_meta("contact-lists")
 
