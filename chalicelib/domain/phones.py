@@ -64,7 +64,13 @@ class _Region:
 
 def normalise(raw: str | None, region: str = "ZA") -> str:
     """International digits without `+` for `raw`, reading national numbers in `region`."""
-    text = raw if raw and raw.isdigit() and raw.isascii() else _clean(raw)
+    if raw and raw.isdigit() and raw.isascii():
+        if raw[0] != "0":  # the commonest case, inline: canonical international digits
+            code = _CODE_BY_PREFIX.get(raw[:3])
+            return raw if code is not None and _accepts(code, raw[len(code) :]) else _slow(raw, region)
+        text = raw
+    else:
+        text = _clean(raw)
     fast = _fast(text, region) if text else None
     return fast if fast is not None else _slow(raw, region)
 
