@@ -6,7 +6,18 @@ them then; `infra/` points each function at the same queues by ARN.
 
 from chalice import Chalice
 
-from chalicelib.api import api_keys, company, contact_lists, contacts, filebox, health, imports, tasks, users
+from chalicelib.api import (
+    api_keys,
+    company,
+    contact_lists,
+    contacts,
+    filebox,
+    health,
+    imports,
+    optouts,
+    tasks,
+    users,
+)
 from chalicelib.api.errors import chalice_errors_middleware
 from chalicelib.settings import get_settings
 from chalicelib.workers import imports as imports_worker_module
@@ -26,6 +37,7 @@ for blueprint in (
     imports.bp,
     filebox.bp,
     tasks.bp,
+    optouts.bp,
 ):
     app.register_blueprint(blueprint)
 

@@ -27,6 +27,8 @@ TABLES = (
     "imports",
     "files",
     "tasks",
+    "optouts",
+    "suppressions",
 )
 QUEUES = ("imports", "tasks")
 BUCKET = "files"

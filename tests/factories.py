@@ -81,3 +81,9 @@ def create_contacts(company_id: int, list_id: int, *msisdns: str, **values: Any)
     )
     assert all(r.status in ("created", "updated") for r in results), results
     return [r.contact for r in results]
+
+
+def create_optout(company_id: int, originator: str, sender: str | None = None, reason: str | None = None):
+    from chalicelib.domain import optouts
+
+    return optouts.create(company_id, originator, sender, reason, source="api").optout

@@ -28,6 +28,7 @@ def render_import(job: Import) -> dict:
         "id": job.id,
         "kind": job.kind,
         "contact_list": job.contact_list,
+        "sender": (job.options or {}).get("sender"),
         "deployment": None,
         "status": job.status,
         "filename": job.filename,
@@ -45,7 +46,7 @@ def render_import(job: Import) -> dict:
     }
 
 
-def _posted_file(call: Call) -> tuple[imports.Upload, dict]:
+def posted_file(call: Call) -> tuple[imports.Upload, dict]:
     form = call.form(imports.MAX_DIRECT_BYTES + _FORM_OVERHEAD)
     part = form.get("file")
     if part is None or part.filename is None:
@@ -55,14 +56,14 @@ def _posted_file(call: Call) -> tuple[imports.Upload, dict]:
 
 @endpoint(bp, "/contact-lists/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_new_list(call: Call) -> dict:
-    upload, form = _posted_file(call)
+    upload, form = posted_file(call)
     title = form["title"].text if "title" in form else None
     return render_import(imports.import_contacts(call.caller, upload, title=title or None))
 
 
 @endpoint(bp, "/contact-lists/{list_id}/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_into_list(call: Call, list_id: str) -> dict:
-    upload, _ = _posted_file(call)
+    upload, _ = posted_file(call)
     return render_import(
         imports.import_contacts(call.caller, upload, list_id=object_id(list_id, "contact list"))
     )

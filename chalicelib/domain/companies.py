@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.domain import clock, users
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
+from chalicelib.domain.senders import normalise_sender
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
@@ -28,8 +28,6 @@ DEFAULTS: dict[str, Any] = {
     "require_second_approver": True,
 }
 EDITABLE = ("name", *DEFAULTS)
-_ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}")
-_NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,15}")
 
 
 @dataclass(frozen=True)
@@ -77,17 +75,6 @@ def _timezones() -> set[str]:
     return zoneinfo.available_timezones()
 
 
-def _sender_id(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if not (_ALPHANUMERIC_SENDER.fullmatch(value) or _NUMERIC_SENDER.fullmatch(value)):
-        raise ValueError(
-            "must be 1 to 11 letters and digits (with a letter) or a phone number of 3 to 15 digits"
-        )
-    return value
-
-
 def _optout_text(value: str) -> str:
     value = value.strip()
     if not 1 <= len(value) <= 100:
@@ -103,7 +90,7 @@ _CHECKS = {
     "name": _name,
     "default_region": _region,
     "timezone": _timezone,
-    "sender_id": _sender_id,
+    "sender_id": normalise_sender,
     "optout_text": _optout_text,
 }
 

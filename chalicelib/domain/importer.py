@@ -1,15 +1,15 @@
-"""The contact importer: one invocation's share of an import job, from its resume point on.
+"""The importer: one invocation's share of an import job (contacts or opt-outs), from its resume point on.
 
 Exactly once: a job is bound to the first object (its ETag) that arrives for it; a second event for
 that object finds the job done, or held under another invocation's lease, and does nothing. An
 invocation that must stop (time running low) commits a resume point (byte offset, row number,
 counts, the seen-numbers filter, the error rows so far) and sends itself a ContinueImport; a crash
 loses at most the work since the last resume point, which is then redone with the same decisions,
-because every contact write is an idempotent put that records the import and row that made it.
+because every write records the import and row that made it (see `import_targets`).
 
-Reads: none for a new list (a Bloom filter of the numbers seen so far answers "new" for almost
-every row and each "maybe" is checked against the stored contacts); one BatchGetItem per 100 rows
-when merging into an existing list. Writes: one BatchWriteItem per 25 contacts.
+Reads: none for a new contact list (a Bloom filter of the numbers seen so far answers "new" for
+almost every row and each "maybe" is checked against what is stored); one batched read per 100 rows
+otherwise. Writes: one BatchWriteItem per 25 contacts; one transaction per 50 opt-outs.
 """
 
 from __future__ import annotations
@@ -24,24 +24,23 @@ from typing import Any
 from chalicelib import messages, storage
 from chalicelib.domain import clock, filebox
 from chalicelib.domain.csvfiles import SNIFF_BYTES, ContactRow, Layout, NotACsv, Row, contact_row, rows, sniff
+from chalicelib.domain.exports import spreadsheet_safe
+from chalicelib.domain.import_targets import TARGETS
 from chalicelib.domain.imports import COMPLETED, FAILED, PENDING, RUNNING, fail, parse_upload_key
 from chalicelib.domain.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.seen import SeenNumbers
 from chalicelib.log import logger
-from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
-from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
+from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.imports import Import
 
 GROUP = 100
-ID_BLOCK = 10_000
 PROGRESS_EVERY = 5000
 ERROR_BUFFER_BYTES = 1 << 20
 HELD_ERRORS = 10_000
 LEASE_SECONDS = 960
-MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
 ERRORS_HEADER = b"row,value,reason,detail\r\n"
 
 
@@ -99,7 +98,7 @@ def run(company: int, import_id: int, should_pause: Callable[[int], bool], etag:
     if not _lease(job, owner):
         return "busy"
     try:
-        return ContactImport(job, owner, should_pause).run()
+        return FileImport(job, owner, should_pause).run()
     except Exception:
         _release(job, owner)
         raise
@@ -150,22 +149,19 @@ def _lease(job: Import, owner: str) -> bool:
     return True
 
 
-class ContactImport:
+class FileImport:
     def __init__(self, job: Import, owner: str, should_pause: Callable[[int], bool]) -> None:
         self.job = job
         self.owner = owner
         self.should_pause = should_pause
         self.region = Company.get(job.company).default_region
-        self.table = Contact.Meta.table_name
-        self.now = stored_datetime(clock.now())
         self.new: dict[str, ContactRow] = {}
         self.unchecked: dict[str, ContactRow] = {}
         self.repeats: dict[str, list[ContactRow]] = {}
-        self.ready: dict[str, tuple[dict[str, Any], int]] = {}
+        self.ready: dict[str, tuple[Any, int]] = {}
         self.held: list[tuple[int, str, str, str]] = []
         self.errors = io.StringIO()
         self.error_writer = csv.writer(self.errors, lineterminator="\r\n")
-        self.ids: list[int] = []
         self.rows_this_run = 0
         self.next_progress = PROGRESS_EVERY
 
@@ -183,15 +179,18 @@ class ContactImport:
         self.resume = resume
         self.layout = Layout.from_dict(resume.layout)
         self.counts = resume.counts
-        self.seen = self._load_seen() if not self.job.merge else None
-        self.writer = batch.ConcurrentWriter(self.table)
+        self.target = TARGETS[self.job.kind](self.job)
+        self.seen = None if self.target.checks_every_row else self._load_seen()
         try:
             return self._read()
         finally:
-            self.writer.close()
+            self.target.close()
 
     def _start(self) -> ResumePoint | None:
-        if ContactList.get_or_none(self.job.company, self.job.contact_list) is None:
+        if (
+            self.job.kind == "contacts"
+            and ContactList.get_or_none(self.job.company, self.job.contact_list) is None
+        ):
             fail(self.job, "The contact list was deleted during the import.")
             return None
         if self.job.resume:
@@ -251,7 +250,7 @@ class ContactImport:
         except InvalidPhoneNumber as error:
             self._reject(row.number, contact.phone, error.reason, "")
             return
-        problem = _too_long(contact)
+        problem = self.target.problem(contact)
         if problem:
             self._reject(row.number, contact.phone, "value_too_long", problem)
             return
@@ -289,20 +288,19 @@ class ContactImport:
             return False
         if not everything and len(self.new) + len(self.ready) < GROUP:
             return False
-        items = [item for item, _ in self.ready.values()] + [
-            self._item(m, c, None) for m, c in self.new.items()
-        ]
+        items = [item for item, _ in self.ready.values()]
+        items += [self.target.item(msisdn, contact, None) for msisdn, contact in self.new.items()]
         self.counts.imported += len(self.new)
-        batch.write_items(self.table, items)
+        self.target.submit(items)
         self.new.clear()
         self.ready.clear()
         return True
 
     def _check(self) -> None:
         """Look up rows that may already be stored: this import's earlier rows (duplicates), this
-        import's own writes before a crash (counted as they were), or contacts already in the list."""
-        self.writer.wait()
-        stored = self._stored(list(self.unchecked))
+        import's own writes before a crash (counted as they were), or what was there before."""
+        self._wait_for_writes()
+        stored = self.target.stored(list(self.unchecked))
         for msisdn, contact in self.unchecked.items():
             old = stored.get(msisdn)
             ours = old is not None and old.import_id == self.job.id
@@ -314,49 +312,16 @@ class ContactImport:
                     self._duplicate(contact.number, contact.phone, old.import_row)
                     continue
                 if old.import_row == contact.number:
-                    self._count_written(created=bool(old.import_created))
+                    self._count_written(created=old.created)
                     continue
-            self.ready[msisdn] = (self._item(msisdn, contact, old), contact.number)
+            self.ready[msisdn] = (self.target.item(msisdn, contact, old), contact.number)
             self._count_written(created=old is None)
         self.unchecked.clear()
         self._release_errors()
 
-    def _stored(self, msisdns: list[str]) -> dict[str, Contact]:
-        if not msisdns:
-            return {}
-        keys = [{"contact_list": {"N": str(self.job.contact_list)}, "msisdn": {"S": m}} for m in msisdns]
-        return {
-            item["msisdn"]["S"]: Contact.from_raw_data(item) for item in batch.get_items(self.table, keys)
-        }
-
-    def _item(self, msisdn: str, contact: ContactRow, old: Contact | None) -> dict[str, Any]:
-        if old is None:
-            if not self.ids:
-                block = allocate_ids("contact", ID_BLOCK)
-                self.ids = list(reversed(block))
-            contact_id, created = self.ids.pop(), self.now
-            first, last, email, fields = contact.first_name, contact.last_name, contact.email, contact.fields
-        else:
-            contact_id, created = old.id, stored_datetime(old.date_created)
-            first = contact.first_name or old.first_name
-            last = contact.last_name or old.last_name
-            email = contact.email or old.email
-            fields = {**old.fields.as_dict(), **contact.fields}
-        return contact_item(
-            contact_list=self.job.contact_list,
-            msisdn=msisdn,
-            contact_id=contact_id,
-            company=self.job.company,
-            first_name=first,
-            last_name=last,
-            email=email,
-            fields=fields,
-            created=created,
-            updated=self.now,
-            import_id=self.job.id,
-            import_row=contact.number,
-            import_created=old is None,
-        )
+    def _wait_for_writes(self) -> None:
+        """Every submitted write is stored; rows that proved to exist already count as updated."""
+        self.counts.updated += self.target.wait()
 
     def _count_written(self, created: bool) -> None:
         self.counts.imported += 1
@@ -424,7 +389,7 @@ class ContactImport:
 
     def _pause(self, row: Row) -> str:
         """Commit a resume point just after `row` and hand the rest to a fresh invocation."""
-        self.writer.wait()
+        self._wait_for_writes()
         resume = self.resume
         resume.sequence += 1
         if self.errors.tell():
@@ -445,7 +410,7 @@ class ContactImport:
         return "paused"
 
     def _complete(self, last: Row | None) -> str:
-        self.writer.wait()
+        self._wait_for_writes()
         resume = self.resume
         if self.errors.tell():
             resume.error_parts.append(self._save_error_part())
@@ -463,15 +428,7 @@ class ContactImport:
         # One transaction: a retry of a completion that failed halfway can never count the list twice.
         with transaction() as write:
             write.update(self.job, actions=finished, condition=Import.lease_owner == self.owner)
-            if created:
-                write.update(
-                    ContactList(company=self.job.company, id=self.job.contact_list),
-                    actions=[
-                        ContactList.contact_count.add(created),
-                        ContactList.date_updated.set(clock.now()),
-                    ],
-                    condition=ContactList.id.exists(),
-                )
+            self.target.finish(write, created)
         storage.delete_prefix(self._state_prefix)
         logger.info(
             "import completed", import_id=self.job.id, rows=self.counts.rows, invocations=self.job.invocations
@@ -489,24 +446,3 @@ class ContactImport:
         size = storage.concatenate(key, ERRORS_HEADER, resume.error_parts)
         filebox.record(resume.errors_file, self.job.company, self.job.user, name, "import_errors", key, size)
         return resume.errors_file
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Keep a cell from running as a formula when the CSV is opened in a spreadsheet."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _too_long(contact: ContactRow) -> str:
-    for name, value, limit in (
-        ("first name", contact.first_name, MAX_NAME),
-        ("last name", contact.last_name, MAX_NAME),
-        ("email", contact.email, MAX_EMAIL),
-    ):
-        if value is not None and len(value) > limit:
-            return f"{name} longer than {limit} characters"
-    if len(contact.fields) > MAX_FIELDS:
-        return f"more than {MAX_FIELDS} other columns"
-    for name, value in contact.fields.items():
-        if len(value) > MAX_FIELD_VALUE:
-            return f"{name} longer than {MAX_FIELD_VALUE} characters"
-    return ""

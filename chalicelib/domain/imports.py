@@ -9,7 +9,7 @@ from chalicelib.domain import clock, contact_lists
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
 from chalicelib.domain.filebox import safe_name
-from chalicelib.models.contacts import ContactList
+from chalicelib.domain.optouts import MAX_REASON, check_sender
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.imports import Import
 
@@ -50,6 +50,27 @@ def import_contacts(
     caller: Caller, upload: Upload, list_id: int | None = None, title: str | None = None
 ) -> Import:
     """Start importing a posted file into a list (a new one titled `title` when no list is named)."""
+    _check_size(upload)
+    job = _new_job(caller, upload.filename, list_id=list_id, title=title)
+    _store(job, upload)
+    return job
+
+
+def import_optouts(
+    caller: Caller, upload: Upload, sender: str | None = None, reason: str | None = None
+) -> Import:
+    """Start importing a file of numbers (with an optional `reason` column) as opt-outs of one scope."""
+    sender = check_sender(sender)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
+    _check_size(upload)
+    job = _new_job(caller, upload.filename, kind="optouts", options={"sender": sender, "reason": reason})
+    _store(job, upload)
+    return job
+
+
+def _check_size(upload: Upload) -> None:
     if len(upload.data) > MAX_DIRECT_BYTES:
         raise TooLarge(
             f"Files over {MAX_DIRECT_BYTES // (1024 * 1024)} MiB cannot be posted directly; "
@@ -58,13 +79,15 @@ def import_contacts(
         )
     if not upload.data:
         raise invalid_field("file", "is empty")
-    job = _new_job(caller, upload.filename, list_id, title)
+
+
+def _store(job: Import, upload: Upload) -> None:
+    """Put the file where the bucket notification starts the import."""
     try:
         storage.put(job.source_key, upload.data)
     except Exception:
         fail(job, "The file could not be stored; please try again.")
         raise
-    return job
 
 
 def presign_upload(
@@ -73,7 +96,7 @@ def presign_upload(
     """A job waiting for its file, and the form that uploads it straight to S3 (which starts the import)."""
     if kind not in UPLOAD_KINDS:
         raise invalid_field("kind", f"must be one of {', '.join(UPLOAD_KINDS)}")
-    job = _new_job(caller, filename, list_id, title)
+    job = _new_job(caller, filename, list_id=list_id, title=title)
     post = storage.presigned_post(job.source_key, MAX_UPLOAD_BYTES)
     return PresignedUpload(job=job, url=post["url"], fields=post["fields"])
 
@@ -97,23 +120,30 @@ def fail(job: Import, reason: str) -> None:
     )
 
 
-def _new_job(caller: Caller, filename: str, list_id: int | None, title: str | None) -> Import:
+def _new_job(
+    caller: Caller,
+    filename: str,
+    list_id: int | None = None,
+    title: str | None = None,
+    kind: str = "contacts",
+    options: dict | None = None,
+) -> Import:
     filename = (filename or "").strip() or "upload.csv"
-    if list_id is not None:
-        target: ContactList = contact_lists.get_list(caller, list_id)
-        merge = 1
-    else:
-        target = contact_lists.create_list(caller, title or _title_from(filename))
-        merge = 0
+    contact_list, merge = None, 1
+    if kind == "contacts" and list_id is not None:
+        contact_list = contact_lists.get_list(caller, list_id).id
+    elif kind == "contacts":
+        contact_list, merge = contact_lists.create_list(caller, title or _title_from(filename)).id, 0
     import_id = allocate_ids("import")[0]
     now = clock.now()
     job = Import(
         company=caller.company,
         id=import_id,
-        kind="contacts",
+        kind=kind,
         user=caller.user or 0,
-        contact_list=target.id,
+        contact_list=contact_list,
         merge=merge,
+        options=options,
         status=PENDING,
         filename=filename[:200],
         source_key=upload_key(caller.company, import_id, filename),

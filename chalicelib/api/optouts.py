@@ -1,0 +1,84 @@
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.imports import MULTIPART, posted_file, render_import
+from chalicelib.api.schema import Field, Schema
+from chalicelib.api.tasks import render_task
+from chalicelib.domain import imports, optouts
+from chalicelib.domain.clock import iso
+from chalicelib.domain.errors import invalid_field
+from chalicelib.models.optouts import OptOut
+
+bp = Blueprint(__name__)
+
+NEW_OPTOUT = Schema(
+    fields={
+        "originator": Field((str, int), required=True, max_length=64),
+        "sender": Field(str, nullable=True, max_length=20),
+        "reason": Field(str, nullable=True, max_length=optouts.MAX_REASON),
+    },
+    read_only=("id", "company", "date_opted_out", "date_overwritten", "overwritten_by", "active", "source"),
+)
+
+
+def render_optout(optout: OptOut) -> dict:
+    return {
+        "id": optout.id,
+        "originator": optout.originator,
+        "reason": optout.reason,
+        "date_opted_out": iso(optout.date_opted_out),
+        "date_overwritten": iso(optout.date_overwritten),
+        "overwritten_by": optout.overwritten_by,
+        "company": optout.company,
+        "sender": optout.sender,
+        "active": optout.date_overwritten is None,
+        "source": optout.source,
+    }
+
+
+@endpoint(bp, "/optouts")
+def list_optouts(call: Call) -> dict:
+    active = call.query("active")
+    if active not in (None, "true", "false"):
+        raise invalid_field("active", "must be true or false")
+    page = optouts.list_optouts(
+        call.caller,
+        call.page(),
+        originator=call.query("originator"),
+        sender=call.query("sender"),
+        active_only=None if active is None else active == "true",
+    )
+    return {"results": [render_optout(o) for o in page.items], "next": page.next}
+
+
+@endpoint(bp, "/optouts", methods=("POST",))
+def create_optout(call: Call) -> Response:
+    """201 with the new opt-out, or 200 with the one already active for that number and scope."""
+    body = call.body(NEW_OPTOUT)
+    originator = body["originator"]
+    result = optouts.record(call.caller, str(originator), body.get("sender"), body.get("reason"))
+    return Response(body=render_optout(result.optout), status_code=201 if result.created else 200)
+
+
+@endpoint(bp, "/optouts/{optout_id}")
+def get_optout(call: Call, optout_id: str) -> dict:
+    return render_optout(optouts.get_optout(call.caller, object_id(optout_id, "opt-out")))
+
+
+@endpoint(bp, "/optouts/{optout_id}/overwrite", methods=("POST",))
+def overwrite_optout(call: Call, optout_id: str) -> dict:
+    return render_optout(optouts.overwrite(call.caller, object_id(optout_id, "opt-out")))
+
+
+@endpoint(bp, "/optouts/import", methods=("POST",), status=202, content_types=MULTIPART)
+def import_optouts(call: Call) -> dict:
+    """A CSV of numbers (with an optional `reason` column); the form's `sender` scopes them all."""
+    upload, form = posted_file(call)
+    sender = form["sender"].text if "sender" in form else None
+    reason = form["reason"].text if "reason" in form else None
+    return render_import(imports.import_optouts(call.caller, upload, sender or None, reason or None))
+
+
+@endpoint(bp, "/optouts/export", methods=("POST",), status=202)
+def export_optouts(call: Call) -> dict:
+    return render_task(optouts.start_export(call.caller))
