@@ -156,7 +156,7 @@ def _core_rate(path: Path) -> float:
     size = path.stat().st_size
     with path.open("rb") as source:
         layout = sniff(source.read(65536), "ZA", whole_file=size <= 65536)
-    seen = SeenNumbers.for_file(size)
+    seen = SeenNumbers(SeenNumbers.bits_for_rows(size // 10))
     count = 0
     started = time.perf_counter()
     with path.open("rb") as source:

@@ -29,6 +29,9 @@ TABLES = (
     "tasks",
     "optouts",
     "suppressions",
+    "campaigns",
+    "deployments",
+    "recipients",
 )
 QUEUES = ("imports", "tasks")
 BUCKET = "files"

@@ -89,6 +89,17 @@ def delete_contacts_of(list_id: int) -> int:
         deleted += len(keys)
 
 
+def recount(contact_list: ContactList) -> int:
+    """Count the list's contacts exactly (a COUNT query, page by page) and store the figure; for the
+    rare paths (an import that failed partway) where the running count cannot be trusted."""
+    count = Contact.count(contact_list.id)
+    contact_list.update(
+        actions=[ContactList.contact_count.set(count), ContactList.date_updated.set(clock.now())],
+        condition=ContactList.id.exists(),
+    )
+    return count
+
+
 def add_to_count(contact_list: ContactList, created: int) -> None:
     if created:
         contact_list.update(

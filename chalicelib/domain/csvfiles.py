@@ -16,8 +16,9 @@ from chalicelib.domain.phones import InvalidPhoneNumber, normalise
 
 SNIFF_BYTES = 64 * 1024
 MAX_FIELD_BYTES = 1_000_000
+MAX_LINE_BYTES = 4 << 20
 DELIMITERS = (",", ";", "\t", "|")
-EMPTY, BINARY, NO_PHONE_COLUMN = "empty_file", "not_csv", "no_phone_column"
+EMPTY, BINARY, NO_PHONE_COLUMN, LINE_TOO_LONG = "empty_file", "not_csv", "no_phone_column", "line_too_long"
 
 # Header spellings, compared after folding case and punctuation; earlier phone names win.
 PHONE_HEADERS = (
@@ -151,16 +152,19 @@ def sniff(head: bytes, region: str, whole_file: bool) -> Layout:
         raise NotACsv(BINARY, "This is not a CSV file (it looks binary: a spreadsheet? Save it as CSV).")
     start = {"utf-8-sig": 3, "utf-16-le": 2, "utf-16-be": 2}.get(encoding, 0)
     lines = list(_lines([head[start:]], encoding, start, complete_only=not whole_file))
-    first = next(((text, end) for text, end in lines if text.strip(" \t\r\n,;|")), None)
-    if first is None:
+    blank_before = next((i for i, (text, _) in enumerate(lines) if text.strip(" \t\r\n,;|")), None)
+    if blank_before is None:
         raise NotACsv(EMPTY, "The file has no rows.")
-    text, end = first
+    text, end = lines[blank_before]
     delimiter = detect_delimiter(text)
     cells = next(csv.reader([text], delimiter=delimiter))
-    layout = _layout_from_header(cells, encoding, delimiter, end)
+    layout = _layout_from_header(cells, encoding, delimiter, end, first_row=blank_before + 2)
     if layout is not None:
         return layout
-    return _layout_without_header(cells, encoding, delimiter, _offset_before(lines, end, start), region)
+    start_of_line = _offset_before(lines, end, start)
+    return _layout_without_header(
+        cells, encoding, delimiter, start_of_line, region, first_row=blank_before + 1
+    )
 
 
 def rows(chunks: Iterable[bytes], layout: Layout, start: int, first_row: int) -> Iterator[Row]:
@@ -215,7 +219,9 @@ def contact_row(row: Row, layout: Layout) -> ContactRow:
     )
 
 
-def _layout_from_header(cells: list[str], encoding: str, delimiter: str, data_start: int) -> Layout | None:
+def _layout_from_header(
+    cells: list[str], encoding: str, delimiter: str, data_start: int, first_row: int
+) -> Layout | None:
     folded = [fold(c) for c in cells]
     phone = _find(folded, PHONE_HEADERS)
     if phone is None:
@@ -231,11 +237,13 @@ def _layout_from_header(cells: list[str], encoding: str, delimiter: str, data_st
             while name in names.values():
                 name += "_2"
             names[index] = name
-    return Layout(encoding, delimiter, cells, phone, first, last, email, names, data_start, first_row=2)
+    return Layout(
+        encoding, delimiter, cells, phone, first, last, email, names, data_start, first_row=first_row
+    )
 
 
 def _layout_without_header(
-    cells: list[str], encoding: str, delimiter: str, data_start: int, region: str
+    cells: list[str], encoding: str, delimiter: str, data_start: int, region: str, first_row: int
 ) -> Layout:
     """A file of numbers with no header: the first column that holds a valid number is the phone."""
     for index, value in enumerate(cells):
@@ -243,7 +251,7 @@ def _layout_without_header(
             normalise(value, region)
         except InvalidPhoneNumber:
             continue
-        return Layout(encoding, delimiter, [], index, None, None, None, {}, data_start, first_row=1)
+        return Layout(encoding, delimiter, [], index, None, None, None, {}, data_start, first_row=first_row)
     looked_for = ", ".join(PHONE_HEADERS[:8])
     raise NotACsv(NO_PHONE_COLUMN, f"No phone number column: looked for a header such as {looked_for}.")
 
@@ -298,6 +306,10 @@ def _lines(
     offset, pending = start, b""
     for chunk in chunks:
         pending += chunk
+        if len(pending) > MAX_LINE_BYTES and b"\n" not in pending and b"\r" not in pending:
+            raise NotACsv(
+                LINE_TOO_LONG, f"A line is longer than {MAX_LINE_BYTES // (1 << 20)} MiB: not a CSV file?"
+            )
         parts = pending.splitlines(keepends=True)
         # Hold back a last line that may continue in the next chunk (including a lone "\r" before "\n").
         pending = parts.pop() if parts and not parts[-1].endswith(b"\n") else b""
@@ -309,9 +321,8 @@ def _lines(
 
 
 def _decode(raw: bytes, encoding: str) -> str:
-    """UTF-8 files sometimes hold a Windows-1252 line (a name pasted from elsewhere): decode per line."""
-    if encoding == "cp1252":
-        return raw.decode("cp1252", errors="replace")
+    """Each line is UTF-8 if it can be, else Windows-1252: files mix them (a name pasted from elsewhere),
+    and one such line must not turn every other accent in the file into mojibake."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -26,7 +26,15 @@ from chalicelib.domain import clock, filebox
 from chalicelib.domain.csvfiles import SNIFF_BYTES, ContactRow, Layout, NotACsv, Row, contact_row, rows, sniff
 from chalicelib.domain.exports import spreadsheet_safe
 from chalicelib.domain.import_targets import TARGETS
-from chalicelib.domain.imports import COMPLETED, FAILED, PENDING, RUNNING, fail, parse_upload_key
+from chalicelib.domain.imports import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    fail,
+    parse_upload_key,
+    state_prefix,
+)
 from chalicelib.domain.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.seen import SeenNumbers
 from chalicelib.log import logger
@@ -40,6 +48,7 @@ GROUP = 100
 PROGRESS_EVERY = 5000
 ERROR_BUFFER_BYTES = 1 << 20
 HELD_ERRORS = 10_000
+REPEATS_HELD = 1000
 LEASE_SECONDS = 960
 ERRORS_HEADER = b"row,value,reason,detail\r\n"
 
@@ -67,10 +76,10 @@ class ResumePoint:
     seen_key: str | None = None
     seen_bits: int = 0
     error_parts: list[str] = field(default_factory=list)
-    errors_file: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> ResumePoint:
+        data = {k: v for k, v in data.items() if k != "errors_file"}
         return cls(**{**data, "counts": Counts(**data["counts"])})
 
 
@@ -163,6 +172,7 @@ class FileImport:
         self.errors = io.StringIO()
         self.error_writer = csv.writer(self.errors, lineterminator="\r\n")
         self.rows_this_run = 0
+        self.held_repeats = 0
         self.next_progress = PROGRESS_EVERY
 
     def run(self) -> str:
@@ -181,8 +191,17 @@ class FileImport:
         self.counts = resume.counts
         self.target = TARGETS[self.job.kind](self.job)
         self.seen = None if self.target.checks_every_row else self._load_seen()
+        # An invocation that died after the last resume point may have written rows beyond it: check
+        # every row this time, so those contacts keep their ids instead of being written again as new.
+        self.recovering = self.job.invocations > resume.sequence + 1
         try:
             return self._read()
+        except (NotACsv, storage.ObjectChanged) as error:
+            reason = (
+                str(error) if isinstance(error, NotACsv) else "The uploaded file was replaced or removed."
+            )
+            fail(self.job, f"{reason} Rows before that stay imported.")
+            return FAILED
         finally:
             self.target.close()
 
@@ -209,12 +228,12 @@ class FileImport:
             row=layout.first_row,
             counts=Counts(),
             layout=layout.to_dict(),
-            seen_bits=found.size * 2,
+            seen_bits=SeenNumbers.bits_for_rows(estimated_rows(head, found.size)),
         )
 
     @property
     def _state_prefix(self) -> str:
-        return f"state/imports/{self.job.company}/{self.job.id}/"
+        return state_prefix(self.job)
 
     def _load_seen(self) -> SeenNumbers:
         if self.resume.seen_key:
@@ -223,13 +242,18 @@ class FileImport:
 
     def _read(self) -> str:
         last: Row | None = None
-        stream = storage.read_from(self.job.source_key, self.resume.offset, self.job.etag)
+        stream = (
+            storage.read_from(self.job.source_key, self.resume.offset, self.job.etag)
+            if self.resume.offset < (self.job.size or 0)
+            else iter(())
+        )
         for row in rows(stream, self.layout, self.resume.offset, self.resume.row):
             self._take(row)
             if self.held:
                 self._release_errors()
             last = row
-            if self._flush():
+            self._flush()
+            if self.rows_this_run % GROUP == 0:
                 self._mark_progress(row)
                 if self.should_pause(self.rows_this_run):
                     self._flush(everything=True)
@@ -257,6 +281,9 @@ class FileImport:
         if msisdn in self.unchecked:
             # Which row this repeats is known once the earlier one is checked (it may repeat another).
             self.repeats.setdefault(msisdn, []).append(contact)
+            self.held_repeats += 1
+            if self.held_repeats >= REPEATS_HELD:
+                self._check()
             return
         earlier = self._waiting(msisdn)
         if earlier is not None:
@@ -266,11 +293,11 @@ class FileImport:
             self.unchecked[msisdn] = contact
             return
         number = int(msisdn)
-        if self.seen.might_contain(number):
+        if self.recovering or self.seen.might_contain(number):
             self.unchecked[msisdn] = contact
         else:
-            self.seen.add(number)
             self.new[msisdn] = contact
+        self.seen.add(number)
 
     def _waiting(self, msisdn: str) -> int | None:
         """The row of an earlier occurrence of the number that is decided new but not yet written."""
@@ -280,21 +307,20 @@ class FileImport:
         ready = self.ready.get(msisdn)
         return ready[1] if ready is not None else None
 
-    def _flush(self, everything: bool = False) -> bool:
-        """Check a full group of unchecked rows, write a full group of decided ones; True if it wrote."""
+    def _flush(self, everything: bool = False) -> None:
+        """Check a full group of unchecked rows, write a full group of decided ones (or all, at the end)."""
         if self.unchecked and (everything or len(self.unchecked) >= GROUP):
             self._check()
         if not self.new and not self.ready:
-            return False
+            return
         if not everything and len(self.new) + len(self.ready) < GROUP:
-            return False
+            return
         items = [item for item, _ in self.ready.values()]
         items += [self.target.item(msisdn, contact, None) for msisdn, contact in self.new.items()]
         self.counts.imported += len(self.new)
         self.target.submit(items)
         self.new.clear()
         self.ready.clear()
-        return True
 
     def _check(self) -> None:
         """Look up rows that may already be stored: this import's earlier rows (duplicates), this
@@ -317,6 +343,7 @@ class FileImport:
             self.ready[msisdn] = (self.target.item(msisdn, contact, old), contact.number)
             self._count_written(created=old is None)
         self.unchecked.clear()
+        self.held_repeats = 0
         self._release_errors()
 
     def _wait_for_writes(self) -> None:
@@ -391,6 +418,7 @@ class FileImport:
         """Commit a resume point just after `row` and hand the rest to a fresh invocation."""
         self._wait_for_writes()
         resume = self.resume
+        previous_seen = resume.seen_key
         resume.sequence += 1
         if self.errors.tell():
             resume.error_parts.append(self._save_error_part())
@@ -398,15 +426,24 @@ class FileImport:
             resume.seen_key = f"{self._state_prefix}seen-{resume.sequence}.bin"
             storage.put(resume.seen_key, self.seen.to_bytes(), content_type="application/octet-stream")
         resume.offset, resume.row, resume.counts = row.end, row.number + 1, self.counts
-        self._update_job(
-            [
-                *self._shown_counts(self._percent(row.end)),
-                Import.resume.set(asdict(resume)),
-                Import.lease_owner.remove(),
-                Import.lease_until.set(0),
-            ]
-        )
+        committed = asdict(resume)
+        try:
+            self._update_job(
+                [
+                    *self._shown_counts(self._percent(row.end)),
+                    Import.resume.set(committed),
+                    Import.lease_owner.remove(),
+                    Import.lease_until.set(0),
+                ]
+            )
+        except LeaseLost:
+            # A retried request whose first try landed (its reply was lost) fails its own condition.
+            self.job.refresh(consistent_read=True)
+            if self.job.resume != committed:
+                raise
         messages.enqueue(messages.ContinueImport(company=self.job.company, import_id=self.job.id))
+        if previous_seen:
+            storage.delete([previous_seen])
         return "paused"
 
     def _complete(self, last: Row | None) -> str:
@@ -436,13 +473,20 @@ class FileImport:
         return COMPLETED
 
     def _errors_file(self) -> int:
-        """Gather the error rows into the uploader's filebox; the id is fixed first so a retry rewrites it."""
-        resume = self.resume
-        if resume.errors_file is None:
-            resume.errors_file = allocate_ids("file")[0]
-            self._update_job([Import.resume.set(asdict(resume))])
+        """Gather the error rows into the uploader's filebox; its id is reserved on the job first, so
+        a retry of a completion that failed halfway writes the same file again, not a second one."""
+        if self.job.reserved_file is None:
+            self._update_job([Import.reserved_file.set(allocate_ids("file")[0])])
         name = f"import-{self.job.id}-rejected-rows.csv"
         key = filebox.key_for(self.job.company, self.job.user, name)
-        size = storage.concatenate(key, ERRORS_HEADER, resume.error_parts)
-        filebox.record(resume.errors_file, self.job.company, self.job.user, name, "import_errors", key, size)
-        return resume.errors_file
+        size = storage.concatenate(key, ERRORS_HEADER, self.resume.error_parts)
+        filebox.record(
+            self.job.reserved_file, self.job.company, self.job.user, name, "import_errors", key, size
+        )
+        return self.job.reserved_file
+
+
+def estimated_rows(head: bytes, size: int) -> int:
+    """Rows in a file of `size` bytes, judged from its first bytes (generously: it sizes a filter)."""
+    lines = head.count(b"\n") or head.count(b"\r") or 1
+    return int(size / max(1, len(head) / lines) * 1.5) + 100

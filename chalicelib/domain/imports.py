@@ -10,6 +10,8 @@ from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
 from chalicelib.domain.filebox import safe_name
 from chalicelib.domain.optouts import MAX_REASON, check_sender
+from chalicelib.models.base import condition_failed
+from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.imports import Import
 
@@ -109,15 +111,32 @@ def get_import(caller: Caller, import_id: int) -> Import:
 
 
 def fail(job: Import, reason: str) -> None:
-    job.update(
-        actions=[
-            Import.status.set(FAILED),
-            Import.error.set(reason),
-            Import.lease_owner.remove(),
-            Import.date_updated.set(clock.now()),
-            Import.date_completed.set(clock.now()),
-        ]
-    )
+    """End a job that has not ended as failed, drop its saved state, and recount its list exactly:
+    a job that stops partway keeps the contacts it already wrote."""
+    try:
+        job.update(
+            actions=[
+                Import.status.set(FAILED),
+                Import.error.set(reason),
+                Import.lease_owner.remove(),
+                Import.date_updated.set(clock.now()),
+                Import.date_completed.set(clock.now()),
+            ],
+            condition=Import.status.is_in(PENDING, RUNNING),
+        )
+    except Exception as error:
+        if condition_failed(error):
+            return
+        raise
+    storage.delete_prefix(state_prefix(job))
+    contact_list = ContactList.get_or_none(job.company, job.contact_list) if job.contact_list else None
+    if contact_list is not None:
+        contact_lists.recount(contact_list)
+
+
+def state_prefix(job: Import) -> str:
+    """Where the import worker keeps what it saves between invocations (filters, error rows)."""
+    return f"state/imports/{job.company}/{job.id}/"
 
 
 def _new_job(

@@ -1,27 +1,30 @@
-"""Which numbers a file has already given, in memory that grows with the file's size in bytes only.
+"""Which numbers a file has already given, in memory that does not grow with the file past a cap.
 
 A Bloom filter: `add` and `might_contain` never miss a number that was added, and say "maybe" for
-one that was not about once in 4,000 times (at 2 bits per byte of file and the shortest rows); the
-importer confirms every "maybe" against the stored contacts. Deterministic hashing, so the filter
-can be saved and loaded between invocations.
+one that was not about once in a hundred times at 10 bits a row (less for fewer rows); the
+importer checks every "maybe" against what is stored. Deterministic hashing, so the filter can be
+saved and loaded between invocations.
 """
 
 from __future__ import annotations
 
 _MASK = (1 << 64) - 1
 _HASHES = 5
-BITS_PER_FILE_BYTE = 2
+BITS_PER_ROW = 10
+MIN_BITS = 1025
+MAX_BITS = (16 << 20) * 8 - 1  # 16 MiB: past some 13 million rows, "maybe" just grows more common
 
 
 class SeenNumbers:
     def __init__(self, bits: int, data: bytes | None = None) -> None:
-        self.bits = max(bits, 1024)
-        self._bytes = bytearray(data) if data is not None else bytearray((self.bits + 7) // 8)
-        assert len(self._bytes) * 8 >= self.bits, "saved filter is too small for its size"
+        self.bits = bits
+        self._bytes = bytearray(data) if data is not None else bytearray((bits + 7) // 8)
+        assert len(self._bytes) * 8 >= bits, "saved filter is too small for its size"
 
-    @classmethod
-    def for_file(cls, size_in_bytes: int) -> SeenNumbers:
-        return cls(size_in_bytes * BITS_PER_FILE_BYTE)
+    @staticmethod
+    def bits_for_rows(rows: int) -> int:
+        """An odd size: positions are taken modulo it, and a power of two would keep only low bits."""
+        return min(MAX_BITS, max(MIN_BITS, rows * BITS_PER_ROW)) | 1
 
     def add(self, number: int) -> None:
         table = self._bytes
@@ -32,8 +35,8 @@ class SeenNumbers:
         table = self._bytes
         return all(table[position >> 3] & (1 << (position & 7)) for position in self._positions(number))
 
-    def to_bytes(self) -> bytes:
-        return bytes(self._bytes)
+    def to_bytes(self) -> bytearray:
+        return self._bytes
 
     def _positions(self, number: int) -> list[int]:
         first = (number * 0x9E3779B97F4A7C15) & _MASK

@@ -32,6 +32,7 @@ class Import(BaseModel):
     rejected = NumberAttribute(default=0)
     progress = NumberAttribute(default=0)
     errors_file = NumberAttribute(null=True)
+    reserved_file = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
     resume = JSONAttribute(null=True)
     lease_owner = UnicodeAttribute(null=True)

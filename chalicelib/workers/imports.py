@@ -40,8 +40,8 @@ def _give_up(message: Any, reason: str) -> None:
         if isinstance(message, messages.UploadedObject)
         else (message.company, message.import_id)
     )
-    job = Import.get_or_none(*ids) if ids else None
-    if job is not None and job.status not in (imports.COMPLETED, imports.FAILED):
+    job = Import.get_or_none(*ids, consistent_read=True) if ids else None
+    if job is not None:
         imports.fail(
-            job, f"The import could not be finished ({reason}); nothing after the last checkpoint was kept."
+            job, f"The import could not be finished ({reason}); the rows imported before that are kept."
         )

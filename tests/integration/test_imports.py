@@ -218,7 +218,7 @@ def test_an_import_split_across_three_invocations_equals_one_pass(api, tenants, 
     acme, _ = tenants
     data = big_file(900)
     one_pass = import_file(api, pump, acme.member, "big.csv", data)
-    monkeypatch.setenv("COLONY_IMPORT_ROWS_PER_INVOCATION", "300")
+    monkeypatch.setenv("COLONY_IMPORT_ROWS_PER_INVOCATION", "350")
     split = import_file(api, pump, acme.member, "big.csv", data)
     assert Import.get(acme.id, one_pass["id"]).invocations == 1
     assert Import.get(acme.id, split["id"]).invocations == 3
@@ -238,9 +238,12 @@ def test_a_crash_mid_invocation_resumes_to_the_one_pass_result(api, tenants, pum
     real_write = batch.write_items
     writes = {"n": 0}
 
+    before_crash = {}
+
     def crash_once(table, items):
         writes["n"] += 1
         if writes["n"] == 5:
+            before_crash.update({c.msisdn: c.id for c in Contact.query(int(items[0]["contact_list"]["N"]))})
             raise RuntimeError("Lambda died here")
         return real_write(table, items)
 
@@ -248,6 +251,8 @@ def test_a_crash_mid_invocation_resumes_to_the_one_pass_result(api, tenants, pum
     crashed = import_file(api, pump, acme.member, "big.csv", data)
     assert crashed["status"] == "completed"
     assert writes["n"] > 5
+    after = {c.msisdn: c.id for c in Contact.query(crashed["contact_list"])}
+    assert before_crash and all(after[number] == id_ for number, id_ in before_crash.items())
     assert Import.get(acme.id, crashed["id"]).invocations >= 3
     assert _outcome(crashed, acme.id) == _outcome(one_pass, acme.id)
 
@@ -347,3 +352,75 @@ def test_a_users_files_are_theirs_and_their_admins(api, tenants, pump):
     assert api.get(f"/filebox/{job['errors_file']}", acme.approver).status == 404
     assert api.get("/filebox", acme.approver).body["results"] == []
     assert api.get(f"/filebox/{job['errors_file']}", acme.admin).status == 200
+
+
+def test_a_completion_that_fails_halfway_is_retried_without_counting_twice(api, tenants, pump, monkeypatch):
+    acme, _ = tenants
+    data = big_file(400, seed=9)
+    one_pass = import_file(api, pump, acme.member, "big.csv", data)
+    real = storage.concatenate
+    calls = {"n": 0}
+
+    def fails_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("S3 hiccup while gathering the error rows")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "concatenate", fails_once)
+    retried = import_file(api, pump, acme.member, "big.csv", data)
+    assert calls["n"] == 2
+    assert _outcome(retried, acme.id) == _outcome(one_pass, acme.id)
+    assert ContactList.get(acme.id, retried["contact_list"]).contact_count == retried["imported"]
+
+
+def test_a_pause_after_the_last_row_and_a_header_only_file_both_complete(api, tenants, pump, monkeypatch):
+    acme, _ = tenants
+    monkeypatch.setenv("COLONY_IMPORT_ROWS_PER_INVOCATION", "100")
+    rows100 = "msisdn\n" + "".join(f"2782{n:07d}\n" for n in range(100))
+    job = import_file(api, pump, acme.member, "exact.csv", rows100.encode())
+    assert (job["status"], job["rows"], job["imported"]) == ("completed", 100, 100)
+    assert Import.get(acme.id, job["id"]).invocations == 2
+    header_only = import_file(api, pump, acme.member, "header.csv", b"msisdn,name\r\n")
+    assert (header_only["status"], header_only["rows"]) == ("completed", 0)
+
+
+def test_a_file_of_nothing_but_bad_rows_still_pauses_on_time(api, tenants, pump, monkeypatch):
+    acme, _ = tenants
+    monkeypatch.setenv("COLONY_IMPORT_ROWS_PER_INVOCATION", "100")
+    data = ("msisdn\n" + "12345\n" * 450).encode()
+    job = import_file(api, pump, acme.member, "bad.csv", data)
+    assert (job["status"], job["rejected"]) == ("completed", 450)
+    assert Import.get(acme.id, job["id"]).invocations == 5
+
+
+def test_many_repeats_of_one_number_are_resolved_in_bounded_memory(api, tenants, pump, monkeypatch):
+    acme, _ = tenants
+    lines = ["msisdn"] + [line for n in range(600) for line in (f"2782{n:07d}", "27831234567")]
+    data = ("\n".join(lines) + "\n").encode()
+    one_pass = import_file(api, pump, acme.member, "repeats.csv", data)
+    monkeypatch.setattr(importer, "REPEATS_HELD", 7)
+    bounded = import_file(api, pump, acme.member, "repeats.csv", data)
+    assert _outcome(bounded, acme.id) == _outcome(one_pass, acme.id)
+    assert (bounded["imported"], bounded["duplicates"]) == (601, 599)
+
+
+def test_a_file_replaced_mid_import_fails_clearly_and_keeps_what_it_imported(api, tenants, pump, monkeypatch):
+    acme, _ = tenants
+    monkeypatch.setenv("COLONY_IMPORT_ROWS_PER_INVOCATION", "100")
+    data = ("msisdn\n" + "".join(f"2782{n:07d}\n" for n in range(300))).encode()
+    started = post_file(api, acme.member, "swap.csv", data)
+    pump.pump.deliver(next(q for q in pump.pump.queues if q.name == "imports_worker"))
+    pump.pump.deliver(next(q for q in pump.pump.queues if q.name == "imports_worker"))
+    job = Import.get(acme.id, started.body["id"])
+    assert job.status == "running" and job.resume
+    aws.client("s3").put_object(
+        Bucket=get_settings().bucket, Key=job.source_key, Body=b"msisdn\n27815854565\n"
+    )
+    pump.drain()
+    job = api.get(f"/imports/{started.body['id']}", acme.member).body
+    assert job["status"] == "failed"
+    assert "replaced" in job["error"]
+    kept = Contact.count(job["contact_list"])
+    assert kept >= 100
+    assert ContactList.get(acme.id, job["contact_list"]).contact_count == kept

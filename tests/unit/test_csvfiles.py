@@ -197,3 +197,34 @@ def test_an_unterminated_quote_is_one_malformed_row_and_reading_goes_on(monkeypa
     records = list(rows([data[layout.data_start :]], layout, layout.data_start, layout.first_row))
     assert records[0].malformed is not None
     assert records[-1].cells == ["27831234567", "Cy"]
+
+
+def test_leading_blank_lines_count_in_row_numbers():
+    data = b"\r\n\r\nmsisdn,name\r\nabc,Ann\r\n0815854565,Bob\r\n"
+    layout = sniff(data, "ZA", whole_file=True)
+    records = list(rows([data[layout.data_start :]], layout, layout.data_start, layout.first_row))
+    assert [r.number for r in records] == [4, 5]
+    bare = b"\n\n27815854565\n27821234567\n"
+    layout = sniff(bare, "ZA", whole_file=True)
+    assert [
+        r.number for r in rows([bare[layout.data_start :]], layout, layout.data_start, layout.first_row)
+    ] == [3, 4]
+
+
+def test_one_windows_1252_line_does_not_spoil_the_utf8_ones():
+    data = "msisdn,name\n27815854565,José\n".encode() + "27821234567,Zoë\n".encode("cp1252")
+    layout = sniff(data, "ZA", whole_file=True)
+    names = [
+        r.cells[1] for r in rows([data[layout.data_start :]], layout, layout.data_start, layout.first_row)
+    ]
+    assert names == ["José", "Zoë"]
+
+
+def test_a_file_without_line_breaks_is_refused_not_held_in_memory(monkeypatch):
+    monkeypatch.setattr(csvfiles, "MAX_LINE_BYTES", 1000)
+    data = b"msisdn\n" + b"2" * 5000
+    layout = sniff(data[:7], "ZA", whole_file=False)
+    chunks = [data[i : i + 100] for i in range(layout.data_start, len(data), 100)]
+    with pytest.raises(NotACsv) as raised:
+        list(rows(chunks, layout, layout.data_start, layout.first_row))
+    assert raised.value.reason == csvfiles.LINE_TOO_LONG
