@@ -8,12 +8,15 @@ from chalice import Chalice
 
 from chalicelib.api import (
     api_keys,
+    campaigns,
     company,
     contact_lists,
     contacts,
+    deployments,
     filebox,
     health,
     imports,
+    messages,
     optouts,
     tasks,
     users,
@@ -38,6 +41,9 @@ for blueprint in (
     filebox.bp,
     tasks.bp,
     optouts.bp,
+    campaigns.bp,
+    deployments.bp,
+    messages.bp,
 ):
     app.register_blueprint(blueprint)
 

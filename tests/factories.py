@@ -87,3 +87,21 @@ def create_optout(company_id: int, originator: str, sender: str | None = None, r
     from chalicelib.domain import optouts
 
     return optouts.create(company_id, originator, sender, reason, source="api").optout
+
+
+def create_deployment(
+    tenant: Tenant, contact_lists: list[int], message: str = "Hello {{first_name}}", **fields: Any
+):
+    """A draft made by the tenant's member (so its approver may approve it)."""
+    from chalicelib.domain import deployments
+
+    caller = Caller(company=tenant.id, user=tenant.member.user.id, role="member")
+    data = {"title": "Spring sale", "message": message, "contact_lists": contact_lists, **fields}
+    return deployments.create(caller, data)
+
+
+def pending_deployment(tenant: Tenant, contact_lists: list[int], **fields: Any):
+    from chalicelib.domain import deployments
+
+    draft = create_deployment(tenant, contact_lists, **fields)
+    return deployments.submit(Caller(company=tenant.id, user=tenant.member.user.id, role="member"), draft.id)

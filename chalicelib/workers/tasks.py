@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
-from chalicelib.domain import contact_lists, optouts, tasks
+from chalicelib.domain import approvals, contact_lists, optouts, tasks
 from chalicelib.workers.sqs import process
 
-TASK_KINDS_FROM = (contact_lists, optouts)  # importing them registers their task kinds
+TASK_KINDS_FROM = (approvals, contact_lists, optouts)  # importing them registers their task kinds
 
 
 def handle(event: SQSEvent) -> dict:

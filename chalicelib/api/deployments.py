@@ -1,0 +1,142 @@
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.schema import Field, Schema
+from chalicelib.api.tasks import render_task
+from chalicelib.domain import approvals, deployments, lifecycle
+from chalicelib.domain.clock import iso
+from chalicelib.domain.errors import invalid_field
+from chalicelib.models.deployments import Deployment
+
+bp = Blueprint(__name__)
+
+FIELDS = {
+    "title": Field(str, max_length=200),
+    "message": Field(str, max_length=deployments.MAX_MESSAGE),
+    "contact_lists": Field(list, max_length=deployments.MAX_LISTS),
+    "sender": Field(str, nullable=True, max_length=20),
+    "marketing": Field(bool),
+    "optout": Field(bool),
+    "dispatch": Field(int),
+    "send_date": Field(str, nullable=True, max_length=40),
+    "linked_campaign": Field(int, nullable=True),
+}
+READ_ONLY = (
+    "id",
+    "company",
+    "status",
+    "status_name",
+    "created_by",
+    "updated_by",
+    "approved_by",
+    "total_credits",
+    "total_contacts",
+    "error",
+    "date_created",
+    "date_updated",
+)
+NEW = Schema(
+    fields={
+        **FIELDS,
+        "title": Field(str, required=True, max_length=200),
+        "message": Field(str, required=True, max_length=deployments.MAX_MESSAGE),
+    },
+    read_only=READ_ONLY,
+)
+CHANGES = Schema(fields=FIELDS, read_only=READ_ONLY)
+REJECTION = Schema(fields={"reason": Field(str, nullable=True, max_length=500)})
+
+
+def render_deployment(deployment: Deployment) -> dict:
+    return {
+        "id": deployment.id,
+        "title": deployment.title,
+        "status": deployment.status,
+        "status_name": lifecycle.NAMES[deployment.status],
+        "company": deployment.company,
+        "created_by": deployment.created_by,
+        "updated_by": deployment.updated_by,
+        "approved_by": deployment.approved_by,
+        "marketing": deployment.marketing,
+        "optout": deployment.optout,
+        "dispatch": deployment.dispatch,
+        "total_credits": deployment.total_credits,
+        "total_contacts": deployment.total_contacts,
+        "send_date": iso(deployment.send_date),
+        "error": deployment.error,
+        "linked_campaign": deployment.linked_campaign,
+        "message": deployment.message,
+        "contact_lists": list(deployment.contact_lists or []),
+        "sender": deployment.sender,
+        "source": deployment.source,
+        "date_created": iso(deployment.date_created),
+        "date_updated": iso(deployment.date_updated),
+    }
+
+
+def _id(raw: str) -> int:
+    return object_id(raw, "deployment")
+
+
+@endpoint(bp, "/deployments")
+def list_deployments(call: Call) -> dict:
+    raw = call.query("status")
+    status = None
+    if raw is not None:
+        try:
+            status = lifecycle.parse_status(raw)
+        except ValueError as error:
+            raise invalid_field("status", str(error)) from None
+    page = deployments.list_deployments(call.caller, call.page(), status)
+    return {"results": [render_deployment(d) for d in page.items], "next": page.next}
+
+
+@endpoint(bp, "/deployments", methods=("POST",), status=201)
+def create_deployment(call: Call) -> dict:
+    return render_deployment(deployments.create(call.caller, call.body(NEW)))
+
+
+@endpoint(bp, "/deployments/{deployment_id}")
+def get_deployment(call: Call, deployment_id: str) -> dict:
+    return render_deployment(deployments.get(call.caller, _id(deployment_id)))
+
+
+@endpoint(bp, "/deployments/{deployment_id}", methods=("PATCH",))
+def edit_deployment(call: Call, deployment_id: str) -> dict:
+    changes = call.body(CHANGES, partial=True)
+    return render_deployment(deployments.edit(call.caller, _id(deployment_id), changes))
+
+
+@endpoint(bp, "/deployments/{deployment_id}", methods=("DELETE",))
+def delete_deployment(call: Call, deployment_id: str) -> None:
+    deployments.delete(call.caller, _id(deployment_id))
+
+
+@endpoint(bp, "/deployments/{deployment_id}/quote")
+def quote_deployment(call: Call, deployment_id: str) -> dict:
+    return deployments.quote(call.caller, _id(deployment_id)).as_dict()
+
+
+@endpoint(bp, "/deployments/{deployment_id}/submit", methods=("POST",))
+def submit_deployment(call: Call, deployment_id: str) -> dict:
+    return render_deployment(deployments.submit(call.caller, _id(deployment_id)))
+
+
+@endpoint(bp, "/deployments/{deployment_id}/approve", methods=("POST",))
+def approve_deployment(call: Call, deployment_id: str) -> Response | dict:
+    """200 with the approved deployment; 202 with a task for an audience too big to freeze at once."""
+    approval = approvals.approve(call.caller, _id(deployment_id))
+    if approval.task is not None:
+        return Response(body=render_task(approval.task), status_code=202)
+    return render_deployment(approval.deployment)
+
+
+@endpoint(bp, "/deployments/{deployment_id}/reject", methods=("POST",))
+def reject_deployment(call: Call, deployment_id: str) -> dict:
+    body = call.body(REJECTION) if call.request.raw_body else {}
+    return render_deployment(deployments.reject(call.caller, _id(deployment_id), body.get("reason")))
+
+
+@endpoint(bp, "/deployments/{deployment_id}/cancel", methods=("POST",))
+def cancel_deployment(call: Call, deployment_id: str) -> dict:
+    return render_deployment(approvals.cancel(call.caller, _id(deployment_id)))

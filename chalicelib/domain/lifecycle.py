@@ -1,0 +1,50 @@
+"""A deployment's life cycle: the statuses (integers, as the platform Colony replaces numbers them) and
+which action may move which status where. Plain data, tested as a table."""
+
+from __future__ import annotations
+
+from chalicelib.domain.errors import Conflict
+
+DRAFT, PENDING_APPROVAL, APPROVED, SENDING, SENT, FAILED, CANCELLED, PAUSED = range(8)
+NAMES = {
+    DRAFT: "draft",
+    PENDING_APPROVAL: "pending_approval",
+    APPROVED: "approved",
+    SENDING: "sending",
+    SENT: "sent",
+    FAILED: "failed",
+    CANCELLED: "cancelled",
+    PAUSED: "paused",
+}
+BY_NAME = {name: status for status, name in NAMES.items()}
+
+# action → {from status: to status}
+MOVES: dict[str, dict[int, int]] = {
+    "edit": {DRAFT: DRAFT, PENDING_APPROVAL: DRAFT},
+    "submit": {DRAFT: PENDING_APPROVAL},
+    "approve": {PENDING_APPROVAL: APPROVED},
+    "reject": {PENDING_APPROVAL: DRAFT},
+    "cancel": {DRAFT: CANCELLED, PENDING_APPROVAL: CANCELLED, APPROVED: CANCELLED},
+    "delete": {DRAFT: DRAFT},
+}
+
+
+def move(action: str, current: int) -> int:
+    """The status `action` leads to from `current`, or a 409 that says what the status is now."""
+    target = MOVES[action].get(current)
+    if target is None:
+        allowed = ", ".join(NAMES[s] for s in MOVES[action])
+        raise Conflict(
+            f"Cannot {action} a deployment that is {NAMES[current]} (only when {allowed}).",
+            code="illegal_transition",
+        )
+    return target
+
+
+def parse_status(value: str) -> int:
+    """A status given as its number or its name (`?status=2` or `?status=approved`)."""
+    if value.isdigit() and int(value) in NAMES:
+        return int(value)
+    if value in BY_NAME:
+        return BY_NAME[value]
+    raise ValueError(f"must be one of 0-7 or {', '.join(BY_NAME)}")

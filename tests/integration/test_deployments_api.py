@@ -1,0 +1,370 @@
+import threading
+
+import pytest
+
+from chalicelib.domain import approvals
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Recipient
+from tests.factories import (
+    create_contact_list,
+    create_contacts,
+    create_deployment,
+    create_optout,
+    pending_deployment,
+)
+
+
+@pytest.fixture
+def audience(tenants):
+    """Acme's two overlapping lists: 4 distinct numbers, one of them opted out."""
+    acme, _ = tenants
+    first = create_contact_list(acme.id, "First")
+    second = create_contact_list(acme.id, "Second")
+    create_contacts(acme.id, first.id, "27815854565", first_name="Ann")
+    create_contacts(acme.id, first.id, "27821234567", first_name="Zoë")
+    create_contacts(acme.id, second.id, "27815854565", first_name="Other Ann")
+    create_contacts(acme.id, second.id, "27831234567", "27841234567")
+    create_optout(acme.id, "27841234567")
+    return [first.id, second.id]
+
+
+def path(deployment_id, action=""):
+    return f"/deployments/{deployment_id}" + (f"/{action}" if action else "")
+
+
+def test_a_draft_is_created_with_the_seed_fields(api, tenants, audience):
+    acme, _ = tenants
+    answer = api.post(
+        "/deployments",
+        acme.member,
+        {
+            "title": "Sale",
+            "message": "Hi {{first_name}}",
+            "contact_lists": audience,
+            "send_date": "2026-12-01T08:00:00Z",
+        },
+    )
+    assert answer.status == 201
+    body = answer.body
+    assert (body["status"], body["status_name"], body["created_by"], body["dispatch"]) == (
+        0,
+        "draft",
+        acme.member.user.id,
+        1,
+    )
+    assert (body["marketing"], body["optout"], body["send_date"]) == (True, True, "2026-12-01T08:00:00Z")
+    assert body["contact_lists"] == audience
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"message": "Hi {{name}}"}, "message"),
+        ({"message": ""}, "message"),
+        ({"dispatch": 2}, "dispatch"),
+        ({"dispatch": 3}, "dispatch"),
+        ({"send_date": "tomorrow"}, "send_date"),
+        ({"send_date": "2026-12-01T08:00:00"}, "send_date"),
+        ({"contact_lists": [999]}, "contact_lists"),
+        ({"contact_lists": ["1"]}, "contact_lists"),
+        ({"linked_campaign": 999}, "linked_campaign"),
+        ({"sender": "WAY TOO LONG SENDER"}, "sender"),
+        ({"status": 2}, "status"),
+        ({"total_credits": 0}, "total_credits"),
+    ],
+)
+def test_bad_drafts_are_400_naming_the_field(api, tenants, body, field):
+    acme, _ = tenants
+    answer = api.post("/deployments", acme.member, {"title": "Sale", "message": "Hi", **body})
+    assert answer.status == 400
+    assert field in answer.body["error"]["fields"]
+    assert list(Deployment.query(acme.id)) == []
+
+
+def test_an_unknown_placeholder_is_named_in_the_error(api, tenants):
+    acme, _ = tenants
+    answer = api.post("/deployments", acme.member, {"title": "Sale", "message": "Hi {{firstname}}!"})
+    assert "{{firstname}}" in answer.body["error"]["message"]
+
+
+def test_the_quote_merges_lists_skips_optouts_and_counts_personal_texts(api, tenants, audience):
+    acme, _ = tenants
+    deployment = create_deployment(acme, audience, message="Hi {{first_name}}, sale today")
+    quote = api.get(path(deployment.id, "quote"), acme.member).body
+    # Ann (GSM), Zoë (GSM: ë is not GSM-7 → UCS-2), two with no name; the opt-out line is added to each.
+    assert quote["recipients"] == 3
+    assert quote["opted_out"] == 1
+    assert quote["encoding"] == "UCS-2"
+    assert quote["non_gsm_chars"] == ["ë"]
+    assert quote["segments_total"] == quote["credits"] == 3
+    stored = api.get(path(deployment.id), acme.member).body
+    assert (stored["total_contacts"], stored["total_credits"]) == (3, 3)
+
+
+def test_transactional_deployments_ignore_optouts_and_long_texts_cost_more(api, tenants, audience):
+    acme, _ = tenants
+    deployment = create_deployment(acme, audience, message="x" * 150, marketing=False, optout=False)
+    quote = api.get(path(deployment.id, "quote"), acme.member).body
+    assert (quote["recipients"], quote["opted_out"], quote["credits"], quote["encoding"]) == (
+        4,
+        0,
+        4,
+        "GSM-7",
+    )
+    api.patch(path(deployment.id), acme.member, {"optout": True})
+    assert api.get(path(deployment.id, "quote"), acme.member).body["credits"] == 8
+
+
+LEGAL = {
+    ("edit", 0): 0,
+    ("edit", 1): 0,
+    ("submit", 0): 1,
+    ("approve", 1): 2,
+    ("reject", 1): 0,
+    ("cancel", 0): 6,
+    ("cancel", 1): 6,
+    ("cancel", 2): 6,
+    ("delete", 0): None,
+}
+
+
+@pytest.mark.parametrize("status", [0, 1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("action", ["edit", "submit", "approve", "reject", "cancel", "delete"])
+def test_every_life_cycle_move_legal_and_illegal(api, tenants, audience, status, action):
+    acme, _ = tenants
+    deployment = create_deployment(acme, audience)
+    deployment.update(actions=[Deployment.status.set(status)])
+    who = acme.approver if action in ("approve", "reject") else acme.member
+    if action == "edit":
+        answer = api.patch(path(deployment.id), who, {"title": "New title"})
+    elif action == "delete":
+        answer = api.delete(path(deployment.id), who)
+    else:
+        answer = api.post(path(deployment.id, action), who)
+    if (action, status) in LEGAL:
+        assert answer.status in (200, 204), answer.body
+        expected = LEGAL[(action, status)]
+        stored = Deployment.get_or_none(acme.id, deployment.id)
+        assert (stored.status if stored else None) == expected
+    else:
+        assert answer.status == 409, answer.body
+        assert answer.error_code == "illegal_transition"
+        assert (
+            f"is {['draft', 'pending_approval', 'approved', 'sending', 'sent', 'failed', 'cancelled', 'paused'][status]}"
+            in answer.body["error"]["message"]
+        )
+        assert Deployment.get(acme.id, deployment.id).status == status
+
+
+def test_a_creator_cannot_approve_their_own_deployment(api, tenants, audience):
+    acme, _ = tenants
+    admin_made = api.post(
+        "/deployments", acme.admin, {"title": "Mine", "message": "Hi", "contact_lists": audience}
+    ).body
+    api.post(path(admin_made["id"], "submit"), acme.admin)
+    refused = api.post(path(admin_made["id"], "approve"), acme.admin)
+    assert refused.status == 403
+    assert refused.error_code == "second_approver_required"
+    assert api.post(path(admin_made["id"], "approve"), acme.approver).status == 200
+    api.patch("/company", acme.admin, {"require_second_approver": False})
+    own = api.post(
+        "/deployments", acme.admin, {"title": "Solo", "message": "Hi", "contact_lists": audience}
+    ).body
+    api.post(path(own["id"], "submit"), acme.admin)
+    assert api.post(path(own["id"], "approve"), acme.admin).status == 200
+
+
+def test_members_cannot_approve_or_reject(api, tenants, audience):
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience)
+    assert api.post(path(deployment.id, "approve"), acme.member).status == 403
+    assert api.post(path(deployment.id, "reject"), acme.member).status == 403
+    assert Deployment.get(acme.id, deployment.id).status == 1
+
+
+def test_an_edit_voids_a_pending_approval(api, tenants, audience):
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience)
+    edited = api.patch(path(deployment.id), acme.member, {"message": "A different text"})
+    assert edited.body["status_name"] == "draft"
+    assert api.post(path(deployment.id, "approve"), acme.approver).status == 409
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_approval_freezes_the_audience_and_reserves_the_quote(api, tenants, audience):
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience, message="Hello {{first_name}}")
+    approved = api.post(path(deployment.id, "approve"), acme.approver)
+    assert approved.status == 200
+    assert (approved.body["status_name"], approved.body["approved_by"]) == ("approved", acme.approver.user.id)
+    assert approved.body["total_credits"] == 3
+    assert Company.get(acme.id).credits == 1000 - 3
+    frozen = {r.msisdn: r.first_name for r in Recipient.query(deployment.id)}
+    assert frozen == {"27815854565": "Ann", "27821234567": "Zoë", "27831234567": None, "27841234567": None}
+    create_contacts(acme.id, audience[0], "27851234567")
+    assert len(list(Recipient.query(deployment.id))) == 4
+    assert api.get(path(deployment.id, "quote"), acme.member).body["credits"] == 3
+
+
+def test_a_short_balance_is_402_with_the_shortfall_and_nothing_moves(api, tenants, audience):
+    acme, _ = tenants
+    Company(id=acme.id).update(actions=[Company.credits.set(2)])
+    deployment = pending_deployment(acme, audience)
+    answer = api.post(path(deployment.id, "approve"), acme.approver)
+    assert answer.status == 402
+    assert answer.error_code == "insufficient_credits"
+    assert "needs 3 credits; the balance is 2 (short by 1)" in answer.body["error"]["message"]
+    assert Company.get(acme.id).credits == 2
+    assert Deployment.get(acme.id, deployment.id).status == 1
+
+
+def test_twenty_approvals_racing_for_one_balance(aws, tenants, audience):
+    """Each deployment costs 3 credits and the balance is 30: exactly ten can win, whatever the timing."""
+    from botocore.client import BaseClient
+
+    from chalicelib.domain.auth import Caller
+
+    acme, _ = tenants
+    Company(id=acme.id).update(actions=[Company.credits.set(30)])
+    pending = [pending_deployment(acme, audience) for _ in range(20)]
+    approver = Caller(company=acme.id, user=acme.approver.user.id, role="approver")
+    # DynamoDB applies each request atomically; moto in-process does not under threads, so each call is.
+    atomic = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def one_at_a_time(self, operation, params):
+        with atomic:
+            return original(self, operation, params)
+
+    start = threading.Barrier(20)
+    outcomes = []
+
+    def approve(deployment_id):
+        start.wait()
+        try:
+            approvals.approve(approver, deployment_id)
+            outcomes.append("approved")
+        except Exception as error:
+            outcomes.append(type(error).__name__)
+
+    BaseClient._make_api_call = one_at_a_time
+    try:
+        threads = [threading.Thread(target=approve, args=(d.id,)) for d in pending]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        BaseClient._make_api_call = original
+    assert outcomes.count("approved") == 10
+    assert outcomes.count("InsufficientCredits") == 10
+    assert Company.get(acme.id).credits == 0
+    assert sum(Deployment.get(acme.id, d.id).status == 2 for d in pending) == 10
+
+
+def test_cancelling_an_approved_deployment_refunds_once(api, tenants, audience):
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience)
+    api.post(path(deployment.id, "approve"), acme.approver)
+    assert Company.get(acme.id).credits == 997
+    assert api.post(path(deployment.id, "cancel"), acme.member).body["status_name"] == "cancelled"
+    assert Company.get(acme.id).credits == 1000
+    assert api.post(path(deployment.id, "cancel"), acme.member).status == 409
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_a_big_audience_is_approved_by_a_task(api, tenants, audience, pump, monkeypatch):
+    acme, _ = tenants
+    monkeypatch.setattr(approvals, "SYNC_AUDIENCE", 2)
+    deployment = pending_deployment(acme, audience)
+    answer = api.post(path(deployment.id, "approve"), acme.approver)
+    assert answer.status == 202
+    assert answer.body["kind"] == "approve_deployment"
+    pump.drain()
+    assert api.get(f"/tasks/{answer.body['id']}", acme.approver).body["status"] == "completed"
+    assert api.get(path(deployment.id), acme.member).body["status_name"] == "approved"
+    assert Company.get(acme.id).credits == 997
+
+
+def test_a_rejection_says_why_and_returns_to_draft(api, tenants, audience):
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience)
+    rejected = api.post(path(deployment.id, "reject"), acme.approver, {"reason": "Check the price"})
+    assert (rejected.body["status_name"], rejected.body["error"]) == ("draft", "Rejected: Check the price")
+
+
+def test_deleting_a_draft_removes_it(api, tenants, audience):
+    acme, _ = tenants
+    deployment = create_deployment(acme, audience)
+    assert api.delete(path(deployment.id), acme.member).status == 204
+    assert api.get(path(deployment.id), acme.member).status == 404
+
+
+def test_every_deployment_route_is_404_across_companies(api, tenants, audience):
+    acme, bravo = tenants
+    theirs = pending_deployment(acme, audience)
+    for method, action in (
+        ("GET", ""),
+        ("GET", "quote"),
+        ("POST", "submit"),
+        ("POST", "approve"),
+        ("POST", "reject"),
+        ("POST", "cancel"),
+        ("DELETE", ""),
+        ("PATCH", ""),
+    ):
+        answer = api.call(
+            method,
+            path(theirs.id, action),
+            bravo.admin,
+            json_body={"title": "x"} if method == "PATCH" else None,
+        )
+        assert answer.status == 404, (method, action)
+    assert api.get("/deployments", bravo.admin).body["results"] == []
+    assert (
+        api.post(
+            "/deployments", bravo.admin, {"title": "x", "message": "y", "contact_lists": audience}
+        ).status
+        == 400
+    )
+    assert Deployment.get(acme.id, theirs.id).status == 1
+
+
+def test_deployments_are_listed_by_status(api, tenants, audience):
+    acme, _ = tenants
+    draft = create_deployment(acme, audience)
+    pending = pending_deployment(acme, audience)
+    assert [d["id"] for d in api.get("/deployments?status=1", acme.member).body["results"]] == [pending.id]
+    assert [d["id"] for d in api.get("/deployments?status=draft", acme.member).body["results"]] == [draft.id]
+    assert api.get("/deployments?status=nine", acme.member).status == 400
+
+
+def test_the_message_quote_names_what_forces_ucs2(api, tenants):
+    acme, _ = tenants
+    answer = api.post("/messages/quote", acme.member, {"message": "Don’t miss it"}).body
+    assert answer == {
+        "encoding": "UCS-2",
+        "characters": 13,
+        "segments": 1,
+        "credits": 1,
+        "non_gsm_chars": ["’"],
+    }
+    with_line = api.post("/messages/quote", acme.member, {"message": "x" * 140, "optout": True}).body
+    assert (with_line["characters"], with_line["segments"]) == (162, 2)
+    assert api.post("/messages/quote", acme.member, {"message": ""}).status == 400
+
+
+def test_campaigns_are_named_and_scoped(api, tenants, audience):
+    acme, bravo = tenants
+    made = api.post("/campaigns", acme.member, {"title": "Black Friday"})
+    assert made.status == 201
+    assert api.get(f"/campaigns/{made.body['id']}", bravo.member).status == 404
+    linked = api.post(
+        "/deployments", acme.member, {"title": "x", "message": "y", "linked_campaign": made.body["id"]}
+    )
+    assert linked.body["linked_campaign"] == made.body["id"]
+    refused = api.post(
+        "/deployments", bravo.member, {"title": "x", "message": "y", "linked_campaign": made.body["id"]}
+    )
+    assert refused.status == 400
+    assert [c["id"] for c in api.get("/campaigns", acme.member).body["results"]] == [made.body["id"]]
