@@ -3,6 +3,7 @@ import threading
 import pytest
 
 from chalicelib.domain import approvals
+from chalicelib.domain.lifecycle import NAMES
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 from tests.factories import (
@@ -149,10 +150,7 @@ def test_every_life_cycle_move_legal_and_illegal(api, tenants, audience, status,
     else:
         assert answer.status == 409, answer.body
         assert answer.error_code == "illegal_transition"
-        assert (
-            f"is {['draft', 'pending_approval', 'approved', 'sending', 'sent', 'failed', 'cancelled', 'paused'][status]}"
-            in answer.body["error"]["message"]
-        )
+        assert f"is {NAMES[status]}" in answer.body["error"]["message"]
         assert Deployment.get(acme.id, deployment.id).status == status
 
 
