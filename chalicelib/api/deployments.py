@@ -1,9 +1,10 @@
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.imports import MULTIPART, posted_file, render_import
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import approvals, deployments, lifecycle
+from chalicelib.domain import approvals, deployments, imports, lifecycle
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import invalid_field
 from chalicelib.models.deployments import Deployment
@@ -94,6 +95,15 @@ def list_deployments(call: Call) -> dict:
 @endpoint(bp, "/deployments", methods=("POST",), status=201)
 def create_deployment(call: Call) -> dict:
     return render_deployment(deployments.create(call.caller, call.body(NEW)))
+
+
+@endpoint(bp, "/deployments/import", methods=("POST",), status=202, content_types=MULTIPART)
+def import_deployment(call: Call) -> dict:
+    """A CSV of destinations (with a `message` column, or the form's `message` template over its columns)."""
+    upload, form = posted_file(call)
+    title = form["title"].text if "title" in form else None
+    message = form["message"].text if "message" in form else None
+    return render_import(imports.import_deployment(call.caller, upload, title or None, message or None))
 
 
 @endpoint(bp, "/deployments/{deployment_id}")

@@ -29,7 +29,7 @@ def render_import(job: Import) -> dict:
         "kind": job.kind,
         "contact_list": job.contact_list,
         "sender": (job.options or {}).get("sender"),
-        "deployment": None,
+        "deployment": job.deployment,
         "status": job.status,
         "filename": job.filename,
         "rows": job.rows,

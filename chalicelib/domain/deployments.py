@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain import audience, clock, lifecycle
+from chalicelib.domain import audience, clock, lifecycle, tasks
 from chalicelib.domain.audience import Quote, QuoteBuilder
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.campaigns import check_campaign
@@ -21,6 +21,7 @@ from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment
 from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.tasks import Task
 
 MAX_MESSAGE = 1600
 MAX_LISTS = 50
@@ -294,3 +295,11 @@ def _update(deployment: Deployment, actions: list, expected_status: int) -> None
                 "The deployment changed meanwhile; read it again.", code="concurrent_change"
             ) from error
         raise
+
+
+@tasks.kind("quote_deployment")
+def _quote_task(task: Task) -> dict:
+    deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
+    result = compute_quote(deployment, Company.get(task.company))
+    deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
+    return result.as_dict()

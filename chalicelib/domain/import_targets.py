@@ -14,11 +14,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import aws
 from chalicelib.domain import clock
-from chalicelib.domain.csvfiles import ContactRow
+from chalicelib.domain.csvfiles import ContactRow, Layout
 from chalicelib.domain.optouts import MAX_REASON, activation
 from chalicelib.models import batch
 from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
 from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.imports import Import
 from chalicelib.models.optouts import (
     OptOut,
@@ -29,6 +30,7 @@ from chalicelib.models.optouts import (
 )
 
 ID_BLOCK = 10_000
+MAX_MESSAGE = 1600
 MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
 _OPTOUTS_PER_TRANSACTION = 50
 
@@ -57,9 +59,30 @@ class Target(Protocol):
 
     def wait(self) -> int: ...
 
+    def layout_problem(self, layout: Layout) -> str: ...
+
     def finish(self, write: TransactWrite, created: int) -> None: ...
 
+    def completed(self) -> None: ...
+
     def close(self) -> None: ...
+
+
+def values_problem(row: ContactRow) -> str:
+    """Why a row's names, email or other columns cannot be stored ("" when they can)."""
+    for name, value, limit in (
+        ("first name", row.first_name, MAX_NAME),
+        ("last name", row.last_name, MAX_NAME),
+        ("email", row.email, MAX_EMAIL),
+    ):
+        if value is not None and len(value) > limit:
+            return f"{name} longer than {limit} characters"
+    if len(row.fields) > MAX_FIELDS:
+        return f"more than {MAX_FIELDS} other columns"
+    for name, value in row.fields.items():
+        if len(value) > MAX_FIELD_VALUE:
+            return f"{name} longer than {MAX_FIELD_VALUE} characters"
+    return ""
 
 
 class _Ids:
@@ -87,19 +110,7 @@ class ContactsTarget:
         self.writer = batch.ConcurrentWriter(self.table)
 
     def problem(self, row: ContactRow) -> str:
-        for name, value, limit in (
-            ("first name", row.first_name, MAX_NAME),
-            ("last name", row.last_name, MAX_NAME),
-            ("email", row.email, MAX_EMAIL),
-        ):
-            if value is not None and len(value) > limit:
-                return f"{name} longer than {limit} characters"
-        if len(row.fields) > MAX_FIELDS:
-            return f"more than {MAX_FIELDS} other columns"
-        for name, value in row.fields.items():
-            if len(value) > MAX_FIELD_VALUE:
-                return f"{name} longer than {MAX_FIELD_VALUE} characters"
-        return ""
+        return values_problem(row)
 
     def stored(self, msisdns: list[str]) -> dict[str, Stored]:
         keys = [{"contact_list": {"N": str(self.job.contact_list)}, "msisdn": {"S": m}} for m in msisdns]
@@ -155,6 +166,12 @@ class ContactsTarget:
                 actions=[ContactList.contact_count.add(created), ContactList.date_updated.set(clock.now())],
                 condition=ContactList.id.exists(),
             )
+
+    def layout_problem(self, layout: Layout) -> str:
+        return ""
+
+    def completed(self) -> None:
+        return None
 
     def close(self) -> None:
         self.writer.close()
@@ -237,11 +254,94 @@ class OptOutsTarget:
         already, self.already = self.already, 0
         return already
 
+    def layout_problem(self, layout: Layout) -> str:
+        return ""
+
     def finish(self, write: TransactWrite, created: int) -> None:
+        return None
+
+    def completed(self) -> None:
         return None
 
     def close(self) -> None:
         return None
 
 
-TARGETS = {"contacts": ContactsTarget, "optouts": OptOutsTarget}
+class RecipientsTarget:
+    """A deployment's own recipients, each with the text from a `message` column or the draft's template."""
+
+    checks_every_row = False
+
+    def __init__(self, job: Import) -> None:
+        self.job = job
+        self.deployment = Deployment.get(job.company, job.deployment)
+        self.table = Recipient.Meta.table_name
+        self.writer = batch.ConcurrentWriter(self.table)
+
+    def layout_problem(self, layout: Layout) -> str:
+        if self.deployment.message.strip() or "message" in layout.field_names.values():
+            return ""
+        return "The file has no message column and the form gave no message template."
+
+    def problem(self, row: ContactRow) -> str:
+        text = row.fields.get("message") or ""
+        if len(text) > MAX_MESSAGE:
+            return f"message longer than {MAX_MESSAGE} characters"
+        if not text.strip() and not self.deployment.message.strip():
+            return "no message on this row"
+        return values_problem(row)
+
+    def stored(self, msisdns: list[str]) -> dict[str, Stored]:
+        keys = [{"deployment": {"N": str(self.deployment.id)}, "msisdn": {"S": m}} for m in msisdns]
+        found = {}
+        for item in batch.get_items(self.table, keys):
+            recipient = Recipient.from_raw_data(item)
+            found[recipient.msisdn] = Stored(recipient.import_id, recipient.import_row, True, recipient)
+        return found
+
+    def item(self, msisdn: str, row: ContactRow, stored: Stored | None) -> dict[str, Any]:
+        fields = {name: value for name, value in row.fields.items() if name != "message"}
+        return Recipient(
+            deployment=self.deployment.id,
+            msisdn=msisdn,
+            company=self.job.company,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            fields=fields,
+            message=row.fields.get("message") or None,
+            status="queued",
+            import_id=self.job.id,
+            import_row=row.number,
+        ).serialize()
+
+    def submit(self, items: list[dict[str, Any]]) -> None:
+        self.writer.submit(items)
+
+    def wait(self) -> int:
+        self.writer.wait()
+        return 0
+
+    def finish(self, write: TransactWrite, created: int) -> None:
+        write.update(
+            self.deployment,
+            actions=[Deployment.total_contacts.set(created), Deployment.date_updated.set(clock.now())],
+            condition=Deployment.id.exists(),
+        )
+
+    def completed(self) -> None:
+        """The draft's quote is made in the background: it reads every recipient once more."""
+        from chalicelib.domain import tasks
+        from chalicelib.domain.auth import Caller
+
+        tasks.start(
+            Caller(company=self.job.company, user=self.job.user or None, role="member"),
+            "quote_deployment",
+            {"deployment": self.deployment.id},
+        )
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+TARGETS = {"contacts": ContactsTarget, "optouts": OptOutsTarget, "deployment": RecipientsTarget}

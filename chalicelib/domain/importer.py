@@ -176,6 +176,13 @@ class FileImport:
         self.next_progress = PROGRESS_EVERY
 
     def run(self) -> str:
+        self.target = TARGETS[self.job.kind](self.job)
+        try:
+            return self._run()
+        finally:
+            self.target.close()
+
+    def _run(self) -> str:
         try:
             resume = self._start()
         except NotACsv as error:
@@ -189,7 +196,6 @@ class FileImport:
         self.resume = resume
         self.layout = Layout.from_dict(resume.layout)
         self.counts = resume.counts
-        self.target = TARGETS[self.job.kind](self.job)
         self.seen = None if self.target.checks_every_row else self._load_seen()
         # An invocation that died after the last resume point may have written rows beyond it: check
         # every row this time, so those contacts keep their ids instead of being written again as new.
@@ -202,8 +208,6 @@ class FileImport:
             )
             fail(self.job, f"{reason} Rows before that stay imported.")
             return FAILED
-        finally:
-            self.target.close()
 
     def _start(self) -> ResumePoint | None:
         if (
@@ -222,6 +226,9 @@ class FileImport:
             storage.read_from(self.job.source_key, 0, found.etag, end=min(found.size, SNIFF_BYTES))
         )
         layout = sniff(head, self.region, whole_file=found.size <= SNIFF_BYTES)
+        problem = self.target.layout_problem(layout)
+        if problem:
+            raise NotACsv("layout", problem)
         self.job.update(actions=[Import.size.set(found.size)])
         return ResumePoint(
             offset=layout.data_start,
@@ -466,6 +473,7 @@ class FileImport:
         with transaction() as write:
             write.update(self.job, actions=finished, condition=Import.lease_owner == self.owner)
             self.target.finish(write, created)
+        self.target.completed()
         storage.delete_prefix(self._state_prefix)
         logger.info(
             "import completed", import_id=self.job.id, rows=self.counts.rows, invocations=self.job.invocations

@@ -58,6 +58,20 @@ def import_contacts(
     return job
 
 
+def import_deployment(caller: Caller, upload: Upload, title: str | None, message: str | None) -> Import:
+    """A draft deployment with its own recipients from a file: a `destination` column (or any phone
+    header) and either a `message` column or `message`, a template over the file's other columns."""
+    from chalicelib.domain import deployments
+
+    _check_size(upload)
+    draft = deployments.create(
+        caller, {"title": title or _title_from(upload.filename), "message": message or ""}, source="import"
+    )
+    job = _new_job(caller, upload.filename, kind="deployment", deployment=draft.id)
+    _store(job, upload)
+    return job
+
+
 def import_optouts(
     caller: Caller, upload: Upload, sender: str | None = None, reason: str | None = None
 ) -> Import:
@@ -146,6 +160,7 @@ def _new_job(
     title: str | None = None,
     kind: str = "contacts",
     options: dict | None = None,
+    deployment: int | None = None,
 ) -> Import:
     filename = (filename or "").strip() or "upload.csv"
     contact_list, merge = None, 1
@@ -161,6 +176,7 @@ def _new_job(
         kind=kind,
         user=caller.user or 0,
         contact_list=contact_list,
+        deployment=deployment,
         merge=merge,
         options=options,
         status=PENDING,

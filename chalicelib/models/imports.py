@@ -18,6 +18,7 @@ class Import(BaseModel):
     kind = UnicodeAttribute()
     user = NumberAttribute()
     contact_list = NumberAttribute(null=True)
+    deployment = NumberAttribute(null=True)
     options = JSONAttribute(null=True)
     merge = NumberAttribute(default=1)
     status = UnicodeAttribute()

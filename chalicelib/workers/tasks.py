@@ -6,10 +6,15 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
-from chalicelib.domain import approvals, contact_lists, optouts, tasks
+from chalicelib.domain import approvals, contact_lists, deployments, optouts, tasks
 from chalicelib.workers.sqs import process
 
-TASK_KINDS_FROM = (approvals, contact_lists, optouts)  # importing them registers their task kinds
+TASK_KINDS_FROM = (
+    approvals,
+    contact_lists,
+    deployments,
+    optouts,
+)  # importing them registers their task kinds
 
 
 def handle(event: SQSEvent) -> dict:

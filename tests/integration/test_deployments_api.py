@@ -366,3 +366,74 @@ def test_campaigns_are_named_and_scoped(api, tenants, audience):
     )
     assert refused.status == 400
     assert [c["id"] for c in api.get("/campaigns", acme.member).body["results"]] == [made.body["id"]]
+
+
+def _import_deployment(api, member, data, **form):
+    from tests.api_client import multipart
+
+    body, content_type = multipart(form, {"file": ("campaign.csv", data)})
+    return api.call("POST", "/deployments/import", member, raw=body, headers={"Content-Type": content_type})
+
+
+def test_a_deployment_csv_with_a_message_per_row(api, tenants, pump):
+    acme, _ = tenants
+    data = (
+        "destination,message\r\n"
+        "0815854565,Your order 1 has shipped\r\n"
+        "+27 82 123 4567,Jou bestelling is gestuur – dankie\r\n"
+        "27815854565,A second text for the same number\r\n"
+        "12345,Bad number\r\n"
+        "0831234567," + "x" * 200 + "\r\n"
+    ).encode()
+    started = _import_deployment(api, acme.member, data, title="Shipping notices")
+    assert started.status == 202
+    deployment_id = started.body["deployment"]
+    pump.drain()
+    job = api.get(f"/imports/{started.body['id']}", acme.member).body
+    assert (job["status"], job["imported"], job["duplicates"], job["rejected"]) == ("completed", 3, 1, 1)
+    draft = api.get(path(deployment_id), acme.member).body
+    assert (draft["title"], draft["status_name"], draft["source"]) == ("Shipping notices", "draft", "import")
+    quote = api.get(path(deployment_id, "quote"), acme.member).body
+    # 1 GSM segment; 1 UCS-2 (the en dash is not GSM-7); 200 GSM characters: 2; opt-out line on each
+    assert (quote["recipients"], quote["credits"], quote["encoding"], quote["non_gsm_chars"]) == (
+        3,
+        4,
+        "UCS-2",
+        ["–"],
+    )
+    texts = {r.msisdn: r.message for r in Recipient.query(deployment_id)}
+    assert texts["27815854565"] == "Your order 1 has shipped"
+
+
+def test_a_deployment_csv_with_a_template_over_its_columns_is_approved_on_its_own_recipients(
+    api, tenants, pump
+):
+    acme, _ = tenants
+    data = b"Mobile,First Name,City\r\n0815854565,Ann,Durban\r\n0821234567,Bob,Soweto\r\n"
+    started = _import_deployment(api, acme.member, data, message="Hi {{first_name}} from {{fields.city}}")
+    pump.drain()
+    deployment_id = started.body["deployment"]
+    assert api.get(path(deployment_id), acme.member).body["total_credits"] == 2
+    assert api.post(path(deployment_id, "submit"), acme.member).status == 200
+    approved = api.post(path(deployment_id, "approve"), acme.approver)
+    assert (approved.status, approved.body["total_credits"]) == (200, 2)
+    assert Company.get(acme.id).credits == 998
+    assert {r.fields.as_dict()["city"] for r in Recipient.query(deployment_id)} == {"Durban", "Soweto"}
+
+
+def test_a_deployment_csv_without_any_message_fails_clearly(api, tenants, pump):
+    acme, _ = tenants
+    started = _import_deployment(api, acme.member, b"destination\n0815854565\n")
+    pump.drain()
+    job = api.get(f"/imports/{started.body['id']}", acme.member).body
+    assert job["status"] == "failed"
+    assert "no message column" in job["error"]
+
+
+def test_an_imported_deployment_takes_no_contact_lists(api, tenants, pump, audience):
+    acme, _ = tenants
+    started = _import_deployment(api, acme.member, b"destination,message\n0815854565,Hi\n")
+    pump.drain()
+    answer = api.patch(path(started.body["deployment"]), acme.member, {"contact_lists": audience})
+    assert answer.status == 400
+    assert "own recipients" in answer.body["error"]["fields"]["contact_lists"][0]
