@@ -17,7 +17,13 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.domain import audience, clock, lifecycle, tasks
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.companies import get_company
-from chalicelib.domain.deployments import compute_quote, get, quote_actions, quote_builder
+from chalicelib.domain.deployments import (
+    compute_quote,
+    get,
+    quote_actions,
+    quote_builder,
+    unchanged_meanwhile,
+)
 from chalicelib.domain.errors import Conflict, Forbidden, InsufficientCredits
 from chalicelib.domain.lifecycle import APPROVED, CANCELLED, PENDING_APPROVAL
 from chalicelib.log import logger
@@ -169,7 +175,7 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
         Deployment.updated_by.set(caller.user),
         Deployment.date_updated.set(clock.now()),
     ]
-    try:
+    with unchanged_meanwhile():
         if deployment.status == APPROVED:
             with transaction() as write:
                 write.update(
@@ -184,12 +190,6 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
                 )
         else:
             deployment.update(actions=actions, condition=Deployment.status == deployment.status)
-    except Exception as error:
-        if condition_failed(error):
-            raise Conflict(
-                "The deployment changed meanwhile; read it again.", code="concurrent_change"
-            ) from error
-        raise
     return get(caller, deployment_id)
 
 

@@ -3,6 +3,8 @@ it reserves live in `approvals`."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -212,14 +214,8 @@ def reject(caller: Caller, deployment_id: int, reason: str | None) -> Deployment
 def delete(caller: Caller, deployment_id: int) -> None:
     deployment = get(caller, deployment_id)
     lifecycle.move("delete", deployment.status)
-    try:
+    with unchanged_meanwhile():
         deployment.delete(condition=Deployment.status == DRAFT)
-    except Exception as error:
-        if condition_failed(error):
-            raise Conflict(
-                "The deployment changed meanwhile; read it again.", code="concurrent_change"
-            ) from error
-        raise
     from chalicelib.domain.approvals import discard_recipients
 
     discard_recipients(deployment)
@@ -282,19 +278,26 @@ def stored_quote(deployment: Deployment) -> Quote:
     )
 
 
-def _update(deployment: Deployment, actions: list, expected_status: int) -> None:
-    """Apply `actions` only if nobody moved the deployment since it was read."""
+@contextlib.contextmanager
+def unchanged_meanwhile() -> Iterator[None]:
+    """A conditional write that found the deployment moved on is a 409, not a server error."""
     try:
-        deployment.update(
-            actions=actions,
-            condition=(Deployment.status == expected_status) & (Deployment.version == deployment.version),
-        )
+        yield
     except Exception as error:
         if condition_failed(error):
             raise Conflict(
                 "The deployment changed meanwhile; read it again.", code="concurrent_change"
             ) from error
         raise
+
+
+def _update(deployment: Deployment, actions: list, expected_status: int) -> None:
+    """Apply `actions` only if nobody moved the deployment since it was read."""
+    with unchanged_meanwhile():
+        deployment.update(
+            actions=actions,
+            condition=(Deployment.status == expected_status) & (Deployment.version == deployment.version),
+        )
 
 
 @tasks.kind("quote_deployment")

@@ -98,7 +98,23 @@ class _Ids:
         return self._free.pop()
 
 
-class ContactsTarget:
+class _ConcurrentWrites:
+    """Targets whose items are plain puts, written on a few threads while reading goes on."""
+
+    writer: batch.ConcurrentWriter
+
+    def submit(self, items: list[dict[str, Any]]) -> None:
+        self.writer.submit(items)
+
+    def wait(self) -> int:
+        self.writer.wait()
+        return 0
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class ContactsTarget(_ConcurrentWrites):
     """Contacts of one list; a new list needs no reads (`checks_every_row` only when merging)."""
 
     def __init__(self, job: Import) -> None:
@@ -152,13 +168,6 @@ class ContactsTarget:
             import_created=old is None,
         )
 
-    def submit(self, items: list[dict[str, Any]]) -> None:
-        self.writer.submit(items)
-
-    def wait(self) -> int:
-        self.writer.wait()
-        return 0
-
     def finish(self, write: TransactWrite, created: int) -> None:
         if created:
             write.update(
@@ -172,9 +181,6 @@ class ContactsTarget:
 
     def completed(self) -> None:
         return None
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 class OptOutsTarget:
@@ -267,7 +273,7 @@ class OptOutsTarget:
         return None
 
 
-class RecipientsTarget:
+class RecipientsTarget(_ConcurrentWrites):
     """A deployment's own recipients, each with the text from a `message` column or the draft's template."""
 
     checks_every_row = False
@@ -315,13 +321,6 @@ class RecipientsTarget:
             import_row=row.number,
         ).serialize()
 
-    def submit(self, items: list[dict[str, Any]]) -> None:
-        self.writer.submit(items)
-
-    def wait(self) -> int:
-        self.writer.wait()
-        return 0
-
     def finish(self, write: TransactWrite, created: int) -> None:
         write.update(
             self.deployment,
@@ -339,9 +338,6 @@ class RecipientsTarget:
             "quote_deployment",
             {"deployment": self.deployment.id},
         )
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 TARGETS = {"contacts": ContactsTarget, "optouts": OptOutsTarget, "deployment": RecipientsTarget}
