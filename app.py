@@ -24,6 +24,8 @@ from chalicelib.api import (
 from chalicelib.api.errors import chalice_errors_middleware
 from chalicelib.settings import get_settings
 from chalicelib.workers import imports as imports_worker_module
+from chalicelib.workers import launcher as launcher_module
+from chalicelib.workers import send as send_worker_module
 from chalicelib.workers import tasks as tasks_worker_module
 
 app = Chalice(app_name="colony")
@@ -56,3 +58,13 @@ def imports_worker(event):
 @app.on_sqs_message(queue=get_settings().queue("tasks"), batch_size=1, name="tasks_worker")
 def tasks_worker(event):
     return tasks_worker_module.handle(event)
+
+
+@app.on_sqs_message(queue=get_settings().queue("send"), batch_size=10, name="send_worker")
+def send_worker(event):
+    return send_worker_module.handle(event)
+
+
+@app.schedule("rate(1 minute)", name="launch_deployments")
+def launch_deployments(event):
+    return launcher_module.handle(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
@@ -45,14 +46,72 @@ class RunTask:
     task_id: int
 
 
-_TYPES = {cls.type: cls for cls in (ContinueImport, RunTask)}
+@dataclass(frozen=True)
+class FanOut:
+    """Turn the next page of a deployment's queued recipients (after `after`) into SendChunks."""
+
+    queue: ClassVar[str] = "send"
+    type: ClassVar[str] = "send.fan_out"
+    company: int
+    deployment: int
+    round: int
+    after: str
 
 
-def enqueue(message: ContinueImport | RunTask) -> None:
-    body = {"type": message.type, **dataclasses.asdict(message)}
-    aws.client("sqs").send_message(
-        QueueUrl=_queue_url(get_settings().queue(message.queue)), MessageBody=json.dumps(body)
-    )
+@dataclass(frozen=True)
+class SendChunk:
+    """About a hundred recipients of one deployment, with everything needed to render their texts."""
+
+    queue: ClassVar[str] = "send"
+    type: ClassVar[str] = "send.chunk"
+    company: int
+    deployment: int
+    round: int
+    chunk: str
+    marketing: bool
+    sender: str
+    message: str
+    optout_text: str
+    recipients: list[dict]
+
+
+@dataclass(frozen=True)
+class SendMessages:
+    """API messages (`POST /messages/send` and `/bulk`) to send, by id."""
+
+    queue: ClassVar[str] = "send"
+    type: ClassVar[str] = "send.messages"
+    company: int
+    ids: list[int]
+
+
+Message = ContinueImport | RunTask | FanOut | SendChunk | SendMessages
+_TYPES = {cls.type: cls for cls in (ContinueImport, RunTask, FanOut, SendChunk, SendMessages)}
+_BATCH = 10
+
+
+def enqueue(message: Message, delay_seconds: int = 0) -> None:
+    enqueue_many([message], delay_seconds)
+
+
+def enqueue_many(messages: list[Message], delay_seconds: int = 0) -> None:
+    """Send messages of one queue, ten to a SendMessageBatch."""
+    if not messages:
+        return
+    url = _queue_url(get_settings().queue(messages[0].queue))
+    sqs = aws.client("sqs")
+    for start in range(0, len(messages), _BATCH):
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": json.dumps({"type": m.type, **dataclasses.asdict(m)}),
+                "DelaySeconds": delay_seconds,
+            }
+            for i, m in enumerate(messages[start : start + _BATCH])
+        ]
+        failed = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} messages: {failed[0].get('Message')}")
 
 
 @functools.lru_cache(maxsize=16)
@@ -75,10 +134,24 @@ def parse(body: str, queue: str) -> list[Any]:
     kind = _TYPES.get(data.get("type"))
     if kind is None or kind.queue != queue:
         raise InvalidMessage(f"no message type {data.get('type')!r} on the {queue} queue")
+    hints = typing.get_type_hints(kind)
     fields = {f.name: data.get(f.name) for f in dataclasses.fields(kind)}
-    if set(data) - {"type"} != set(fields) or not all(isinstance(v, int) for v in fields.values()):
-        raise InvalidMessage(f"{kind.type} needs exactly the integer fields {', '.join(fields)}")
+    if set(data) - {"type"} != set(fields) or not all(
+        _is(value, hints[name]) for name, value in fields.items()
+    ):
+        shape = ", ".join(f"{name}: {getattr(hints[name], '__name__', hints[name])}" for name in fields)
+        raise InvalidMessage(f"{kind.type} needs exactly the fields {shape}")
     return [kind(**fields)]
+
+
+def _is(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_is(v, item) for v in value)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
 
 
 def _uploaded(record: Any) -> UploadedObject:

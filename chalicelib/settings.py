@@ -32,10 +32,21 @@ TABLES = (
     "campaigns",
     "deployments",
     "recipients",
+    "messages",
+    "bulks",
 )
-QUEUES = ("imports", "tasks")
+QUEUES = ("imports", "tasks", "send")
 BUCKET = "files"
 DEFAULT_REGION = "af-south-1"
+PROVIDERS = ("outbox", "fake", "end-user-messaging", "sns")
+_DEFAULT_PROVIDERS = {
+    "local": "outbox",
+    "test": "fake",
+    "dev": "end-user-messaging",
+    "prod": "end-user-messaging",
+}
+# The send worker's reserved concurrency in infra/: workers share a sender's rate between them.
+SEND_CONCURRENCY = 4
 LOCAL_CREDENTIALS = ("local", "local")
 
 
@@ -51,6 +62,9 @@ class Settings:
     aws_endpoint_url: str | None
     max_body_bytes: int
     import_rows_per_invocation: int | None
+    provider: str
+    outbox_path: str
+    send_concurrency: int
 
     @property
     def is_local(self) -> bool:
@@ -95,6 +109,9 @@ def get_settings() -> Settings:
         import_rows_per_invocation=int(env["COLONY_IMPORT_ROWS_PER_INVOCATION"])
         if env.get("COLONY_IMPORT_ROWS_PER_INVOCATION")
         else None,
+        provider=env.get("COLONY_PROVIDER") or _DEFAULT_PROVIDERS[stage],
+        outbox_path=env.get("COLONY_OUTBOX") or str(PROJECT_DIR / ".local" / "outbox.jsonl"),
+        send_concurrency=int(env.get("COLONY_SEND_CONCURRENCY", SEND_CONCURRENCY)),
     )
 
 

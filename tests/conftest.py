@@ -65,7 +65,8 @@ def client(aws):
 @pytest.fixture
 def tenants(aws) -> tuple[Tenant, Tenant]:
     """Two companies, each with an admin, an approver and a member; B's data must never reach A."""
-    return create_tenant("Acme"), create_tenant("Bravo")
+    # Sending at the default 20 a second would make every sending test slow; pacing has its own tests.
+    return create_tenant("Acme", send_rate=1000), create_tenant("Bravo", send_rate=1000)
 
 
 @pytest.fixture
@@ -81,3 +82,29 @@ def pump(aws):
     from tests.queues import TestPump
 
     return TestPump()
+
+
+@pytest.fixture
+def gateway():
+    """The fake SMS gateway the test stage sends through: it records every SMS and fails on script."""
+    from chalicelib.providers import provider
+
+    fake = provider()
+    fake.reset()
+    yield fake
+    fake.reset()
+
+
+@pytest.fixture
+def at_time(monkeypatch):
+    """Set Colony's clock: `at_time("2026-11-26T10:00:00+02:00")` (a Thursday morning in Johannesburg)."""
+    from datetime import datetime
+
+    from chalicelib.domain import clock
+
+    def set_to(text: str) -> None:
+        moment = datetime.fromisoformat(text)
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    set_to("2026-11-26T10:00:00+02:00")
+    return set_to

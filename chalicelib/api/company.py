@@ -18,6 +18,7 @@ COMPANY = Schema(
         "optout_text": Field(str, max_length=100),
         "quiet_hours": Field(bool),
         "require_second_approver": Field(bool),
+        "send_rate": Field(int),
     },
     read_only=("id", "credits", "webhook_token", "date_created", "date_updated"),
 )
@@ -35,6 +36,7 @@ def render_company(company: Company, caller: Caller | None) -> dict:
         "optout_text": company.optout_text,
         "quiet_hours": company.quiet_hours,
         "require_second_approver": company.require_second_approver,
+        "send_rate": company.send_rate,
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }

@@ -4,10 +4,10 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.imports import MULTIPART, posted_file, render_import
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import approvals, deployments, imports, lifecycle
+from chalicelib.domain import approvals, deployments, imports, launch, lifecycle
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import invalid_field
-from chalicelib.models.deployments import Deployment
+from chalicelib.models.deployments import Deployment, Recipient
 
 bp = Blueprint(__name__)
 
@@ -70,6 +70,9 @@ def render_deployment(deployment: Deployment) -> dict:
         "contact_lists": list(deployment.contact_lists or []),
         "sender": deployment.sender,
         "source": deployment.source,
+        "sent": deployment.sent_count,
+        "failed": deployment.failed_count,
+        "opted_out": deployment.blocked_count,
         "date_created": iso(deployment.date_created),
         "date_updated": iso(deployment.date_updated),
     }
@@ -150,3 +153,31 @@ def reject_deployment(call: Call, deployment_id: str) -> dict:
 @endpoint(bp, "/deployments/{deployment_id}/cancel", methods=("POST",))
 def cancel_deployment(call: Call, deployment_id: str) -> dict:
     return render_deployment(approvals.cancel(call.caller, _id(deployment_id)))
+
+
+@endpoint(bp, "/deployments/{deployment_id}/pause", methods=("POST",))
+def pause_deployment(call: Call, deployment_id: str) -> dict:
+    return render_deployment(launch.pause_now(call.caller, _id(deployment_id)))
+
+
+@endpoint(bp, "/deployments/{deployment_id}/resume", methods=("POST",))
+def resume_deployment(call: Call, deployment_id: str) -> dict:
+    return render_deployment(launch.resume_now(call.caller, _id(deployment_id)))
+
+
+def render_recipient(recipient: Recipient) -> dict:
+    return {
+        "msisdn": recipient.msisdn,
+        "status": recipient.status,
+        "segments": recipient.segments,
+        "provider_id": recipient.provider_id,
+        "error": recipient.error,
+        "date_sent": iso(recipient.date_sent),
+    }
+
+
+@endpoint(bp, "/deployments/{deployment_id}/messages")
+def deployment_messages(call: Call, deployment_id: str) -> dict:
+    """Per-recipient statuses (`?status=sent|failed|...`), in number order."""
+    page = deployments.recipients(call.caller, _id(deployment_id), call.page(), call.query("status"))
+    return {"results": [render_recipient(r) for r in page.items], "next": page.next}

@@ -1,13 +1,26 @@
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.errors import error_body
+from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
+from chalicelib.domain import sms
+from chalicelib.domain.clock import iso
 from chalicelib.domain.companies import get_company
-from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.segments import cost
+from chalicelib.models.deployments import Message
 
 bp = Blueprint(__name__)
 
+SEND = Schema(
+    fields={
+        "message": Field(str, required=True, max_length=sms.MAX_TEXT),
+        "destination": Field((str, int), required=True, max_length=64),
+        "campaign_pk": Field(int, nullable=True),
+        "marketing": Field(bool),
+    },
+    read_only=("id", "status", "segments", "encoding", "credits"),
+)
 QUOTE = Schema(fields={"message": Field(str, required=True, max_length=1600), "optout": Field(bool)})
 
 
@@ -28,3 +41,61 @@ def quote_message(call: Call) -> dict:
         "credits": result.credits,
         "non_gsm_chars": result.non_gsm_chars,
     }
+
+
+def render_message(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "destination": message.destination,
+        "status": message.status,
+        "segments": message.segments,
+        "encoding": message.encoding,
+        "credits": message.credits,
+        "marketing": message.marketing,
+        "campaign_pk": message.campaign,
+        "bulk": message.bulk,
+        "provider_id": message.provider_id,
+        "error": message.error,
+        "date_created": iso(message.date_created),
+        "date_sent": iso(message.date_sent),
+    }
+
+
+@endpoint(bp, "/messages/send", methods=("POST",), status=201)
+def send_message(call: Call) -> dict:
+    """One SMS: 201 with its cost once the credits are reserved (402 if short); it goes out at once
+    (a marketing one only in permitted hours and never to an opted-out number)."""
+    body = sms.check_item_types(call.body(SEND))
+    return render_message(sms.send_one(call.caller, body))
+
+
+@endpoint(bp, "/messages/bulk", methods=("POST",), status=202)
+def send_bulk(call: Call) -> Response:
+    """Up to 10,000 SMS as the seed's JSON array; each invalid item is listed by index with its reason."""
+    body = call.json()
+    if not isinstance(body, list):
+        raise invalid_field("body", "must be a JSON array of messages")
+    items = []
+    for item in body:
+        try:
+            items.append(sms.check_item_types(item))
+        except ColonyError as error:
+            items.append(error)
+    result = sms.send_bulk(call.caller, items)
+    return Response(
+        status_code=202,
+        body={
+            "id": result.bulk.id,
+            "accepted": result.bulk.accepted,
+            "rejected": [
+                {"index": index, "error": error_body(e.code, e.message, e.fields)["error"]}
+                for index, e in result.rejected
+            ],
+            "credits": result.bulk.credits,
+        },
+    )
+
+
+@endpoint(bp, "/messages/{message_id}")
+def get_message(call: Call, message_id: str) -> dict:
+    return render_message(sms.get_message(call.caller, object_id(message_id, "message")))

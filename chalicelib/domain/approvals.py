@@ -25,7 +25,7 @@ from chalicelib.domain.deployments import (
     unchanged_meanwhile,
 )
 from chalicelib.domain.errors import Conflict, Forbidden, InsufficientCredits
-from chalicelib.domain.lifecycle import APPROVED, CANCELLED, PENDING_APPROVAL
+from chalicelib.domain.lifecycle import APPROVED, CANCELLED, PAUSED, PENDING_APPROVAL
 from chalicelib.log import logger
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, failed_conditions, transaction
@@ -83,14 +83,21 @@ def _approve_task(task: Task) -> dict:
 
 
 def approve_now(caller: Caller, deployment: Deployment, company: Company) -> Deployment:
-    """Freeze, quote and reserve, holding a short lease so that one approval runs at a time."""
+    """Freeze, quote and reserve, holding a short lease so that one approval runs at a time; a
+    deployment already due starts at once instead of waiting for the launcher's next minute."""
     token = _take_lease(deployment)
     try:
         quote = freeze(deployment, company)
-        _reserve(caller, deployment, token, quote)
+        _reserve(caller, deployment, company, token, quote)
     finally:
         _drop_lease(deployment, token)
-    return get(caller, deployment.id)
+    approved = get(caller, deployment.id)
+    if approved.send_date is None or approved.send_date <= clock.now():
+        from chalicelib.domain.launch import launch
+
+        launch(approved, clock.now())
+        approved = get(caller, deployment.id)
+    return approved
 
 
 def freeze(deployment: Deployment, company: Company) -> audience.Quote:
@@ -125,7 +132,9 @@ def _recipient(deployment: Deployment, contact) -> Recipient:
     )
 
 
-def _reserve(caller: Caller, deployment: Deployment, token: str, quote: audience.Quote) -> None:
+def _reserve(
+    caller: Caller, deployment: Deployment, company: Company, token: str, quote: audience.Quote
+) -> None:
     credits = quote.credits
     try:
         with transaction() as write:
@@ -135,6 +144,10 @@ def _reserve(caller: Caller, deployment: Deployment, token: str, quote: audience
                     *quote_actions(quote),
                     Deployment.status.set(APPROVED),
                     Deployment.approved_by.set(caller.user),
+                    Deployment.launch_queue.set("due"),
+                    Deployment.launch_at.set(clock.iso(deployment.send_date or clock.now())),
+                    Deployment.frozen_sender.set(deployment.sender or company.sender_id or ""),
+                    Deployment.frozen_optout_text.set(company.optout_text if deployment.optout else ""),
                     Deployment.reserved.set(credits),
                     Deployment.date_approved.set(clock.now()),
                     Deployment.date_updated.set(clock.now()),
@@ -167,12 +180,20 @@ def _reserve(caller: Caller, deployment: Deployment, token: str, quote: audience
 
 
 def cancel(caller: Caller, deployment_id: int) -> Deployment:
-    """Cancel before sending; an approved deployment's reservation goes back to the company."""
+    """Cancel before sending (an approved deployment's reservation goes back to the company), or while
+    paused (what was not sent fails and its credits go back)."""
     deployment = get(caller, deployment_id)
     lifecycle.move("cancel", deployment.status)
+    if deployment.status == PAUSED:
+        from chalicelib.domain.launch import finish
+
+        finish(deployment, final=CANCELLED)
+        return get(caller, deployment_id)
     actions = [
         Deployment.status.set(CANCELLED),
         Deployment.updated_by.set(caller.user),
+        Deployment.launch_queue.remove(),
+        Deployment.launch_at.remove(),
         Deployment.date_updated.set(clock.now()),
     ]
     with unchanged_meanwhile():

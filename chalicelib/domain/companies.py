@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "optout_text": "Reply STOP to opt out",
     "quiet_hours": True,
     "require_second_approver": True,
+    "send_rate": 20,
 }
 EDITABLE = ("name", *DEFAULTS)
 
@@ -86,7 +87,14 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
+def _send_rate(value: int) -> int:
+    if not 1 <= value <= 1000:
+        raise ValueError("must be 1 to 1000 messages a second")
+    return value
+
+
 _CHECKS = {
+    "send_rate": _send_rate,
     "name": _name,
     "default_region": _region,
     "timezone": _timezone,

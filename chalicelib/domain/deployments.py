@@ -21,7 +21,7 @@ from chalicelib.models.base import condition_failed
 from chalicelib.models.companies import Company
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.deployments import Deployment
+from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.tasks import Task
 
@@ -219,6 +219,17 @@ def delete(caller: Caller, deployment_id: int) -> None:
     from chalicelib.domain.approvals import discard_recipients
 
     discard_recipients(deployment)
+
+
+RECIPIENT_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_out", "unknown")
+
+
+def recipients(caller: Caller, deployment_id: int, page: PageRequest, status: str | None = None) -> Page:
+    deployment = get(caller, deployment_id)
+    if status is not None and status not in RECIPIENT_STATUSES:
+        raise invalid_field("status", f"must be one of {', '.join(RECIPIENT_STATUSES)}")
+    condition = None if status is None else Recipient.status == status
+    return paginate(Recipient, deployment.id, page, filter_condition=condition)
 
 
 def quote(caller: Caller, deployment_id: int) -> Quote:

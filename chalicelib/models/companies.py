@@ -18,6 +18,7 @@ class Company(BaseModel):
     quiet_hours = BooleanAttribute()
     require_second_approver = BooleanAttribute()
     webhook_token = UnicodeAttribute()
+    send_rate = NumberAttribute(default=20)
     admin_count = NumberAttribute(default=0)
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()

@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -20,6 +21,18 @@ class Campaign(BaseModel):
     title = UnicodeAttribute()
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
+
+
+class LaunchIndex(GlobalSecondaryIndex):
+    """Deployments waiting to start (approved, or paused until hours open), by when: sparse, so the
+    launcher reads only those and never scans."""
+
+    class Meta:
+        index_name = "launch-index"
+        projection = AllProjection()
+
+    launch_queue = UnicodeAttribute(hash_key=True)
+    launch_at = UnicodeAttribute(range_key=True)
 
 
 class Deployment(BaseModel):
@@ -60,6 +73,24 @@ class Deployment(BaseModel):
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
     date_approved = UTCDateTimeAttribute(null=True)
+    # Sending: what was frozen at approval, where the launcher finds it, and the running counts.
+    frozen_optout_text = UnicodeAttribute(null=True)
+    frozen_sender = UnicodeAttribute(null=True)
+    launch_queue = UnicodeAttribute(null=True)
+    launch_at = UnicodeAttribute(null=True)
+    round = NumberAttribute(default=0)
+    expected = NumberAttribute(default=0)
+    fanout_done = NumberAttribute(default=0)
+    processed = NumberAttribute(default=0)
+    sent_count = NumberAttribute(default=0)
+    failed_count = NumberAttribute(default=0)
+    blocked_count = NumberAttribute(default=0)
+    credits_used = NumberAttribute(default=0)
+    last_progress = NumberAttribute(null=True)
+    date_sent = UTCDateTimeAttribute(null=True)
+    date_finished = UTCDateTimeAttribute(null=True)
+
+    by_launch = LaunchIndex()
 
 
 class Recipient(BaseModel):
@@ -77,5 +108,45 @@ class Recipient(BaseModel):
     fields = MapAttribute(default=dict)
     message = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="queued")
+    segments = NumberAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    date_sent = UTCDateTimeAttribute(null=True)
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
+
+
+class Message(BaseModel):
+    """One SMS sent through the API (`POST /messages/send` or one item of `/messages/bulk`)."""
+
+    Meta = table_meta("messages")
+
+    company = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+    destination = UnicodeAttribute()
+    text = UnicodeAttribute()
+    status = UnicodeAttribute()
+    segments = NumberAttribute()
+    encoding = UnicodeAttribute()
+    credits = NumberAttribute()
+    marketing = BooleanAttribute(default=False)
+    campaign = NumberAttribute(null=True)
+    sender = UnicodeAttribute(null=True)
+    bulk = NumberAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    date_created = UTCDateTimeAttribute()
+    date_sent = UTCDateTimeAttribute(null=True)
+
+
+class Bulk(BaseModel):
+    """A `/messages/bulk` request: its messages are sent only once it is `paid` (credits reserved)."""
+
+    Meta = table_meta("bulks")
+
+    company = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+    status = UnicodeAttribute()
+    accepted = NumberAttribute()
+    credits = NumberAttribute()
+    date_created = UTCDateTimeAttribute()

@@ -34,6 +34,14 @@ class Stack:
     env: dict[str, str]
     process: subprocess.Popen
 
+    @property
+    def outbox(self) -> list[dict[str, Any]]:
+        path = self.env["COLONY_OUTBOX"]
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines]
+
     def cli(self, *args: str) -> dict[str, Any]:
         done = subprocess.run(
             [sys.executable, "-m", "chalicelib.cli", *args],
@@ -48,16 +56,18 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+def stack(tmp_path_factory) -> Iterator[Stack]:
     moto_port, api_port = free_port(), free_port()
+    outbox = tmp_path_factory.mktemp("outbox") / "outbox.jsonl"
     env = {
         **os.environ,
         "COLONY_STAGE": "local",
         "MOTO_PORT": str(moto_port),
         "PORT": str(api_port),
         "PYTHONUNBUFFERED": "1",
+        "COLONY_OUTBOX": str(outbox),
     }
-    for name in ("COLONY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    for name in ("COLONY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "COLONY_PROVIDER"):
         env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local"],

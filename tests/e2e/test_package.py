@@ -46,4 +46,4 @@ def test_every_sqs_consumer_reports_partial_batch_failures(template):
 
 
 def queue_of(function: str) -> str:
-    return {"ImportsWorker": "imports", "TasksWorker": "tasks"}[function]
+    return {"ImportsWorker": "imports", "TasksWorker": "tasks", "SendWorker": "send"}[function]

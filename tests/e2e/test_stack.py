@@ -136,6 +136,82 @@ def test_a_posted_file_imports_too(stack, companies):
     assert (job["status"], job["imported"]) == ("completed", 1)
 
 
+def test_a_campaign_from_a_csv_to_the_outbox(stack):
+    """Import a list, draft, submit, approve as a second person: one outbox line per recipient, and the
+    balance down by exactly the quote."""
+    company = stack.cli("company", "create", "--name", "Campaigns", "--credits", "1000")
+    admin = auth(company["api_key"])
+    member = auth(
+        stack.cli(
+            "user",
+            "create",
+            "--company",
+            str(company["company"]["id"]),
+            "--email",
+            "writer@campaigns.example",
+        )["api_key"]
+    )
+    approver = auth(
+        stack.cli(
+            "user",
+            "create",
+            "--company",
+            str(company["company"]["id"]),
+            "--email",
+            "boss@campaigns.example",
+            "--role",
+            "approver",
+        )["api_key"]
+    )
+    requests.patch(
+        f"{stack.api}/company", headers=admin, json={"quiet_hours": False, "send_rate": 200}, timeout=10
+    )
+    numbers = [f"2783{n:07d}" for n in range(150)]
+    csv = "Mobile,First Name\r\n" + "".join(f"0{n[2:]},Friend{i}\r\n" for i, n in enumerate(numbers))
+    started = requests.post(
+        f"{stack.api}/contact-lists/import",
+        headers={"Authorization": member["Authorization"]},
+        files={"file": ("friends.csv", csv.encode())},
+        data={"title": "Friends"},
+        timeout=10,
+    )
+    job = _wait_for_import(stack, member["Authorization"].split()[1], started.json()["id"])
+    assert job["imported"] == 150
+    draft = requests.post(
+        f"{stack.api}/deployments",
+        headers=member,
+        timeout=10,
+        json={
+            "title": "Hello friends",
+            "message": "Hi {{first_name}}, our shop opens today!",
+            "contact_lists": [job["contact_list"]],
+        },
+    ).json()
+    quote = requests.get(f"{stack.api}/deployments/{draft['id']}/quote", headers=member, timeout=10).json()
+    assert (quote["recipients"], quote["credits"]) == (150, 150)
+    requests.post(f"{stack.api}/deployments/{draft['id']}/submit", headers=member, timeout=10)
+    assert (
+        requests.post(
+            f"{stack.api}/deployments/{draft['id']}/approve", headers=member, timeout=10
+        ).status_code
+        == 403
+    )
+    approved = requests.post(f"{stack.api}/deployments/{draft['id']}/approve", headers=approver, timeout=10)
+    assert approved.status_code == 200, approved.text
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        state = requests.get(f"{stack.api}/deployments/{draft['id']}", headers=member, timeout=10).json()
+        if state["status_name"] in ("sent", "failed"):
+            break
+        time.sleep(0.5)
+    assert state["status_name"] == "sent", state
+    lines = [line for line in stack.outbox if line["deployment"] == draft["id"]]
+    assert sorted(line["to"] for line in lines) == numbers
+    assert lines[0]["text"].startswith("Hi Friend") and lines[0]["text"].endswith("\nReply STOP to opt out")
+    balance = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"]
+    assert balance == 1000 - quote["credits"]
+
+
 def test_ctrl_c_stops_every_process(stack):
     pgid = os.getpgid(stack.process.pid)
     assert len(group_members(pgid)) >= 3

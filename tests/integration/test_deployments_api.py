@@ -125,6 +125,7 @@ LEGAL = {
     ("cancel", 0): 6,
     ("cancel", 1): 6,
     ("cancel", 2): 6,
+    ("cancel", 7): 6,
     ("delete", 0): None,
 }
 

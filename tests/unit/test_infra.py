@@ -73,3 +73,10 @@ def test_every_queue_has_its_worker_module():
 
     for queue in QUEUES:
         assert hasattr(importlib.import_module(f"chalicelib.workers.{queue}"), "handle"), queue
+
+
+def test_senders_share_the_rate_between_as_many_workers_as_infra_allows():
+    from chalicelib.settings import SEND_CONCURRENCY
+
+    resources = load_template()["Resources"]
+    assert resources["SendWorker"]["Properties"]["ReservedConcurrentExecutions"] == SEND_CONCURRENCY

@@ -1,0 +1,64 @@
+"""When direct marketing may be sent: South African rules by default (CPA s12 and its regulations) —
+no Sundays or public holidays, Saturdays 09:00 to 13:00, other days 08:00 to 20:00 — in the company's own
+time zone, with the public holidays of its region."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+
+import holidays
+
+_SATURDAY, _SUNDAY = 5, 6
+WEEKDAY_HOURS = (time(8), time(20))
+SATURDAY_HOURS = (time(9), time(13))
+_LOOKAHEAD_DAYS = 30
+
+
+def window_on(day: date, region: str) -> tuple[time, time] | None:
+    """The permitted hours on a local calendar day, or None (Sunday, public holiday)."""
+    if day.weekday() == _SUNDAY or day in _holidays(region, day.year):
+        return None
+    return SATURDAY_HOURS if day.weekday() == _SATURDAY else WEEKDAY_HOURS
+
+
+def is_permitted(moment: datetime, timezone: str, region: str) -> bool:
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    hours = window_on(local.date(), region)
+    return hours is not None and hours[0] <= local.time() < hours[1]
+
+
+def window_end(moment: datetime, timezone: str, region: str) -> datetime | None:
+    """When the window `moment` falls in closes (UTC), or None if it is not in one."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    hours = window_on(local.date(), region)
+    if hours is None or not hours[0] <= local.time() < hours[1]:
+        return None
+    return datetime.combine(local.date(), hours[1], zone).astimezone(UTC)
+
+
+def next_opening(moment: datetime, timezone: str, region: str) -> datetime:
+    """The first moment at or after `moment` when sending is permitted (UTC)."""
+    if is_permitted(moment, timezone, region):
+        return moment
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    for offset in range(_LOOKAHEAD_DAYS):
+        day = local.date() + timedelta(days=offset)
+        hours = window_on(day, region)
+        if hours is None:
+            continue
+        opening = datetime.combine(day, hours[0], zone)
+        if opening >= local or (offset == 0 and local.time() < hours[1]):
+            return max(opening, local).astimezone(UTC)
+    raise AssertionError(f"no permitted hours in {_LOOKAHEAD_DAYS} days")
+
+
+@functools.cache
+def _holidays(region: str, year: int) -> holidays.HolidayBase | set:
+    try:
+        return holidays.country_holidays(region.upper(), years=year)
+    except NotImplementedError:
+        return set()

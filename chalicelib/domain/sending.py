@@ -1,0 +1,488 @@
+"""Sending: every recipient at most once, though SQS and Lambda deliver at least once.
+
+Before the provider is called, a group of at most 25 recipients is claimed (queued → sending, each a
+conditional write, the group in one transaction); after it, their statuses are written. The statuses
+of one group travel in the same transaction as the claims of the next, so a worker that dies leaves
+at most one group `sending` (they end as `unknown`, never resent) and every other recipient is sent
+once, or released and sent by a retry. The counts a deployment keeps move in those transactions too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, messages
+from chalicelib.domain import clock, optouts
+from chalicelib.domain.lifecycle import PAUSED, SENDING
+from chalicelib.domain.quiet_hours import is_permitted, next_opening
+from chalicelib.domain.segments import cost
+from chalicelib.domain.templates import Template, compile_template
+from chalicelib.log import logger
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient
+from chalicelib.providers import Outgoing, Permanent, Retryable, provider
+
+GROUP = 25
+BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
+DEFAULT_RATE = 20
+
+
+class RetryLater(Exception):
+    """The gateway kept failing with retryable errors: unsent recipients were released for a retry."""
+
+
+@dataclass
+class Result:
+    """What became of one claimed recipient (or message)."""
+
+    status: str
+    segments: int = 0
+    provider_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Pending:
+    """Writes waiting for the next transaction: statuses, claims, and per-deployment counts."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    claimed: list[Any] = field(default_factory=list)
+    counts: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+    rounds: dict[tuple[int, int], int] = field(default_factory=dict)
+    refunds: dict[int, int] = field(default_factory=dict)
+
+
+class Pacer:
+    """Keeps one worker under its share of a sender's messages-per-second limit."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = time.monotonic()
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        self.next_at = max(self.next_at, now) + self.interval
+
+
+class Sender:
+    """One worker invocation's sending: chunks in order, groups of 25, statuses riding with claims."""
+
+    def __init__(self, time_left_ms: Callable[[], int], concurrency: int) -> None:
+        self.time_left_ms = time_left_ms
+        self.concurrency = concurrency
+        self.pending = _Pending()
+        self.gateway = provider()
+        self.pacers: dict[tuple[int, str], Pacer] = {}
+        self.companies: dict[int, Company] = {}
+        self.touched: set[tuple[int, int]] = set()
+        self._last_claimed: set[str] = set()
+        self._bulks: dict[int, str | None] = {}
+
+    # ---- deployments -------------------------------------------------------------------------
+
+    def send_chunk(self, chunk: messages.SendChunk) -> None:
+        company = self._company(chunk.company)
+        template = compile_template(chunk.message)
+        key = (chunk.company, chunk.deployment)
+        numbers = [r["msisdn"] for r in chunk.recipients]
+        blocked = (
+            optouts.opted_out(chunk.company, chunk.sender or None, numbers) if chunk.marketing else set()
+        )
+        for start in range(0, len(chunk.recipients), GROUP):
+            if chunk.marketing and company.quiet_hours and not _permitted(company):
+                pause(chunk.company, chunk.deployment, company)
+                self.flush()
+                return
+            group = chunk.recipients[start : start + GROUP]
+            claimed = self._claim(
+                key, chunk.round, [_recipient_key(chunk.deployment, r["msisdn"]) for r in group]
+            )
+            if claimed is None:
+                return
+            for recipient in group:
+                if recipient["msisdn"] not in claimed:
+                    continue
+                if recipient["msisdn"] in blocked:
+                    self._recipient_done(chunk, recipient, Result("opted_out"))
+                    continue
+                text = _text(template, chunk.optout_text, recipient)
+                sms = Outgoing(
+                    to=recipient["msisdn"],
+                    sender=chunk.sender or None,
+                    text=text,
+                    segments=cost(text).segments,
+                    marketing=chunk.marketing,
+                    reference=f"d{chunk.deployment}:{recipient['msisdn']}",
+                    deployment=chunk.deployment,
+                )
+                self._recipient_done(
+                    chunk,
+                    recipient,
+                    self._deliver(sms, company, chunk.sender, release=self._release_recipients(chunk, group)),
+                )
+        self.touched.add(key)
+
+    def _claim(self, key: tuple[int, int], round_: int, keys: list[dict[str, Any]]) -> set[str] | None:
+        """Claim `keys` for sending (in the transaction that also writes the last group's statuses).
+        Returns the numbers now ours, or None if the deployment is no longer sending this round."""
+        for item in keys:
+            self.pending.claims.append(_move(Recipient.Meta.table_name, item, "sending", expect="queued"))
+        self.pending.rounds[key] = round_
+        return self.flush(claiming=key)
+
+    def _recipient_done(self, chunk: messages.SendChunk, recipient: dict, result: Result) -> None:
+        key = _recipient_key(chunk.deployment, recipient["msisdn"])
+        self.pending.updates.append(_outcome(Recipient.Meta.table_name, key, result))
+        counts = self.pending.counts.setdefault((chunk.company, chunk.deployment), {})
+        counts["processed"] = counts.get("processed", 0) + 1
+        name = {"sent": "sent_count", "failed": "failed_count", "opted_out": "blocked_count"}[result.status]
+        counts[name] = counts.get(name, 0) + 1
+        if result.status == "sent":
+            counts["credits_used"] = counts.get("credits_used", 0) + result.segments
+        self.pending.rounds.setdefault((chunk.company, chunk.deployment), chunk.round)
+
+    def _release_recipients(self, chunk: messages.SendChunk, group: list[dict]) -> Callable[[set[str]], None]:
+        def key_of(msisdn: str) -> dict[str, Any]:
+            return _recipient_key(chunk.deployment, msisdn)
+
+        def release(unsent: set[str]) -> None:
+            for recipient in group:
+                if recipient["msisdn"] in unsent:
+                    self.pending.updates.append(
+                        _move(
+                            Recipient.Meta.table_name,
+                            _recipient_key(chunk.deployment, recipient["msisdn"]),
+                            "queued",
+                            expect="sending",
+                        )
+                    )
+
+        return release
+
+    # ---- API messages ----------------------------------------------------------------------------
+
+    def send_messages(self, batch_of: messages.SendMessages) -> None:
+        """API messages: sent once paid for (a bulk's reservation), marketing ones only in permitted
+        hours and never to opted-out numbers; a failure or an opt-out gives its credits back."""
+        company = self._company(batch_of.company)
+        found = {m.id: m for m in Message.batch_get([(batch_of.company, i) for i in batch_of.ids])}
+        if len(found) < len(set(batch_of.ids)):
+            raise RetryLater("some messages are not written yet")
+        queued = [found[i] for i in dict.fromkeys(batch_of.ids) if found[i].status == "queued"]
+        unpaid = [m for m in queued if m.bulk is not None and self._bulk(m) != "paid"]
+        if any(self._bulk(m) is None for m in unpaid):
+            raise RetryLater("a bulk request is not settled yet")
+        waiting = [m for m in queued if m.marketing and company.quiet_hours and not _permitted(company)]
+        if waiting:
+            opening = next_opening(clock.now(), company.timezone, company.default_region)
+            delay = int(min(900, max(1, (opening - clock.now()).total_seconds())))
+            messages.enqueue(
+                messages.SendMessages(company=batch_of.company, ids=[m.id for m in waiting]), delay
+            )
+        ready = [m for m in queued if m not in waiting]
+        marketing = [m.destination for m in ready if m.marketing]
+        blocked = optouts.opted_out(batch_of.company, None, marketing) if marketing else set()
+        for start in range(0, len(ready), GROUP):
+            group = ready[start : start + GROUP]
+            claimed = self._claim_messages(group)
+            for message in group:
+                if message.id not in claimed:
+                    continue
+                if message in unpaid:
+                    self._message_done(
+                        message,
+                        Result("failed", error="not paid: the bulk request was refused"),
+                        refund=False,
+                    )
+                elif message.marketing and message.destination in blocked:
+                    self._message_done(message, Result("opted_out"), refund=True)
+                else:
+                    sms = Outgoing(
+                        to=message.destination,
+                        sender=message.sender,
+                        text=message.text,
+                        segments=message.segments,
+                        marketing=message.marketing,
+                        reference=f"m{message.id}",
+                    )
+                    result = self._deliver(
+                        sms, company, message.sender, release=self._release_messages(group)
+                    )
+                    self._message_done(message, result, refund=result.status != "sent")
+
+    def _bulk(self, message: Message) -> str | None:
+        if message.bulk not in self._bulks:
+            found = Bulk.get_or_none(message.company, message.bulk, consistent_read=True)
+            self._bulks[message.bulk] = found.status if found else None
+        return self._bulks[message.bulk]
+
+    def _claim_messages(self, group: list[Message]) -> set[int]:
+        for message in group:
+            self.pending.claims.append(
+                _move(Message.Meta.table_name, _message_key(message), "sending", expect="queued")
+            )
+        self.flush()
+        return {int(key.split("#", 1)[1]) for key in self._last_claimed if key.startswith("m#")}
+
+    def _message_done(self, message: Message, result: Result, refund: bool) -> None:
+        self.pending.updates.append(_outcome(Message.Meta.table_name, _message_key(message), result))
+        if refund:
+            self.pending.refunds[message.company] = (
+                self.pending.refunds.get(message.company, 0) + message.credits
+            )
+
+    def _release_messages(self, group: list[Message]) -> Callable[[set[str]], None]:
+        def release(unsent: set[str]) -> None:
+            for message in group:
+                if f"m#{message.id}" in unsent:
+                    self.pending.updates.append(
+                        _move(Message.Meta.table_name, _message_key(message), "queued", expect="sending")
+                    )
+
+        return release
+
+    # ---- the gateway ---------------------------------------------------------------------------
+
+    def _deliver(
+        self, sms: Outgoing, company: Company, sender: str | None, release: Callable[[set[str]], None]
+    ) -> Result:
+        """One SMS through the gateway at the sender's pace; retryable errors back off and, if they
+        persist, release what is unsent in the group and hand the chunk back to SQS."""
+        pacer = self._pacer(company, sender or "")
+        for attempt, pause_seconds in enumerate((*BACKOFF_SECONDS, None)):
+            pacer.wait()
+            try:
+                provider_id = self.gateway.send(sms)
+            except Permanent as error:
+                return Result("failed", error=f"{error.code}: {error.message}")
+            except Retryable as error:
+                if pause_seconds is None:
+                    release(self._unsent_claims())
+                    self.flush()
+                    raise RetryLater(f"{error.code} after {attempt + 1} attempts") from error
+                time.sleep(pause_seconds)
+                continue
+            return Result("sent", segments=sms.segments, provider_id=provider_id)
+        raise AssertionError("unreachable")
+
+    def _unsent_claims(self) -> set[str]:
+        """Numbers claimed in the last claim transaction that have no status yet."""
+        done = {_claim_name(u) for u in self.pending.updates}
+        return {c for c in self._last_claimed if c not in done}
+
+    def _pacer(self, company: Company, sender: str) -> Pacer:
+        key = (company.id, sender)
+        if key not in self.pacers:
+            rate = (company.send_rate or DEFAULT_RATE) / max(1, self.concurrency)
+            self.pacers[key] = Pacer(rate)
+        return self.pacers[key]
+
+    def _company(self, company_id: int) -> Company:
+        if company_id not in self.companies:
+            self.companies[company_id] = Company.get(company_id)
+        return self.companies[company_id]
+
+    # ---- writing ---------------------------------------------------------------------------------
+
+    def flush(self, claiming: tuple[int, int] | None = None) -> set[str] | None:
+        """Write the pending statuses and counts together with the pending claims; retry without the
+        claims another worker holds, and without any claims for a deployment that stopped sending
+        (paused, cancelled, or resumed in a newer round). Returns the numbers now claimed, or None
+        when the deployment being claimed for has stopped."""
+        pending, self.pending = self.pending, _Pending()
+        claims, stopped, strict = list(pending.claims), False, True
+        while True:
+            deployments = self._deployment_updates(pending, require_sending=bool(claims), check_round=strict)
+            deployments += _refunds(pending)
+            actions = pending.updates + claims + deployments
+            if not actions:
+                break
+            try:
+                aws.client("dynamodb").transact_write_items(TransactItems=actions)
+                break
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
+                if any(i >= first_deployment for i in failed):
+                    # The deployment moved on: keep the statuses and counts, claim nothing more, and
+                    # leave a newer round's completion count alone.
+                    claims, stopped, strict = [], True, False
+                    _forget_old_rounds(pending)
+                    continue
+                lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}
+                if not lost or any(i < first_claim for i in failed):
+                    raise
+                claims = [c for i, c in enumerate(claims) if i not in lost]
+        self._last_claimed = {_claim_name(c) for c in claims}
+        if stopped and claiming is not None:
+            return None
+        return self._last_claimed
+
+    def _deployment_updates(
+        self, pending: _Pending, require_sending: bool, check_round: bool
+    ) -> list[dict[str, Any]]:
+        updates = []
+        for (company, deployment), round_ in pending.rounds.items():
+            counts = pending.counts.get((company, deployment), {})
+            parts = [f"#{name} :{name}" for name in counts]
+            values = {f":{name}": {"N": str(n)} for name, n in counts.items()}
+            counter_names = {f"#{name}": name for name in counts}
+            values[":now"] = {"N": str(int(clock.now().timestamp()))}
+            values[":round"] = {"N": str(round_)}
+            expression = ("ADD " + ", ".join(parts) + " " if parts else "") + "SET #progress = :now"
+            names = {**counter_names, "#progress": "last_progress"}
+            update: dict[str, Any] = {
+                "TableName": Deployment.Meta.table_name,
+                "Key": {"company": {"N": str(company)}, "id": {"N": str(deployment)}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+            if check_round:
+                values[":round"] = {"N": str(round_)}
+                names["#round"] = "round"
+                condition = "#round = :round"
+                if require_sending:
+                    condition += " AND #status = :sending"
+                    values[":sending"] = {"N": str(SENDING)}
+                    names["#status"] = "status"
+                update["ConditionExpression"] = condition
+            updates.append({"Update": update})
+        return updates
+
+
+def pause(company_id: int, deployment_id: int, company: Company) -> None:
+    """Outside permitted hours: a sending marketing deployment pauses until they open again."""
+    opening = next_opening(clock.now(), company.timezone, company.default_region)
+    try:
+        Deployment(company=company_id, id=deployment_id).update(
+            actions=[
+                Deployment.status.set(PAUSED),
+                Deployment.launch_queue.set("due"),
+                Deployment.launch_at.set(clock.iso(opening)),
+                Deployment.date_updated.set(clock.now()),
+            ],
+            condition=Deployment.status == SENDING,
+        )
+        logger.info("deployment paused until hours open", deployment=deployment_id, resume=clock.iso(opening))
+    except Exception as error:
+        if "ConditionalCheckFailed" not in str(error):
+            raise
+
+
+def _forget_old_rounds(pending: _Pending) -> None:
+    """Recipients of a round that is over still count as sent or failed, but not towards the
+    completion count (`processed`) of the round that replaced it."""
+    for (company, deployment), round_ in pending.rounds.items():
+        current = Deployment.get(company, deployment, consistent_read=True)
+        if current.round != round_:
+            pending.counts.get((company, deployment), {}).pop("processed", None)
+
+
+def _permitted(company: Company) -> bool:
+    return is_permitted(clock.now(), company.timezone, company.default_region)
+
+
+def _move(table: str, key: dict[str, Any], to: str, expect: str) -> dict[str, Any]:
+    """A status change that happens only from `expect` (a claim, or giving a claim back)."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "SET #status = :to",
+            "ConditionExpression": "#status = :expect",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":to": {"S": to}, ":expect": {"S": expect}},
+        }
+    }
+
+
+def _outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
+    """Write what became of a claimed recipient or message (the claim makes it ours alone)."""
+    values: dict[str, Any] = {":status": {"S": result.status}, ":at": {"S": _stamp()}}
+    names = {"#status": "status", "#at": "date_sent"}
+    parts = ["#status = :status", "#at = :at"]
+    for name, value in (
+        ("segments", result.segments),
+        ("provider_id", result.provider_id),
+        ("error", result.error),
+    ):
+        if value:
+            names[f"#{name}"] = name
+            parts.append(f"#{name} = :{name}")
+            values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value[:500]}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "SET " + ", ".join(parts),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _refunds(pending: _Pending) -> list[dict[str, Any]]:
+    return [
+        {
+            "Update": {
+                "TableName": Company.Meta.table_name,
+                "Key": {"id": {"N": str(company)}},
+                "UpdateExpression": "ADD credits :refund",
+                "ExpressionAttributeValues": {":refund": {"N": str(n)}},
+            }
+        }
+        for company, n in pending.refunds.items()
+        if n
+    ]
+
+
+def _claim_name(action: dict[str, Any]) -> str:
+    """The number a recipient claim or status is for, or `m#<id>` for an API message."""
+    key = action["Update"]["Key"]
+    return key["msisdn"]["S"] if "msisdn" in key else f"m#{key['id']['N']}"
+
+
+def _message_key(message: Message) -> dict[str, Any]:
+    return {"company": {"N": str(message.company)}, "id": {"N": str(message.id)}}
+
+
+def _recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
+    return {"deployment": {"N": str(deployment)}, "msisdn": {"S": msisdn}}
+
+
+def _text(template: Template, optout_text: str, recipient: dict) -> str:
+    text = recipient.get("message") or template.render(recipient)
+    return f"{text}\n{optout_text}" if optout_text else text
+
+
+def _stamp() -> str:
+    return Recipient.date_sent.serialize(clock.now())
+
+
+def fail_messages(company: int, ids: list[int], reason: str) -> None:
+    """API messages that can no longer be sent fail, and their credits go back (once each)."""
+    for message in Message.batch_get([(company, i) for i in ids]):
+        if message.status != "queued":
+            continue
+        failed = _move(Message.Meta.table_name, _message_key(message), "failed", expect="queued")
+        failed["Update"]["UpdateExpression"] += ", #error = :error"
+        failed["Update"]["ExpressionAttributeNames"]["#error"] = "error"
+        failed["Update"]["ExpressionAttributeValues"][":error"] = {"S": reason[:500]}
+        pending = _Pending(refunds={company: message.credits})
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=[failed, *_refunds(pending)])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise

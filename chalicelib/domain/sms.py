@@ -1,0 +1,187 @@
+"""Messages through the API: one (`POST /messages/send`) or up to 10,000 (`/messages/bulk`).
+
+Credits are reserved when a message is accepted and given back if it fails or the number opted out.
+The send is queued first and the credits taken second, in one transaction with the message (or the
+bulk's record); the sender sends only what was paid for, so a crash between the two loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import messages
+from chalicelib.domain import clock
+from chalicelib.domain.auth import Caller
+from chalicelib.domain.campaigns import check_campaign
+from chalicelib.domain.companies import get_company
+from chalicelib.domain.errors import ColonyError, InsufficientCredits, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.phones import InvalidPhoneNumber, normalise
+from chalicelib.domain.segments import cost
+from chalicelib.models import batch
+from chalicelib.models.base import transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Bulk, Message
+from chalicelib.models.pagination import Page, PageRequest, paginate
+
+MAX_TEXT = 1600
+MAX_BULK = 10_000
+CHUNK = 100
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    bulk: Bulk
+    rejected: list[tuple[int, ColonyError]]
+
+
+def send_one(caller: Caller, data: dict[str, Any]) -> Message:
+    company = get_company(caller)
+    message = _message(caller, company, data, allocate_ids("message")[0])
+    messages.enqueue(messages.SendMessages(company=caller.company, ids=[message.id]))
+    try:
+        with transaction() as write:
+            write.save(message, condition=Message.id.does_not_exist())
+            _take_credits(write, caller.company, message.credits)
+    except TransactWriteError as error:
+        raise _short(caller.company, message.credits) from error
+    return message
+
+
+def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
+    """Every valid item is accepted and paid for together (402 if the balance is short); each invalid
+    one is listed by index with its reason."""
+    company = get_company(caller)
+    if not 1 <= len(items) <= MAX_BULK:
+        raise InvalidInput(f"Send an array of 1 to {MAX_BULK} messages.", code="invalid_body")
+    ids = iter(allocate_ids("message", len(items)))
+    bulk_id = allocate_ids("bulk")[0]
+    accepted, rejected = [], []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, ColonyError):
+                raise item
+            message = _message(caller, company, item, next(ids))
+        except ColonyError as error:
+            rejected.append((index, error))
+            continue
+        message.bulk = bulk_id
+        accepted.append(message)
+    credits = sum(m.credits for m in accepted)
+    bulk = Bulk(
+        company=caller.company,
+        id=bulk_id,
+        status="paid",
+        accepted=len(accepted),
+        credits=credits,
+        date_created=clock.now(),
+    )
+    if accepted:
+        batch.write_items(Message.Meta.table_name, [m.serialize() for m in accepted])
+        messages.enqueue_many(
+            [
+                messages.SendMessages(company=caller.company, ids=[m.id for m in accepted[i : i + CHUNK]])
+                for i in range(0, len(accepted), CHUNK)
+            ],
+        )
+    try:
+        with transaction() as write:
+            write.save(bulk, condition=Bulk.id.does_not_exist())
+            _take_credits(write, caller.company, credits)
+    except TransactWriteError as error:
+        Bulk(
+            company=caller.company,
+            id=bulk_id,
+            status="refused",
+            accepted=len(accepted),
+            credits=credits,
+            date_created=clock.now(),
+        ).save()
+        raise _short(caller.company, credits) from error
+    return BulkResult(bulk=bulk, rejected=rejected)
+
+
+def get_message(caller: Caller, message_id: int) -> Message:
+    found = Message.get_or_none(caller.company, message_id)
+    if found is None:
+        raise NotFound(f"There is no message {message_id}.")
+    return found
+
+
+def list_messages(caller: Caller, page: PageRequest) -> Page:
+    return paginate(Message, caller.company, page, scan_index_forward=False)
+
+
+def _message(caller: Caller, company: Company, data: dict[str, Any], message_id: int) -> Message:
+    problems: dict[str, list[str]] = {}
+    destination = ""
+    try:
+        destination = normalise(
+            data.get("destination") if isinstance(data.get("destination"), str) else None,
+            company.default_region,
+        )
+    except InvalidPhoneNumber as error:
+        problems["destination"] = [error.reason]
+    text = data.get("message")
+    if not isinstance(text, str) or not text.strip():
+        problems["message"] = ["is required"]
+    elif len(text) > MAX_TEXT:
+        problems["message"] = [f"must be at most {MAX_TEXT} characters"]
+    if problems:
+        raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
+    campaign = check_campaign(caller, data.get("campaign_pk"), "campaign_pk")
+    marketing = bool(data.get("marketing", False))
+    full = f"{text}\n{company.optout_text}" if marketing else text
+    price = cost(full)
+    return Message(
+        company=caller.company,
+        id=message_id,
+        destination=destination,
+        text=full,
+        status="queued",
+        segments=price.segments,
+        encoding=price.encoding,
+        credits=price.credits,
+        marketing=marketing,
+        campaign=campaign,
+        sender=company.sender_id,
+        date_created=clock.now(),
+    )
+
+
+def _take_credits(write: Any, company: int, credits: int) -> None:
+    write.update(
+        Company(id=company), actions=[Company.credits.add(-credits)], condition=Company.credits >= credits
+    )
+
+
+def _short(company: int, credits: int) -> InsufficientCredits:
+    balance = Company.get(company, consistent_read=True).credits
+    return InsufficientCredits(
+        f"Sending needs {credits:,} credits; the balance is {balance:,} (short by {credits - balance:,}).",
+        code="insufficient_credits",
+    )
+
+
+def check_item_types(item: Any) -> dict[str, Any]:
+    """One bulk item's shape (the seed's fields, plus `marketing`); a wrong one is rejected by index."""
+    if not isinstance(item, dict):
+        raise InvalidInput("Each item must be an object.", code="invalid_item")
+    unknown = set(item) - {"destination", "message", "campaign_pk", "marketing"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise invalid_field(name, "is not a field of a message")
+    if (
+        "campaign_pk" in item
+        and item["campaign_pk"] is not None
+        and not (isinstance(item["campaign_pk"], int) and not isinstance(item["campaign_pk"], bool))
+    ):
+        raise invalid_field("campaign_pk", "must be a whole number")
+    if "marketing" in item and not isinstance(item["marketing"], bool):
+        raise invalid_field("marketing", "must be true or false")
+    if isinstance(item.get("destination"), int):
+        item = {**item, "destination": str(item["destination"])}
+    return item

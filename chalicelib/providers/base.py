@@ -1,0 +1,77 @@
+"""What every gateway shares: timing, logging and sorting failures into retryable and permanent."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from chalicelib.log import logger
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One SMS as a gateway needs it; `reference` names it for receipts: d<deployment>:<number> or m<id>."""
+
+    to: str
+    sender: str | None
+    text: str
+    segments: int
+    marketing: bool
+    reference: str
+    deployment: int | None = None
+
+
+class ProviderError(Exception):
+    retryable = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Retryable(ProviderError):
+    """Throttling, a server error, a timeout: the same SMS may be tried again later."""
+
+    retryable = True
+
+
+class Permanent(ProviderError):
+    """An invalid or blocked number and the like: trying again cannot help; the SMS fails."""
+
+
+class Provider(ABC):
+    name = "provider"
+
+    def send(self, sms: Outgoing) -> str:
+        """Send one SMS; returns the gateway's id for it, or raises Retryable or Permanent."""
+        started = time.monotonic()
+        try:
+            provider_id = self._send(sms)
+        except ProviderError as error:
+            self._log(sms, started, outcome=error.code)
+            raise
+        except Exception as error:
+            classified = self.classify(error)
+            self._log(sms, started, outcome=classified.code)
+            raise classified from error
+        self._log(sms, started, outcome="sent")
+        return provider_id
+
+    @abstractmethod
+    def _send(self, sms: Outgoing) -> str: ...
+
+    def classify(self, error: Exception) -> ProviderError:
+        """An unexpected failure is retryable: it says nothing about the number."""
+        return Retryable("error", f"{type(error).__name__}: {error}")
+
+    def _log(self, sms: Outgoing, started: float, outcome: str) -> None:
+        logger.info(
+            "sms",
+            provider=self.name,
+            outcome=outcome,
+            reference=sms.reference,
+            segments=sms.segments,
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )

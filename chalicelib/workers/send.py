@@ -1,0 +1,58 @@
+"""The send queue: fan-out steps, deployment chunks and API messages, ten records an invocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import SQSEvent
+
+from chalicelib import messages
+from chalicelib.domain import clock, launch, sending
+from chalicelib.log import logger
+from chalicelib.models.deployments import Deployment
+from chalicelib.settings import get_settings
+from chalicelib.workers.sqs import process
+
+RESERVE_MS = 60_000
+
+
+def handle(event: SQSEvent) -> dict:
+    time_left = event.context.get_remaining_time_in_millis
+    sender = sending.Sender(time_left_ms=time_left, concurrency=get_settings().send_concurrency)
+
+    def run(message: Any) -> None:
+        if time_left() < RESERVE_MS:
+            messages.enqueue(message)  # too little time left: a fresh invocation takes it
+            return
+        try:
+            if isinstance(message, messages.FanOut):
+                launch.fan_out(message)
+            elif isinstance(message, messages.SendChunk):
+                sender.send_chunk(message)
+            else:
+                sender.send_messages(message)
+        except Exception:
+            sender.flush()  # statuses of what was already sent must not be lost with the record
+            raise
+
+    result = process(event, "send", run, _give_up)
+    sender.flush()
+    for company, deployment_id in sender.touched:
+        deployment = Deployment.get_or_none(company, deployment_id, consistent_read=True)
+        if deployment is not None:
+            launch.finish_if_done(deployment, clock.now())
+    return result
+
+
+def _give_up(message: Any, reason: str) -> None:
+    """A record that failed on its last attempt: its deployment says so (and finishes when it stalls);
+    its API messages fail and their credits go back."""
+    if isinstance(message, messages.SendMessages):
+        sending.fail_messages(message.company, message.ids, f"not sent: {reason}")
+        return
+    deployment = Deployment.get_or_none(message.company, message.deployment)
+    if deployment is not None:
+        deployment.update(
+            actions=[Deployment.error.set(f"Part of the send could not be processed ({reason}).")]
+        )
+    logger.error("send record given up", deployment=message.deployment, reason=reason)

@@ -1,0 +1,128 @@
+from chalicelib.domain import optouts
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Message
+
+
+def test_one_message_is_paid_for_sent_and_readable(api, tenants, pump, gateway):
+    acme, _ = tenants
+    answer = api.post(
+        "/messages/send", acme.member, {"message": "Your code is 1234", "destination": "081 585 4565"}
+    )
+    assert answer.status == 201
+    assert {k: answer.body[k] for k in ("destination", "status", "segments", "encoding", "credits")} == {
+        "destination": "27815854565",
+        "status": "queued",
+        "segments": 1,
+        "encoding": "GSM-7",
+        "credits": 1,
+    }
+    assert Company.get(acme.id).credits == 999
+    pump.drain()
+    assert [(s.to, s.text, s.marketing) for s in gateway.sent] == [
+        ("27815854565", "Your code is 1234", False)
+    ]
+    read = api.get(f"/messages/{answer.body['id']}", acme.member).body
+    assert read["status"] == "sent" and read["provider_id"].startswith("fake-")
+
+
+def test_a_short_balance_is_402_and_nothing_is_sent(api, tenants, pump, gateway):
+    acme, _ = tenants
+    Company(id=acme.id).update(actions=[Company.credits.set(1)])
+    answer = api.post("/messages/send", acme.member, {"message": "x" * 200, "destination": "0815854565"})
+    assert answer.status == 402
+    assert "short by 1" in answer.body["error"]["message"]
+    pump.drain()
+    assert gateway.sent == []
+    assert Company.get(acme.id).credits == 1
+
+
+def test_bad_messages_are_400_by_field(api, tenants):
+    acme, _ = tenants
+    for body, field in (
+        ({"message": "hi"}, "destination"),
+        ({"destination": "0815854565"}, "message"),
+        ({"message": "hi", "destination": "12"}, "destination"),
+        ({"message": "hi", "destination": "0815854565", "campaign_pk": 99}, "campaign_pk"),
+    ):
+        answer = api.post("/messages/send", acme.member, body)
+        assert answer.status == 400 and field in answer.body["error"]["fields"], body
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_a_bulk_request_accepts_the_good_items_and_lists_the_bad_by_index(api, tenants, pump, gateway):
+    acme, _ = tenants
+    items = [{"destination": f"2782{n:07d}", "message": f"Hi {n}"} for n in range(250)]
+    items[3] = {"destination": "123", "message": "bad number"}
+    items[7] = {"destination": "0815854565"}
+    items[9] = "not an object"
+    answer = api.post("/messages/bulk", acme.member, items)
+    assert answer.status == 202
+    assert (answer.body["accepted"], answer.body["credits"]) == (247, 247)
+    assert [
+        (r["index"], list(r["error"]["fields"]) or r["error"]["code"]) for r in answer.body["rejected"]
+    ] == [(3, ["destination"]), (7, ["message"]), (9, "invalid_item")]
+    assert Company.get(acme.id).credits == 1000 - 247
+    pump.drain()
+    assert len(gateway.sent) == 247
+    assert len({s.to for s in gateway.sent}) == 247
+
+
+def test_a_bulk_request_the_balance_cannot_cover_sends_nothing(api, tenants, pump, gateway):
+    acme, _ = tenants
+    Company(id=acme.id).update(actions=[Company.credits.set(10)])
+    items = [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(11)]
+    assert api.post("/messages/bulk", acme.member, items).status == 402
+    pump.drain()
+    assert gateway.sent == []
+    assert {m.status for m in Message.query(acme.id)} == {"failed"}
+    assert Company.get(acme.id).credits == 10
+
+
+def test_marketing_messages_skip_optouts_and_refund_them(api, tenants, pump, gateway, at_time):
+    acme, _ = tenants
+    optouts.create(acme.id, "27815854565", None, "STOP", source="api")
+    blocked = api.post(
+        "/messages/send", acme.member, {"message": "Sale!", "destination": "0815854565", "marketing": True}
+    )
+    allowed = api.post(
+        "/messages/send", acme.member, {"message": "Sale!", "destination": "0821234567", "marketing": True}
+    )
+    api.post("/messages/send", acme.member, {"message": "Receipt", "destination": "0815854565"})
+    pump.drain()
+    assert sorted((s.to, s.text) for s in gateway.sent) == [
+        ("27815854565", "Receipt"),
+        ("27821234567", "Sale!\nReply STOP to opt out"),
+    ]
+    assert api.get(f"/messages/{blocked.body['id']}", acme.member).body["status"] == "opted_out"
+    assert allowed.body["credits"] == 1
+    assert Company.get(acme.id).credits == 1000 - 2
+
+
+def test_marketing_messages_wait_for_permitted_hours(api, tenants, pump, gateway, at_time, monkeypatch):
+    from chalicelib import messages
+
+    acme, _ = tenants
+    at_time("2026-11-29T10:00:00+02:00")  # a Sunday
+    delays = []
+    real = messages.enqueue_many
+    monkeypatch.setattr(
+        messages,
+        "enqueue_many",
+        lambda batch, delay_seconds=0: (delays.append(delay_seconds), real(batch, 0)),
+    )
+    answer = api.post(
+        "/messages/send", acme.member, {"message": "Sale!", "destination": "0815854565", "marketing": True}
+    )
+    pump.pump.deliver(next(q for q in pump.pump.queues if q.name == "send_worker"))
+    assert gateway.sent == []
+    assert delays[-1] == 900
+    at_time("2026-11-30T08:00:00+02:00")
+    pump.drain()
+    assert api.get(f"/messages/{answer.body['id']}", acme.member).body["status"] == "sent"
+
+
+def test_messages_are_404_across_companies(api, tenants):
+    acme, bravo = tenants
+    mine = api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815854565"}).body
+    assert api.get(f"/messages/{mine['id']}", bravo.admin).status == 404
+    assert api.get(f"/messages/{mine['id']}", acme.member).status == 200

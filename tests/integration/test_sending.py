@@ -1,0 +1,361 @@
+"""The sending pipeline under faults: every recipient at most once, every credit accounted for."""
+
+import collections
+import threading
+
+import pytest
+
+from chalicelib import aws, messages
+from chalicelib.domain import launch, optouts, sending
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.providers import Permanent, Retryable
+from chalicelib.settings import get_settings
+from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
+
+NUMBERS = [f"2782{n:07d}" for n in range(230)]
+
+
+class Crash(BaseException):
+    """The Lambda process dies: nothing after this point runs, nothing is cleaned up."""
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(sending, "BACKOFF_SECONDS", (0, 0, 0, 0))
+
+
+@pytest.fixture
+def campaign(tenants, at_time):
+    """Acme approves (as a second person) a marketing send to 230 numbers on a Thursday at 10:00."""
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, *NUMBERS, first_name="Ann")
+    return acme, contact_list
+
+
+def approve(api, tenant, contact_list, **fields):
+    deployment = pending_deployment(tenant, [contact_list.id], **fields)
+    answer = api.post(f"/deployments/{deployment.id}/approve", tenant.approver)
+    assert answer.status == 200, answer.body
+    return deployment.id
+
+
+def sent_counts(gateway):
+    return collections.Counter(sms.to for sms in gateway.sent)
+
+
+def statuses(deployment_id):
+    return collections.Counter(r.status for r in Recipient.query(deployment_id))
+
+
+def test_an_approved_deployment_is_sent_once_to_everyone_and_settles_its_credits(
+    api, campaign, pump, gateway
+):
+    acme, contact_list = campaign
+    create_optout(acme.id, NUMBERS[5])
+    deployment_id = approve(api, acme, contact_list)
+    reserved = Deployment.get(acme.id, deployment_id).reserved
+    assert reserved == 229 and Company.get(acme.id).credits == 1000 - 229
+    pump.drain()
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert (deployment.status, deployment.sent_count, deployment.total_credits) == (4, 229, 229)
+    assert sent_counts(gateway) == collections.Counter(n for n in NUMBERS if n != NUMBERS[5])
+    assert gateway.sent[0].text == "Hello Ann\nReply STOP to opt out"
+    assert gateway.sent[0].marketing and gateway.sent[0].reference == f"d{deployment_id}:{gateway.sent[0].to}"
+    assert statuses(deployment_id) == {"sent": 229, "opted_out": 1}
+    assert Company.get(acme.id).credits == 1000 - 229
+    listed = api.get(f"/deployments/{deployment_id}/messages?status=opted_out", acme.member).body["results"]
+    assert [r["msisdn"] for r in listed] == [NUMBERS[5]]
+
+
+def test_every_chunk_delivered_three_times_sends_each_recipient_once(
+    api, campaign, pump, gateway, monkeypatch
+):
+    acme, contact_list = campaign
+    real = messages.enqueue_many
+
+    def thrice(batch, delay_seconds=0):
+        for _ in range(3):
+            real(batch, delay_seconds)
+
+    monkeypatch.setattr(messages, "enqueue_many", thrice)
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    assert set(sent_counts(gateway).values()) == {1}
+    assert len(gateway.sent) == 230
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert (deployment.status, deployment.sent_count, deployment.total_credits) == (4, 230, 230)
+    assert Company.get(acme.id).credits == 1000 - 230
+
+
+def test_a_crash_between_sending_and_writing_leaves_one_group_unknown_and_nothing_sent_twice(
+    api, campaign, pump, gateway
+):
+    acme, contact_list = campaign
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().queue("send"))["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
+
+    def die_once(sms, tries):
+        if len(gateway.sent) == 140 and not getattr(die_once, "done", False):
+            die_once.done = True
+            gateway.sent.append(sms)
+            raise Crash
+
+    gateway.script = die_once
+    deployment_id = approve(api, acme, contact_list)
+    with pytest.raises(Crash):
+        pump.drain()
+    pump.drain()
+    launch.finish(Deployment.get(acme.id, deployment_id))
+    counts = statuses(deployment_id)
+    assert 1 <= counts["unknown"] <= sending.GROUP
+    assert counts["sent"] + counts["unknown"] == 230
+    assert set(sent_counts(gateway).values()) == {1}
+    unknown = {r.msisdn for r in Recipient.query(deployment_id) if r.status == "unknown"}
+    assert {sms.to for sms in gateway.sent} >= {n for n in NUMBERS if n not in unknown}
+    settled = Deployment.get(acme.id, deployment_id)
+    assert settled.total_credits == 230  # an unknown recipient is charged: it may well have been sent
+    assert Company.get(acme.id).credits == 1000 - 230
+
+
+def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gateway):
+    acme, contact_list = campaign
+    deployment_id = approve(api, acme, contact_list)
+    deployment = Deployment.get(acme.id, deployment_id)
+    chunk = launch._chunk(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])
+    start = threading.Barrier(2)
+
+    def work():
+        start.wait()
+        worker = sending.Sender(time_left_ms=lambda: 900_000, concurrency=1)
+        worker.send_chunk(chunk)
+        worker.flush()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    with one_request_at_a_time():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(gateway.sent) == 100
+    assert set(sent_counts(gateway).values()) == {1}
+    assert statuses(deployment_id)["sent"] == 100
+
+
+def test_a_throttling_gateway_that_recovers_sends_everyone_once(api, campaign, pump, gateway):
+    acme, contact_list = campaign
+
+    def throttle(sms, tries):
+        if sms.to in NUMBERS[:50] and tries <= 2:
+            raise Retryable("ThrottlingException", "slow down")
+
+    gateway.script = throttle
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    assert len(gateway.sent) == 230
+    assert set(sent_counts(gateway).values()) == {1}
+    assert Deployment.get(acme.id, deployment_id).status == 4
+
+
+def test_a_gateway_throttling_past_the_backoff_hands_the_chunk_back_and_it_finishes_later(
+    api, campaign, pump, gateway
+):
+    acme, contact_list = campaign
+    stubborn = NUMBERS[120]
+
+    def throttle(sms, tries):
+        if sms.to == stubborn and tries <= len(sending.BACKOFF_SECONDS) + 1:
+            raise Retryable("ThrottlingException", "slow down")
+
+    gateway.script = throttle
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    assert sent_counts(gateway)[stubborn] == 1
+    assert set(sent_counts(gateway).values()) == {1}
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert (deployment.status, deployment.sent_count) == (4, 230)
+
+
+def test_a_permanent_failure_fails_the_recipient_and_refunds_its_credit(api, campaign, pump, gateway):
+    acme, contact_list = campaign
+
+    def reject_one(sms, tries):
+        if sms.to == NUMBERS[7]:
+            raise Permanent("InvalidNumber", "no such")
+
+    gateway.script = reject_one
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    failed = [r for r in Recipient.query(deployment_id) if r.status == "failed"]
+    assert [(r.msisdn, r.error) for r in failed] == [(NUMBERS[7], "InvalidNumber: no such")]
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert (deployment.status, deployment.total_credits) == (4, 229)
+    assert Company.get(acme.id).credits == 1000 - 229
+
+
+def test_an_optout_arriving_mid_send_is_honoured_for_the_rest(api, campaign, pump, gateway):
+    acme, contact_list = campaign
+    late = NUMBERS[200]
+
+    def opt_out_after_the_first_hundred(sms, tries):
+        if len(gateway.sent) == 100:
+            optouts.create(acme.id, late, None, "STOP", source="api")
+
+    gateway.script = opt_out_after_the_first_hundred
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    assert late not in sent_counts(gateway)
+    assert Recipient.get(deployment_id, late).status == "opted_out"
+    assert Deployment.get(acme.id, deployment_id).total_credits == 229
+    assert Company.get(acme.id).credits == 1000 - 229
+
+
+def test_a_poison_message_reaches_the_dead_letter_queue(pump):
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().queue("send"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"type": "send.chunk", "company": 1}')
+    pump.drain()
+    assert pump.dead_letters("send") == ['{"type": "send.chunk", "company": 1}']
+
+
+def test_a_chunk_that_always_fails_is_given_up_and_the_deployment_ends_failed_with_its_error(
+    api, campaign, pump, gateway, at_time
+):
+    acme, contact_list = campaign
+
+    def broken(sms, tries):
+        if sms.to >= NUMBERS[100]:
+            raise Retryable("InternalServerException", "gateway down")
+
+    gateway.script = broken
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert "could not be processed" in deployment.error
+    at_time("2026-11-26T10:20:00+02:00")
+    launch.launch_due()
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert deployment.status == 5
+    assert (deployment.sent_count, deployment.total_credits) == (100, 100)
+    assert statuses(deployment_id) == {"sent": 100, "failed": 130}
+    assert Company.get(acme.id).credits == 1000 - 100
+
+
+@pytest.mark.parametrize(
+    ("moment", "opening"),
+    [
+        ("2026-11-29T10:00:00+02:00", "2026-11-30T06:00:00Z"),  # a Sunday: Monday 08:00
+        ("2026-12-16T10:00:00+02:00", "2026-12-17T06:00:00Z"),  # Day of Reconciliation
+        ("2026-11-28T13:00:00+02:00", "2026-11-30T06:00:00Z"),  # Saturday 13:00: closed until Monday
+    ],
+)
+def test_marketing_waits_for_permitted_hours(api, campaign, pump, gateway, at_time, moment, opening):
+    acme, contact_list = campaign
+    at_time(moment)
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    deployment = Deployment.get(acme.id, deployment_id)
+    assert (deployment.status, deployment.launch_at, len(gateway.sent)) == (2, opening, 0)
+
+
+def test_transactional_deployments_are_not_held_by_quiet_hours(api, campaign, pump, gateway, at_time):
+    acme, contact_list = campaign
+    at_time("2026-11-29T23:00:00+02:00")
+    deployment_id = approve(api, acme, contact_list, marketing=False)
+    pump.drain()
+    assert Deployment.get(acme.id, deployment_id).status == 4
+    assert len(gateway.sent) == 230
+
+
+def test_a_send_crossing_20_00_pauses_and_resumes_when_hours_open(api, campaign, pump, gateway, at_time):
+    acme, contact_list = campaign
+    at_time("2026-11-26T19:59:00+02:00")
+
+    def evening_falls(sms, tries):
+        if len(gateway.sent) == 60:
+            at_time("2026-11-26T20:00:00+02:00")
+
+    gateway.script = evening_falls
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    paused = Deployment.get(acme.id, deployment_id)
+    assert paused.status == 7
+    assert paused.launch_at == "2026-11-27T06:00:00Z"
+    early = len(gateway.sent)
+    assert 60 <= early <= 60 + sending.GROUP
+    at_time("2026-11-27T06:00:00+00:00")
+    gateway.script = None
+    launch.launch_due()
+    pump.drain()
+    done = Deployment.get(acme.id, deployment_id)
+    assert (done.status, done.sent_count, done.round) == (4, 230, 2)
+    assert set(sent_counts(gateway).values()) == {1}
+    assert len(gateway.sent) == 230
+
+
+def test_pause_and_resume_by_hand(api, campaign, pump, gateway):
+    acme, contact_list = campaign
+    deployment_id = approve(api, acme, contact_list)
+    assert api.post(f"/deployments/{deployment_id}/pause", acme.member).body["status_name"] == "paused"
+    pump.drain()
+    assert len(gateway.sent) == 0
+    assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 409
+    assert api.post(f"/deployments/{deployment_id}/resume", acme.member).body["status_name"] == "sending"
+    pump.drain()
+    assert Deployment.get(acme.id, deployment_id).status == 4
+    assert len(gateway.sent) == 230
+    assert api.post(f"/deployments/{deployment_id}/resume", acme.member).status == 409
+
+
+def test_cancelling_a_paused_send_refunds_what_was_not_sent(api, campaign, pump, gateway):
+    acme, contact_list = campaign
+
+    def pause_at_fifty(sms, tries):
+        if len(gateway.sent) == 50:
+            assert api.post(f"/deployments/{sms.deployment}/pause", acme.member).status == 200
+
+    gateway.script = pause_at_fifty
+    deployment_id = approve(api, acme, contact_list)
+    pump.drain()
+    sent = len(gateway.sent)
+    assert 50 < sent <= 50 + sending.GROUP
+    cancelled = api.post(f"/deployments/{deployment_id}/cancel", acme.member)
+    assert cancelled.body["status_name"] == "cancelled"
+    assert cancelled.body["total_credits"] == sent
+    assert Company.get(acme.id).credits == 1000 - sent
+    assert statuses(deployment_id) == {"sent": sent, "failed": 230 - sent}
+
+
+def test_every_send_route_is_404_across_companies(api, campaign, tenants):
+    acme, contact_list = campaign
+    _, bravo = tenants
+    deployment_id = approve(api, acme, contact_list)
+    for action in ("pause", "resume"):
+        assert api.post(f"/deployments/{deployment_id}/{action}", bravo.admin).status == 404
+    assert api.get(f"/deployments/{deployment_id}/messages", bravo.admin).status == 404
+    assert api.get(f"/deployments/{deployment_id}/messages?status=bogus", acme.member).status == 400
+
+
+class one_request_at_a_time:
+    """DynamoDB applies each request atomically; moto in-process does not under threads, so each call is."""
+
+    def __enter__(self):
+        from botocore.client import BaseClient
+
+        self.original = BaseClient._make_api_call
+        lock = threading.Lock()
+        original = self.original
+
+        def atomic(client, operation, params):
+            with lock:
+                return original(client, operation, params)
+
+        BaseClient._make_api_call = atomic
+        return self
+
+    def __exit__(self, *exc):
+        from botocore.client import BaseClient
+
+        BaseClient._make_api_call = self.original
