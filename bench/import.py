@@ -39,7 +39,7 @@ def main() -> None:
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
     moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -19,6 +19,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import moto
 import pytest
 
+from chalicelib.local.moto_speedups import install
+
+install()
+
 from tests.factories import Tenant, create_tenant
 
 

@@ -41,7 +41,7 @@ def main() -> int:
     try:
         children.append(
             _spawn(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
+                [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(moto_port)],
                 log=local_dir / "moto.log",
             )
         )

@@ -27,6 +27,7 @@ def handle(event: SQSEvent) -> dict:
         try:
             if isinstance(message, messages.FanOut):
                 launch.fan_out(message)
+                sender.touched.add((message.company, message.deployment))  # its last step may finish it
             elif isinstance(message, messages.SendChunk):
                 sender.send_chunk(message)
             else:

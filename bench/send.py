@@ -1,0 +1,201 @@
+"""Sending benchmark: AWS requests (SQS and DynamoDB; gateway calls excluded) per 1,000 SMS, and SMS per
+second through the real workers with a gateway that does nothing.
+
+    .venv/bin/python -m bench.send --recipients 10000
+
+The embedded AWS (moto server) runs in its own process. Counted: the launch, the fan-out, the sender
+and the settlement, as the app makes them; not counted: the SQS polling that Lambda's event source
+does for the workers (shown separately). The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HOST = "127.0.0.1"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument(
+        "--transactional", action="store_true", help="no opt-out checks (marketing by default)"
+    )
+    args = parser.parse_args()
+    port = _free_port()
+    os.environ.update(
+        COLONY_STAGE="local",
+        MOTO_PORT=str(port),
+        COLONY_PREFIX="colony-bench-send",
+        COLONY_PROVIDER="fake",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(port)
+        result = _run(args.recipients, marketing=not args.transactional)
+    finally:
+        moto.terminate()
+        moto.wait()
+    print(
+        f"{result['recipients']} SMS ({'marketing' if result['marketing'] else 'transactional'}): "
+        f"{result['aws_requests_per_1000_sms']:.1f} AWS requests per 1,000 SMS, {result['sms_per_s']:.0f} SMS/s; "
+        f"Lambda's SQS polling adds {result['sqs_polling_per_1000_sms']:.1f}"
+    )
+    print(json.dumps(result))
+
+
+def _run(count: int, marketing: bool) -> dict:
+    from app import app
+    from bench.counting import count_aws_calls
+    from chalicelib import aws, providers
+    from chalicelib.domain import approvals, clock, companies, contact_lists, deployments, launch
+    from chalicelib.domain.auth import Caller
+    from chalicelib.local import stack
+    from chalicelib.local.pump import LambdaContext
+    from chalicelib.models import batch
+    from chalicelib.models.contacts import Contact, contact_item, stored_datetime
+    from chalicelib.models.deployments import Deployment
+    from chalicelib.providers.base import Outgoing, Provider
+    from chalicelib.settings import get_settings
+
+    class NoGateway(Provider):
+        name = "none"
+
+        def _send(self, sms: Outgoing) -> str:
+            return "none"
+
+    providers._instances["fake"] = NoGateway()
+    stack.provision()
+    new = companies.create_company(
+        "Bench", "bench@example.com", credits=10 * count, quiet_hours=False, send_rate=1000
+    )
+    writer = Caller(company=new.company.id, user=new.admin.id, role="admin")
+    contact_list = contact_lists.create_list(writer, "Everyone")
+    now = stored_datetime(clock.now())
+    batch.write_items(
+        Contact.Meta.table_name,
+        [
+            contact_item(
+                contact_list=contact_list.id,
+                msisdn=f"2782{n:07d}",
+                contact_id=n + 1,
+                company=new.company.id,
+                first_name=f"Name{n}",
+                last_name=None,
+                email=None,
+                fields={},
+                created=now,
+                updated=now,
+            )
+            for n in range(count)
+        ],
+    )
+    contact_lists.add_to_count(contact_list, count)
+    draft = deployments.create(
+        writer,
+        {
+            "title": "Bench",
+            "message": "Hi {{first_name}}, sale today",
+            "contact_lists": [contact_list.id],
+            "marketing": marketing,
+            "send_date": "2099-01-01T00:00:00Z",
+        },
+    )
+    deployments.submit(writer, draft.id)
+    approver = Caller(company=new.company.id, user=0, role="approver")
+    approvals.approve_now(approver, Deployment.get(new.company.id, draft.id), new.company)
+    Deployment(company=new.company.id, id=draft.id).update(
+        actions=[Deployment.launch_at.set(clock.iso(clock.now()))]
+    )
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().queue("send"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    handler = app.handler_map["send_worker"]
+    polling = 0
+    started = time.perf_counter()
+    with count_aws_calls() as calls:
+        launch.launch_due()
+    while True:
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        polling += 1
+        if not received:
+            break
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": "af-south-1",
+                }
+                for m in received
+            ]
+        }
+        with count_aws_calls() as more:
+            handler(event, LambdaContext("send_worker", 900))
+        calls.update(more)
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
+        )
+        polling += 1
+    elapsed = time.perf_counter() - started
+    deployment = Deployment.get(new.company.id, draft.id)
+    assert deployment.status == 4 and deployment.sent_count == count, (
+        deployment.status,
+        deployment.sent_count,
+        deployment.processed,
+        deployment.expected,
+        deployment.fanout_done,
+        deployment.last_progress,
+    )
+    total = sum(calls.values())
+    return {
+        "recipients": count,
+        "marketing": marketing,
+        "aws_requests": total,
+        "aws_requests_per_1000_sms": round(total * 1000 / count, 2),
+        "aws_requests_by_operation": dict(sorted(calls.items())),
+        "sqs_polling_per_1000_sms": round(polling * 1000 / count, 2),
+        "seconds": round(elapsed, 2),
+        "sms_per_s": round(count / elapsed),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("moto server did not start")
+
+
+if __name__ == "__main__":
+    main()
