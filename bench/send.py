@@ -49,7 +49,8 @@ def main() -> None:
         moto.wait()
     print(
         f"{result['recipients']} SMS ({'marketing' if result['marketing'] else 'transactional'}): "
-        f"{result['aws_requests_per_1000_sms']:.1f} AWS requests per 1,000 SMS, {result['sms_per_s']:.0f} SMS/s; "
+        f"{result['aws_requests_per_1000_sms']:.1f} AWS requests per 1,000 SMS, "
+        f"{result['sms_per_s']:.0f} SMS/s; "
         f"Lambda's SQS polling adds {result['sqs_polling_per_1000_sms']:.1f}"
     )
     print(json.dumps(result))

@@ -23,7 +23,7 @@ from chalicelib.local.moto_speedups import install
 
 install()
 
-from tests.factories import Tenant, create_tenant
+from tests.factories import Tenant, create_tenant  # noqa: E402  (after moto and its speed-up)
 
 
 class NetworkBlocked(BaseException):
