@@ -108,7 +108,7 @@ def fan_out(step: messages.FanOut) -> None:
     page = []
     after = Recipient.msisdn > step.after if step.after else None
     for recipient in Recipient.query(
-        deployment.id, after, filter_condition=Recipient.status == "queued", page_size=1000
+        deployment.id, after, filter_condition=Recipient.status == "queued", page_size=FANOUT_PAGE
     ):
         page.append(recipient)
         if len(page) == FANOUT_PAGE:
@@ -180,7 +180,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     template = compile_template(deployment.message or "")
     totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
     leftovers = []
-    for recipient in Recipient.query(deployment.id, consistent_read=True, page_size=1000):
+    for recipient in Recipient.query(deployment.id, consistent_read=True):
         if recipient.status in ("queued", "sending"):
             recipient.status = "failed" if recipient.status == "queued" else "unknown"
             if recipient.status == "failed":

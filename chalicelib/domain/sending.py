@@ -286,6 +286,7 @@ class Sender:
         return self.pacers[key]
 
     def _company(self, company_id: int) -> Company:
+        """Read once an invocation: a change of hours or rate applies from the next one."""
         if company_id not in self.companies:
             self.companies[company_id] = Company.get(company_id)
         return self.companies[company_id]
