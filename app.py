@@ -1,7 +1,7 @@
 """Colony's Chalice app: wiring only. Routes live in chalicelib/api, event handlers in chalicelib/workers.
 
-Queue names are read from the settings when this module loads, because Chalice's decorators need
-them then; `infra/` points each function at the same queues by ARN.
+Queue and topic names are read from the settings when this module loads, because Chalice's decorators need
+them then; `infra/` creates the same queues and topics.
 """
 
 from chalice import Chalice
@@ -16,16 +16,19 @@ from chalicelib.api import (
     filebox,
     health,
     imports,
+    inbound,
     messages,
     optouts,
     tasks,
     users,
+    webhooks,
 )
 from chalicelib.api.errors import chalice_errors_middleware
 from chalicelib.settings import get_settings
 from chalicelib.workers import imports as imports_worker_module
 from chalicelib.workers import launcher as launcher_module
 from chalicelib.workers import send as send_worker_module
+from chalicelib.workers import sms_events
 from chalicelib.workers import tasks as tasks_worker_module
 
 app = Chalice(app_name="colony")
@@ -46,6 +49,8 @@ for blueprint in (
     campaigns.bp,
     deployments.bp,
     messages.bp,
+    inbound.bp,
+    webhooks.bp,
 ):
     app.register_blueprint(blueprint)
 
@@ -68,3 +73,13 @@ def send_worker(event):
 @app.schedule("rate(1 minute)", name="launch_deployments")
 def launch_deployments(event):
     return launcher_module.handle(event)
+
+
+@app.on_sns_message(topic=get_settings().topic("sms-inbound"), name="sms_inbound")
+def sms_inbound(event):
+    return sms_events.handle_inbound(event.message)
+
+
+@app.on_sns_message(topic=get_settings().topic("sms-events"), name="sms_events")
+def sms_events_worker(event):
+    return sms_events.handle_event(event.message)

@@ -34,8 +34,10 @@ TABLES = (
     "recipients",
     "messages",
     "bulks",
+    "inbound",
 )
 QUEUES = ("imports", "tasks", "send")
+TOPICS = ("sms-inbound", "sms-events")
 BUCKET = "files"
 DEFAULT_REGION = "af-south-1"
 PROVIDERS = ("outbox", "fake", "end-user-messaging", "sns")
@@ -81,6 +83,10 @@ class Settings:
 
     def queue(self, name: str) -> str:
         assert name in QUEUES, f"unknown queue {name!r}"
+        return f"{self.prefix}-{name}"
+
+    def topic(self, name: str) -> str:
+        assert name in TOPICS, f"unknown topic {name!r}"
         return f"{self.prefix}-{name}"
 
     def dead_letter_queue(self, name: str) -> str:

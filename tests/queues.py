@@ -26,6 +26,10 @@ class TestPump:
                 if self.pump.deliver(source).received:
                     delivered += 1
                     self.invocations[source.name] = self.invocations.get(source.name, 0) + 1
+            for topic in self.pump.topics:
+                if self.pump.deliver_notification(topic).received:
+                    delivered += 1
+                    self.invocations[topic.name] = self.invocations.get(topic.name, 0) + 1
             if not delivered:
                 return ran
             ran += delivered

@@ -19,6 +19,10 @@ COMPANY = Schema(
         "quiet_hours": Field(bool),
         "require_second_approver": Field(bool),
         "send_rate": Field(int),
+        "optout_scope": Field(str),
+        "keyword_replies": Field(bool),
+        "stop_reply": Field(str, max_length=160),
+        "start_reply": Field(str, max_length=160),
     },
     read_only=("id", "credits", "webhook_token", "date_created", "date_updated"),
 )
@@ -37,6 +41,10 @@ def render_company(company: Company, caller: Caller | None) -> dict:
         "quiet_hours": company.quiet_hours,
         "require_second_approver": company.require_second_approver,
         "send_rate": company.send_rate,
+        "optout_scope": company.optout_scope,
+        "keyword_replies": company.keyword_replies,
+        "stop_reply": company.stop_reply,
+        "start_reply": company.start_reply,
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }

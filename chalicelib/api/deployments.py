@@ -173,6 +173,7 @@ def render_recipient(recipient: Recipient) -> dict:
         "provider_id": recipient.provider_id,
         "error": recipient.error,
         "date_sent": iso(recipient.date_sent),
+        "date_delivered": iso(recipient.date_delivered),
     }
 
 

@@ -142,7 +142,8 @@ def endpoint(
     status: int = 200,
     content_types: tuple[str, ...] = ("application/json",),
 ) -> Callable[[View], View]:
-    """Register `view` on `bp` for `path`; `public` routes skip authentication (only /health is)."""
+    """Register `view` on `bp` for `path`; `public` routes skip authentication (/health, and the
+    webhooks, whose path carries a secret)."""
 
     def register(view: View) -> View:
         @functools.wraps(view)

@@ -58,6 +58,7 @@ def render_message(message: Message) -> dict:
         "error": message.error,
         "date_created": iso(message.date_created),
         "date_sent": iso(message.date_sent),
+        "date_delivered": iso(message.date_delivered),
     }
 
 
@@ -99,3 +100,10 @@ def send_bulk(call: Call) -> Response:
 @endpoint(bp, "/messages/{message_id}")
 def get_message(call: Call, message_id: str) -> dict:
     return render_message(sms.get_message(call.caller, object_id(message_id, "message")))
+
+
+@endpoint(bp, "/messages")
+def list_messages(call: Call) -> dict:
+    """The company's API messages (and keyword confirmations), newest first."""
+    page = sms.list_messages(call.caller, call.page())
+    return {"results": [render_message(m) for m in page.items], "next": page.next}

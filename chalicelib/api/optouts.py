@@ -17,7 +17,16 @@ NEW_OPTOUT = Schema(
         "sender": Field(str, nullable=True, max_length=20),
         "reason": Field(str, nullable=True, max_length=optouts.MAX_REASON),
     },
-    read_only=("id", "company", "date_opted_out", "date_overwritten", "overwritten_by", "active", "source"),
+    read_only=(
+        "id",
+        "company",
+        "date_opted_out",
+        "date_overwritten",
+        "overwritten_by",
+        "overwrite_source",
+        "active",
+        "source",
+    ),
 )
 
 
@@ -29,6 +38,7 @@ def render_optout(optout: OptOut) -> dict:
         "date_opted_out": iso(optout.date_opted_out),
         "date_overwritten": iso(optout.date_overwritten),
         "overwritten_by": optout.overwritten_by,
+        "overwrite_source": optout.overwrite_source,
         "company": optout.company,
         "sender": optout.sender,
         "active": optout.date_overwritten is None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
 from chalicelib.domain.senders import normalise_sender
 from chalicelib.models.base import condition_failed, transaction
-from chalicelib.models.companies import Company
+from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.users import User
 
@@ -27,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "quiet_hours": True,
     "require_second_approver": True,
     "send_rate": 20,
+    "optout_scope": "company",
+    "keyword_replies": True,
+    "stop_reply": STOP_REPLY,
+    "start_reply": START_REPLY,
 }
 EDITABLE = ("name", *DEFAULTS)
 
@@ -87,6 +92,19 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
+def _optout_scope(value: str) -> str:
+    if value not in ("company", "sender"):
+        raise ValueError("must be company (STOP opts out of every sender) or sender (of the one it answered)")
+    return value
+
+
+def _reply(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 160:
+        raise ValueError("must be 1 to 160 characters")
+    return value
+
+
 def _send_rate(value: int) -> int:
     if not 1 <= value <= 1000:
         raise ValueError("must be 1 to 1000 messages a second")
@@ -95,6 +113,9 @@ def _send_rate(value: int) -> int:
 
 _CHECKS = {
     "send_rate": _send_rate,
+    "optout_scope": _optout_scope,
+    "stop_reply": _reply,
+    "start_reply": _reply,
     "name": _name,
     "default_region": _region,
     "timezone": _timezone,
@@ -130,6 +151,22 @@ def get_company(caller: Caller) -> Company:
     if company is None:
         raise NotFound("The company no longer exists.")
     return company
+
+
+def company_for_webhook(token: str) -> Company:
+    """The company whose webhook URLs carry `token` (compared in constant time); else a 404."""
+    if 16 <= len(token) <= 64:
+        for hit in Company.by_webhook_token.query(token, limit=2):
+            company = Company.get_or_none(hit.id)
+            if company is not None and hmac.compare_digest(company.webhook_token.encode(), token.encode()):
+                return company
+    raise NotFound("There is no webhook at this address.")
+
+
+def companies_sending_from(number: str) -> list[Company]:
+    """The companies that send from `number` (a subscriber who answers it answers them)."""
+    ids = [hit.id for hit in Company.by_sender.query(number)]
+    return list(Company.batch_get(ids)) if ids else []
 
 
 def update_company(caller: Caller, changes: dict[str, Any]) -> Company:

@@ -181,18 +181,21 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
     leftovers = []
     for recipient in Recipient.query(deployment.id, consistent_read=True):
-        if recipient.status in ("queued", "sending"):
-            recipient.status = "failed" if recipient.status == "queued" else "unknown"
-            if recipient.status == "failed":
+        # A receipt can also name an SMS whose status write a crash lost: it was sent, and costs.
+        lost_write = recipient.receipt is not None and recipient.segments is None
+        if recipient.status in ("queued", "sending") or lost_write:
+            if recipient.status == "queued":
+                recipient.status = "failed"
                 recipient.error = "not sent: the deployment stopped before reaching this recipient"
             else:
+                recipient.status = "unknown" if recipient.status == "sending" else recipient.status
                 recipient.segments = cost(
                     text_for(template, deployment.frozen_optout_text or None, recipient)
                 ).segments
             leftovers.append(recipient.serialize())
         status = recipient.status if recipient.status in totals else "sent"
         totals[status] += 1
-        if recipient.status in ("sent", "delivered", "unknown"):
+        if recipient.status in ("sent", "delivered", "unknown") or recipient.receipt:
             totals["used"] += recipient.segments or 0
     batch.write_items(Recipient.Meta.table_name, leftovers)
     used = min(totals["used"], deployment.reserved) if deployment.reserved else totals["used"]

@@ -211,7 +211,7 @@ class Sender:
                         text=message.text,
                         segments=message.segments,
                         marketing=message.marketing,
-                        reference=f"m{message.id}",
+                        reference=f"m{message.company}:{message.id}",
                     )
                     result = self._deliver(
                         sms, company, message.sender, release=self._release_messages(group)
@@ -410,10 +410,11 @@ def _move(table: str, key: dict[str, Any], to: str, expect: str) -> dict[str, An
 
 
 def _outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
-    """Write what became of a claimed recipient or message (the claim makes it ours alone)."""
+    """Write what became of a claimed recipient or message (the claim makes it ours alone). A delivery
+    receipt can beat this write (a fast network, a slow group): its status stands."""
     values: dict[str, Any] = {":status": {"S": result.status}, ":at": {"S": _stamp()}}
-    names = {"#status": "status", "#at": "date_sent"}
-    parts = ["#status = :status", "#at = :at"]
+    names = {"#status": "status", "#at": "date_sent", "#receipt": "receipt"}
+    parts = ["#status = if_not_exists(#receipt, :status)", "#at = :at"]
     for name, value in (
         ("segments", result.segments),
         ("provider_id", result.provider_id),

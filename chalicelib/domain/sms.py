@@ -104,6 +104,28 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
     return BulkResult(bulk=bulk, rejected=rejected)
 
 
+def send_reply(company: Company, number: str, text: str, sender: str | None) -> Message:
+    """A service message to one subscriber (a keyword's confirmation): free, never marketing, from the
+    number they wrote to (else the company's sender)."""
+    price = cost(text)
+    message = Message(
+        company=company.id,
+        id=allocate_ids("message")[0],
+        destination=number,
+        text=text,
+        status="queued",
+        segments=price.segments,
+        encoding=price.encoding,
+        credits=0,
+        marketing=False,
+        sender=sender or company.sender_id,
+        date_created=clock.now(),
+    )
+    message.save(condition=Message.id.does_not_exist())
+    messages.enqueue(messages.SendMessages(company=company.id, ids=[message.id]))
+    return message
+
+
 def get_message(caller: Caller, message_id: int) -> Message:
     found = Message.get_or_none(caller.company, message_id)
     if found is None:

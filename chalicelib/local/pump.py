@@ -1,11 +1,12 @@
-"""The event pump: feeds the SQS and schedule handlers that `app.py` registered, the way Lambda would.
+"""The event pump: feeds the SQS, SNS and schedule handlers that `app.py` registered, the way Lambda would.
 
 It reads `app.event_sources` and `app.handler_map`, so no handler is wired twice. For SQS it
 receives up to the handler's batch size (within its batching window), invokes it with a Lambda-shaped
 event and context, deletes what succeeded and leaves the rest (all of them if the handler raised, the
 `batchItemFailures` if it reported some) to come back after the visibility timeout; the queue's own
-redrive policy moves a message to its DLQ after the configured receive count. Schedules fire on their
-rate or cron.
+redrive policy moves a message to its DLQ after the configured receive count. An SNS topic reaches its
+handler through a queue the pump subscribes to it, one message an invocation, tried three times (Lambda's
+asynchronous retries) before it is dropped. Schedules fire on their rate or cron.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Chalice
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.app import ScheduledEventConfig, SNSEventConfig, SQSEventConfig
 
 from chalicelib import aws
 from chalicelib.local.schedules import Schedule, parse
@@ -29,6 +30,7 @@ from chalicelib.settings import PROJECT_DIR, get_settings
 
 ACCOUNT_ID = "123456789012"
 _RECEIVE_MAX = 10
+SNS_ATTEMPTS = 3  # Lambda runs an asynchronous (SNS) invocation at most three times
 
 
 class LambdaContext:
@@ -57,6 +59,16 @@ class QueueSource:
     timeout_seconds: int
     url: str = ""
     arn: str = ""
+
+
+@dataclass
+class TopicSource:
+    name: str
+    topic: str
+    handler: Callable[[dict, Any], Any]
+    timeout_seconds: int
+    topic_arn: str = ""
+    url: str = ""
 
 
 @dataclass
@@ -102,6 +114,7 @@ class EventPump:
         self.wait_seconds = wait_seconds
         self.queues: list[QueueSource] = []
         self.schedules: list[ScheduleSource] = []
+        self.topics: list[TopicSource] = []
         for source in app.event_sources:
             handler = app.handler_map[source.name]
             timeout = timeouts.get(source.name, default_timeout)
@@ -117,6 +130,8 @@ class EventPump:
                         timeout,
                     )
                 )
+            elif isinstance(source, SNSEventConfig):
+                self.topics.append(TopicSource(source.name, source.topic, handler, timeout))
             elif isinstance(source, ScheduledEventConfig):
                 expression = source.schedule_expression
                 text = expression if isinstance(expression, str) else expression.to_string()
@@ -137,6 +152,48 @@ class EventPump:
             source.arn = sqs.get_queue_attributes(QueueUrl=source.url, AttributeNames=["QueueArn"])[
                 "Attributes"
             ]["QueueArn"]
+        for topic in self.topics:
+            self._subscribe(topic)
+
+    def _subscribe(self, source: TopicSource) -> None:
+        """A queue of the pump's own, subscribed to the topic (as Lambda's subscription would be)."""
+        sqs, sns = aws.client("sqs"), aws.client("sns")
+        source.topic_arn = f"arn:aws:sns:{get_settings().region}:{ACCOUNT_ID}:{source.topic}"
+        sns.get_topic_attributes(TopicArn=source.topic_arn)
+        source.url = sqs.create_queue(QueueName=f"{source.topic}-pump")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=source.url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=source.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    def deliver_notification(self, source: TopicSource) -> Delivery:
+        """One SNS notification to its handler, if one is waiting."""
+        sqs = aws.client("sqs")
+        received = sqs.receive_message(
+            QueueUrl=source.url,
+            MaxNumberOfMessages=1,
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return Delivery(0, 0, 0)
+        message = received[0]
+        envelope = json.loads(message["Body"])
+        event = {"Records": [self._notification(source, envelope)]}
+        failed = self._invoke(source.name, source.handler, event, source.timeout_seconds, [message])
+        attempts = int(message["Attributes"].get("ApproximateReceiveCount", "1"))
+        if failed and attempts < SNS_ATTEMPTS:
+            if self.retry_delay_seconds is not None:
+                sqs.change_message_visibility(
+                    QueueUrl=source.url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self.retry_delay_seconds,
+                )
+            return Delivery(1, 0, 1)
+        if failed:
+            logger.error("SNS notification dropped after its retries", function=source.name)
+        sqs.delete_message(QueueUrl=source.url, ReceiptHandle=message["ReceiptHandle"])
+        return Delivery(1, 1, 1 if failed else 0)
 
     def deliver(self, source: QueueSource) -> Delivery:
         """One Lambda invocation's worth of messages from `source`, if any are waiting."""
@@ -179,7 +236,7 @@ class EventPump:
         """Poll every queue in its own thread and fire schedules until `stop` is set."""
         threads = [
             threading.Thread(target=self._poll_forever, args=(s, stop), name=f"pump-{s.name}", daemon=True)
-            for s in self.queues
+            for s in [*self.queues, *self.topics]
         ]
         for thread in threads:
             thread.start()
@@ -188,12 +245,15 @@ class EventPump:
         for thread in threads:
             thread.join(timeout=self.wait_seconds + 5)
 
-    def _poll_forever(self, source: QueueSource, stop: threading.Event) -> None:
+    def _poll_forever(self, source: QueueSource | TopicSource, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                self.deliver(source)
+                if isinstance(source, TopicSource):
+                    self.deliver_notification(source)
+                else:
+                    self.deliver(source)
             except Exception:
-                logger.exception("pump could not poll", queue=source.queue)
+                logger.exception("pump could not poll", source=source.name)
                 stop.wait(1)
 
     def _receive(self, source: QueueSource) -> list[dict[str, Any]]:
@@ -236,6 +296,22 @@ class EventPump:
             "eventSource": "aws:sqs",
             "eventSourceARN": source.arn,
             "awsRegion": get_settings().region,
+        }
+
+    def _notification(self, source: TopicSource, envelope: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": f"{source.topic_arn}:{uuid.uuid4()}",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": envelope.get("MessageId", str(uuid.uuid4())),
+                "TopicArn": source.topic_arn,
+                "Subject": envelope.get("Subject"),
+                "Message": envelope["Message"],
+                "Timestamp": envelope.get("Timestamp", datetime.now(UTC).isoformat()),
+                "MessageAttributes": envelope.get("MessageAttributes", {}),
+            },
         }
 
     def _scheduled_event(self, source: ScheduleSource, now: datetime) -> dict[str, Any]:

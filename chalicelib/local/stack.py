@@ -1,6 +1,6 @@
 """Provision the embedded AWS from `infra/resources.json`, the template that deploys Colony to AWS.
 
-moto's CloudFormation creates the tables (with indexes), queues (with redrive) and buckets, but it
+moto's CloudFormation creates the tables (with indexes), queues (with redrive), topics and buckets, but it
 ignores a bucket's `NotificationConfiguration`, so that part is applied here after the stack.
 """
 
@@ -15,7 +15,9 @@ from chalicelib import aws
 from chalicelib.settings import PROJECT_DIR, get_settings
 
 TEMPLATE_PATH = PROJECT_DIR / "infra" / "resources.json"
-PROVISIONED_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"})
+PROVISIONED_TYPES = frozenset(
+    {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SNS::Topic"}
+)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:

@@ -1,6 +1,30 @@
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+
+STOP_REPLY = "You are opted out and will get no more messages from us. Reply START to opt in again."
+START_REPLY = "You are opted in again. Reply STOP to opt out."
+
+
+class WebhookIndex(GlobalSecondaryIndex):
+    """The company whose webhook URL carries a token."""
+
+    class Meta:
+        index_name = "webhook-index"
+        projection = KeysOnlyProjection()
+
+    webhook_token = UnicodeAttribute(hash_key=True)
+
+
+class SenderIndex(GlobalSecondaryIndex):
+    """The company that sends from a number (two-way SMS arrives addressed to it)."""
+
+    class Meta:
+        index_name = "sender-index"
+        projection = KeysOnlyProjection()
+
+    sender_id = UnicodeAttribute(hash_key=True)
 
 
 class Company(BaseModel):
@@ -19,6 +43,13 @@ class Company(BaseModel):
     require_second_approver = BooleanAttribute()
     webhook_token = UnicodeAttribute()
     send_rate = NumberAttribute(default=20)
+    optout_scope = UnicodeAttribute(default="company")
+    keyword_replies = BooleanAttribute(default=True)
+    stop_reply = UnicodeAttribute(default=STOP_REPLY)
+    start_reply = UnicodeAttribute(default=START_REPLY)
     admin_count = NumberAttribute(default=0)
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
+
+    by_webhook_token = WebhookIndex()
+    by_sender = SenderIndex()

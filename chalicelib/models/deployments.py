@@ -6,7 +6,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -93,6 +93,26 @@ class Deployment(BaseModel):
     by_launch = LaunchIndex()
 
 
+class RecipientByProviderId(GlobalSecondaryIndex):
+    """The recipient a gateway's message id belongs to (receipts that carry no reference)."""
+
+    class Meta:
+        index_name = "provider-index"
+        projection = KeysOnlyProjection()
+
+    provider_id = UnicodeAttribute(hash_key=True)
+
+
+class MessageByProviderId(GlobalSecondaryIndex):
+    """The API message a gateway's message id belongs to."""
+
+    class Meta:
+        index_name = "provider-index"
+        projection = KeysOnlyProjection()
+
+    provider_id = UnicodeAttribute(hash_key=True)
+
+
 class Recipient(BaseModel):
     """One number a deployment goes to, with what its message is personalised from."""
 
@@ -112,8 +132,12 @@ class Recipient(BaseModel):
     provider_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     date_sent = UTCDateTimeAttribute(null=True)
+    date_delivered = UTCDateTimeAttribute(null=True)
+    receipt = UnicodeAttribute(null=True)
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
+
+    by_provider_id = RecipientByProviderId()
 
 
 class Message(BaseModel):
@@ -137,6 +161,10 @@ class Message(BaseModel):
     error = UnicodeAttribute(null=True)
     date_created = UTCDateTimeAttribute()
     date_sent = UTCDateTimeAttribute(null=True)
+    date_delivered = UTCDateTimeAttribute(null=True)
+    receipt = UnicodeAttribute(null=True)
+
+    by_provider_id = MessageByProviderId()
 
 
 class Bulk(BaseModel):

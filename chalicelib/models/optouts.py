@@ -38,6 +38,7 @@ class OptOut(BaseModel):
     date_opted_out = UTCDateTimeAttribute()
     date_overwritten = UTCDateTimeAttribute(null=True)
     overwritten_by = NumberAttribute(null=True)
+    overwrite_source = UnicodeAttribute(null=True)
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
     history_key = UnicodeAttribute()

@@ -47,3 +47,19 @@ def test_every_sqs_consumer_reports_partial_batch_failures(template):
 
 def queue_of(function: str) -> str:
     return {"ImportsWorker": "imports", "TasksWorker": "tasks", "SendWorker": "send"}[function]
+
+
+def test_every_event_source_exists_before_its_function(template):
+    """The queues and topics come from infra/ and are named by Fn::Sub: the function must wait for them."""
+    created = {}
+    for logical, body in template["Resources"].items():
+        name = body["Properties"].get("QueueName") or body["Properties"].get("TopicName")
+        if body["Type"] in ("AWS::SQS::Queue", "AWS::SNS::Topic"):
+            created[name["Fn::Sub"]] = logical
+    sources = {"SQS": "Queue", "SNS": "Topic"}
+    for name, function in _of_type(template, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] in sources:
+                arn = event["Properties"][sources[event["Type"]]]["Fn::Sub"]
+                source = created["${AWS::StackName}" + arn.split(":${AWS::StackName}", 1)[1]]
+                assert source in function.get("DependsOn", []), name

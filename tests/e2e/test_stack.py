@@ -1,5 +1,6 @@
 """Over real HTTP against the stack `make run` starts: auth, roles and tenancy, then a clean stop."""
 
+import json
 import os
 import signal
 import time
@@ -210,6 +211,56 @@ def test_a_campaign_from_a_csv_to_the_outbox(stack):
     assert lines[0]["text"].startswith("Hi Friend") and lines[0]["text"].endswith("\nReply STOP to opt out")
     balance = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"]
     assert balance == 1000 - quote["credits"]
+
+
+def _eventually(check, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError("the stack did not get there in time")
+
+
+def test_keywords_and_receipts_over_webhooks_and_sns(stack):
+    """STOP by webhook gets a free confirmation in the outbox; its receipt marks it delivered; a STOP
+    through End User Messaging's SNS topic reaches the company that sends from that number."""
+    company = stack.cli("company", "create", "--name", "Keywords", "--credits", "5")
+    admin = auth(company["api_key"])
+    requests.patch(f"{stack.api}/company", headers=admin, json={"sender_id": "27820000042"}, timeout=10)
+    token = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["webhook_token"]
+    stop = requests.post(
+        f"{stack.api}/webhooks/inbound/{token}", json={"from": "0815854565", "text": "stop"}, timeout=10
+    )
+    assert stop.json() == {"outcome": "opted_out"}
+    reply = _eventually(lambda: [line for line in stack.outbox if line["to"] == "27815854565"])[0]
+    assert reply["from"] == "27820000042" and "opted out" in reply["text"]
+    receipt = requests.post(
+        f"{stack.api}/webhooks/status/{token}",
+        json={"id": reply["message_id"], "status": "delivered"},
+        timeout=10,
+    )
+    assert receipt.json()["applied"] == 1
+    (message,) = requests.get(f"{stack.api}/messages", headers=admin, timeout=10).json()["results"]
+    assert (message["status"], message["credits"]) == ("delivered", 0)
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="af-south-1"
+    )
+    sns = session.client("sns", endpoint_url=f"http://127.0.0.1:{stack.moto_port}")
+    sns.publish(
+        TopicArn="arn:aws:sns:af-south-1:123456789012:colony-local-sms-inbound",
+        Message=json.dumps(
+            {"originationNumber": "+27815850077", "destinationNumber": "+27820000042", "messageBody": "STOP"}
+        ),
+    )
+
+    def opted_out():
+        listed = requests.get(f"{stack.api}/optouts?originator=27815850077", headers=admin, timeout=10)
+        return listed.json()["results"]
+
+    assert _eventually(opted_out)[0]["source"] == "keyword"
+    assert requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"] == 5
 
 
 def test_ctrl_c_stops_every_process(stack):

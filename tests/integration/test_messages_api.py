@@ -126,3 +126,18 @@ def test_messages_are_404_across_companies(api, tenants):
     mine = api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815854565"}).body
     assert api.get(f"/messages/{mine['id']}", bravo.admin).status == 404
     assert api.get(f"/messages/{mine['id']}", acme.member).status == 200
+
+
+def test_messages_are_listed_newest_first_for_their_company_only(api, tenants):
+    acme, bravo = tenants
+    ids = [
+        api.post("/messages/send", acme.member, {"message": f"Hi {n}", "destination": "0815854565"}).body[
+            "id"
+        ]
+        for n in range(3)
+    ]
+    api.post("/messages/send", bravo.member, {"message": "Bravo", "destination": "0815854565"})
+    first = api.get("/messages?page_size=2", acme.member).body
+    rest = api.get(f"/messages?page_size=2&cursor={first['next']}", acme.member).body
+    assert [m["id"] for m in first["results"] + rest["results"]] == ids[::-1]
+    assert rest["next"] is None

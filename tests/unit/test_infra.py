@@ -1,7 +1,7 @@
-"""settings, infra/ and app.py declare the same tables, queues and bucket."""
+"""settings, infra/ and app.py declare the same tables, queues, topics and bucket."""
 
 from chalicelib.local.stack import load_template, local_template
-from chalicelib.settings import BUCKET, QUEUES, TABLES, get_settings
+from chalicelib.settings import BUCKET, QUEUES, TABLES, TOPICS, get_settings
 
 
 def _named(resource_type: str) -> dict[str, dict]:
@@ -51,10 +51,28 @@ def test_every_sqs_handler_reads_a_declared_queue():
             assert source.queue in declared, source.name
 
 
+def test_topics_match_settings_and_end_user_messaging_may_publish_to_them():
+    assert _physical_suffixes("AWS::SNS::Topic", "TopicName") == set(TOPICS)
+    (policy,) = _named("AWS::SNS::TopicPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sms-voice.amazonaws.com"}
+    assert {t["Ref"] for t in policy["Properties"]["Topics"]} == set(_named("AWS::SNS::Topic"))
+
+
+def test_every_sns_handler_reads_a_declared_topic():
+    from chalice.app import SNSEventConfig
+
+    from app import app
+
+    declared = {get_settings().topic(t) for t in TOPICS}
+    handled = {s.topic for s in app.event_sources if isinstance(s, SNSEventConfig)}
+    assert handled == declared
+
+
 def test_local_template_keeps_only_what_moto_provisions():
     template = local_template(load_template())
     types = {r["Type"] for r in template["Resources"].values()}
-    assert types == {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"}
+    assert types == {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SNS::Topic"}
     for resource in template["Resources"].values():
         assert "DependsOn" not in resource
         assert "NotificationConfiguration" not in resource["Properties"]

@@ -1,0 +1,138 @@
+"""Provider webhooks: inbound SMS and delivery receipts, addressed by the company's secret token.
+
+They are public (a gateway has no API key), so the token in the path is the only credential: an
+unknown token is a 404, like a URL that does not exist. Bodies are JSON or form-encoded, with the field
+names the common gateways use (`from`/`From`/`msisdn`, `text`/`Body`, `status`/`MessageStatus` …).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain import inbound, receipts
+from chalicelib.domain.companies import company_for_webhook
+from chalicelib.domain.errors import InvalidInput, TooLarge, UnsupportedMediaType, invalid_field
+from chalicelib.settings import get_settings
+
+bp = Blueprint(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+CONTENT_TYPES = ("application/json", FORM)
+MAX_RECEIPTS = 100
+_INBOUND_FIELDS = {
+    "from": ("from", "originator", "msisdn", "source", "originationnumber"),
+    "to": ("to", "destination", "recipient", "destinationnumber"),
+    "text": ("text", "body", "message", "content", "messagebody"),
+    "id": ("id", "message_id", "messageid", "messagesid", "smssid", "inboundmessageid"),
+}
+_RECEIPT_FIELDS = {
+    "id": ("id", "message_id", "messageid", "messagesid", "smssid", "provider_id"),
+    "status": ("status", "messagestatus", "eventtype", "event", "state"),
+    "reference": ("reference", "client_reference", "client_ref"),
+    "error": ("error", "error_message", "errormessage", "errorcode", "error_code", "description"),
+    "final": ("final", "isfinal"),
+}
+
+
+@endpoint(bp, "/webhooks/inbound/{token}", methods=("POST",), public=True, content_types=CONTENT_TYPES)
+def inbound_sms(call: Call, token: str) -> dict:
+    """One SMS a subscriber sent to one of the company's numbers."""
+    company = company_for_webhook(token)
+    fields = _pick(_one(_payload(call)), _INBOUND_FIELDS)
+    for name in ("from", "text"):
+        if fields.get(name) is None:
+            raise invalid_field(name, "is required")
+    received = inbound.InboundSms(
+        originator=fields["from"],
+        destination=fields.get("to"),
+        text=fields["text"],
+        provider_id=fields.get("id"),
+    )
+    return {"outcome": inbound.receive(company, received)}
+
+
+@endpoint(bp, "/webhooks/status/{token}", methods=("POST",), public=True, content_types=CONTENT_TYPES)
+def delivery_status(call: Call, token: str) -> dict:
+    """Delivery receipts: one object, or up to 100 in an array. Every one is checked before any is applied."""
+    company = company_for_webhook(token)
+    payload = _payload(call)
+    items = payload if isinstance(payload, list) else [payload]
+    if not 1 <= len(items) <= MAX_RECEIPTS:
+        raise InvalidInput(f"Send 1 to {MAX_RECEIPTS} receipts.", code="invalid_body")
+    parsed = [_receipt(_one(item), index if len(items) > 1 else None) for index, item in enumerate(items)]
+    results = {"applied": 0, "unchanged": 0, "unknown": 0}
+    for receipt in parsed:
+        results[receipts.apply(receipt, company.id)] += 1
+    return results
+
+
+def _receipt(item: dict[str, Any], index: int | None) -> receipts.Receipt:
+    fields = _pick(item, _RECEIPT_FIELDS)
+    where = "" if index is None else f"[{index}]."
+    if fields.get("id") is None and fields.get("reference") is None:
+        raise invalid_field(f"{where}id", "is required (the gateway's message id, or the reference we sent)")
+    if fields.get("status") is None:
+        raise invalid_field(f"{where}status", "is required")
+    final = str(fields.get("final", "true")).lower() not in ("false", "0", "no")
+    try:
+        outcome = receipts.outcome_of(fields["status"], final)
+    except receipts.UnknownStatus:
+        raise invalid_field(
+            f"{where}status", f"{fields['status']!r} is not a delivery status we know"
+        ) from None
+    return receipts.Receipt(
+        outcome=outcome,
+        provider_id=fields.get("id"),
+        reference=fields.get("reference"),
+        error=fields.get("error") or (fields["status"] if outcome == receipts.FAILED else None),
+    )
+
+
+def _payload(call: Call) -> Any:
+    """The body as JSON (object or array) or as a form; anything else is a 415."""
+    content_type = (
+        (call.request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    )
+    if content_type != FORM:
+        return call.json()
+    raw = call.request.raw_body or b""
+    limit = get_settings().max_body_bytes
+    if len(raw) > limit:
+        raise TooLarge(f"The body is larger than {limit} bytes.", code="body_too_large")
+    try:
+        pairs = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("The form body is not valid URL-encoded UTF-8.", code="invalid_form") from None
+    if not pairs:
+        raise UnsupportedMediaType("Send the fields as JSON or as a URL-encoded form.")
+    return dict(pairs)
+
+
+def _one(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InvalidInput("Send an object of fields.", code="invalid_body")
+    return item
+
+
+def _pick(item: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Our name → the value under the first alias present (names compared case-insensitively). Values
+    must be text, numbers or true/false; `context` (End User Messaging) may carry the reference."""
+    lowered = {str(k).lower(): v for k, v in item.items()}
+    context = lowered.get("context")
+    if isinstance(context, dict) and "reference" in context:
+        lowered.setdefault("reference", context["reference"])
+    picked = {}
+    for name, names in aliases.items():
+        for alias in names:
+            value = lowered.get(alias)
+            if value is None or value == "":
+                continue
+            if isinstance(value, (dict, list)):
+                raise invalid_field(name, "must be text")
+            picked[name] = str(value).lower() if isinstance(value, bool) else str(value)
+            break
+    return picked

@@ -1,0 +1,195 @@
+"""Delivery receipts: the network's word on each SMS, applied once and in any order.
+
+A receipt finds its SMS by the reference the sender attached (`d<deployment>:<number>` or
+`m<company>:<id>`) or else by the gateway's message id, and moves it to `sent`, `failed` or
+`delivered` in one conditional write. Which receipt wins does not depend on arrival order: a delivery
+beats everything, a failure beats an acceptance, a duplicate changes nothing. The status travels in a
+`receipt` attribute too, so the sender's own status write (which may land after a fast receipt) keeps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.domain import clock
+from chalicelib.log import logger
+from chalicelib.models.deployments import Message, Recipient
+
+SENT, FAILED, DELIVERED = "sent", "failed", "delivered"
+# The receipts each outcome may replace; everything else it meets stays.
+_REPLACES = {SENT: (), FAILED: (SENT,), DELIVERED: (SENT, FAILED)}
+# A receipt can only be about an SMS the gateway took: never a queued, opted-out or refused one.
+_RECEIVABLE = ("sending", "sent", "unknown")
+
+_DELIVERED = {"DELIVERED", "DELIVRD", "READ"}
+_ACCEPTED = {"SUCCESSFUL", "SUCCESS"}
+_SENT = {"SENT", "QUEUED", "PENDING", "ACCEPTED", "ACCEPTD", "SENDING", "ENROUTE", "BUFFERED", "SUBMITTED"}
+_FAILED = {
+    "FAILED",
+    "UNDELIVERED",
+    "UNDELIV",
+    "UNDELIVRD",
+    "REJECTED",
+    "REJECTD",
+    "EXPIRED",
+    "DELETED",
+    "TTL_EXPIRED",
+    "BLOCKED",
+    "CARRIER_BLOCKED",
+    "PROTECT_BLOCKED",
+    "SPAM",
+    "INVALID",
+    "INVALID_MESSAGE",
+    "UNREACHABLE",
+    "CARRIER_UNREACHABLE",
+    "UNKNOWN",
+    "OPTED_OUT",
+    "MAX_PRICE_EXCEEDED",
+}
+STATUS_NAMES = sorted(_DELIVERED | _ACCEPTED | _SENT | _FAILED)
+
+
+class UnknownStatus(ValueError):
+    """A status name no gateway we know of uses."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    outcome: str
+    provider_id: str | None = None
+    reference: str | None = None
+    error: str | None = None
+
+
+def outcome_of(status: str, final: bool = True) -> str:
+    """`sent`, `failed` or `delivered` for a gateway's status name (`TEXT_DELIVERED`, `DELIVRD`, `undelivered`
+    …). A carrier's acceptance counts as delivered when no later word is coming (`final`); so does nothing
+    else that is not final: a failure that may still be retried is only progress."""
+    name = status.strip().upper().replace("-", "_").replace(" ", "_")
+    name = name.removeprefix("TEXT_")
+    if name in _DELIVERED:
+        return DELIVERED
+    if name in _ACCEPTED:
+        return DELIVERED if final else SENT
+    if name in _SENT:
+        return SENT
+    if name in _FAILED:
+        return FAILED if final else SENT
+    raise UnknownStatus(f"unknown status {status!r}")
+
+
+def apply(receipt: Receipt, company: int | None) -> str:
+    """Apply a receipt for `company` (None: trusted, from AWS itself). Returns `applied`, `unchanged` (a
+    duplicate, or older news than what is recorded) or `unknown` (no SMS of that company has that id)."""
+    for table, key, owner in _targets(receipt, company):
+        result = _write(receipt, table, key, owner)
+        if result != "unknown":
+            logger.info("receipt", outcome=receipt.outcome, result=result, reference=_name(key))
+            return result
+    logger.warning(
+        "receipt for an unknown message",
+        provider_id=receipt.provider_id,
+        reference=receipt.reference,
+        company=company,
+    )
+    return "unknown"
+
+
+def _targets(receipt: Receipt, company: int | None) -> list[tuple[str, dict[str, Any], int | None]]:
+    """Where the SMS a receipt is about may be: (table, key, the company it must belong to)."""
+    targets = []
+    parsed = parse_reference(receipt.reference)
+    if parsed is not None:
+        kind, first, second = parsed
+        if kind == "d":
+            targets.append((Recipient.Meta.table_name, _recipient_key(first, str(second)), company))
+        elif company is None or company == first:
+            targets.append((Message.Meta.table_name, _message_key(first, int(second)), None))
+    if receipt.provider_id and not targets:
+        for hit in Recipient.by_provider_id.query(receipt.provider_id, limit=2):
+            targets.append((Recipient.Meta.table_name, _recipient_key(hit.deployment, hit.msisdn), company))
+        for hit in Message.by_provider_id.query(receipt.provider_id, limit=2):
+            if company is None or hit.company == company:
+                targets.append((Message.Meta.table_name, _message_key(hit.company, hit.id), None))
+    return targets
+
+
+def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
+    """`d<deployment>:<number>` → ("d", deployment, number); `m<company>:<id>` → ("m", company, id)."""
+    if not reference or reference[0] not in "dm" or ":" not in reference:
+        return None
+    head, _, tail = reference[1:].partition(":")
+    if not head.isdigit() or not tail.isdigit() or len(head) > 18 or len(tail) > 18:
+        return None
+    return reference[0], int(head), int(tail) if reference[0] == "m" else tail
+
+
+def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None) -> str:
+    names = {"#status": "status", "#receipt": "receipt"}
+    values: dict[str, Any] = {":outcome": {"S": receipt.outcome}}
+    sets = ["#status = :outcome", "#receipt = :outcome"]
+    removes = []
+    if receipt.outcome == DELIVERED:
+        names["#delivered"], names["#error"] = "date_delivered", "error"
+        values[":at"] = {"S": Recipient.date_delivered.serialize(clock.now())}
+        sets.append("#delivered = :at")
+        removes.append("#error")
+    elif receipt.outcome == FAILED and receipt.error:
+        names["#error"] = "error"
+        values[":error"] = {"S": receipt.error[:500]}
+        sets.append("#error = :error")
+    if receipt.provider_id:
+        names["#provider"] = "provider_id"
+        values[":provider"] = {"S": receipt.provider_id[:200]}
+        sets.append("#provider = if_not_exists(#provider, :provider)")
+    receivable = []
+    for i, status in enumerate(_RECEIVABLE):
+        values[f":s{i}"] = {"S": status}
+        receivable.append(f":s{i}")
+    replaceable = ["attribute_not_exists(#receipt)"]
+    for i, outcome in enumerate(_REPLACES[receipt.outcome]):
+        values[f":r{i}"] = {"S": outcome}
+        replaceable.append(f"#receipt = :r{i}")
+    condition = f"(#status IN ({', '.join(receivable)}) OR attribute_exists(#receipt))"
+    condition += f" AND ({' OR '.join(replaceable)})"
+    if owner is not None:
+        names["#company"] = "company"
+        values[":company"] = {"N": str(owner)}
+        condition += " AND #company = :company"
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        old = error.response.get("Item")
+        if not old or (owner is not None and old.get("company", {}).get("N") != str(owner)):
+            return "unknown"
+        return "unchanged"
+    return "applied"
+
+
+def _recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
+    return {"deployment": {"N": str(deployment)}, "msisdn": {"S": msisdn}}
+
+
+def _message_key(company: int, message_id: int) -> dict[str, Any]:
+    return {"company": {"N": str(company)}, "id": {"N": str(message_id)}}
+
+
+def _name(key: dict[str, Any]) -> str:
+    if "msisdn" in key:
+        return f"d{key['deployment']['N']}:{key['msisdn']['S']}"
+    return f"m{key['company']['N']}:{key['id']['N']}"

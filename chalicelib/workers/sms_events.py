@@ -1,0 +1,78 @@
+"""AWS End User Messaging's SNS topics: two-way SMS (inbound) and delivery events (receipts).
+
+A message that cannot be understood is logged and dropped: raising would only make Lambda retry what
+can never succeed. Anything else that fails raises, so Lambda retries it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.domain import inbound, receipts
+from chalicelib.domain.companies import companies_sending_from
+from chalicelib.domain.errors import ColonyError
+from chalicelib.domain.senders import normalise_sender
+from chalicelib.log import logger
+
+
+def handle_inbound(message: str) -> dict[str, Any]:
+    """`{originationNumber, destinationNumber, messageBody, inboundMessageId}`: act for every company
+    that sends from the number written to."""
+    body = _parse(message, "originationNumber", "destinationNumber", "messageBody")
+    if body is None:
+        return {"dropped": 1}
+    try:
+        sender = normalise_sender(body["destinationNumber"])
+    except ValueError:
+        sender = None
+    companies = companies_sending_from(sender) if sender else []
+    if not companies:
+        logger.warning("inbound SMS to a number no company sends from", destination=body["destinationNumber"])
+        return {"dropped": 1}
+    outcomes = {}
+    for company in companies:
+        sms_in = inbound.InboundSms(
+            originator=body["originationNumber"],
+            destination=body["destinationNumber"],
+            text=body["messageBody"],
+            provider_id=body.get("inboundMessageId"),
+        )
+        try:
+            outcomes[company.id] = inbound.receive(company, sms_in)
+        except ColonyError as error:
+            logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
+            outcomes[company.id] = "dropped"
+    return {"outcomes": outcomes}
+
+
+def handle_event(message: str) -> dict[str, Any]:
+    """`{eventType, isFinal, messageId, context: {reference}, messageStatusDescription}`."""
+    body = _parse(message, "eventType", "messageId")
+    if body is None:
+        return {"dropped": 1}
+    try:
+        outcome = receipts.outcome_of(body["eventType"], bool(body.get("isFinal", True)))
+    except receipts.UnknownStatus:
+        logger.info("SMS event ignored", event_type=body["eventType"])
+        return {"ignored": 1}
+    context = body.get("context") if isinstance(body.get("context"), dict) else {}
+    description = body.get("messageStatusDescription") or ""
+    receipt = receipts.Receipt(
+        outcome=outcome,
+        provider_id=str(body["messageId"]),
+        reference=context.get("reference"),
+        error=f"{body['eventType']}: {description}".rstrip(": ") if outcome == receipts.FAILED else None,
+    )
+    return {"result": receipts.apply(receipt, company=None)}
+
+
+def _parse(message: str, *required: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(message)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or any(not isinstance(body.get(name), str) for name in required):
+        logger.error("SNS message not understood; dropped", message=message[:500], required=required)
+        return None
+    return body
