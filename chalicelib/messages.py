@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
@@ -88,6 +89,7 @@ class SendMessages:
 Message = ContinueImport | RunTask | FanOut | SendChunk | SendMessages
 _TYPES = {cls.type: cls for cls in (ContinueImport, RunTask, FanOut, SendChunk, SendMessages)}
 _BATCH = 10
+MAX_BATCH_BYTES = 250_000  # SQS takes 256 KiB a message and a batch (attributes and ids included)
 
 
 def enqueue(message: Message, delay_seconds: int = 0) -> None:
@@ -95,23 +97,32 @@ def enqueue(message: Message, delay_seconds: int = 0) -> None:
 
 
 def enqueue_many(messages: list[Message], delay_seconds: int = 0) -> None:
-    """Send messages of one queue, ten to a SendMessageBatch."""
+    """Send messages of one queue, ten to a SendMessageBatch (fewer when ten would not fit in one)."""
     if not messages:
         return
     url = _queue_url(get_settings().queue(messages[0].queue))
     sqs = aws.client("sqs")
-    for start in range(0, len(messages), _BATCH):
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": json.dumps({"type": m.type, **dataclasses.asdict(m)}),
-                "DelaySeconds": delay_seconds,
-            }
-            for i, m in enumerate(messages[start : start + _BATCH])
-        ]
+    for entries in _batches([json.dumps({"type": m.type, **dataclasses.asdict(m)}) for m in messages]):
+        for i, entry in enumerate(entries):
+            entry.update(Id=str(i), DelaySeconds=delay_seconds)
         failed = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
         if failed:
             raise RuntimeError(f"SQS refused {len(failed)} messages: {failed[0].get('Message')}")
+
+
+def _batches(bodies: list[str]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        assert length <= MAX_BATCH_BYTES, f"a message of {length} bytes is too large for SQS"
+        if batch and (len(batch) == _BATCH or size + length > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append({"MessageBody": body})
+        size += length
+    if batch:
+        yield batch
 
 
 @functools.lru_cache(maxsize=16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 # moto must be imported, and the stage set, before anything creates a boto3 client.
@@ -43,6 +44,34 @@ def _guarded_connect(self: socket.socket, address: object) -> None:
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def unused_expression_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB refuses a transaction with an expression name or value that no expression uses; moto
+    checks that for single writes only. Refuse it here too, so such a bug cannot pass in tests."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    real = BaseClient._make_api_call
+
+    def checked(client: BaseClient, operation: str, params: dict) -> object:
+        if operation == "TransactWriteItems":
+            for item in params.get("TransactItems", []):
+                for action in item.values():
+                    text = " ".join(action.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
+                    used = set(re.findall(r"[:#][A-Za-z0-9_]+", text))
+                    for group in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+                        unused = set(action.get(group) or {}) - used
+                        if unused:
+                            error = {
+                                "Code": "ValidationException",
+                                "Message": f"unused in expressions: {unused}",
+                            }
+                            raise ClientError({"Error": error}, operation)
+        return real(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", checked)
 
 
 @pytest.fixture

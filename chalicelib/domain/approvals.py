@@ -110,15 +110,17 @@ def freeze(deployment: Deployment, company: Company) -> audience.Quote:
     writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
     try:
         for page in audience.pages(audience.merged_lists(deployment.contact_lists)):
-            builder.add(page)
-            writer.submit([_recipient(deployment, contact).serialize() for contact in page])
+            blocked = builder.add(page)
+            writer.submit([_recipient(deployment, contact, blocked).serialize() for contact in page])
         writer.wait()
     finally:
         writer.close()
     return builder.quote
 
 
-def _recipient(deployment: Deployment, contact) -> Recipient:
+def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
+    """A frozen recipient; one opted out at approval is not paid for, so it is never sent (even if the
+    opt-out is lifted before the send)."""
     return Recipient(
         deployment=deployment.id,
         msisdn=contact.msisdn,
@@ -128,7 +130,7 @@ def _recipient(deployment: Deployment, contact) -> Recipient:
         last_name=contact.last_name,
         email=contact.email,
         fields=contact.fields.as_dict() if contact.fields else {},
-        status="queued",
+        status="opted_out" if contact.msisdn in blocked else "queued",
     )
 
 

@@ -7,8 +7,13 @@ cannot start one twice), and finishes the ones whose recipients are all done (or
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import messages
 from chalicelib.domain import clock, lifecycle
@@ -19,9 +24,8 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.lifecycle import APPROVED, FAILED, PAUSED, SENDING, SENT
 from chalicelib.domain.quiet_hours import is_permitted, next_opening
 from chalicelib.domain.segments import cost
-from chalicelib.domain.templates import compile_template
+from chalicelib.domain.templates import Template, compile_template
 from chalicelib.log import logger
-from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
@@ -29,8 +33,11 @@ from chalicelib.models.uniques import Unique
 
 DUE, ACTIVE = "due", "sending"
 CHUNK = 100
+CHUNK_BYTES = 200_000  # an SQS message holds 256 KiB
 FANOUT_PAGE = 2000
-STALL_SECONDS = 600
+CLAIM_EXPIRY_SECONDS = 960  # the send worker's Lambda timeout (900 s) and a margin: no claimer lives longer
+RECOVER_AFTER_SECONDS = 900  # idle this long: look for claims of dead workers (at most this often)
+STALL_SECONDS = 86_400  # idle a whole day: finish anyway
 
 
 def launch_due(now: datetime | None = None) -> dict[str, int]:
@@ -38,13 +45,23 @@ def launch_due(now: datetime | None = None) -> dict[str, int]:
     now = now or clock.now()
     counts = {"launched": 0, "waiting": 0, "finished": 0}
     for deployment in Deployment.by_launch.query(DUE, Deployment.launch_at <= clock.iso(now)):
-        counts[launch(deployment, now)] += 1
+        with _one_of_many(deployment):
+            counts[launch(deployment, now)] += 1
     for deployment in Deployment.by_launch.query(ACTIVE):
-        if finish_if_done(deployment, now):
-            counts["finished"] += 1
+        with _one_of_many(deployment):
+            counts["finished"] += finish_if_done(deployment, now)
     if any(counts.values()):
         logger.info("launcher ran", **counts)
     return counts
+
+
+@contextlib.contextmanager
+def _one_of_many(deployment: Deployment) -> Iterator[None]:
+    """One deployment's trouble is logged, and the launcher's run goes on with the others."""
+    try:
+        yield
+    except Exception:
+        logger.exception("launcher could not handle a deployment", deployment=deployment.id)
 
 
 def launch(deployment: Deployment, now: datetime) -> str:
@@ -94,40 +111,61 @@ def launch(deployment: Deployment, now: datetime) -> str:
 def fan_out(step: messages.FanOut) -> None:
     """Turn the next page of queued recipients into SendChunks of about a hundred, ten to a batch.
 
-    A redelivered step finds its guard and only passes the baton on again; the chunks it may have sent
-    twice are harmless (every recipient is claimed before it is sent).
+    The page is counted into `expected` (with a guard naming where it ends) before its chunks are
+    queued, so a retried step counts nothing twice and misses nobody: it finds the guard and queues
+    again whoever in that page is still queued (a recipient in two chunks is still claimed only once).
     """
     deployment = Deployment.get(step.company, step.deployment, consistent_read=True)
     if deployment.status != SENDING or deployment.round != step.round:
         return
     guard_key = f"fanout#{deployment.id}#{step.round}#{step.after}"
     guard = Unique.get_or_none(guard_key, consistent_read=True)
-    if guard is not None:
+    if guard is None:
+        page = _queued(deployment.id, step.after, until=None)
+        cursor = page[-1].msisdn if len(page) == FANOUT_PAGE else ""
+        try:
+            with transaction() as write:
+                write.save(Unique(key=guard_key, owner=cursor), condition=Unique.key.does_not_exist())
+                write.update(
+                    deployment,
+                    actions=[
+                        Deployment.expected.add(len(page)),
+                        *([] if cursor else [Deployment.fanout_done.set(1)]),
+                    ],
+                    condition=Deployment.round == step.round,
+                )
+        except TransactWriteError as error:
+            if not condition_failed(error):
+                raise
+            fan_out(step)  # a twin step got there first, or the round is over: look again
+            return
+    elif Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
+        cursor = guard.owner
+        page = _queued(deployment.id, step.after, until=cursor or None)
+    else:
         _pass_on(step, guard.owner)
         return
+    messages.enqueue_many(_chunks(deployment, step.round, page))
+    Unique(key=f"{guard_key}#queued", owner=cursor).save()
+    _pass_on(step, cursor)
+
+
+def _queued(deployment_id: int, after: str, until: str | None) -> list[Recipient]:
+    """Up to FANOUT_PAGE queued recipients after `after` (and up to `until`, when given), in order."""
     page = []
-    after = Recipient.msisdn > step.after if step.after else None
     for recipient in Recipient.query(
-        deployment.id, after, filter_condition=Recipient.status == "queued", page_size=FANOUT_PAGE
+        deployment_id,
+        Recipient.msisdn > after if after else None,
+        filter_condition=Recipient.status == "queued",
+        consistent_read=True,
+        page_size=FANOUT_PAGE,
     ):
+        if until is not None and recipient.msisdn > until:
+            break
         page.append(recipient)
         if len(page) == FANOUT_PAGE:
             break
-    messages.enqueue_many(
-        [_chunk(deployment, step.round, page[i : i + CHUNK]) for i in range(0, len(page), CHUNK)]
-    )
-    cursor = page[-1].msisdn if len(page) == FANOUT_PAGE else ""
-    with transaction() as write:
-        write.save(Unique(key=guard_key, owner=cursor), condition=Unique.key.does_not_exist())
-        write.update(
-            deployment,
-            actions=[
-                Deployment.expected.add(len(page)),
-                *([] if cursor else [Deployment.fanout_done.set(1)]),
-            ],
-            condition=Deployment.round == step.round,
-        )
-    _pass_on(step, cursor)
+    return page
 
 
 def _pass_on(step: messages.FanOut, cursor: str) -> None:
@@ -137,17 +175,34 @@ def _pass_on(step: messages.FanOut, cursor: str) -> None:
         )
 
 
-def _chunk(deployment: Deployment, round_: int, page: list[Recipient]) -> messages.SendChunk:
+def _chunks(deployment: Deployment, round_: int, page: list[Recipient]) -> list[messages.SendChunk]:
+    """At most CHUNK recipients a chunk, and few enough bytes for an SQS message however long their
+    personal fields and texts are."""
+    chunks, values, size = [], [], 0
+    for recipient in page:
+        value = _values(recipient)
+        length = len(json.dumps(value, ensure_ascii=False).encode())
+        if values and (len(values) == CHUNK or size + length > CHUNK_BYTES):
+            chunks.append(_chunk(deployment, round_, values))
+            values, size = [], 0
+        values.append(value)
+        size += length
+    if values:
+        chunks.append(_chunk(deployment, round_, values))
+    return chunks
+
+
+def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) -> messages.SendChunk:
     return messages.SendChunk(
         company=deployment.company,
         deployment=deployment.id,
         round=round_,
-        chunk=f"{round_}:{page[0].msisdn}",
+        chunk=f"{round_}:{values[0]['msisdn']}",
         marketing=deployment.marketing,
         sender=deployment.frozen_sender or "",
         message=deployment.message or "",
         optout_text=deployment.frozen_optout_text or "",
-        recipients=[_values(r) for r in page],
+        recipients=values,
     )
 
 
@@ -162,44 +217,132 @@ def _values(recipient: Recipient) -> dict[str, Any]:
 
 
 def finish_if_done(deployment: Deployment, now: datetime) -> bool:
-    """Finish a sending deployment once every recipient fanned out has a status, or once it has made
-    no progress for ten minutes (a chunk that went to the dead-letter queue, a worker that died)."""
+    """Finish a sending deployment once every recipient fanned out has a status. One idle for a while
+    first gets back the claims of dead workers (they become `unknown`); one idle for a day is finished
+    anyway (its unsent recipients fail and are refunded). Chunks waiting behind other work are not idle
+    for long enough to be mistaken for lost."""
     if deployment.status != SENDING or not deployment.fanout_done:
         return False
-    stalled = now.timestamp() - (deployment.last_progress or 0) > STALL_SECONDS
-    if deployment.processed < deployment.expected and not stalled:
+    idle = now.timestamp() - (deployment.last_progress or 0)
+    lost = deployment.processed < deployment.expected and idle > RECOVER_AFTER_SECONDS
+    if lost and recover_lost_claims(deployment, now):
+        deployment = Deployment.get(deployment.company, deployment.id, consistent_read=True)
+    if deployment.processed < deployment.expected and idle <= STALL_SECONDS:
         return False
-    finish(deployment)
+    try:
+        finish(deployment)
+    except Conflict:
+        return False  # another run finished it (or it was paused, cancelled or resumed) meanwhile
     return True
+
+
+def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
+    """Recipients a dead worker left `sending` (claimed longer ago than any worker lives) become
+    `unknown`: charged, never resent. Returns how many of the current round it counted as processed."""
+    if now.timestamp() - (deployment.last_recovery or 0) < RECOVER_AFTER_SECONDS:
+        return 0
+    deployment.update(actions=[Deployment.last_recovery.set(int(now.timestamp()))])
+    before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
+    counted = 0
+    lost = (Recipient.status == "sending") & (Recipient.claimed_at < before)
+    for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
+        try:
+            recipient.update(
+                actions=[Recipient.status.set("unknown")],
+                condition=(Recipient.status == "sending") & (Recipient.claimed_at == recipient.claimed_at),
+            )
+        except UpdateError as error:
+            if condition_failed(error):
+                continue
+            raise
+        counted += recipient.claim_round == deployment.round
+    if counted:
+        deployment.update(
+            actions=[Deployment.processed.add(counted), Deployment.failed_count.add(counted)],
+            condition=Deployment.round == deployment.round,
+        )
+    logger.warning("lost claims recovered", deployment=deployment.id, counted=counted)
+    return counted
+
+
+def give_up_chunk(chunk: messages.SendChunk, reason: str) -> None:
+    """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
+    and count as processed, so the deployment can finish; any a worker holds are recovered later."""
+    failed = _fail_unclaimed(chunk.deployment, [r["msisdn"] for r in chunk.recipients], reason)
+    _count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
+    logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
+
+
+def give_up_fan_out(step: messages.FanOut, reason: str) -> None:
+    """A fan-out step that failed on its last attempt: the page it counted but never queued fails, and
+    the deployment finishes with what was queued (whoever was never reached fails, and is refunded)."""
+    guard_key = f"fanout#{step.deployment}#{step.round}#{step.after}"
+    guard = Unique.get_or_none(guard_key, consistent_read=True)
+    failed = 0
+    if guard is not None and Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
+        page = _queued(step.deployment, step.after, until=guard.owner or None)
+        failed = _fail_unclaimed(step.deployment, [r.msisdn for r in page], reason)
+    _count_given_up(step.company, step.deployment, step.round, failed, "started", reason)
+    logger.error("fan-out given up", deployment=step.deployment, failed=failed, reason=reason)
+
+
+def _fail_unclaimed(deployment_id: int, numbers: list[str], reason: str) -> int:
+    """Fail each of `numbers` that is still queued; returns how many."""
+    failed = 0
+    for number in numbers:
+        try:
+            Recipient(deployment=deployment_id, msisdn=number).update(
+                actions=[Recipient.status.set("failed"), Recipient.error.set(f"not sent: {reason}"[:500])],
+                condition=Recipient.status == "queued",
+            )
+        except UpdateError as error:
+            if condition_failed(error):
+                continue
+            raise
+        failed += 1
+    return failed
+
+
+def _count_given_up(
+    company: int, deployment_id: int, round_: int, failed: int, what: str, reason: str
+) -> None:
+    """Say so on the deployment, count what failed as processed (this round only), and for a fan-out
+    step, let the deployment finish without the pages it never reached."""
+    error_text = f"Part of the send could not be {what} ({reason})."
+    actions = [
+        Deployment.error.set(error_text),
+        Deployment.processed.add(failed),
+        Deployment.failed_count.add(failed),
+    ]
+    if what == "started":
+        actions.append(Deployment.fanout_done.set(1))
+    try:
+        Deployment(company=company, id=deployment_id).update(
+            actions=actions, condition=Deployment.round == round_
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        Deployment(company=company, id=deployment_id).update(actions=[Deployment.error.set(error_text)])
 
 
 def finish(deployment: Deployment, final: int | None = None) -> None:
     """Settle a deployment from its recipients: recipients never sent fail (and cost nothing), those
     left `sending` by a crash are `unknown` (and cost what they would have), the unused reservation
-    goes back to the company, and `total_credits` becomes what was used. Safe to run twice."""
+    goes back to the company, and `total_credits` becomes what was used (never more than reserved).
+    Each leftover changes only from the status it was read in, so a worker still at work wins."""
     template = compile_template(deployment.message or "")
     totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
-    leftovers = []
     for recipient in Recipient.query(deployment.id, consistent_read=True):
-        # A receipt can also name an SMS whose status write a crash lost: it was sent, and costs.
-        lost_write = recipient.receipt is not None and recipient.segments is None
-        if recipient.status in ("queued", "sending") or lost_write:
-            if recipient.status == "queued":
-                recipient.status = "failed"
-                recipient.error = "not sent: the deployment stopped before reaching this recipient"
-            else:
-                recipient.status = "unknown" if recipient.status == "sending" else recipient.status
-                recipient.segments = cost(
-                    text_for(template, deployment.frozen_optout_text or None, recipient)
-                ).segments
-            leftovers.append(recipient.serialize())
+        recipient = _settled(recipient, template, deployment.frozen_optout_text or None)
         status = recipient.status if recipient.status in totals else "sent"
         totals[status] += 1
         if recipient.status in ("sent", "delivered", "unknown") or recipient.receipt:
             totals["used"] += recipient.segments or 0
-    batch.write_items(Recipient.Meta.table_name, leftovers)
-    used = min(totals["used"], deployment.reserved) if deployment.reserved else totals["used"]
-    refund = deployment.reserved - used
+    used = min(totals["used"], deployment.reserved or 0)
+    if totals["used"] > used:
+        logger.error("a deployment used more than it reserved", deployment=deployment.id, used=totals["used"])
+    refund = (deployment.reserved or 0) - used
     if final is None:
         nothing_sent = totals["sent"] == 0 and totals["failed"] + totals["unknown"] > 0
         final = FAILED if deployment.error or nothing_sent else SENT
@@ -235,6 +378,33 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         refunded=refund,
         **{k: v for k, v in totals.items() if k != "used"},
     )
+
+
+def _settled(recipient: Recipient, template: Template, optout_text: str | None) -> Recipient:
+    """The recipient with a final status: queued → failed, sending → unknown, and a cost for every
+    one that reached (or may have reached) the network; re-read if a worker changed it meanwhile."""
+    while True:
+        actions = []
+        if recipient.status == "queued":
+            actions = [
+                Recipient.status.set("failed"),
+                Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
+            ]
+        elif recipient.status in ("sending", "unknown") or (recipient.receipt and recipient.segments is None):
+            if recipient.status == "sending":
+                actions.append(Recipient.status.set("unknown"))
+            if recipient.segments is None:
+                segments = cost(text_for(template, optout_text, recipient)).segments
+                actions.append(Recipient.segments.set(segments))
+        if not actions:
+            return recipient
+        try:
+            recipient.update(actions=actions, condition=Recipient.status == recipient.status)
+            return recipient
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+            recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
 
 
 def pause_now(caller: Caller, deployment_id: int) -> Deployment:

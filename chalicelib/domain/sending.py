@@ -9,6 +9,8 @@ once, or released and sent by a retry. The counts a deployment keeps move in tho
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +32,10 @@ from chalicelib.providers import Outgoing, Permanent, Retryable, provider
 GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 DEFAULT_RATE = 20
+RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
+OPTOUTS_FRESH_SECONDS = 10.0  # a chunk re-reads its opt-outs when its last read is older than this
+CONFLICT_RETRIES = 6
+STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
 
 
 class RetryLater(Exception):
@@ -52,7 +58,6 @@ class _Pending:
 
     updates: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
-    claimed: list[Any] = field(default_factory=list)
     counts: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     rounds: dict[tuple[int, int], int] = field(default_factory=dict)
     refunds: dict[int, int] = field(default_factory=dict)
@@ -92,15 +97,22 @@ class Sender:
         company = self._company(chunk.company)
         template = compile_template(chunk.message)
         key = (chunk.company, chunk.deployment)
-        numbers = [r["msisdn"] for r in chunk.recipients]
-        blocked = (
-            optouts.opted_out(chunk.company, chunk.sender or None, numbers) if chunk.marketing else set()
-        )
+        blocked: set[str] = set()
+        checked_at = -OPTOUTS_FRESH_SECONDS
         for start in range(0, len(chunk.recipients), GROUP):
             if chunk.marketing and company.quiet_hours and not _permitted(company):
                 pause(chunk.company, chunk.deployment, company)
                 self.flush()
                 return
+            if self.time_left_ms() < RESERVE_MS:
+                self.flush()
+                messages.enqueue(dataclasses.replace(chunk, recipients=chunk.recipients[start:]))
+                return
+            if chunk.marketing and time.monotonic() - checked_at > OPTOUTS_FRESH_SECONDS:
+                # A STOP that arrives mid-chunk is honoured within seconds, not only from the next chunk.
+                rest = [r["msisdn"] for r in chunk.recipients[start:]]
+                blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
+                checked_at = time.monotonic()
             group = chunk.recipients[start : start + GROUP]
             claimed = self._claim(
                 key, chunk.round, [_recipient_key(chunk.deployment, r["msisdn"]) for r in group]
@@ -133,8 +145,13 @@ class Sender:
     def _claim(self, key: tuple[int, int], round_: int, keys: list[dict[str, Any]]) -> set[str] | None:
         """Claim `keys` for sending (in the transaction that also writes the last group's statuses).
         Returns the numbers now ours, or None if the deployment is no longer sending this round."""
+        if set(self.pending.rounds.items()) - {(key, round_)}:
+            # Another deployment's (or round's) statuses go alone: its state must not decide these claims.
+            self.flush()
+        done = {_claim_name(u) for u in self.pending.updates}
         for item in keys:
-            self.pending.claims.append(_move(Recipient.Meta.table_name, item, "sending", expect="queued"))
+            if item["msisdn"]["S"] not in done:  # the same recipient twice in one batch: already ours
+                self.pending.claims.append(_claim_of(Recipient.Meta.table_name, item, round_))
         self.pending.rounds[key] = round_
         return self.flush(claiming=key)
 
@@ -172,6 +189,8 @@ class Sender:
     def send_messages(self, batch_of: messages.SendMessages) -> None:
         """API messages: sent once paid for (a bulk's reservation), marketing ones only in permitted
         hours and never to opted-out numbers; a failure or an opt-out gives its credits back."""
+        if self.pending.rounds:
+            self.flush()  # a deployment's statuses go alone: its state must not decide these claims
         company = self._company(batch_of.company)
         found = {m.id: m for m in Message.batch_get([(batch_of.company, i) for i in batch_of.ids])}
         if len(found) < len(set(batch_of.ids)):
@@ -188,9 +207,14 @@ class Sender:
                 messages.SendMessages(company=batch_of.company, ids=[m.id for m in waiting]), delay
             )
         ready = [m for m in queued if m not in waiting]
-        marketing = [m.destination for m in ready if m.marketing]
-        blocked = optouts.opted_out(batch_of.company, None, marketing) if marketing else set()
+        blocked = _blocked_messages(batch_of.company, ready)
         for start in range(0, len(ready), GROUP):
+            if self.time_left_ms() < RESERVE_MS:
+                self.flush()
+                messages.enqueue(
+                    messages.SendMessages(company=batch_of.company, ids=[m.id for m in ready[start:]])
+                )
+                return
             group = ready[start : start + GROUP]
             claimed = self._claim_messages(group)
             for message in group:
@@ -202,7 +226,7 @@ class Sender:
                         Result("failed", error="not paid: the bulk request was refused"),
                         refund=False,
                     )
-                elif message.marketing and message.destination in blocked:
+                elif message.id in blocked:
                     self._message_done(message, Result("opted_out"), refund=True)
                 else:
                     sms = Outgoing(
@@ -225,10 +249,10 @@ class Sender:
         return self._bulks[message.bulk]
 
     def _claim_messages(self, group: list[Message]) -> set[int]:
+        done = {_claim_name(u) for u in self.pending.updates}
         for message in group:
-            self.pending.claims.append(
-                _move(Message.Meta.table_name, _message_key(message), "sending", expect="queued")
-            )
+            if f"m#{message.id}" not in done:
+                self.pending.claims.append(_claim_of(Message.Meta.table_name, _message_key(message)))
         self.flush()
         return {int(key.split("#", 1)[1]) for key in self._last_claimed if key.startswith("m#")}
 
@@ -297,50 +321,67 @@ class Sender:
         """Write the pending statuses and counts together with the pending claims; retry without the
         claims another worker holds, and without any claims for a deployment that stopped sending
         (paused, cancelled, or resumed in a newer round). Returns the numbers now claimed, or None
-        when the deployment being claimed for has stopped."""
+        when the deployment being claimed for has stopped. If the write fails for another reason, the
+        statuses stay pending (the worker's last flush tries again) and the claims are dropped."""
         pending, self.pending = self.pending, _Pending()
-        claims, stopped, strict = list(pending.claims), False, True
-        while True:
-            deployments = self._deployment_updates(pending, require_sending=bool(claims), check_round=strict)
-            deployments += _refunds(pending)
-            actions = pending.updates + claims + deployments
-            if not actions:
-                break
-            try:
-                aws.client("dynamodb").transact_write_items(TransactItems=actions)
-                break
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = error.response.get("CancellationReasons") or []
-                failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
-                first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
-                if any(i >= first_deployment for i in failed):
-                    # The deployment moved on: keep the statuses and counts, claim nothing more, and
-                    # leave a newer round's completion count alone.
-                    claims, stopped, strict = [], True, False
-                    _forget_old_rounds(pending)
-                    continue
-                lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}
-                if not lost or any(i < first_claim for i in failed):
-                    raise
-                claims = [c for i, c in enumerate(claims) if i not in lost]
+        try:
+            claims, stopped = self._write(pending)
+        except Exception:
+            pending.claims = []
+            self.pending = _merge(pending, self.pending)
+            raise
         self._last_claimed = {_claim_name(c) for c in claims}
         if stopped and claiming is not None:
             return None
         return self._last_claimed
 
+    def _write(self, pending: _Pending) -> tuple[list[dict[str, Any]], bool]:
+        claims, stopped, level, conflicts = list(pending.claims), False, STRICT, 0
+        while True:
+            deployments = self._deployment_updates(pending, require_sending=bool(claims), level=level)
+            actions = pending.updates + claims + deployments + _refunds(pending)
+            if not actions:
+                return claims, stopped
+            try:
+                aws.client("dynamodb").transact_write_items(TransactItems=actions)
+                return claims, stopped
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+                failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+                if not failed and "TransactionConflict" in reasons and conflicts < CONFLICT_RETRIES:
+                    # Every worker's flush touches the deployment's counters: a conflict is routine.
+                    conflicts += 1
+                    time.sleep(random.uniform(0, 0.05 * 2**conflicts))
+                    continue
+                first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
+                last_deployment = first_deployment + len(deployments)
+                if any(first_deployment <= i < last_deployment for i in failed) and level != NONE:
+                    # The deployment moved on: keep the statuses, claim nothing more, leave a newer
+                    # round's completion count alone, and add to no counter of a settled deployment.
+                    claims, stopped, level = [], True, LOOSE if level == STRICT else NONE
+                    _forget_old_rounds(pending)
+                    continue
+                lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}
+                if not lost or any(i < first_claim or i >= first_deployment for i in failed):
+                    raise
+                claims = [c for i, c in enumerate(claims) if i not in lost]
+
     def _deployment_updates(
-        self, pending: _Pending, require_sending: bool, check_round: bool
+        self, pending: _Pending, require_sending: bool, level: str
     ) -> list[dict[str, Any]]:
-        updates = []
+        """Counter updates for each deployment, conditional on its round (and, with claims, on its
+        sending) when `level` is STRICT, on its not being settled when LOOSE; none when NONE."""
+        updates: list[dict[str, Any]] = []
+        if level == NONE:
+            return updates
         for (company, deployment), round_ in pending.rounds.items():
             counts = pending.counts.get((company, deployment), {})
             parts = [f"#{name} :{name}" for name in counts]
             values = {f":{name}": {"N": str(n)} for name, n in counts.items()}
             counter_names = {f"#{name}": name for name in counts}
             values[":now"] = {"N": str(int(clock.now().timestamp()))}
-            values[":round"] = {"N": str(round_)}
             expression = ("ADD " + ", ".join(parts) + " " if parts else "") + "SET #progress = :now"
             names = {**counter_names, "#progress": "last_progress"}
             update: dict[str, Any] = {
@@ -350,15 +391,21 @@ class Sender:
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
-            if check_round:
+            names["#status"] = "status"
+            values[":sending"] = {"N": str(SENDING)}
+            if level == STRICT:
                 values[":round"] = {"N": str(round_)}
                 names["#round"] = "round"
                 condition = "#round = :round"
                 if require_sending:
                     condition += " AND #status = :sending"
-                    values[":sending"] = {"N": str(SENDING)}
-                    names["#status"] = "status"
-                update["ConditionExpression"] = condition
+                else:
+                    condition += " AND #status IN (:sending, :paused)"
+                    values[":paused"] = {"N": str(PAUSED)}
+            else:
+                condition = "#status IN (:sending, :paused)"
+                values[":paused"] = {"N": str(PAUSED)}
+            update["ConditionExpression"] = condition
             updates.append({"Update": update})
         return updates
 
@@ -393,6 +440,51 @@ def _forget_old_rounds(pending: _Pending) -> None:
 
 def _permitted(company: Company) -> bool:
     return is_permitted(clock.now(), company.timezone, company.default_region)
+
+
+def _claim_of(table: str, key: dict[str, Any], round_: int | None = None) -> dict[str, Any]:
+    """queued → sending, stamped (with the deployment's round): a claim older than a worker can live
+    belongs to a dead one, and the launcher recovers it."""
+    claim = _move(table, key, "sending", expect="queued")
+    update = claim["Update"]
+    update["UpdateExpression"] += ", #claimed = :claimed"
+    update["ExpressionAttributeNames"]["#claimed"] = "claimed_at"
+    update["ExpressionAttributeValues"][":claimed"] = {"N": str(int(clock.now().timestamp()))}
+    if round_ is not None:
+        update["UpdateExpression"] += ", #claim_round = :claim_round"
+        update["ExpressionAttributeNames"]["#claim_round"] = "claim_round"
+        update["ExpressionAttributeValues"][":claim_round"] = {"N": str(round_)}
+    return claim
+
+
+def _merge(first: _Pending, then: _Pending) -> _Pending:
+    """Writes that failed, put back in front of any added since."""
+    merged = _Pending(
+        updates=first.updates + then.updates,
+        claims=then.claims,
+        rounds={**first.rounds, **then.rounds},
+        refunds=dict(first.refunds),
+    )
+    for key, counts in [*first.counts.items(), *then.counts.items()]:
+        into = merged.counts.setdefault(key, {})
+        for name, n in counts.items():
+            into[name] = into.get(name, 0) + n
+    for company, n in then.refunds.items():
+        merged.refunds[company] = merged.refunds.get(company, 0) + n
+    return merged
+
+
+def _blocked_messages(company: int, ready: list[Message]) -> set[int]:
+    """The marketing messages among `ready` whose number opted out of their sender (or of all)."""
+    by_sender: dict[str | None, list[Message]] = {}
+    for message in ready:
+        if message.marketing:
+            by_sender.setdefault(message.sender, []).append(message)
+    blocked = set()
+    for sender, group in by_sender.items():
+        out = optouts.opted_out(company, sender, [m.destination for m in group])
+        blocked |= {m.id for m in group if m.destination in out}
+    return blocked
 
 
 def _move(table: str, key: dict[str, Any], to: str, expect: str) -> dict[str, Any]:
@@ -474,15 +566,23 @@ def _stamp() -> str:
 
 
 def fail_messages(company: int, ids: list[int], reason: str) -> None:
-    """API messages that can no longer be sent fail, and their credits go back (once each)."""
+    """API messages that can no longer be sent fail, and their credits go back (once each) — if they
+    were ever taken: a bulk request whose payment never happened refunds nothing."""
+    bulks: dict[int, bool] = {}
     for message in Message.batch_get([(company, i) for i in ids]):
         if message.status != "queued":
             continue
+        paid = True
+        if message.bulk is not None:
+            if message.bulk not in bulks:
+                found = Bulk.get_or_none(company, message.bulk, consistent_read=True)
+                bulks[message.bulk] = found is not None and found.status == "paid"
+            paid = bulks[message.bulk]
         failed = _move(Message.Meta.table_name, _message_key(message), "failed", expect="queued")
         failed["Update"]["UpdateExpression"] += ", #error = :error"
         failed["Update"]["ExpressionAttributeNames"]["#error"] = "error"
         failed["Update"]["ExpressionAttributeValues"][":error"] = {"S": reason[:500]}
-        pending = _Pending(refunds={company: message.credits})
+        pending = _Pending(refunds={company: message.credits if paid else 0})
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=[failed, *_refunds(pending)])
         except ClientError as error:

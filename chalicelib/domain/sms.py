@@ -7,6 +7,8 @@ bulk's record); the sender sends only what was paid for, so a crash between the 
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,17 +19,25 @@ from chalicelib.domain import clock
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.campaigns import check_campaign
 from chalicelib.domain.companies import get_company
-from chalicelib.domain.errors import ColonyError, InsufficientCredits, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.errors import (
+    ColonyError,
+    Conflict,
+    InsufficientCredits,
+    InvalidInput,
+    NotFound,
+    invalid_field,
+)
 from chalicelib.domain.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.segments import cost
 from chalicelib.models import batch
-from chalicelib.models.base import transaction
+from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Bulk, Message
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
 MAX_TEXT = 1600
+PAY_ATTEMPTS = 5
 MAX_BULK = 10_000
 CHUNK = 100
 
@@ -42,12 +52,7 @@ def send_one(caller: Caller, data: dict[str, Any]) -> Message:
     company = get_company(caller)
     message = _message(caller, company, data, allocate_ids("message")[0])
     messages.enqueue(messages.SendMessages(company=caller.company, ids=[message.id]))
-    try:
-        with transaction() as write:
-            write.save(message, condition=Message.id.does_not_exist())
-            _take_credits(write, caller.company, message.credits)
-    except TransactWriteError as error:
-        raise _short(caller.company, message.credits) from error
+    _pay(message, Message.id.does_not_exist(), caller.company, message.credits)
     return message
 
 
@@ -88,10 +93,8 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             ],
         )
     try:
-        with transaction() as write:
-            write.save(bulk, condition=Bulk.id.does_not_exist())
-            _take_credits(write, caller.company, credits)
-    except TransactWriteError as error:
+        _pay(bulk, Bulk.id.does_not_exist(), caller.company, credits)
+    except ColonyError:
         Bulk(
             company=caller.company,
             id=bulk_id,
@@ -100,7 +103,7 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             credits=credits,
             date_created=clock.now(),
         ).save()
-        raise _short(caller.company, credits) from error
+        raise
     return BulkResult(bulk=bulk, rejected=rejected)
 
 
@@ -172,6 +175,32 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
         sender=company.sender_id,
         date_created=clock.now(),
     )
+
+
+def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
+    """Save `record` and take its credits in one transaction: 402 if the balance is short; a conflict
+    with another write to the busy company item is retried, and if it persists is a 409."""
+    for attempt in range(PAY_ATTEMPTS):
+        try:
+            with transaction() as write:
+                write.save(record, condition=new)
+                _take_credits(write, company, credits)
+            return
+        except TransactWriteError as error:
+            if condition_failed(error):
+                raise _short(company, credits) from error
+            if not _conflicted(error):
+                raise
+            if attempt == PAY_ATTEMPTS - 1:
+                raise Conflict(
+                    "Too many payments at once; please retry.", code="concurrent_change"
+                ) from error
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+
+
+def _conflicted(error: TransactWriteError) -> bool:
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
 
 
 def _take_credits(write: Any, company: int, credits: int) -> None:

@@ -87,6 +87,7 @@ class Deployment(BaseModel):
     blocked_count = NumberAttribute(default=0)
     credits_used = NumberAttribute(default=0)
     last_progress = NumberAttribute(null=True)
+    last_recovery = NumberAttribute(null=True)
     date_sent = UTCDateTimeAttribute(null=True)
     date_finished = UTCDateTimeAttribute(null=True)
 
@@ -134,6 +135,8 @@ class Recipient(BaseModel):
     date_sent = UTCDateTimeAttribute(null=True)
     date_delivered = UTCDateTimeAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
+    claimed_at = NumberAttribute(null=True)
+    claim_round = NumberAttribute(null=True)
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
 

@@ -8,12 +8,9 @@ from chalice.app import SQSEvent
 
 from chalicelib import messages
 from chalicelib.domain import clock, launch, sending
-from chalicelib.log import logger
 from chalicelib.models.deployments import Deployment
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
-
-RESERVE_MS = 60_000
 
 
 def handle(event: SQSEvent) -> dict:
@@ -21,7 +18,7 @@ def handle(event: SQSEvent) -> dict:
     sender = sending.Sender(time_left_ms=time_left, concurrency=get_settings().send_concurrency)
 
     def run(message: Any) -> None:
-        if time_left() < RESERVE_MS:
+        if time_left() < sending.RESERVE_MS:
             messages.enqueue(message)  # too little time left: a fresh invocation takes it
             return
         try:
@@ -46,14 +43,11 @@ def handle(event: SQSEvent) -> dict:
 
 
 def _give_up(message: Any, reason: str) -> None:
-    """A record that failed on its last attempt: its deployment says so (and finishes when it stalls);
-    its API messages fail and their credits go back."""
+    """A record that failed on its last attempt ends in a terminal state: its API messages fail (their
+    credits go back), a chunk's unclaimed recipients fail, a fan-out step lets the deployment finish."""
     if isinstance(message, messages.SendMessages):
         sending.fail_messages(message.company, message.ids, f"not sent: {reason}")
-        return
-    deployment = Deployment.get_or_none(message.company, message.deployment)
-    if deployment is not None:
-        deployment.update(
-            actions=[Deployment.error.set(f"Part of the send could not be processed ({reason}).")]
-        )
-    logger.error("send record given up", deployment=message.deployment, reason=reason)
+    elif isinstance(message, messages.SendChunk):
+        launch.give_up_chunk(message, reason)
+    else:
+        launch.give_up_fan_out(message, reason)

@@ -124,7 +124,7 @@ def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gatewa
     acme, contact_list = campaign
     deployment_id = approve(api, acme, contact_list)
     deployment = Deployment.get(acme.id, deployment_id)
-    chunk = launch._chunk(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])
+    chunk = launch._chunks(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])[0]
     start = threading.Barrier(2)
 
     def work():

@@ -1,0 +1,423 @@
+"""The sender and launcher under the faults a review found: races with pause and cancel, conflicts,
+duplicates in one batch, retried fan-outs, give-ups, slow senders, queue backlogs."""
+
+import collections
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, messages
+from chalicelib.domain import clock, launch, optouts, sending
+from chalicelib.domain.auth import Caller
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Message, Recipient
+from chalicelib.providers import Permanent
+from tests.factories import (
+    create_contact_list,
+    create_contacts,
+    create_optout,
+    create_tenant,
+    pending_deployment,
+)
+from tests.sqs_events import Captured, LambdaContext, run_send_worker
+
+A = [f"2782{n:07d}" for n in range(30)]
+B = [f"2783{n:07d}" for n in range(30)]
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(sending, "BACKOFF_SECONDS", (0, 0, 0, 0))
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    return Captured(monkeypatch)
+
+
+def approve(api, tenant, numbers, **fields):
+    contact_list = create_contact_list(tenant.id)
+    create_contacts(tenant.id, contact_list.id, *numbers, first_name="Ann")
+    deployment = pending_deployment(tenant, [contact_list.id], **fields)
+    answer = api.post(f"/deployments/{deployment.id}/approve", tenant.approver)
+    assert answer.status == 200, answer.body
+    return deployment.id
+
+
+def statuses(deployment_id):
+    return collections.Counter(r.status for r in Recipient.query(deployment_id, consistent_read=True))
+
+
+def deployment_of(tenant, deployment_id):
+    return Deployment.get(tenant.id, deployment_id, consistent_read=True)
+
+
+def chunks_of(api, tenant, numbers, captured, **fields):
+    deployment_id = approve(api, tenant, numbers, **fields)
+    run_send_worker(captured.take(messages.FanOut))
+    return deployment_id, captured.take(messages.SendChunk)
+
+
+def sent_once(gateway):
+    return set(collections.Counter(s.to for s in gateway.sent).values()) <= {1}
+
+
+def test_pausing_mid_group_and_resuming_sends_everyone_once(api, tenants, pump, gateway, at_time):
+    acme, _ = tenants
+    numbers = [f"2786{n:07d}" for n in range(230)]
+
+    def pause_at_fifty(sms, tries):
+        if len(gateway.sent) == 50 and not pause_at_fifty.done:
+            pause_at_fifty.done = True
+            assert api.post(f"/deployments/{sms.deployment}/pause", acme.member).status == 200
+
+    pause_at_fifty.done = False
+    gateway.script = pause_at_fifty
+    deployment_id = approve(api, acme, numbers)
+    pump.drain()
+    assert deployment_of(acme, deployment_id).status == 7
+    assert api.post(f"/deployments/{deployment_id}/resume", acme.member).status == 200
+    pump.drain()
+    finished = deployment_of(acme, deployment_id)
+    assert (finished.status, finished.error, finished.sent_count) == (4, None, 230)
+    assert statuses(deployment_id) == {"sent": 230} and sent_once(gateway) and len(gateway.sent) == 230
+
+
+def test_one_small_chunk_twice_in_one_batch_is_sent_once_and_recorded(
+    api, tenants, gateway, at_time, captured
+):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A[:10], captured)
+    run_send_worker([chunk, chunk])
+    assert statuses(deployment_id) == {"sent": 10} and len(gateway.sent) == 10
+    assert deployment_of(acme, deployment_id).status == 4
+
+
+def conflict_on_call(monkeypatch, number):
+    """The `number`th transaction of the test is cancelled by a conflicting write, once."""
+    client = aws.client("dynamodb")
+    real = client.transact_write_items
+    calls = {"n": 0}
+
+    def conflicted(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == number:
+            reasons = [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1) + [
+                {"Code": "TransactionConflict"}
+            ]
+            error = {"Code": "TransactionCanceledException", "Message": "conflict"}
+            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", conflicted)
+
+
+def test_a_conflicting_write_is_retried_and_loses_no_status(
+    api, tenants, gateway, at_time, captured, monkeypatch
+):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+    conflict_on_call(monkeypatch, 2)  # group 1's statuses travel with group 2's claims
+    run_send_worker([chunk])
+    assert statuses(deployment_id) == {"sent": 30} and len(gateway.sent) == 30
+    assert deployment_of(acme, deployment_id).status == 4
+
+
+def test_a_conflict_loses_no_api_message_status_or_refund(api, tenants, gateway, captured, monkeypatch):
+    acme, _ = tenants
+
+    def refuse_one(sms, tries):
+        if sms.to.endswith("03"):
+            raise Permanent("InvalidNumber", "no such number")
+
+    gateway.script = refuse_one
+    items = [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(30)]
+    assert api.post("/messages/bulk", acme.member, items).status == 202
+    (batch_of,) = captured.take(messages.SendMessages)
+    conflict_on_call(monkeypatch, 2)
+    run_send_worker([batch_of])
+    assert collections.Counter(m.status for m in Message.query(acme.id)) == {"sent": 29, "failed": 1}
+    assert Company.get(acme.id).credits == 1000 - 29
+
+
+def test_a_paused_deployment_does_not_stop_the_next_records_of_the_batch(
+    api, tenants, gateway, at_time, captured
+):
+    acme, _ = tenants
+    first, (chunk_a,) = chunks_of(api, acme, A, captured)
+    second, (chunk_b,) = chunks_of(api, acme, B, captured)
+    answer = api.post("/messages/send", acme.member, {"message": "Your code", "destination": "0815854565"})
+    (api_message,) = captured.take(messages.SendMessages)
+
+    def pause_first(sms, tries):
+        if sms.to == A[-1]:
+            assert api.post(f"/deployments/{first}/pause", acme.member).status == 200
+
+    gateway.script = pause_first
+    run_send_worker([chunk_a, chunk_b, api_message])
+    assert statuses(first) == {"sent": 30}
+    assert statuses(second) == {"sent": 30} and deployment_of(acme, second).status == 4
+    assert Message.get(acme.id, answer.body["id"]).status == "sent"
+
+
+def test_a_stale_rounds_chunk_after_the_current_ones_keeps_the_count(
+    api, tenants, gateway, at_time, captured
+):
+    acme, _ = tenants
+    deployment_id, (old,) = chunks_of(api, acme, A, captured)
+    assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 200
+    assert api.post(f"/deployments/{deployment_id}/resume", acme.member).status == 200
+    run_send_worker(captured.take(messages.FanOut))
+    (current,) = captured.take(messages.SendChunk)
+    run_send_worker([current, old])
+    finished = deployment_of(acme, deployment_id)
+    assert (finished.status, finished.sent_count) == (4, 30) and len(gateway.sent) == 30
+
+
+def test_a_fan_out_given_up_lets_the_deployment_finish_and_refund(
+    api, tenants, gateway, at_time, captured, monkeypatch
+):
+    acme, _ = tenants
+    deployment_id = approve(api, acme, A)
+    (step,) = captured.take(messages.FanOut)
+    monkeypatch.setattr(
+        messages, "enqueue_many", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("SQS down"))
+    )
+    for attempt in range(1, 6):
+        run_send_worker([step], attempt=attempt)
+    launch.launch_due()
+    finished = deployment_of(acme, deployment_id)
+    assert finished.status == 5 and "could not be started" in finished.error
+    assert statuses(deployment_id) == {"failed": 30}
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_a_chunk_given_up_lets_the_deployment_finish_at_once(
+    api, tenants, gateway, at_time, captured, monkeypatch
+):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+    gateway.script = lambda sms, tries: (
+        (_ for _ in ()).throw(RuntimeError("bug")) if sms.to >= A[20] else None
+    )
+    for attempt in range(1, 6):
+        run_send_worker([chunk], attempt=attempt)
+    launch.launch_due()  # the same minute: no stall needed
+    finished = deployment_of(acme, deployment_id)
+    assert finished.status == 5 and finished.sent_count == 20
+    assert Company.get(acme.id).credits == 1000 - 20
+
+
+def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
+    api, tenants, gateway, at_time, captured, monkeypatch
+):
+    acme, _ = tenants
+    monkeypatch.setattr(launch, "FANOUT_PAGE", 20)
+    monkeypatch.setattr(launch, "CHUNK", 10)
+    numbers = [f"2784{n:07d}" for n in range(60)]
+    deployment_id = approve(api, acme, numbers, marketing=False)
+    (step,) = captured.take(messages.FanOut)
+    real_save = launch.Unique.save
+    crashes = {"left": 1}
+
+    def crash_after_queueing(self, *args, **kwargs):
+        if self.key.endswith("#queued") and crashes["left"]:
+            crashes["left"] -= 1
+            raise RuntimeError("the worker died after queueing its chunks")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(launch.Unique, "save", crash_after_queueing)
+    run_send_worker([step])
+    run_send_worker(captured.take(messages.SendChunk))  # those chunks run meanwhile
+    run_send_worker([step], attempt=2)
+    while steps := captured.take(messages.FanOut):
+        run_send_worker(steps)
+    run_send_worker(captured.take(messages.SendChunk))
+    finished = deployment_of(acme, deployment_id)
+    assert (finished.expected, finished.status, finished.sent_count) == (60, 4, 60)
+    assert len(gateway.sent) == 60 and sent_once(gateway)
+
+
+def test_a_bulk_never_paid_for_refunds_nothing_when_given_up(api, tenants, gateway, captured, monkeypatch):
+    from chalicelib.domain import sms
+
+    acme, _ = tenants
+    monkeypatch.setattr(
+        sms, "_pay", lambda *args: (_ for _ in ()).throw(SystemExit("the API Lambda was killed"))
+    )
+    caller = Caller(company=acme.id, user=acme.member.user.id, role="member")
+    with pytest.raises(SystemExit):
+        sms.send_bulk(caller, [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(5)])
+    (batch_of,) = captured.take(messages.SendMessages)
+    for attempt in range(1, 6):
+        run_send_worker([batch_of], attempt=attempt)
+    assert Company.get(acme.id).credits == 1000 and gateway.sent == []
+    assert {m.status for m in Message.query(acme.id)} == {"failed"}
+
+
+def test_api_marketing_honours_an_opt_out_of_its_sender(api, aws, pump, gateway, at_time):
+    tenant = create_tenant("Zed", send_rate=1000, sender_id="ACME")
+    create_optout(tenant.id, "27815854565", sender="ACME")
+    answer = api.post(
+        "/messages/send", tenant.member, {"message": "Sale!", "destination": "0815854565", "marketing": True}
+    )
+    pump.drain()
+    assert Message.get(tenant.id, answer.body["id"]).status == "opted_out" and gateway.sent == []
+    assert Company.get(tenant.id).credits == 1000
+
+
+def test_chunks_waiting_behind_a_backlog_are_not_taken_for_a_stall(api, tenants, gateway, at_time, captured):
+    acme, _ = tenants
+    deployment_id, chunks = chunks_of(api, acme, A, captured)
+    for later in ("10:11", "10:30", "13:00"):
+        at_time(f"2026-11-26T{later}:00+02:00")
+        launch.launch_due()
+        assert deployment_of(acme, deployment_id).status == 3
+    run_send_worker(chunks)
+    assert statuses(deployment_id) == {"sent": 30} and deployment_of(acme, deployment_id).status == 4
+
+
+def test_a_slow_sender_hands_back_what_it_cannot_send_before_its_deadline(
+    api, aws, gateway, at_time, captured, monkeypatch
+):
+    tenant = create_tenant("Slow", send_rate=2, credits=5000)
+    deployment_id, chunks = chunks_of(
+        api, tenant, [f"2785{n:07d}" for n in range(500)], captured, marketing=False
+    )
+    virtual = {"t": 0.0}
+    monkeypatch.setattr(sending.time, "monotonic", lambda: virtual["t"])
+    monkeypatch.setattr(sending.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
+    run_send_worker(chunks, context=LambdaContext(lambda: int((900 - virtual["t"]) * 1000)))
+    assert virtual["t"] < 900 - 30  # stopped with time to spare
+    handed_back = captured.take(messages.SendChunk)
+    assert handed_back and statuses(deployment_id)["sending"] == 0
+    assert sum(len(c.recipients) for c in handed_back) == statuses(deployment_id)["queued"]
+    virtual["t"] = 0.0
+    while handed_back:
+        run_send_worker(handed_back, context=LambdaContext(lambda: int((900 - virtual["t"]) * 1000)))
+        virtual["t"] = 0.0
+        handed_back = captured.take(messages.SendChunk)
+    assert statuses(deployment_id) == {"sent": 500} and sent_once(gateway)
+
+
+def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, gateway, at_time, captured):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+
+    def pause_and_cancel(sms, tries):
+        if len(gateway.sent) == 10:
+            assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 200
+            assert api.post(f"/deployments/{deployment_id}/cancel", acme.member).status == 200
+
+    gateway.script = pause_and_cancel
+    run_send_worker([chunk])
+    settled = deployment_of(acme, deployment_id)
+    assert settled.sent_count + settled.failed_count + settled.blocked_count == 30
+    assert settled.credits_used == settled.total_credits
+    assert Company.get(acme.id).credits == 1000 - settled.total_credits
+
+
+def test_two_launchers_finishing_one_deployment_do_not_fail(
+    api, tenants, gateway, at_time, captured, monkeypatch
+):
+    acme, _ = tenants
+    deployment_id, chunks = chunks_of(api, acme, A, captured)
+    monkeypatch.setattr(launch, "finish_if_done", lambda deployment, now: False)
+    run_send_worker(chunks)
+    monkeypatch.undo()
+    first, second = deployment_of(acme, deployment_id), deployment_of(acme, deployment_id)
+    assert launch.finish_if_done(first, clock.now()) is True
+    assert launch.finish_if_done(second, clock.now()) is False
+    assert Company.get(acme.id).credits == 1000 - 30
+
+
+def test_a_worker_claiming_while_the_deployment_is_settled_is_charged(
+    api, tenants, gateway, at_time, captured, monkeypatch
+):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+    real_settled = launch._settled
+    ran = {}
+
+    def worker_meanwhile(recipient, *args):
+        if not ran:
+            ran["once"] = True
+            with monkeypatch.context() as inner:
+                inner.setattr(launch, "finish_if_done", lambda deployment, now: False)
+                run_send_worker([chunk])  # claims and sends everyone while the settlement reads
+        return real_settled(recipient, *args)
+
+    monkeypatch.setattr(launch, "_settled", worker_meanwhile)
+    launch.finish(deployment_of(acme, deployment_id))
+    settled = deployment_of(acme, deployment_id)
+    assert len(gateway.sent) == 30
+    assert statuses(deployment_id)["failed"] == 0
+    assert settled.total_credits == 30 and Company.get(acme.id).credits == 1000 - 30
+
+
+def test_an_opt_out_at_approval_is_never_sent_even_if_lifted_and_never_costs(
+    api, tenants, pump, gateway, at_time
+):
+    acme, _ = tenants
+    numbers = [f"27826{n:06d}" for n in range(3)]
+    lifted = [create_optout(acme.id, n) for n in numbers[:2]]
+    deployment_id = approve(api, acme, numbers)
+    assert deployment_of(acme, deployment_id).reserved == 1
+    for optout in lifted:
+        optouts.lift(optout, overwritten_by=None, source="admin")
+    pump.drain()
+    assert [s.to for s in gateway.sent] == [numbers[2]]
+    assert statuses(deployment_id) == {"sent": 1, "opted_out": 2}
+    assert Company.get(acme.id).credits == 999
+
+
+def test_an_opt_out_mid_chunk_is_honoured_by_the_rest_of_the_chunk(
+    api, tenants, pump, gateway, at_time, monkeypatch
+):
+    acme, _ = tenants
+    monkeypatch.setattr(sending, "OPTOUTS_FRESH_SECONDS", 0.0)
+    numbers = [f"27825{n:06d}" for n in range(100)]
+    late = numbers[60]
+
+    def opt_out_early(sms, tries):
+        if len(gateway.sent) == 10 and not opt_out_early.done:
+            opt_out_early.done = True
+            optouts.create(acme.id, late, None, "STOP", source="api")
+
+    opt_out_early.done = False
+    gateway.script = opt_out_early
+    deployment_id = approve(api, acme, numbers)
+    pump.drain()
+    assert late not in {s.to for s in gateway.sent}
+    assert Recipient.get(deployment_id, late).status == "opted_out"
+
+
+def test_claims_a_crash_left_behind_are_recovered_and_the_deployment_finishes(
+    api, tenants, gateway, at_time, captured
+):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+
+    class Crash(BaseException):
+        pass
+
+    def die(sms, tries):
+        if len(gateway.sent) == 5:
+            gateway.script = None
+            raise Crash
+
+    gateway.script = die
+    with pytest.raises(Crash):
+        run_send_worker([chunk])
+    run_send_worker([chunk], attempt=2)  # SQS brings the chunk back: the rest is sent, the claims held
+    assert statuses(deployment_id) == {"sending": 25, "sent": 5}
+    at_time("2026-11-26T10:10:00+02:00")
+    launch.launch_due()
+    assert deployment_of(acme, deployment_id).status == 3  # a live worker might still hold them
+    at_time("2026-11-26T10:20:00+02:00")
+    launch.launch_due()
+    finished = deployment_of(acme, deployment_id)
+    counts = statuses(deployment_id)
+    assert finished.status == 4 and counts["sending"] == 0 and counts["queued"] == 0
+    assert 1 <= counts["unknown"] <= sending.GROUP and sent_once(gateway)
+    assert finished.total_credits == 30 and Company.get(acme.id).credits == 1000 - 30

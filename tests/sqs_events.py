@@ -1,0 +1,60 @@
+"""Calling the send worker directly with Lambda-shaped SQS events, and capturing what it queues."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from typing import Any
+
+from chalice.app import SQSEvent
+
+from chalicelib import messages
+from chalicelib.workers import send as send_worker
+
+
+class LambdaContext:
+    def __init__(self, remaining_ms=lambda: 900_000) -> None:
+        self.remaining_ms = remaining_ms
+        self.function_name = "send_worker"
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = "arn:aws:lambda:af-south-1:123456789012:function:send_worker"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms()
+
+
+def run_send_worker(batch: list[Any], attempt: int = 1, context: LambdaContext | None = None) -> dict:
+    """One invocation of the send worker on `batch` (each record a distinct SQS message)."""
+    records = [
+        {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": "handle",
+            "body": json.dumps({"type": m.type, **dataclasses.asdict(m)}),
+            "attributes": {"ApproximateReceiveCount": str(attempt)},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:af-south-1:123456789012:colony-test-send",
+            "awsRegion": "af-south-1",
+        }
+        for m in batch
+    ]
+    return send_worker.handle(SQSEvent({"Records": records}, context or LambdaContext()))
+
+
+class Captured:
+    """What the code under test queued, instead of queueing it: take() it and deliver it by hand."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.queued: list[Any] = []
+        monkeypatch.setattr(
+            messages, "enqueue_many", lambda batch, delay_seconds=0: self.queued.extend(batch)
+        )
+        monkeypatch.setattr("chalicelib.workers.sqs._retry_later", lambda *args: None)
+
+    def take(self, kind: type) -> list[Any]:
+        taken = [m for m in self.queued if isinstance(m, kind)]
+        self.queued = [m for m in self.queued if not isinstance(m, kind)]
+        return taken
