@@ -19,6 +19,7 @@ from chalicelib.api import (
     inbound,
     messages,
     optouts,
+    stats,
     tasks,
     users,
     webhooks,
@@ -29,6 +30,7 @@ from chalicelib.workers import imports as imports_worker_module
 from chalicelib.workers import launcher as launcher_module
 from chalicelib.workers import send as send_worker_module
 from chalicelib.workers import sms_events
+from chalicelib.workers import stats as stats_worker_module
 from chalicelib.workers import tasks as tasks_worker_module
 
 app = Chalice(app_name="colony")
@@ -50,6 +52,7 @@ for blueprint in (
     deployments.bp,
     messages.bp,
     inbound.bp,
+    stats.bp,
     webhooks.bp,
 ):
     app.register_blueprint(blueprint)
@@ -73,6 +76,11 @@ def send_worker(event):
 @app.schedule("rate(1 minute)", name="launch_deployments")
 def launch_deployments(event):
     return launcher_module.handle(event)
+
+
+@app.schedule("rate(5 minutes)", name="roll_up_stats")
+def roll_up_stats(event):
+    return stats_worker_module.handle(event)
 
 
 @app.on_sns_message(topic=get_settings().topic("sms-inbound"), name="sms_inbound")

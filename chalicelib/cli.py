@@ -1,8 +1,9 @@
-"""Admin commands for the operator: companies, users, keys, credits.
+"""Admin commands for the operator: companies, users, keys, credits, and a stats check.
 
     python -m chalicelib.cli company create --name Acme --credits 1000
     python -m chalicelib.cli user create --company 1 --email ann@acme.example --role approver
     python -m chalicelib.cli credits add --company 1 --amount 500
+    python -m chalicelib.cli stats verify --company 1
 
 The stage defaults to `local` (the embedded AWS of `make run`); `--stage prod` uses the normal AWS
 environment and the stack named by COLONY_PREFIX.
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     print(json.dumps(result, indent=2))
-    return 0
+    return 0 if result.get("ok", True) else 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--company", type=int, required=True)
     add.add_argument("--amount", type=int, required=True)
     add.set_defaults(command=_add_credits)
+
+    stats = groups.add_parser("stats").add_subparsers(dest="action", required=True)
+    verify = stats.add_parser(
+        "verify", help="recompute a company's stats from its records; exit 2 if any differ"
+    )
+    verify.add_argument("--company", type=int, required=True)
+    verify.set_defaults(command=_verify_stats)
     return parser
 
 
@@ -104,6 +112,13 @@ def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.domain import companies
 
     return {"company": render_company(companies.add_credits(args.company, args.amount), None)}
+
+
+def _verify_stats(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.domain import stats
+
+    differences = stats.verify(args.company)
+    return {"company": args.company, "ok": not differences, "differences": differences}
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ TABLES = (
     "messages",
     "bulks",
     "inbound",
+    "stats",
 )
 QUEUES = ("imports", "tasks", "send")
 TOPICS = ("sms-inbound", "sms-events")

@@ -18,7 +18,6 @@ from chalicelib.domain import audience, clock, lifecycle, tasks
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.companies import get_company
 from chalicelib.domain.deployments import (
-    compute_quote,
     get,
     quote_actions,
     quote_builder,
@@ -104,7 +103,7 @@ def freeze(deployment: Deployment, company: Company) -> audience.Quote:
     """Copy the lists (merged, one entry per number) into the deployment's own recipients, so later list
     changes cannot touch it, and quote that copy. An imported deployment already has its own."""
     if deployment.source == "import":
-        return compute_quote(deployment, company)
+        return _mark_imported(deployment, company)
     discard_recipients(deployment)
     builder = quote_builder(deployment, company)
     writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
@@ -112,6 +111,27 @@ def freeze(deployment: Deployment, company: Company) -> audience.Quote:
         for page in audience.pages(audience.merged_lists(deployment.contact_lists)):
             blocked = builder.add(page)
             writer.submit([_recipient(deployment, contact, blocked).serialize() for contact in page])
+        writer.wait()
+    finally:
+        writer.close()
+    return builder.quote
+
+
+def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
+    """An imported deployment's own recipients, quoted, with those opted out now marked so (and any
+    marked at an earlier approval whose opt-out was lifted since, queued again)."""
+    builder = quote_builder(deployment, company)
+    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
+    try:
+        for page in audience.pages(audience.recipients_of(deployment.id)):
+            blocked = builder.add(page)
+            changed = []
+            for recipient in page:
+                status = "opted_out" if recipient.msisdn in blocked else "queued"
+                if recipient.status != status:
+                    recipient.status = status
+                    changed.append(recipient.serialize())
+            writer.submit(changed)
         writer.wait()
     finally:
         writer.close()

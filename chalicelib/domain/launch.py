@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import messages
-from chalicelib.domain import clock, lifecycle
+from chalicelib.domain import clock, lifecycle, stats
 from chalicelib.domain.audience import text_for
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.deployments import get, unchanged_meanwhile
@@ -79,24 +79,31 @@ def launch(deployment: Deployment, now: datetime) -> str:
             )
         return "waiting"
     round_ = deployment.round + 1
+    tally = stats.Tally()
+    if deployment.date_sent is None and deployment.opted_out:
+        # Opted out at approval: counted once, when the deployment first goes out.
+        tally.add(deployment.company, deployment.id, now, company.timezone, "optout", deployment.opted_out)
     try:
-        deployment.update(
-            actions=[
-                Deployment.status.set(SENDING),
-                Deployment.round.set(round_),
-                Deployment.expected.set(0),
-                Deployment.processed.set(0),
-                Deployment.fanout_done.set(0),
-                Deployment.launch_queue.set(ACTIVE),
-                Deployment.launch_at.set(clock.iso(now)),
-                Deployment.last_progress.set(int(now.timestamp())),
-                Deployment.date_updated.set(now),
-                *([Deployment.date_sent.set(now)] if deployment.date_sent is None else []),
-            ],
-            condition=Deployment.status.is_in(APPROVED, PAUSED)
-            & (Deployment.launch_queue == DUE)
-            & (Deployment.round == deployment.round),
-        )
+        with transaction() as write:
+            write.update(
+                deployment,
+                actions=[
+                    Deployment.status.set(SENDING),
+                    Deployment.round.set(round_),
+                    Deployment.expected.set(0),
+                    Deployment.processed.set(0),
+                    Deployment.fanout_done.set(0),
+                    Deployment.launch_queue.set(ACTIVE),
+                    Deployment.launch_at.set(clock.iso(now)),
+                    Deployment.last_progress.set(int(now.timestamp())),
+                    Deployment.date_updated.set(now),
+                    *([Deployment.date_sent.set(now)] if deployment.date_sent is None else []),
+                ],
+                condition=Deployment.status.is_in(APPROVED, PAUSED)
+                & (Deployment.launch_queue == DUE)
+                & (Deployment.round == deployment.round),
+            )
+            tally.write_into(write)
     except Exception as error:
         if condition_failed(error):
             return "waiting"
@@ -243,19 +250,14 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
         return 0
     deployment.update(actions=[Deployment.last_recovery.set(int(now.timestamp()))])
     before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
+    tz = Company.get(deployment.company).timezone
     counted = 0
     lost = (Recipient.status == "sending") & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
-        try:
-            recipient.update(
-                actions=[Recipient.status.set("unknown")],
-                condition=(Recipient.status == "sending") & (Recipient.claimed_at == recipient.claimed_at),
-            )
-        except UpdateError as error:
-            if condition_failed(error):
-                continue
-            raise
-        counted += recipient.claim_round == deployment.round
+        tally = stats.Tally()
+        tally.add(deployment.company, deployment.id, stats.from_epoch(recipient.claimed_at), tz, "unsent")
+        if _counted_update(recipient, [Recipient.status.set("unknown")], "sending", tally):
+            counted += recipient.claim_round == deployment.round
     if counted:
         deployment.update(
             actions=[Deployment.processed.add(counted), Deployment.failed_count.add(counted)],
@@ -268,7 +270,7 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
 def give_up_chunk(chunk: messages.SendChunk, reason: str) -> None:
     """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
     and count as processed, so the deployment can finish; any a worker holds are recovered later."""
-    failed = _fail_unclaimed(chunk.deployment, [r["msisdn"] for r in chunk.recipients], reason)
+    failed = _fail_unclaimed(chunk.company, chunk.deployment, [r["msisdn"] for r in chunk.recipients], reason)
     _count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
     logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
 
@@ -281,26 +283,42 @@ def give_up_fan_out(step: messages.FanOut, reason: str) -> None:
     failed = 0
     if guard is not None and Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
         page = _queued(step.deployment, step.after, until=guard.owner or None)
-        failed = _fail_unclaimed(step.deployment, [r.msisdn for r in page], reason)
+        failed = _fail_unclaimed(step.company, step.deployment, [r.msisdn for r in page], reason)
     _count_given_up(step.company, step.deployment, step.round, failed, "started", reason)
     logger.error("fan-out given up", deployment=step.deployment, failed=failed, reason=reason)
 
 
-def _fail_unclaimed(deployment_id: int, numbers: list[str], reason: str) -> int:
-    """Fail each of `numbers` that is still queued; returns how many."""
+def _fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason: str) -> int:
+    """Fail each of `numbers` that is still queued (counted as unsent now); returns how many."""
+    tz = Company.get(company).timezone
     failed = 0
     for number in numbers:
-        try:
-            Recipient(deployment=deployment_id, msisdn=number).update(
-                actions=[Recipient.status.set("failed"), Recipient.error.set(f"not sent: {reason}"[:500])],
-                condition=Recipient.status == "queued",
-            )
-        except UpdateError as error:
-            if condition_failed(error):
-                continue
-            raise
-        failed += 1
+        now = clock.now()
+        tally = stats.Tally()
+        tally.add(company, deployment_id, now, tz, "unsent")
+        actions = [
+            Recipient.status.set("failed"),
+            Recipient.error.set(f"not sent: {reason}"[:500]),
+            Recipient.claimed_at.set(stats.epoch(now)),
+        ]
+        failed += _counted_update(
+            Recipient(deployment=deployment_id, msisdn=number), actions, "queued", tally
+        )
     return failed
+
+
+def _counted_update(recipient: Recipient, actions: list, expect: str, tally: stats.Tally) -> bool:
+    """Change a recipient still in status `expect`, and its hour's counts, in one transaction; False
+    when it had moved on (a worker got there first)."""
+    try:
+        with transaction() as write:
+            write.update(recipient, actions=actions, condition=Recipient.status == expect)
+            tally.write_into(write)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def _count_given_up(
@@ -333,8 +351,11 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     Each leftover changes only from the status it was read in, so a worker still at work wins."""
     template = compile_template(deployment.message or "")
     totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
+    tz = Company.get(deployment.company).timezone
     for recipient in Recipient.query(deployment.id, consistent_read=True):
-        recipient = _settled(recipient, template, deployment.frozen_optout_text or None)
+        recipient = _settled(
+            recipient, template, deployment.frozen_optout_text or None, deployment.company, tz
+        )
         status = recipient.status if recipient.status in totals else "sent"
         totals[status] += 1
         if recipient.status in ("sent", "delivered", "unknown") or recipient.receipt:
@@ -380,31 +401,36 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     )
 
 
-def _settled(recipient: Recipient, template: Template, optout_text: str | None) -> Recipient:
-    """The recipient with a final status: queued → failed, sending → unknown, and a cost for every
-    one that reached (or may have reached) the network; re-read if a worker changed it meanwhile."""
+def _settled(
+    recipient: Recipient, template: Template, optout_text: str | None, company: int, tz: str
+) -> Recipient:
+    """The recipient with a final status: queued → failed, sending → unknown (each counted as unsent),
+    and a cost for every one that reached (or may have reached) the network; re-read if a worker
+    changed it meanwhile."""
     while True:
         actions = []
+        tally = stats.Tally()
         if recipient.status == "queued":
+            now = clock.now()
             actions = [
                 Recipient.status.set("failed"),
                 Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
+                Recipient.claimed_at.set(stats.epoch(now)),
             ]
+            tally.add(company, recipient.deployment, now, tz, "unsent")
         elif recipient.status in ("sending", "unknown") or (recipient.receipt and recipient.segments is None):
             if recipient.status == "sending":
                 actions.append(Recipient.status.set("unknown"))
+                claimed = stats.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+                tally.add(company, recipient.deployment, claimed, tz, "unsent")
             if recipient.segments is None:
                 segments = cost(text_for(template, optout_text, recipient)).segments
                 actions.append(Recipient.segments.set(segments))
         if not actions:
             return recipient
-        try:
-            recipient.update(actions=actions, condition=Recipient.status == recipient.status)
-            return recipient
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
-            recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
+        if _counted_update(recipient, actions, recipient.status, tally):
+            return Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
+        recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
 
 
 def pause_now(caller: Caller, deployment_id: int) -> Deployment:

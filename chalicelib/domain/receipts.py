@@ -2,9 +2,10 @@
 
 A receipt finds its SMS by the reference the sender attached (`d<deployment>:<number>` or
 `m<company>:<id>`) or else by the gateway's message id, and moves it to `sent`, `failed` or
-`delivered` in one conditional write. Which receipt wins does not depend on arrival order: a delivery
-beats everything, a failure beats an acceptance, a duplicate changes nothing. The status travels in a
-`receipt` attribute too, so the sender's own status write (which may land after a fast receipt) keeps it.
+`delivered` in one write conditional on what was read, with its hour's counts when it changes column.
+Which receipt wins does not depend on arrival order: a delivery beats everything, a failure beats an
+acceptance, a duplicate changes nothing. The status travels in a `receipt` attribute too, so the
+sender's own status write (which may land after a fast receipt) keeps it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib import aws
-from chalicelib.domain import clock
+from chalicelib.domain import clock, stats
 from chalicelib.log import logger
+from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message, Recipient
 
 SENT, FAILED, DELIVERED = "sent", "failed", "delivered"
@@ -51,6 +53,7 @@ _FAILED = {
     "MAX_PRICE_EXCEEDED",
 }
 STATUS_NAMES = sorted(_DELIVERED | _ACCEPTED | _SENT | _FAILED)
+READ_ATTEMPTS = 4
 
 
 class UnknownStatus(ValueError):
@@ -129,8 +132,43 @@ def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
 
 
 def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None) -> str:
+    """Read the SMS, decide, then write the new status (and move its count to the right column of the
+    hour it was sent in) in one transaction conditional on what was read; a race means read again."""
+    client = aws.client("dynamodb")
+    for _ in range(READ_ATTEMPTS):
+        item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        if not item or (owner is not None and item.get("company", {}).get("N") != str(owner)):
+            return "unknown"
+        status, held = item["status"]["S"], item.get("receipt", {}).get("S")
+        if not may_apply(status, held, receipt.outcome):
+            return "unchanged"
+        actions = [_update(receipt, table, key, status, held), *_count_moves(item, status, receipt.outcome)]
+        try:
+            client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if error.response["Error"]["Code"] != "TransactionCanceledException" or not any(
+                r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons
+            ):
+                raise
+            continue
+        return "applied"
+    return "unchanged"
+
+
+def may_apply(status: str, held: str | None, outcome: str) -> bool:
+    """Whether a receipt with `outcome` changes an SMS in `status` that holds the receipt `held`: it must
+    be one the gateway took, and news: a delivery beats everything, a failure beats an acceptance."""
+    if status not in _RECEIVABLE and held is None:
+        return False
+    return held is None or held in _REPLACES[outcome]
+
+
+def _update(
+    receipt: Receipt, table: str, key: dict[str, Any], status: str, held: str | None
+) -> dict[str, Any]:
     names = {"#status": "status", "#receipt": "receipt"}
-    values: dict[str, Any] = {":outcome": {"S": receipt.outcome}}
+    values: dict[str, Any] = {":outcome": {"S": receipt.outcome}, ":was": {"S": status}}
     sets = ["#status = :outcome", "#receipt = :outcome"]
     removes = []
     if receipt.outcome == DELIVERED:
@@ -146,39 +184,42 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None)
         names["#provider"] = "provider_id"
         values[":provider"] = {"S": receipt.provider_id[:200]}
         sets.append("#provider = if_not_exists(#provider, :provider)")
-    receivable = []
-    for i, status in enumerate(_RECEIVABLE):
-        values[f":s{i}"] = {"S": status}
-        receivable.append(f":s{i}")
-    replaceable = ["attribute_not_exists(#receipt)"]
-    for i, outcome in enumerate(_REPLACES[receipt.outcome]):
-        values[f":r{i}"] = {"S": outcome}
-        replaceable.append(f"#receipt = :r{i}")
-    condition = f"(#status IN ({', '.join(receivable)}) OR attribute_exists(#receipt))"
-    condition += f" AND ({' OR '.join(replaceable)})"
-    if owner is not None:
-        names["#company"] = "company"
-        values[":company"] = {"N": str(owner)}
-        condition += " AND #company = :company"
+    condition = "#status = :was AND "
+    if held is None:
+        condition += "attribute_not_exists(#receipt)"
+    else:
+        condition += "#receipt = :held"
+        values[":held"] = {"S": held}
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    try:
-        aws.client("dynamodb").update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        old = error.response.get("Item")
-        if not old or (owner is not None and old.get("company", {}).get("N") != str(owner)):
-            return "unknown"
-        return "unchanged"
-    return "applied"
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
+    """The hour counts' move from the column the SMS is counted in to the outcome's. One still
+    `sending` will be counted as sent by its sender, so it moves from there."""
+    was = stats.column("sent" if status == "sending" else status)
+    if was == stats.column(outcome):
+        return []
+    company = int(item["company"]["N"])
+    deployment = int(item["deployment"]["N"]) if "deployment" in item else None
+    if "claimed_at" in item:
+        moment = stats.from_epoch(int(item["claimed_at"]["N"]))
+    elif "date_sent" in item:
+        moment = Recipient.date_sent.deserialize(item["date_sent"]["S"])
+    else:
+        moment = clock.now()
+    tally = stats.Tally()
+    tally.move(company, deployment, moment, Company.get(company).timezone, was, stats.column(outcome))
+    return tally.updates()
 
 
 def _recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:

@@ -14,12 +14,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib import aws, messages
-from chalicelib.domain import clock, optouts
+from chalicelib.domain import clock, optouts, stats
 from chalicelib.domain.lifecycle import PAUSED, SENDING
 from chalicelib.domain.quiet_hours import is_permitted, next_opening
 from chalicelib.domain.segments import cost
@@ -61,6 +62,7 @@ class _Pending:
     counts: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     rounds: dict[tuple[int, int], int] = field(default_factory=dict)
     refunds: dict[int, int] = field(default_factory=dict)
+    tally: stats.Tally = field(default_factory=stats.Tally)
 
 
 class Pacer:
@@ -89,6 +91,7 @@ class Sender:
         self.companies: dict[int, Company] = {}
         self.touched: set[tuple[int, int]] = set()
         self._last_claimed: set[str] = set()
+        self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
 
     # ---- deployments -------------------------------------------------------------------------
@@ -149,9 +152,12 @@ class Sender:
             # Another deployment's (or round's) statuses go alone: its state must not decide these claims.
             self.flush()
         done = {_claim_name(u) for u in self.pending.updates}
+        self._claimed_at = clock.now()
         for item in keys:
             if item["msisdn"]["S"] not in done:  # the same recipient twice in one batch: already ours
-                self.pending.claims.append(_claim_of(Recipient.Meta.table_name, item, round_))
+                self.pending.claims.append(
+                    _claim_of(Recipient.Meta.table_name, item, self._claimed_at, round_)
+                )
         self.pending.rounds[key] = round_
         return self.flush(claiming=key)
 
@@ -162,6 +168,10 @@ class Sender:
         counts["processed"] = counts.get("processed", 0) + 1
         name = {"sent": "sent_count", "failed": "failed_count", "opted_out": "blocked_count"}[result.status]
         counts[name] = counts.get(name, 0) + 1
+        tz = self._company(chunk.company).timezone
+        self.pending.tally.add(
+            chunk.company, chunk.deployment, self._claimed_at, tz, stats.column(result.status)
+        )
         if result.status == "sent":
             counts["credits_used"] = counts.get("credits_used", 0) + result.segments
         self.pending.rounds.setdefault((chunk.company, chunk.deployment), chunk.round)
@@ -250,14 +260,19 @@ class Sender:
 
     def _claim_messages(self, group: list[Message]) -> set[int]:
         done = {_claim_name(u) for u in self.pending.updates}
+        self._claimed_at = clock.now()
         for message in group:
             if f"m#{message.id}" not in done:
-                self.pending.claims.append(_claim_of(Message.Meta.table_name, _message_key(message)))
+                self.pending.claims.append(
+                    _claim_of(Message.Meta.table_name, _message_key(message), self._claimed_at)
+                )
         self.flush()
         return {int(key.split("#", 1)[1]) for key in self._last_claimed if key.startswith("m#")}
 
     def _message_done(self, message: Message, result: Result, refund: bool) -> None:
         self.pending.updates.append(_outcome(Message.Meta.table_name, _message_key(message), result))
+        tz = self._company(message.company).timezone
+        self.pending.tally.add(message.company, None, self._claimed_at, tz, stats.column(result.status))
         if refund:
             self.pending.refunds[message.company] = (
                 self.pending.refunds.get(message.company, 0) + message.credits
@@ -339,7 +354,7 @@ class Sender:
         claims, stopped, level, conflicts = list(pending.claims), False, STRICT, 0
         while True:
             deployments = self._deployment_updates(pending, require_sending=bool(claims), level=level)
-            actions = pending.updates + claims + deployments + _refunds(pending)
+            actions = pending.updates + claims + deployments + _refunds(pending) + pending.tally.updates()
             if not actions:
                 return claims, stopped
             try:
@@ -442,14 +457,14 @@ def _permitted(company: Company) -> bool:
     return is_permitted(clock.now(), company.timezone, company.default_region)
 
 
-def _claim_of(table: str, key: dict[str, Any], round_: int | None = None) -> dict[str, Any]:
+def _claim_of(table: str, key: dict[str, Any], moment: datetime, round_: int | None = None) -> dict[str, Any]:
     """queued → sending, stamped (with the deployment's round): a claim older than a worker can live
-    belongs to a dead one, and the launcher recovers it."""
+    belongs to a dead one, and the launcher recovers it; the stamp is also the hour it is counted in."""
     claim = _move(table, key, "sending", expect="queued")
     update = claim["Update"]
     update["UpdateExpression"] += ", #claimed = :claimed"
     update["ExpressionAttributeNames"]["#claimed"] = "claimed_at"
-    update["ExpressionAttributeValues"][":claimed"] = {"N": str(int(clock.now().timestamp()))}
+    update["ExpressionAttributeValues"][":claimed"] = {"N": str(stats.epoch(moment))}
     if round_ is not None:
         update["UpdateExpression"] += ", #claim_round = :claim_round"
         update["ExpressionAttributeNames"]["#claim_round"] = "claim_round"
@@ -465,6 +480,8 @@ def _merge(first: _Pending, then: _Pending) -> _Pending:
         rounds={**first.rounds, **then.rounds},
         refunds=dict(first.refunds),
     )
+    merged.tally.merge(first.tally)
+    merged.tally.merge(then.tally)
     for key, counts in [*first.counts.items(), *then.counts.items()]:
         into = merged.counts.setdefault(key, {})
         for name, n in counts.items():
@@ -569,6 +586,7 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
     """API messages that can no longer be sent fail, and their credits go back (once each) — if they
     were ever taken: a bulk request whose payment never happened refunds nothing."""
     bulks: dict[int, bool] = {}
+    tz = Company.get(company).timezone
     for message in Message.batch_get([(company, i) for i in ids]):
         if message.status != "queued":
             continue
@@ -578,13 +596,19 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
                 found = Bulk.get_or_none(company, message.bulk, consistent_read=True)
                 bulks[message.bulk] = found is not None and found.status == "paid"
             paid = bulks[message.bulk]
+        now = clock.now()
         failed = _move(Message.Meta.table_name, _message_key(message), "failed", expect="queued")
-        failed["Update"]["UpdateExpression"] += ", #error = :error"
-        failed["Update"]["ExpressionAttributeNames"]["#error"] = "error"
-        failed["Update"]["ExpressionAttributeValues"][":error"] = {"S": reason[:500]}
+        failed["Update"]["UpdateExpression"] += ", #error = :error, #claimed = :claimed"
+        failed["Update"]["ExpressionAttributeNames"].update({"#error": "error", "#claimed": "claimed_at"})
+        failed["Update"]["ExpressionAttributeValues"].update(
+            {":error": {"S": reason[:500]}, ":claimed": {"N": str(stats.epoch(now))}}
+        )
         pending = _Pending(refunds={company: message.credits if paid else 0})
+        pending.tally.add(company, None, now, tz, "unsent")
         try:
-            aws.client("dynamodb").transact_write_items(TransactItems=[failed, *_refunds(pending)])
+            aws.client("dynamodb").transact_write_items(
+                TransactItems=[failed, *_refunds(pending), *pending.tally.updates()]
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise

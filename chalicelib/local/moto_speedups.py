@@ -1,18 +1,22 @@
-"""Make moto's DynamoDB transactions cost what they touch, not the size of the tables.
+"""Make moto's DynamoDB transactions and queries cost what they touch, not the size of the tables.
 
 moto backs up every table a TransactWriteItems names (a deep copy of all its items) so it can roll
 back; with a few hundred thousand recipients that is seconds a transaction, where DynamoDB takes
 milliseconds. Here only the items the transaction names are backed up and restored, which rolls back
-exactly the same state. Installed by the embedded stack, the tests and the benchmarks.
+exactly the same state. A Query on a table (not an index) sorts every item of the table to find one
+partition; here it reads that partition alone, in the same order. Installed by the embedded stack, the
+tests and the benchmarks.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 import types
 from typing import Any
 
 _installed = False
+_querying = threading.local()
 
 
 def install() -> None:
@@ -39,7 +43,30 @@ def install() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items
+    _install_partition_queries(Table)
     _installed = True
+
+
+def _install_partition_queries(table_class: Any) -> None:
+    """A table query's candidates are its partition's items, not the whole table's."""
+    all_items, query = table_class.all_items, table_class.query
+
+    def partition_items(self: Any) -> list:
+        hash_key = getattr(_querying, "hash_key", None)
+        if hash_key is None or not self.range_key_attr:
+            return all_items(self)
+        return sorted(self.items.get(hash_key, {}).values(), key=lambda item: item.range_key)
+
+    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        _querying.hash_key = None if index_name else hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _querying.hash_key = None
+
+    table_class.all_items = partition_items
+    table_class.query = partition_query
 
 
 def _save(backend: Any, transact_item: dict[str, Any]) -> Any:

@@ -166,6 +166,7 @@ class Message(BaseModel):
     date_sent = UTCDateTimeAttribute(null=True)
     date_delivered = UTCDateTimeAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
+    claimed_at = NumberAttribute(null=True)
 
     by_provider_id = MessageByProviderId()
 
