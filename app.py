@@ -19,6 +19,7 @@ from chalicelib.api import (
     inbound,
     messages,
     optouts,
+    saved_queries,
     stats,
     tasks,
     users,
@@ -44,6 +45,7 @@ for blueprint in (
     api_keys.bp,
     contact_lists.bp,
     contacts.bp,
+    saved_queries.bp,
     imports.bp,
     filebox.bp,
     tasks.bp,
@@ -81,6 +83,11 @@ def launch_deployments(event):
 @app.schedule("rate(5 minutes)", name="roll_up_stats")
 def roll_up_stats(event):
     return stats_worker_module.handle(event)
+
+
+@app.schedule("cron(0 0 * * ? *)", name="refresh_saved_lists")
+def refresh_saved_lists(event):
+    return tasks_worker_module.refresh_nightly(event)
 
 
 @app.on_sns_message(topic=get_settings().topic("sms-inbound"), name="sms_inbound")

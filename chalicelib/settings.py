@@ -36,6 +36,7 @@ TABLES = (
     "bulks",
     "inbound",
     "stats",
+    "saved-queries",
 )
 QUEUES = ("imports", "tasks", "send")
 TOPICS = ("sms-inbound", "sms-events")

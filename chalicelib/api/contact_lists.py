@@ -3,14 +3,17 @@ from chalice import Blueprint, Response
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import contact_lists
+from chalicelib.domain import contact_lists, list_building, reports
 from chalicelib.domain.clock import iso
 from chalicelib.models.contacts import ContactList
 
 bp = Blueprint(__name__)
 
-READ_ONLY = ("id", "company", "contact_count", "saved_query", "date_created", "date_updated")
-NEW_LIST = Schema(fields={"title": Field(str, required=True, max_length=200)}, read_only=READ_ONLY)
+READ_ONLY = ("id", "company", "contact_count", "date_refreshed", "date_created", "date_updated")
+NEW_LIST = Schema(
+    fields={"title": Field(str, required=True, max_length=200), "saved_query": Field(int, nullable=True)},
+    read_only=READ_ONLY,
+)
 DELETE_LISTS = Schema(fields={"ids": Field(list, required=True, max_length=100)})
 
 
@@ -21,6 +24,7 @@ def render_list(contact_list: ContactList) -> dict:
         "saved_query": contact_list.saved_query,
         "company": contact_list.company,
         "contact_count": contact_list.contact_count,
+        "date_refreshed": iso(contact_list.date_refreshed) if contact_list.date_refreshed else None,
         "date_created": iso(contact_list.date_created),
         "date_updated": iso(contact_list.date_updated),
     }
@@ -34,7 +38,9 @@ def list_lists(call: Call) -> dict:
 
 @endpoint(bp, "/contact-lists", methods=("POST",), status=201)
 def create_list(call: Call) -> dict:
-    return render_list(contact_lists.create_list(call.caller, call.body(NEW_LIST)["title"]))
+    """A list; one with a `saved_query` is filled by a refresh task started at once."""
+    body = call.body(NEW_LIST)
+    return render_list(contact_lists.create_list(call.caller, body["title"], body.get("saved_query")))
 
 
 @endpoint(bp, "/contact-lists/{list_id}")
@@ -66,3 +72,27 @@ def delete_lists(call: Call) -> Response | None:
 def _deleted(task) -> Response | None:
     """Small lists are gone at once (204); a big one's contacts are deleted by a task (202)."""
     return None if task is None else Response(body=render_task(task), status_code=202)
+
+
+@endpoint(bp, "/contact-lists/refresh", methods=("POST",), status=202)
+def refresh_lists(call: Call) -> dict:
+    """Refresh every list of the company that a saved query defines, in one task."""
+    return render_task(contact_lists.refresh(call.caller))
+
+
+@endpoint(bp, "/contact-lists/{list_id}/refresh", methods=("POST",), status=202)
+def refresh_list(call: Call, list_id: str) -> dict:
+    return render_task(contact_lists.refresh(call.caller, object_id(list_id, "contact list")))
+
+
+@endpoint(bp, "/contact-lists/{list_id}/save-contacts", methods=("POST",), status=202)
+def save_contacts(call: Call, list_id: str) -> dict:
+    """From `{"saved_query": id}`, `{"contact_lists": [ids]}` or `{"deployment": id, "status": ...}`."""
+    task = list_building.start_save_contacts(call.caller, object_id(list_id, "contact list"), call.json())
+    return render_task(task)
+
+
+@endpoint(bp, "/contact-lists/{list_id}/export", methods=("POST",), status=202)
+def export_list(call: Call, list_id: str) -> dict:
+    """The list's contacts as a CSV in the caller's filebox."""
+    return render_task(reports.start_export(call.caller, object_id(list_id, "contact list")))

@@ -4,7 +4,7 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.imports import MULTIPART, posted_file, render_import
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import approvals, deployments, imports, launch, lifecycle
+from chalicelib.domain import approvals, deployments, imports, launch, lifecycle, reports
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import invalid_field
 from chalicelib.models.deployments import Deployment, Recipient
@@ -123,6 +123,12 @@ def edit_deployment(call: Call, deployment_id: str) -> dict:
 @endpoint(bp, "/deployments/{deployment_id}", methods=("DELETE",))
 def delete_deployment(call: Call, deployment_id: str) -> None:
     deployments.delete(call.caller, _id(deployment_id))
+
+
+@endpoint(bp, "/deployments/{deployment_id}/report", methods=("POST",), status=202)
+def report_deployment(call: Call, deployment_id: str) -> dict:
+    """A CSV of every recipient and a summary, written into the caller's filebox by a task."""
+    return render_task(reports.start_report(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/quote")

@@ -110,10 +110,17 @@ _NOBODY = _Nobody()
 
 def merged_lists(list_ids: list[int]) -> Iterator[Contact]:
     """Every number on the lists once, in number order; for a number on several lists, the first list's
-    contact (streams each list in key order and merges them: memory stays one page per list)."""
+    contact."""
+    for _, found in numbers_across(list_ids):
+        yield next(iter(found.values()))
+
+
+def numbers_across(list_ids: Iterable[int]) -> Iterator[tuple[str, dict[int, Contact]]]:
+    """Every number on the lists, in number order, with its contact on each list that has it (in the
+    order of `list_ids`). Streams each list in key order and merges them: memory stays a page a list."""
     ordered = heapq.merge(*(_keyed(list_id, order) for order, list_id in enumerate(dict.fromkeys(list_ids))))
-    for _, group in groupby(ordered, key=lambda pair: pair[0][0]):
-        yield next(group)[1]
+    for msisdn, group in groupby(ordered, key=lambda pair: pair[0][0]):
+        yield msisdn, {contact.contact_list: contact for _, contact in group}
 
 
 def _keyed(list_id: int, order: int) -> Iterator[tuple[tuple[str, int], Contact]]:

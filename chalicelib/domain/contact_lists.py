@@ -6,9 +6,9 @@ from typing import Any
 
 from chalicelib.domain import clock, tasks
 from chalicelib.domain.auth import Caller
-from chalicelib.domain.errors import NotFound, invalid_field
+from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.models import batch
-from chalicelib.models.contacts import Contact, ContactList
+from chalicelib.models.contacts import SAVED, Contact, ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.tasks import Task
@@ -35,31 +35,81 @@ def get_list(caller: Caller, list_id: int) -> ContactList:
     return found
 
 
-def create_list(caller: Caller, title: str) -> ContactList:
+def get_writable_list(caller: Caller, list_id: int) -> ContactList:
+    """A list whose contacts people write themselves: a list defined by a saved query is a 409."""
+    found = get_list(caller, list_id)
+    if found.saved_query is not None:
+        raise Conflict(
+            f"Contact list {list_id} is defined by saved query {found.saved_query}: refresh it instead.",
+            code="defined_by_query",
+        )
+    return found
+
+
+def check_saved_query(caller: Caller, value: Any) -> int | None:
+    """A reference to one of the caller's saved queries, or None."""
+    from chalicelib.models.saved_queries import SavedQuery
+
+    if value is not None and SavedQuery.get_or_none(caller.company, value) is None:
+        raise invalid_field("saved_query", f"there is no saved query {value}")
+    return value
+
+
+def create_list(caller: Caller, title: str, saved_query: int | None = None) -> ContactList:
+    """A new list; one defined by a saved query is filled by a refresh started at once."""
     now = clock.now()
     created = ContactList(
         company=caller.company,
         id=allocate_ids("contact_list")[0],
         title=check_title(title),
+        saved_query=check_saved_query(caller, saved_query),
+        defined_by=SAVED if saved_query is not None else None,
         contact_count=0,
         date_created=now,
         date_updated=now,
     )
     created.save(condition=ContactList.id.does_not_exist())
+    if saved_query is not None:
+        start_refresh(caller, [created])
     return created
 
 
 def update_list(caller: Caller, list_id: int, changes: dict[str, Any]) -> ContactList:
+    """Title and saved query; a new saved query starts a refresh, none leaves the members as they are."""
     found = get_list(caller, list_id)
+    actions = [ContactList.date_updated.set(clock.now())]
     if "title" in changes:
-        found.update(
-            actions=[
-                ContactList.title.set(check_title(changes["title"])),
-                ContactList.date_updated.set(clock.now()),
-            ],
-            condition=ContactList.id.exists(),
-        )
+        actions.append(ContactList.title.set(check_title(changes["title"])))
+    refresh = False
+    if "saved_query" in changes and changes["saved_query"] != found.saved_query:
+        saved_query = check_saved_query(caller, changes["saved_query"])
+        if saved_query is None:
+            actions += [ContactList.saved_query.remove(), ContactList.defined_by.remove()]
+        else:
+            actions += [ContactList.saved_query.set(saved_query), ContactList.defined_by.set(SAVED)]
+            refresh = True
+    found.update(actions=actions, condition=ContactList.id.exists())
+    if refresh:
+        start_refresh(caller, [found])
     return found
+
+
+def start_refresh(caller: Caller, lists: list[ContactList]) -> Task:
+    """One task that makes each list's members equal its saved query's result."""
+    return tasks.start(caller, "refresh_lists", {"contact_lists": [c.id for c in lists]})
+
+
+def refresh(caller: Caller, list_id: int | None = None) -> Task:
+    """Refresh one list (409 if no saved query defines it) or every list of the company that has one."""
+    if list_id is not None:
+        found = get_list(caller, list_id)
+        if found.saved_query is None:
+            raise Conflict(f"Contact list {list_id} has no saved query to refresh.", code="no_saved_query")
+        return start_refresh(caller, [found])
+    lists = list(ContactList.query(caller.company, filter_condition=ContactList.saved_query.exists()))
+    if not lists:
+        raise Conflict("No contact list of the company is defined by a saved query.", code="no_saved_query")
+    return start_refresh(caller, lists)
 
 
 def delete_lists(caller: Caller, list_ids: list[int]) -> Task | None:

@@ -112,7 +112,7 @@ def save_contacts(
 
     An item that already failed the request's own checks arrives as its error.
     """
-    contact_list = contact_lists.get_list(caller, list_id)
+    contact_list = contact_lists.get_writable_list(caller, list_id)
     region = get_company(caller).default_region
     results, accepted = [], {}
     for index, data in enumerate(items):
@@ -191,7 +191,7 @@ def update_contact(
         data = {"first_name": None, "last_name": None, "email": None, **data}
     checked = check_contact(data, region, partial=not replace)
     checked.msisdn = checked.msisdn or current.msisdn
-    contact_list = contact_lists.get_list(caller, list_id)
+    contact_list = contact_lists.get_writable_list(caller, list_id)
     base = None if replace else current
     item = _item(caller, contact_list, checked, base, current.id, stored_datetime(clock.now()))
     if replace:
@@ -214,6 +214,7 @@ def update_contact(
 
 
 def delete_contact(caller: Caller, list_id: int, contact_id: int) -> None:
+    contact_list = contact_lists.get_writable_list(caller, list_id)
     current = get_contact(caller, list_id, contact_id)
     current.delete()
-    contact_lists.add_to_count(contact_lists.get_list(caller, list_id), -1)
+    contact_lists.add_to_count(contact_list, -1)

@@ -25,7 +25,7 @@ def write_csv(
     count = 0
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\r\n")
-    out.writerow(header)
+    out.writerow([spreadsheet_safe(name) for name in header])
     for row in rows:
         count += 1
         out.writerow(

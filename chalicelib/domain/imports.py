@@ -165,7 +165,7 @@ def _new_job(
     filename = (filename or "").strip() or "upload.csv"
     contact_list, merge = None, 1
     if kind == "contacts" and list_id is not None:
-        contact_list = contact_lists.get_list(caller, list_id).id
+        contact_list = contact_lists.get_writable_list(caller, list_id).id
     elif kind == "contacts":
         contact_list, merge = contact_lists.create_list(caller, title or _title_from(filename)).id, 0
     import_id = allocate_ids("import")[0]

@@ -55,6 +55,19 @@ def opted_out(company: int, sender: str | None, numbers: Iterable[str]) -> set[s
     return {item["msisdn"]["S"] for item in items if EVERY_SENDER in item or scope in item}
 
 
+def opted_out_of_any(company: int, numbers: Iterable[str]) -> set[str]:
+    """The numbers among `numbers` with an active opt-out from the company, of every sender or of one."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    items = batch.get_items(suppressions_table(), [suppression_key(company, number) for number in wanted])
+    return {
+        item["msisdn"]["S"]
+        for item in items
+        if any(name == EVERY_SENDER or name.startswith("sender:") for name in item)
+    }
+
+
 def check_originator(value: Any, region: str, name: str = "originator") -> str:
     try:
         return normalise(value if isinstance(value, str) else None, region)

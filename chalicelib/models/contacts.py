@@ -6,9 +6,23 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
 
+SAVED = "saved"
+
+
+class SavedQueryListIndex(GlobalSecondaryIndex):
+    """Every list defined by a saved query, of every company (sparse: only those carry `defined_by`)."""
+
+    class Meta:
+        index_name = "saved-query-index"
+        projection = KeysOnlyProjection()
+
+    defined_by = UnicodeAttribute(hash_key=True)
+    company = NumberAttribute(range_key=True)
+
 
 class ContactList(BaseModel):
-    """A company's audience; `contact_count` moves with every contact created or deleted."""
+    """A company's audience; `contact_count` moves with every contact created or deleted. A list with a
+    `saved_query` is filled by refreshing it (`defined_by` is then SAVED, for the nightly refresh)."""
 
     Meta = table_meta("contact-lists")
 
@@ -16,9 +30,13 @@ class ContactList(BaseModel):
     id = NumberAttribute(range_key=True)
     title = UnicodeAttribute()
     saved_query = NumberAttribute(null=True)
+    defined_by = UnicodeAttribute(null=True)
     contact_count = NumberAttribute(default=0)
+    date_refreshed = UTCDateTimeAttribute(null=True)
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
+
+    by_saved_query = SavedQueryListIndex()
 
 
 class ContactIdIndex(GlobalSecondaryIndex):

@@ -15,6 +15,7 @@ class Task(BaseModel):
     status = UnicodeAttribute()
     params = JSONAttribute(default=dict)
     progress = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)  # runs started: above 1, an earlier run stopped partway
     result = JSONAttribute(null=True)
     error = UnicodeAttribute(null=True)
     date_created = UTCDateTimeAttribute()

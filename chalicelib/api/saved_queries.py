@@ -1,0 +1,60 @@
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.schema import Field, Schema
+from chalicelib.domain import queries, saved_queries
+from chalicelib.domain.clock import iso
+from chalicelib.models.saved_queries import SavedQuery
+
+bp = Blueprint(__name__)
+
+SAVED_QUERY = Schema(
+    fields={
+        "title": Field(str, required=True, max_length=200),
+        "query": Field(str, required=True, max_length=queries.MAX_LENGTH),
+    },
+    read_only=("id", "company", "created_by", "date_created", "date_updated"),
+)
+
+
+def render_saved_query(saved: SavedQuery) -> dict:
+    return {
+        "id": saved.id,
+        "title": saved.title,
+        "query": saved.text,
+        "company": saved.company,
+        "created_by": saved.created_by,
+        "date_created": iso(saved.date_created),
+        "date_updated": iso(saved.date_updated),
+    }
+
+
+def _id(value: str) -> int:
+    return object_id(value, "saved query")
+
+
+@endpoint(bp, "/saved-queries")
+def list_saved_queries(call: Call) -> dict:
+    page = saved_queries.list_saved(call.caller, call.page())
+    return {"results": [render_saved_query(s) for s in page.items], "next": page.next}
+
+
+@endpoint(bp, "/saved-queries", methods=("POST",), status=201)
+def create_saved_query(call: Call) -> dict:
+    return render_saved_query(saved_queries.create(call.caller, call.body(SAVED_QUERY)))
+
+
+@endpoint(bp, "/saved-queries/{query_id}")
+def get_saved_query(call: Call, query_id: str) -> dict:
+    return render_saved_query(saved_queries.get(call.caller, _id(query_id)))
+
+
+@endpoint(bp, "/saved-queries/{query_id}", methods=("PATCH",))
+def update_saved_query(call: Call, query_id: str) -> dict:
+    changes = call.body(SAVED_QUERY, partial=True)
+    return render_saved_query(saved_queries.update(call.caller, _id(query_id), changes))
+
+
+@endpoint(bp, "/saved-queries/{query_id}", methods=("DELETE",))
+def delete_saved_query(call: Call, query_id: str) -> None:
+    saved_queries.delete(call.caller, _id(query_id))
