@@ -19,6 +19,7 @@ STATUS = {
     errors.TooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
+    errors.Busy: 503,
 }
 
 # Chalice answers some requests itself, before any view runs; these give its answers our codes.

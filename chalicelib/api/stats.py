@@ -2,6 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.domain import deployments, stats
+from chalicelib.domain.companies import get_company
 from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
 bp = Blueprint(__name__)
@@ -28,8 +29,9 @@ def render_stat(row: Stat) -> dict:
 
 def _rows(call: Call, scope: str, period: str) -> dict:
     period_type = stats.parse_period_name(period)
-    start = stats.parse_moment(call.query("start"), "start")
-    end = stats.parse_moment(call.query("end"), "end")
+    tz = get_company(call.caller).timezone
+    start = stats.parse_moment(call.query("start"), "start", tz)
+    end = stats.parse_moment(call.query("end"), "end", tz, end=True)
     page = stats.list_rows(scope, period_type, start, end, call.page())
     return {"results": [render_stat(r) for r in page.items], "next": page.next}
 

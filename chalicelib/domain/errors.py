@@ -54,6 +54,12 @@ class RateLimited(ColonyError):
     code = "rate_limited"
 
 
+class Busy(ColonyError):
+    """Too many writes to the same records at once; the same request later will succeed."""
+
+    code = "busy"
+
+
 def invalid_field(name: str, reason: str) -> InvalidInput:
     """The common case: one field is wrong for one reason."""
     return InvalidInput(f"{name}: {reason}", fields={name: [reason]})

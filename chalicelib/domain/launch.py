@@ -258,13 +258,47 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
         tally.add(deployment.company, deployment.id, stats.from_epoch(recipient.claimed_at), tz, "unsent")
         if _counted_update(recipient, [Recipient.status.set("unknown")], "sending", tally):
             counted += recipient.claim_round == deployment.round
-    if counted:
+    sent = 0
+    unwritten = _receipt_without_outcome() & (Recipient.claimed_at < before)
+    for recipient in Recipient.query(deployment.id, filter_condition=unwritten, consistent_read=True):
+        if _count_receipted(recipient, deployment.company, tz):
+            sent += recipient.claim_round == deployment.round
+    if counted or sent:
         deployment.update(
-            actions=[Deployment.processed.add(counted), Deployment.failed_count.add(counted)],
+            actions=[
+                Deployment.processed.add(counted + sent),
+                Deployment.failed_count.add(counted),
+                Deployment.sent_count.add(sent),
+            ],
             condition=Deployment.round == deployment.round,
         )
-    logger.warning("lost claims recovered", deployment=deployment.id, counted=counted)
-    return counted
+    logger.warning("lost claims recovered", deployment=deployment.id, counted=counted, receipted=sent)
+    return counted + sent
+
+
+def _receipt_without_outcome():
+    """Claims a receipt reached before their sender wrote the outcome (which stamps `date_sent`)."""
+    return (
+        Recipient.receipt.exists()
+        & Recipient.date_sent.does_not_exist()
+        & (Recipient.status != "sending")
+        & Recipient.claimed_at.exists()
+    )
+
+
+def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
+    """A claim whose sender died after the network took it (a receipt says so): count it as the sender
+    would have (sent, in its hour; the receipt moved it from there) and stamp it so nobody counts it again."""
+    claimed = stats.from_epoch(recipient.claimed_at)
+    tally = stats.Tally()
+    tally.add(company, recipient.deployment, claimed, tz, "sent")
+    return _counted_update(
+        recipient,
+        [Recipient.date_sent.set(claimed)],
+        recipient.status,
+        tally,
+        extra=Recipient.date_sent.does_not_exist(),
+    )
 
 
 def give_up_chunk(chunk: messages.SendChunk, reason: str) -> None:
@@ -307,12 +341,15 @@ def _fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason
     return failed
 
 
-def _counted_update(recipient: Recipient, actions: list, expect: str, tally: stats.Tally) -> bool:
-    """Change a recipient still in status `expect`, and its hour's counts, in one transaction; False
-    when it had moved on (a worker got there first)."""
+def _counted_update(
+    recipient: Recipient, actions: list, expect: str, tally: stats.Tally, extra: Any = None
+) -> bool:
+    """Change a recipient still in status `expect` (and meeting `extra`), and its hour's counts, in one
+    transaction; False when it had moved on (a worker got there first)."""
+    condition = Recipient.status == expect if extra is None else (Recipient.status == expect) & extra
     try:
         with transaction() as write:
-            write.update(recipient, actions=actions, condition=Recipient.status == expect)
+            write.update(recipient, actions=actions, condition=condition)
             tally.write_into(write)
     except TransactWriteError as error:
         if condition_failed(error):
@@ -426,9 +463,15 @@ def _settled(
             if recipient.segments is None:
                 segments = cost(text_for(template, optout_text, recipient)).segments
                 actions.append(Recipient.segments.set(segments))
+        extra = None
+        if recipient.receipt and recipient.date_sent is None and recipient.status != "sending":
+            claimed = stats.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+            actions.append(Recipient.date_sent.set(claimed))  # its sender never wrote: count it here
+            tally.add(company, recipient.deployment, claimed, tz, "sent")
+            extra = Recipient.date_sent.does_not_exist()
         if not actions:
             return recipient
-        if _counted_update(recipient, actions, recipient.status, tally):
+        if _counted_update(recipient, actions, recipient.status, tally, extra):
             return Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
         recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
 

@@ -17,7 +17,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws
 from chalicelib.domain import clock, stats
+from chalicelib.domain.errors import Busy
 from chalicelib.log import logger
+from chalicelib.models.base import StillConflicting, transact_write
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message, Recipient
 
@@ -133,7 +135,8 @@ def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
 
 def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None) -> str:
     """Read the SMS, decide, then write the new status (and move its count to the right column of the
-    hour it was sent in) in one transaction conditional on what was read; a race means read again."""
+    hour it was sent in) in one transaction conditional on what was read; a race means read again.
+    Never silently dropped: when the writes keep colliding, Busy (503) asks the sender to retry."""
     client = aws.client("dynamodb")
     for _ in range(READ_ATTEMPTS):
         item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
@@ -144,16 +147,15 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None)
             return "unchanged"
         actions = [_update(receipt, table, key, status, held), *_count_moves(item, status, receipt.outcome)]
         try:
-            client.transact_write_items(TransactItems=actions)
+            transact_write(actions)
+        except StillConflicting:
+            raise Busy("Too many updates to this message at once; send the receipt again.") from None
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if error.response["Error"]["Code"] != "TransactionCanceledException" or not any(
-                r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons
-            ):
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            continue
+            continue  # the SMS changed since it was read: read it again
         return "applied"
-    return "unchanged"
+    raise Busy("This message keeps changing; send the receipt again.")
 
 
 def may_apply(status: str, held: str | None, outcome: str) -> bool:

@@ -26,6 +26,7 @@ from chalicelib.domain.quiet_hours import is_permitted, next_opening
 from chalicelib.domain.segments import cost
 from chalicelib.domain.templates import Template, compile_template
 from chalicelib.log import logger
+from chalicelib.models.base import transact_write
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient
 from chalicelib.providers import Outgoing, Permanent, Retryable, provider
@@ -63,6 +64,9 @@ class _Pending:
     rounds: dict[tuple[int, int], int] = field(default_factory=dict)
     refunds: dict[int, int] = field(default_factory=dict)
     tally: stats.Tally = field(default_factory=stats.Tally)
+    # what each status in `updates` adds to the hour counts: item name -> (company, deployment, hour
+    # moment, zone, column, whether it is a late outcome that also takes back an `unknown`'s unsent)
+    counted: dict[str, tuple] = field(default_factory=dict)
 
 
 class Pacer:
@@ -163,14 +167,22 @@ class Sender:
 
     def _recipient_done(self, chunk: messages.SendChunk, recipient: dict, result: Result) -> None:
         key = _recipient_key(chunk.deployment, recipient["msisdn"])
-        self.pending.updates.append(_outcome(Recipient.Meta.table_name, key, result))
+        outcome = _outcome(Recipient.Meta.table_name, key, result)
+        self.pending.updates.append(outcome)
         counts = self.pending.counts.setdefault((chunk.company, chunk.deployment), {})
         counts["processed"] = counts.get("processed", 0) + 1
         name = {"sent": "sent_count", "failed": "failed_count", "opted_out": "blocked_count"}[result.status]
         counts[name] = counts.get(name, 0) + 1
         tz = self._company(chunk.company).timezone
-        self.pending.tally.add(
-            chunk.company, chunk.deployment, self._claimed_at, tz, stats.column(result.status)
+        col = stats.column(result.status)
+        self.pending.tally.add(chunk.company, chunk.deployment, self._claimed_at, tz, col)
+        self.pending.counted[_item_name(outcome)] = (
+            chunk.company,
+            chunk.deployment,
+            self._claimed_at,
+            tz,
+            col,
+            False,
         )
         if result.status == "sent":
             counts["credits_used"] = counts.get("credits_used", 0) + result.segments
@@ -270,9 +282,12 @@ class Sender:
         return {int(key.split("#", 1)[1]) for key in self._last_claimed if key.startswith("m#")}
 
     def _message_done(self, message: Message, result: Result, refund: bool) -> None:
-        self.pending.updates.append(_outcome(Message.Meta.table_name, _message_key(message), result))
+        outcome = _outcome(Message.Meta.table_name, _message_key(message), result)
+        self.pending.updates.append(outcome)
         tz = self._company(message.company).timezone
-        self.pending.tally.add(message.company, None, self._claimed_at, tz, stats.column(result.status))
+        col = stats.column(result.status)
+        self.pending.tally.add(message.company, None, self._claimed_at, tz, col)
+        self.pending.counted[_item_name(outcome)] = (message.company, None, self._claimed_at, tz, col, False)
         if refund:
             self.pending.refunds[message.company] = (
                 self.pending.refunds.get(message.company, 0) + message.credits
@@ -371,6 +386,9 @@ class Sender:
                     time.sleep(random.uniform(0, 0.05 * 2**conflicts))
                     continue
                 first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
+                if any(i < first_claim for i in failed):
+                    _settle_late(pending, sorted(i for i in failed if i < first_claim))
+                    continue
                 last_deployment = first_deployment + len(deployments)
                 if any(first_deployment <= i < last_deployment for i in failed) and level != NONE:
                     # The deployment moved on: keep the statuses, claim nothing more, leave a newer
@@ -482,6 +500,7 @@ def _merge(first: _Pending, then: _Pending) -> _Pending:
     )
     merged.tally.merge(first.tally)
     merged.tally.merge(then.tally)
+    merged.counted = {**first.counted, **then.counted}
     for key, counts in [*first.counts.items(), *then.counts.items()]:
         into = merged.counts.setdefault(key, {})
         for name, n in counts.items():
@@ -520,7 +539,8 @@ def _move(table: str, key: dict[str, Any], to: str, expect: str) -> dict[str, An
 
 def _outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
     """Write what became of a claimed recipient or message (the claim makes it ours alone). A delivery
-    receipt can beat this write (a fast network, a slow group): its status stands."""
+    receipt can beat this write (a fast network, a slow group): its status stands. Conditional on no
+    settlement having written for us (a stamped `date_sent`, or a status other than `sending`)."""
     values: dict[str, Any] = {":status": {"S": result.status}, ":at": {"S": _stamp()}}
     names = {"#status": "status", "#at": "date_sent", "#receipt": "receipt"}
     parts = ["#status = if_not_exists(#receipt, :status)", "#at = :at"]
@@ -533,15 +553,58 @@ def _outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
             names[f"#{name}"] = name
             parts.append(f"#{name} = :{name}")
             values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value[:500]}
+    values[":sending"] = {"S": "sending"}
     return {
         "Update": {
             "TableName": table,
             "Key": key,
             "UpdateExpression": "SET " + ", ".join(parts),
+            "ConditionExpression": (
+                "(#status = :sending OR attribute_exists(#receipt)) AND attribute_not_exists(#at)"
+            ),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
     }
+
+
+def _settle_late(pending: _Pending, failed: list[int]) -> None:
+    """Statuses whose condition failed: the claim was settled without us. One a settlement marked
+    `unknown` (the deployment finished, or the claim looked lost) gets its real outcome, its count
+    moving from unsent; anything else is dropped with its count (a give-back of a settled claim)."""
+    client = aws.client("dynamodb")
+    for index in reversed(failed):
+        update = pending.updates[index]["Update"]
+        name = _item_name(pending.updates[index])
+        counted = pending.counted.pop(name, None)
+        item = client.get_item(TableName=update["TableName"], Key=update["Key"], ConsistentRead=True).get(
+            "Item"
+        )
+        status = item["status"]["S"] if item else None
+        if counted is not None and status == "unknown" and not counted[5]:
+            update["ConditionExpression"] = "#status = :unknown AND attribute_not_exists(#at)"
+            update["ExpressionAttributeValues"].pop(":sending")
+            update["ExpressionAttributeValues"][":unknown"] = {"S": "unknown"}
+            company, deployment, moment, tz, _, _ = counted
+            pending.tally.add(company, deployment, moment, tz, "unsent", -1)
+            pending.counted[name] = (*counted[:5], True)
+            if deployment is not None:  # its settlement counted it processed (and failed) already
+                counts = pending.counts.setdefault((company, deployment), {})
+                counts["processed"] = counts.get("processed", 0) - 1
+                counts["failed_count"] = counts.get("failed_count", 0) - 1
+            continue
+        del pending.updates[index]
+        if counted is not None:
+            company, deployment, moment, tz, col, late = counted
+            pending.tally.add(company, deployment, moment, tz, col, -1)
+            if late:
+                pending.tally.add(company, deployment, moment, tz, "unsent", 1)
+        logger.warning("a status settled elsewhere was dropped", item=name, status=status)
+
+
+def _item_name(action: dict[str, Any]) -> str:
+    update = action["Update"]
+    return update["TableName"] + ":" + ":".join(f"{k}={v}" for k, v in sorted(update["Key"].items()))
 
 
 def _refunds(pending: _Pending) -> list[dict[str, Any]]:
@@ -606,9 +669,8 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
         pending = _Pending(refunds={company: message.credits if paid else 0})
         pending.tally.add(company, None, now, tz, "unsent")
         try:
-            aws.client("dynamodb").transact_write_items(
-                TransactItems=[failed, *_refunds(pending), *pending.tally.updates()]
-            )
+            transact_write([failed, *_refunds(pending), *pending.tally.updates()])
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
+            logger.info("message settled elsewhere meanwhile", message=message.id)

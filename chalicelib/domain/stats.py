@@ -106,16 +106,11 @@ def _midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
 
 
 def row_id(company: int, deployment: int | None, period: Period, tz: str) -> int:
-    """A stable integer id (below 2**53, so JavaScript reads it exactly) from what a row is."""
-    local = period.start.astimezone(zoneinfo.ZoneInfo(tz))
-    index = {
-        HOUR: int((period.start - _EPOCH).total_seconds() // 3600),
-        DAY: (local.date() - _EPOCH.date()).days,
-        MONTH: (local.year - 2020) * 12 + local.month - 1,
-        YEAR: local.year - 2020,
-    }[period.type]
+    """A stable integer id (below 2**53, so JavaScript reads it exactly) from what a row is: its owner,
+    its type and its start in quarter hours since 2020 (periods of one type never share a start)."""
     owner = deployment if deployment is not None else company | (1 << 28)
-    return ((owner << 3 | period.type) << 20) | (index & 0xFFFFF)
+    index = int((period.start - _EPOCH).total_seconds() // 900)
+    return ((owner << 2 | (period.type - 1)) << 21) | (index & 0x1FFFFF)
 
 
 # ---- counting at the source --------------------------------------------------------------------------
@@ -315,17 +310,19 @@ def parse_utc(text: str) -> datetime:
 
 
 def _recompute(scope: str, period: Period, company: int, tz: str) -> dict[str, Any]:
-    """A row as the sum of the rows one level below it within its period (as an item to put)."""
+    """A row as the sum of the rows one level below it within its period, counted in the same zone (a
+    company that changed zones keeps its earlier rows in the earlier zone's periods), as an item."""
     below = period.type - 1
     totals: Counter = Counter()
     request: dict[str, Any] = {
         "TableName": Stat.Meta.table_name,
         "KeyConditionExpression": "#scope = :scope AND #period BETWEEN :low AND :high",
-        "ProjectionExpression": "#start, " + ", ".join(f"#{c}" for c in COLUMNS),
+        "ProjectionExpression": "#start, #tz, " + ", ".join(f"#{c}" for c in COLUMNS),
         "ExpressionAttributeNames": {
             "#scope": "scope",
             "#period": "period",
             "#start": "period_start",
+            "#tz": "tz",
             **{f"#{c}": c for c in COLUMNS},
         },
         "ExpressionAttributeValues": {
@@ -339,7 +336,7 @@ def _recompute(scope: str, period: Period, company: int, tz: str) -> dict[str, A
     while True:
         answer = client.query(**request)
         for row in answer["Items"]:
-            if row["period_start"]["S"] < iso(period.end):
+            if row["period_start"]["S"] < iso(period.end) and row["tz"]["S"] == tz:
                 totals.update({c: int(row[c]["N"]) for c in COLUMNS if c in row})
         if "LastEvaluatedKey" not in answer:
             break
@@ -382,17 +379,23 @@ def parse_period_name(name: str) -> int:
     return PERIOD_NAMES[name]
 
 
-def parse_moment(value: str | None, name: str) -> str | None:
-    """`start`/`end` as an ISO date or datetime (UTC when no offset is given), as a row key bound."""
+def parse_moment(value: str | None, name: str, tz: str, *, end: bool = False) -> str | None:
+    """`start`/`end` as an ISO date or datetime, in the company's time zone unless it carries an
+    offset, as a row key bound; a date as `end` takes in that whole day."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid_field(name, "must be an ISO 8601 date or date and time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return iso(moment)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+            if end and len(value.strip()) == 10:  # a date: up to the last second of that day
+                moment = _midnight(moment.date() + timedelta(days=1), zoneinfo.ZoneInfo(tz))
+                moment -= timedelta(seconds=1)
+        if not 2000 <= moment.astimezone(UTC).year <= 2200:
+            raise ValueError(value)
+        return iso(moment)
+    except (ValueError, OverflowError):
+        raise invalid_field(name, "must be an ISO 8601 date or date and time (years 2000 to 2200)") from None
 
 
 def list_rows(scope: str, period_type: int, start: str | None, end: str | None, page: PageRequest) -> Page:
@@ -401,7 +404,9 @@ def list_rows(scope: str, period_type: int, start: str | None, end: str | None, 
         raise invalid_field("end", "must not be before start")
     low = period_key(period_type, start or "0")
     high = period_key(period_type, end or "9")
-    return paginate(Stat, scope, page, range_key_condition=Stat.period.between(low, high))
+    return paginate(
+        Stat, scope, page, range_key_condition=Stat.period.between(low, high), range_bounds=(low, high)
+    )
 
 
 # ---- checking ----------------------------------------------------------------------------------------
@@ -424,19 +429,21 @@ def expected_hours(
 
 
 def differences(expected_hour_rows: dict[tuple[str, str], Counter], tz: str) -> list[str]:
-    """Every row (hour, and the day, month and year rows above them) that differs from `expected`."""
-    expected = dict(expected_hour_rows)
-    for (scope, key), counts in list(expected_hour_rows.items()):
-        period = _period_of(key)
-        while period.type < YEAR:
-            period = enclosing(period, tz)
-            expected.setdefault((scope, period.key), Counter()).update(counts)
-    found = []
-    scopes = {scope for scope, _ in expected}
+    """Every row (hour, and the day, month and year rows above them) that differs from `expected`.
+    An hour rolls up in the zone it was counted in (a company may have changed zones since)."""
     stored: dict[tuple[str, str], Counter] = {}
-    for scope in scopes:
+    zones: dict[tuple[str, str], str] = {}
+    for scope in {scope for scope, _ in expected_hour_rows}:
         for row in Stat.query(scope, consistent_read=True):
             stored[(scope, row.period)] = Counter({c: getattr(row, c) or 0 for c in COLUMNS})
+            zones[(scope, row.period)] = row.tz
+    expected = dict(expected_hour_rows)
+    for (scope, key), counts in list(expected_hour_rows.items()):
+        period, zone = _period_of(key), zones.get((scope, key), tz)
+        while period.type < YEAR:
+            period = enclosing(period, zone)
+            expected.setdefault((scope, period.key), Counter()).update(counts)
+    found = []
     for key in sorted(set(expected) | set(stored)):
         want = {c: n for c, n in expected.get(key, Counter()).items() if n}
         have = {c: n for c, n in stored.get(key, Counter()).items() if n}
@@ -449,7 +456,8 @@ def _roll_up_pending(wait_seconds: float = 300) -> None:
     """Roll up every pending hour, waiting for a scheduled run that holds the lease to finish."""
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
-        run = roll_up_alone()
+        ends = time.monotonic() + LEASE_SECONDS - 30  # finish well inside the lease
+        run = roll_up_alone(lambda ends=ends: int((ends - time.monotonic()) * 1000))
         if run is not None and not run.left:
             return
         if run is None:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import functools
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import aws
 from chalicelib.settings import Settings, get_settings
+
+CONFLICT_RETRIES = 8
 
 
 class _FromSettings:
@@ -92,3 +98,32 @@ def failed_conditions(error: Exception) -> list[bool]:
     """For a cancelled transaction: whether each item's condition failed, in the order written."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return [reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons]
+
+
+class StillConflicting(Exception):
+    """A transaction met concurrent transactions on its items through every retry."""
+
+
+def transact_write(actions: list[dict[str, Any]], conflict_retries: int = CONFLICT_RETRIES) -> None:
+    """TransactWriteItems, retried under jittered backoff while it only meets other transactions on its
+    items (TransactionConflict, routine on shared counters); a failed condition is raised at once."""
+    for attempt in range(conflict_retries + 1):
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=actions)
+            return
+        except ClientError as error:
+            if not only_conflicts(error):
+                raise
+        if attempt < conflict_retries:
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+    raise StillConflicting(f"still conflicting after {conflict_retries} retries")
+
+
+def only_conflicts(error: ClientError) -> bool:
+    """A cancelled transaction that met other transactions, and no failed condition."""
+    reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+    return (
+        error.response["Error"]["Code"] == "TransactionCanceledException"
+        and "TransactionConflict" in reasons
+        and "ConditionalCheckFailed" not in reasons
+    )

@@ -32,10 +32,22 @@ class Page(Generic[T]):
     next: str | None
 
 
-def paginate(source: type[Model] | Index, hash_key: Any, request: PageRequest, **query: Any) -> Page:
-    """One page of `source.query(hash_key, **query)`; `next` is None exactly when nothing follows."""
+def paginate(
+    source: type[Model] | Index,
+    hash_key: Any,
+    request: PageRequest,
+    range_bounds: tuple[str, str] | None = None,
+    **query: Any,
+) -> Page:
+    """One page of `source.query(hash_key, **query)`; `next` is None exactly when nothing follows.
+    With a range key condition, `range_bounds` (low, high) keeps a cursor inside it (DynamoDB refuses
+    a start key outside the condition)."""
     names = _key_names(source)
     start = _decode(request.cursor, names, hash_key)
+    if start is not None and range_bounds is not None:
+        value = _value(start[names[-1]])
+        if not range_bounds[0] <= value <= range_bounds[1]:
+            raise invalid_field("cursor", "is not a cursor from this list")
     results = list(source.query(hash_key, limit=request.size + 1, last_evaluated_key=start, **query))
     if len(results) <= request.size:
         return Page(items=results, next=None)

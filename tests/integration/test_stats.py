@@ -306,3 +306,207 @@ def test_the_schedule_never_runs_beside_another_rollup(api, tenants):
     assert stats_worker.handle(None) == {"hours": 2, "rows": 6, "more": False}
     (day,) = Stat.query("d700002", Stat.period.startswith("2#"))
     assert day.sent == 1
+
+
+# ---- faults: a settlement racing the sender, receipts racing crashes, conflicts ---------------------
+
+A = [f"2782{n:07d}" for n in range(30)]
+
+
+def hour_totals(scope):
+    total = collections.Counter()
+    for r in Stat.query(scope, Stat.period.startswith("1#"), consistent_read=True):
+        total.update({"sent": r.sent, "unsent": r.unsent, "optout": r.optout})
+    return {k: v for k, v in total.items() if v}
+
+
+def record_totals(deployment_id):
+    found = collections.Counter(
+        stats.column(r.status) for r in Recipient.query(deployment_id, consistent_read=True)
+    )
+    return {k: v for k, v in found.items() if k}
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    from tests.sqs_events import Captured
+
+    return Captured(monkeypatch)
+
+
+def chunks_of(api, tenant, numbers, captured):
+    from chalicelib import messages
+    from tests.sqs_events import run_send_worker
+
+    deployment_id = approve(api, tenant, numbers)
+    run_send_worker(captured.take(messages.FanOut))
+    return deployment_id, captured.take(messages.SendChunk)
+
+
+def test_a_cancel_with_a_group_in_flight_counts_each_recipient_once(api, tenants, gateway, at_time, captured):
+    """Cancelling settles the claimed group as `unknown` (unsent) while its SMS are still going out;
+    the sender's statuses then replace `unknown` and move the counts, never adding to them."""
+    from tests.sqs_events import run_send_worker
+
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+
+    def pause_and_cancel(sms, tries):
+        if len(gateway.sent) == 10:
+            assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 200
+            assert api.post(f"/deployments/{deployment_id}/cancel", acme.member).status == 200
+
+    gateway.script = pause_and_cancel
+    run_send_worker([chunk])
+    assert hour_totals(f"d{deployment_id}") == record_totals(deployment_id) == {"sent": 25, "unsent": 5}
+    assert verify(acme.id) == []
+
+
+@pytest.mark.parametrize("outcome", [receipts.DELIVERED, receipts.FAILED])
+def test_a_receipt_then_a_sender_crash_is_still_counted(api, tenants, gateway, at_time, captured, outcome):
+    """A receipt reaches a recipient still `sending`; the sender dies before writing its status. The
+    recovery counts it as the sender would have, once."""
+    from chalicelib.domain import launch
+    from chalicelib.models.deployments import Deployment
+    from tests.sqs_events import run_send_worker
+
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+
+    class Crash(BaseException):
+        pass
+
+    def receipt_then_die(sms, tries):
+        if len(gateway.sent) == 2:
+            assert receipts.apply(receipts.Receipt(outcome, reference=sms.reference), acme.id) == "applied"
+        if len(gateway.sent) == 5:
+            gateway.script = None
+            raise Crash
+
+    gateway.script = receipt_then_die
+    with pytest.raises(Crash):
+        run_send_worker([chunk])
+    run_send_worker([chunk], attempt=2)
+    at_time("2026-11-26T10:20:00+02:00")
+    launch.launch_due()
+    at_time("2026-11-27T10:20:00+02:00")
+    launch.launch_due()
+    assert Deployment.get(acme.id, deployment_id).status == 4
+    assert hour_totals(f"d{deployment_id}") == record_totals(deployment_id)
+    assert verify(acme.id) == []
+
+
+def conflicts_first(monkeypatch, times):
+    """The next `times` transactions meet another transaction on their last item."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.models import base
+
+    monkeypatch.setattr(base.time, "sleep", lambda seconds: None)
+    client = aws.client("dynamodb")
+    real = client.transact_write_items
+    calls = {"n": 0}
+
+    def conflicted(**kwargs):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            reasons = [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1) + [
+                {"Code": "TransactionConflict"}
+            ]
+            error = {"Code": "TransactionCanceledException", "Message": "conflict"}
+            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", conflicted)
+
+
+def test_a_receipt_meeting_conflicts_is_applied_or_refused_never_dropped(
+    api, tenants, pump, gateway, monkeypatch, at_time
+):
+    acme, _ = tenants
+    deployment_id = approve(api, acme, A[:3])
+    pump.drain()
+    first = Recipient.get(deployment_id, A[0])
+    assert first.status == "sent"
+    conflicts_first(monkeypatch, 6)
+    applied = receipts.apply(receipts.Receipt(receipts.FAILED, provider_id=first.provider_id), acme.id)
+    assert applied == "applied" and Recipient.get(deployment_id, A[0]).status == "failed"
+    conflicts_first(monkeypatch, 100)
+    answer = api.post(
+        f"/webhooks/status/{acme.company.webhook_token}",
+        json_body={"reference": f"d{deployment_id}:{A[1]}", "status": "failed"},
+    )
+    assert answer.status == 503 and answer.error_code == "busy"
+    assert Recipient.get(deployment_id, A[1]).status == "sent"
+
+
+def test_giving_up_api_messages_survives_a_conflict(api, tenants, captured, monkeypatch):
+    from chalicelib import messages
+    from chalicelib.models.deployments import Message
+
+    acme, _ = tenants
+    assert (
+        api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815850000"}).status == 201
+    )
+    (batch_of,) = captured.take(messages.SendMessages)
+    conflicts_first(monkeypatch, 1)
+    sending.fail_messages(acme.id, batch_of.ids, "not sent: test")
+    (message,) = Message.query(acme.id)
+    assert message.status == "failed"
+    assert verify(acme.id) == []
+
+
+def test_start_and_end_dates_are_the_companys_days(api, tenants, pump, gateway, at_time):
+    acme, _ = tenants
+    at_time("2026-11-27T01:00:00+02:00")  # 26 November in UTC, the 27th in Johannesburg
+    deployment_id = approve(api, acme, A[:3], marketing=False)
+    pump.drain()
+    stats.roll_up()
+    base = f"/deployments/{deployment_id}/stats"
+    assert len(rows(api, acme.member, f"{base}/daily?start=2026-11-27&end=2026-11-27")) == 1
+    assert len(rows(api, acme.member, f"{base}/hourly?start=2026-11-27&end=2026-11-27")) == 1
+    assert rows(api, acme.member, f"{base}/hourly?start=2026-11-26&end=2026-11-26") == []
+    assert len(rows(api, acme.member, f"{base}/monthly?start=2026-11-01&end=2026-11-30")) == 1
+    assert len(rows(api, acme.member, f"{base}/hourly?start=2026-11-26T23:00:00Z")) == 1
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00%2B01:00", "9999-12-31T23:59:59-01:00", "1999-12-31", "2026-13-01", "soon"]
+)
+def test_impossible_start_dates_are_400(api, tenants, value):
+    acme, _ = tenants
+    answer = api.get(f"/stats/daily?start={value}", acme.member)
+    assert answer.status == 400 and "start" in answer.body["error"]["fields"]
+
+
+def test_a_cursor_outside_the_asked_periods_is_400(api, tenants):
+    acme, _ = tenants
+    start = datetime.fromisoformat("2026-01-01T00:00:00+02:00")
+    tally = stats.Tally()
+    for hour in range(3):
+        tally.add(acme.id, None, start + timedelta(hours=hour), "Africa/Johannesburg", "sent")
+    aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
+    first = api.get("/stats/hourly?page_size=1", acme.member).body
+    assert api.get(f"/stats/hourly?page_size=1&cursor={first['next']}", acme.member).status == 200
+    assert api.get(f"/stats/daily?cursor={first['next']}", acme.member).status == 400
+    assert api.get(f"/stats/hourly?cursor={first['next']}&start=2026-06-01", acme.member).status == 400
+
+
+def test_a_time_zone_change_keeps_every_total_and_every_id_distinct(api, tenants, pump, gateway, at_time):
+    from chalicelib.models.companies import Company
+
+    acme, _ = tenants
+    at_time("2026-11-26T10:00:00+02:00")
+    approve(api, acme, A[:1], marketing=False)
+    pump.drain()
+    stats.roll_up()
+    Company(id=acme.id).update(actions=[Company.timezone.set("America/New_York")])
+    at_time("2026-11-26T20:00:00-05:00")  # the 27th in UTC and in Johannesburg, the 26th in New York
+    approve(api, acme, A[1:2], marketing=False)
+    pump.drain()
+    stats.roll_up()
+    for period in ("hourly", "daily", "monthly", "yearly"):
+        found = rows(api, acme.member, f"/stats/{period}")
+        assert sum(r["total"] for r in found) == 2, period
+        assert len({r["id"] for r in found}) == len(found), period
+    assert verify(acme.id) == []
