@@ -46,12 +46,19 @@ def get_writable_list(caller: Caller, list_id: int) -> ContactList:
     return found
 
 
-def check_saved_query(caller: Caller, value: Any) -> int | None:
-    """A reference to one of the caller's saved queries, or None."""
+def check_saved_query(caller: Caller, value: Any, list_id: int | None = None) -> int | None:
+    """A reference to one of the caller's saved queries (or None) that may define the list `list_id`:
+    one that names the list itself would feed on its own members."""
+    from chalicelib.domain.queries import parse
     from chalicelib.models.saved_queries import SavedQuery
 
-    if value is not None and SavedQuery.get_or_none(caller.company, value) is None:
+    if value is None:
+        return None
+    found = SavedQuery.get_or_none(caller.company, value) if 0 < value < 10**18 else None
+    if found is None:
         raise invalid_field("saved_query", f"there is no saved query {value}")
+    if list_id is not None and list_id in parse(found.text).lists:
+        raise invalid_field("saved_query", f"saved query {value} names this list itself")
     return value
 
 
@@ -82,7 +89,7 @@ def update_list(caller: Caller, list_id: int, changes: dict[str, Any]) -> Contac
         actions.append(ContactList.title.set(check_title(changes["title"])))
     refresh = False
     if "saved_query" in changes and changes["saved_query"] != found.saved_query:
-        saved_query = check_saved_query(caller, changes["saved_query"])
+        saved_query = check_saved_query(caller, changes["saved_query"], list_id)
         if saved_query is None:
             actions += [ContactList.saved_query.remove(), ContactList.defined_by.remove()]
         else:

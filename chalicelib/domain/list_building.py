@@ -8,15 +8,19 @@ and only the differences are written. Running a refresh again writes nothing; sa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain import audience, clock, contact_lists, optouts, saved_queries, tasks
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.domain import audience, clock, contact_lists, leases, optouts, saved_queries, tasks
 from chalicelib.domain.auth import Caller
-from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.queries import Query, parse
 from chalicelib.models import batch
+from chalicelib.models.base import condition_failed
 from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment, Recipient
@@ -200,14 +204,15 @@ def make_members(
         if have is None or not _same(want, have):
             changes.put(want, have)
     changes.flush()
-    contact_list.update(
-        actions=[
-            ContactList.contact_count.set(members),
-            ContactList.date_refreshed.set(clock.now()),
-            ContactList.date_updated.set(clock.now()),
-        ],
-        condition=ContactList.id.exists(),
-    )
+    with _unless_deleted(contact_list):
+        contact_list.update(
+            actions=[
+                ContactList.contact_count.set(members),
+                ContactList.date_refreshed.set(clock.now()),
+                ContactList.date_updated.set(clock.now()),
+            ],
+            condition=ContactList.id.exists(),
+        )
     return {
         "members": members,
         "added": changes.added,
@@ -229,11 +234,33 @@ def add_members(
         elif want is not None:
             already += 1
     changes.flush()
-    if task.attempts > 1:  # an earlier run may have written contacts it never counted
-        contact_lists.recount(contact_list)
-    else:
+    with _unless_deleted(contact_list):
+        if task.attempts > 1:  # an earlier run may have written contacts it never counted
+            added = contact_lists.recount(contact_list) - task.params["start_count"]
+            return {"added": added, "already_in_list": already + changes.added - added}
         contact_lists.add_to_count(contact_list, changes.added)
     return {"added": changes.added, "already_in_list": already}
+
+
+@contextlib.contextmanager
+def _unless_deleted(contact_list: ContactList) -> Iterator[None]:
+    """A list deleted while a task filled it: take away what the task wrote too, and say so."""
+    try:
+        yield
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        contact_lists.delete_contacts_of(contact_list.id)
+        raise NotFound(f"Contact list {contact_list.id} was deleted.") from None
+
+
+@contextlib.contextmanager
+def _alone(company: int, list_id: int) -> Iterator[None]:
+    """One task fills a list at a time (two would both add a number, and count it twice)."""
+    with leases.held(f"list-{company}-{list_id}", seconds=tasks.LEASE_SECONDS) as mine:
+        if not mine:
+            raise tasks.TaskBusy(f"contact list {list_id} is being filled by another task")
+        yield
 
 
 # ---- starting and running the tasks -------------------------------------------------------------------
@@ -286,7 +313,7 @@ def _checked_source(caller: Caller, kind: str, source: dict, target: ContactList
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**18
 
 
 def _live_list(company: int, list_id: int) -> ContactList:
@@ -303,16 +330,33 @@ def _query_of(company: int, query_id: int) -> Query:
     return parse(saved.text)
 
 
+def _readable_query_of(company: int, query_id: int) -> Query:
+    query = _query_of(company, query_id)
+    unreadable = sorted(query.lists - set(source_lists(company)))
+    if unreadable:
+        raise Conflict(_unreadable(unreadable), code="unreadable_lists")
+    return query
+
+
 def _size(list_ids: Iterable[int], company: int) -> int:
     return sum(c.contact_count for c in (ContactList.get_or_none(company, i) for i in list_ids) if c)
 
 
 @tasks.kind("save_contacts")
 def _save_contacts_task(task: Task) -> dict[str, Any]:
+    with _alone(task.company, task.params["contact_list"]):
+        return _save_contacts(task)
+
+
+def _save_contacts(task: Task) -> dict[str, Any]:
     target = _live_list(task.company, task.params["contact_list"])
+    if "start_count" not in task.params:
+        task.update(actions=[Task.params.set({**task.params, "start_count": target.contact_count})])
     params = task.params
     if "saved_query" in params:
-        wanted: Iterable[Person] = matching(task.company, _query_of(task.company, params["saved_query"]))
+        wanted: Iterable[Person] = matching(
+            task.company, _readable_query_of(task.company, params["saved_query"])
+        )
         total = _size(source_lists(task.company), task.company)
     elif "contact_lists" in params:
         wanted, total = _from_lists(params["contact_lists"]), _size(params["contact_lists"], task.company)
@@ -332,9 +376,21 @@ def _refresh_task(task: Task) -> dict[str, Any]:
             results[str(list_id)] = {"skipped": "deleted" if contact_list is None else "no saved query"}
             continue
         query = _query_of(task.company, contact_list.saved_query)
+        unreadable = sorted(query.lists - set(source_lists(task.company)))
+        if unreadable:
+            results[str(list_id)] = {"error": _unreadable(unreadable)}
+            continue
         total = _size(source_lists(task.company), task.company) + contact_list.contact_count
-        results[str(list_id)] = make_members(contact_list, matching(task.company, query), task, total)
+        with _alone(task.company, list_id):
+            results[str(list_id)] = make_members(contact_list, matching(task.company, query), task, total)
     return {"contact_lists": results}
+
+
+def _unreadable(list_ids: list[int]) -> str:
+    named = ", ".join(map(str, list_ids))
+    return (
+        f"The saved query names contact lists {named}, which are gone or defined by saved queries themselves."
+    )
 
 
 def refresh_every_saved_list() -> int:

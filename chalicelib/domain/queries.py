@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from chalicelib.domain.errors import invalid_field
@@ -33,13 +34,14 @@ _TOKEN = re.compile(
         (?P<string>"(?:[^"\\]|\\.)*"?)
       | (?P<op>!=|<=|>=|=|~|<|>)
       | (?P<paren>[()])
-      | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
+      | (?P<number>-?[0-9]+(?:\.[0-9]+)?(?![\w.]))
       | (?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"))?)
       | (?P<other>\S)
     )""",
     re.VERBOSE,
 )
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_LIST_ID = re.compile(r"[0-9]{1,18}")
 
 
 class Person(Protocol):
@@ -129,7 +131,7 @@ def _compare(have: str, operator: str, want: str) -> bool:
     if not have:
         return False
     left, right = (
-        (float(have), float(want))
+        (Decimal(have), Decimal(want))
         if _NUMBER.fullmatch(have) and _NUMBER.fullmatch(want)
         else (have.casefold(), want.casefold())
     )
@@ -138,7 +140,7 @@ def _compare(have: str, operator: str, want: str) -> bool:
 
 def _equal(have: str, want: str) -> bool:
     if _NUMBER.fullmatch(have) and _NUMBER.fullmatch(want):
-        return float(have) == float(want)
+        return Decimal(have) == Decimal(want)
     return have.casefold() == want.casefold()
 
 
@@ -287,7 +289,7 @@ def _checked(name: str, operator: _Token, value: _Token) -> Comparison:
             f"expected a value (a quoted text, a number, true or false), found {value.describe()}",
         )
     if name == "list":
-        if operator.text not in ("=", "!=") or not (isinstance(literal, str) and literal.isdigit()):
+        if operator.text not in ("=", "!=") or not (isinstance(literal, str) and _LIST_ID.fullmatch(literal)):
             raise QueryError(operator.position, "list takes = or != and a list id, e.g. list = 12")
         return Comparison(name, operator.text, int(literal))
     if name == "opted_out":

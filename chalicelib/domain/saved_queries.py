@@ -17,11 +17,17 @@ MAX_TITLE = 200
 
 
 def checked_query(caller: Caller, text: Any, field: str = "query") -> Query:
-    """`text` parsed, with every list it names one of the caller's (a 400 naming `field` otherwise)."""
+    """`text` parsed, with every list it names one of the caller's that people fill (a 400 naming `field`
+    otherwise): lists defined by queries never feed each other, nor themselves."""
     query = parse(text, field)
     for list_id in sorted(query.lists):
-        if ContactList.get_or_none(caller.company, list_id) is None:
+        found = ContactList.get_or_none(caller.company, list_id)
+        if found is None:
             raise invalid_field(field, f"there is no contact list {list_id}")
+        if found.saved_query is not None:
+            raise invalid_field(
+                field, f"contact list {list_id} is defined by a saved query; a query reads lists people fill"
+            )
     return query
 
 

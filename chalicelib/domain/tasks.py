@@ -79,6 +79,7 @@ def run(company: int, task_id: int) -> None:
                 Task.status.set(COMPLETED),
                 Task.result.set(result),
                 Task.progress.set(100),
+                Task.error.remove(),
                 Task.date_updated.set(clock.now()),
             ]
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
+from chalicelib import messages
 from chalicelib.domain import (
     approvals,
     contact_lists,
@@ -28,8 +29,20 @@ TASK_KINDS_FROM = (
 )  # importing them registers their task kinds
 
 
+BUSY_DELAY_SECONDS = 900  # SQS's longest delay: a busy task is looked at again in 15 minutes
+
+
 def handle(event: SQSEvent) -> dict:
-    return process(event, "tasks", lambda m: tasks.run(m.company, m.task_id), _give_up)
+    return process(event, "tasks", _run, _give_up)
+
+
+def _run(message: messages.RunTask) -> None:
+    """A task another delivery is running (or whose list another task fills) comes back later, without
+    counting towards giving up: the other run will have finished it, or its lease will have expired."""
+    try:
+        tasks.run(message.company, message.task_id)
+    except tasks.TaskBusy:
+        messages.enqueue(message, delay_seconds=BUSY_DELAY_SECONDS)
 
 
 def _give_up(message: Any, reason: str) -> None:

@@ -2,8 +2,9 @@
 
 import pytest
 
-from chalicelib.domain import list_building
+from chalicelib.domain import list_building, tasks
 from chalicelib.models.contacts import Contact, ContactList
+from chalicelib.models.tasks import Task
 from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
 
 
@@ -363,3 +364,141 @@ def test_a_task_that_cannot_succeed_fails_at_once_with_its_reason(api, tenants, 
     pump.drain()
     task = api.get(f"/tasks/{answer.body['id']}", acme.member).body
     assert (task["status"], task["error"]) == ("failed", f"Contact list {target.id} was deleted.")
+
+
+def test_a_query_never_reads_a_list_a_query_defines(api, tenants, people, pump):
+    """Lists defined by queries never feed each other, nor themselves (a refresh would flip-flop)."""
+    acme, _ = tenants
+    customers, _ = people
+    loop = create_contact_list(acme.id, "Loop")
+    itself = new_query(api, acme.member, f"list != {loop.id}")
+    answer = api.patch(f"/contact-lists/{loop.id}", acme.member, {"saved_query": itself})
+    assert answer.status == 400 and answer.body["error"]["fields"]["saved_query"] == [
+        f"saved query {itself} names this list itself"
+    ]
+    cape = api.post(
+        "/contact-lists",
+        acme.member,
+        {"title": "Cape", "saved_query": new_query(api, acme.member, 'fields.city ~ "cape"')},
+    )
+    answer = api.post("/saved-queries", acme.member, {"title": "x", "query": f"list = {cape.body['id']}"})
+    assert answer.status == 400 and "defined by a saved query" in answer.body["error"]["fields"]["query"][0]
+    # a list that becomes query-defined after a query named it: that query's refresh says why it cannot
+    reader = new_query(api, acme.member, f"list = {customers.id}")
+    readers = api.post("/contact-lists", acme.member, {"title": "Readers", "saved_query": reader}).body["id"]
+    pump.drain()
+    api.patch(
+        f"/contact-lists/{customers.id}",
+        acme.member,
+        {"saved_query": new_query(api, acme.member, "fields.age > 1")},
+    )
+    task = task_of(api, acme.member, api.post(f"/contact-lists/{readers}/refresh", acme.member))
+    pump.drain()
+    result = api.get(f"/tasks/{task['id']}", acme.member).body["result"]["contact_lists"][str(readers)]
+    assert "defined by saved queries" in result["error"]
+
+
+@pytest.mark.parametrize("value", [10**40, -1, 0, True, "1", 1.5])
+def test_odd_saved_query_references_are_400(api, tenants, people, value):
+    acme, _ = tenants
+    customers, _ = people
+    assert api.post("/contact-lists", acme.member, {"title": "x", "saved_query": value}).status == 400
+    assert api.patch(f"/contact-lists/{customers.id}", acme.member, {"saved_query": value}).status == 400
+    body = {"contact_lists": [value]}
+    assert api.post(f"/contact-lists/{customers.id}/save-contacts", acme.member, body).status == 400
+
+
+def test_two_tasks_never_fill_one_list_at_once(api, tenants, people, pump):
+    acme, _ = tenants
+    customers, _ = people
+    target = create_contact_list(acme.id, "Target")
+    params = {"contact_list": target.id, "contact_lists": [customers.id]}
+    one, two = (tasks.start(tasks_caller(acme), "save_contacts", params) for _ in range(2))
+    real_flush = list_building._Changes.flush
+    busy = []
+
+    def flush(self):
+        if self.task.id == one.id and not busy:
+            with pytest.raises(tasks.TaskBusy):
+                tasks.run(acme.id, two.id)  # another Lambda, meanwhile
+            busy.append(True)
+        return real_flush(self)
+
+    list_building._Changes.flush = flush
+    try:
+        tasks.run(acme.id, one.id)
+    finally:
+        list_building._Changes.flush = real_flush
+    tasks.run(acme.id, two.id)  # its retry
+    assert members(target.id) == ["27820000001", "27820000002", "27820000003"]
+    assert api.get(f"/contact-lists/{target.id}", acme.member).body["contact_count"] == 3
+    assert Task.get(acme.id, two.id).result == {"added": 0, "already_in_list": 3}
+
+
+def test_a_busy_task_comes_back_later_without_failing(api, tenants, people, monkeypatch):
+    from chalicelib import messages
+    from chalicelib.domain import leases
+    from chalicelib.workers import tasks as tasks_worker
+
+    acme, _ = tenants
+    customers, _ = people
+    target = create_contact_list(acme.id, "Target")
+    task = tasks.start(
+        tasks_caller(acme), "save_contacts", {"contact_list": target.id, "contact_lists": [customers.id]}
+    )
+    later = []
+    monkeypatch.setattr(
+        messages, "enqueue", lambda message, delay_seconds=0: later.append((message, delay_seconds))
+    )
+    with leases.held(f"task-{acme.id}-{task.id}", seconds=900):
+        tasks_worker._run(messages.RunTask(company=acme.id, task_id=task.id))
+    assert later == [(messages.RunTask(company=acme.id, task_id=task.id), 900)]
+    assert Task.get(acme.id, task.id).status == "pending" and Task.get(acme.id, task.id).error is None
+
+
+def test_a_list_deleted_while_a_task_fills_it_keeps_none_of_its_contacts(api, tenants, people, pump):
+    acme, _ = tenants
+    customers, _ = people
+    target = create_contact_list(acme.id, "Target")
+    answer = api.post(
+        f"/contact-lists/{target.id}/save-contacts", acme.member, {"contact_lists": [customers.id]}
+    )
+    real_flush = list_building._Changes.flush
+
+    def delete_first(self):
+        if self.puts and ContactList.get_or_none(acme.id, target.id) is not None:
+            assert api.delete(f"/contact-lists/{target.id}", acme.member).status == 204
+        return real_flush(self)
+
+    list_building._Changes.flush = delete_first
+    try:
+        pump.drain()
+    finally:
+        list_building._Changes.flush = real_flush
+    task = api.get(f"/tasks/{answer.body['id']}", acme.member).body
+    assert (task["status"], task["error"]) == ("failed", f"Contact list {target.id} was deleted.")
+    assert members(target.id) == []
+
+
+def test_a_rerun_after_a_crash_reports_what_the_task_added(api, tenants, people):
+    acme, _ = tenants
+    customers, _ = people
+    target = create_contact_list(acme.id, "Target")
+    create_contacts(acme.id, target.id, "27820000001")
+    task = tasks.start(
+        tasks_caller(acme), "save_contacts", {"contact_list": target.id, "contact_lists": [customers.id]}
+    )
+    original = list_building.contact_lists.add_to_count
+
+    def crash(*args):
+        raise RuntimeError("the Lambda died before counting")
+
+    list_building.contact_lists.add_to_count = crash
+    try:
+        with pytest.raises(RuntimeError):
+            tasks.run(acme.id, task.id)
+    finally:
+        list_building.contact_lists.add_to_count = original
+    tasks.run(acme.id, task.id)
+    assert Task.get(acme.id, task.id).result == {"added": 2, "already_in_list": 1}
+    assert api.get(f"/contact-lists/{target.id}", acme.member).body["contact_count"] == 3

@@ -126,3 +126,16 @@ def test_deep_nesting_is_refused_not_a_crash():
     with pytest.raises(InvalidInput):
         parse("NOT " * 400 + "list = 1")
     assert parse("(" * 10 + "list = 1" + ")" * 10).matches(ANN) is False
+
+
+def test_long_numbers_compare_exactly():
+    big = Someone({"fields.account": "12345678901234567891", "fields.n": "9007199254740993"})
+    assert not parse("fields.account = 12345678901234567890").matches(big)
+    assert parse("fields.account = 12345678901234567891").matches(big)
+    assert parse("fields.n > 9007199254740992").matches(big)
+
+
+@pytest.mark.parametrize("text", ['list = "²"', 'list = "①"', "list = ١٢", "list = " + "9" * 19])
+def test_list_ids_are_plain_digits_of_sensible_length(text):
+    with pytest.raises(InvalidInput):
+        parse(text)
