@@ -13,17 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import random
 import resource
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from bench.embedded import embedded_aws
+
 MOBILE_PREFIXES = ("60", "61", "62", "63", "71", "72", "73", "74", "76", "78", "79", "81", "82", "83", "84")
 
 
@@ -31,31 +28,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     rows = parser.parse_args().rows
-    port = _free_port()
-    os.environ.update(
-        COLONY_STAGE="local",
-        MOTO_PORT=str(port),
-        COLONY_PREFIX="colony-bench",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(port)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "contacts.csv"
-            ctx = multiprocessing.get_context("spawn")
-            prepare = ctx.Process(target=_prepare, args=(path, rows))
-            prepare.start()
-            prepare.join()
-            assert prepare.exitcode == 0, "preparing the file failed"
-            result = _measure(path, rows)
-    finally:
-        moto.terminate()
-        moto.wait()
+    with embedded_aws("colony-bench"), tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "contacts.csv"
+        ctx = multiprocessing.get_context("spawn")
+        prepare = ctx.Process(target=_prepare, args=(path, rows))
+        prepare.start()
+        prepare.join()
+        assert prepare.exitcode == 0, "preparing the file failed"
+        result = _measure(path, rows)
     print(
         f"{result['rows']} rows: {result['rows_per_s']:.0f} rows/s end to end, "
         f"{result['dynamodb_requests_per_1000_rows']:.1f} DynamoDB requests per 1,000 rows, "
@@ -172,23 +152,6 @@ def _core_rate(path: Path) -> float:
             if not seen.might_contain(number):
                 seen.add(number)
     return count / (time.perf_counter() - started)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("moto server did not start")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 
-from bench.send import HOST, _free_port, _wait
+from bench.embedded import embedded_aws
 
 TZ = "Africa/Johannesburg"
 NOW = datetime.fromisoformat("2026-11-27T10:30:00+02:00")
@@ -31,24 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deployments", type=int, default=1_000)
     args = parser.parse_args()
-    port = _free_port()
-    os.environ.update(
-        COLONY_STAGE="local",
-        MOTO_PORT=str(port),
-        COLONY_PREFIX="colony-bench-rollup",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(port)
+    with embedded_aws("colony-bench-rollup"):
         result = _run(args.deployments)
-    finally:
-        moto.terminate()
-        moto.wait()
     print(
         f"one new hour: {result['requests_history_10']} DynamoDB requests after 10 hours of history, "
         f"{result['requests_history_10000']} after 10,000; "

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 
-HOST = "127.0.0.1"
+from bench.embedded import embedded_aws
 
 
 def main() -> None:
@@ -28,25 +24,8 @@ def main() -> None:
         "--transactional", action="store_true", help="no opt-out checks (marketing by default)"
     )
     args = parser.parse_args()
-    port = _free_port()
-    os.environ.update(
-        COLONY_STAGE="local",
-        MOTO_PORT=str(port),
-        COLONY_PREFIX="colony-bench-send",
-        COLONY_PROVIDER="fake",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(port)
+    with embedded_aws("colony-bench-send", COLONY_PROVIDER="fake"):
         result = _run(args.recipients, marketing=not args.transactional)
-    finally:
-        moto.terminate()
-        moto.wait()
     print(
         f"{result['recipients']} SMS ({'marketing' if result['marketing'] else 'transactional'}): "
         f"{result['aws_requests_per_1000_sms']:.1f} AWS requests per 1,000 SMS, "
@@ -179,23 +158,6 @@ def _run(count: int, marketing: bool) -> dict:
         "seconds": round(elapsed, 2),
         "sms_per_s": round(count / elapsed),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("moto server did not start")
 
 
 if __name__ == "__main__":

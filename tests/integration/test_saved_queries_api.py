@@ -282,12 +282,17 @@ def test_save_contacts_refuses_another_companys_lists_deployments_and_targets(ap
         == 404
     )
     assert api.post(f"/contact-lists/{customers.id}/refresh", bravo.admin).status == 404
+    query_id = new_query(api, acme.member, 'fields.city ~ "cape"')
+    assert api.post("/contact-lists", acme.member, {"title": "Cape", "saved_query": query_id}).status == 201
+    everyone = api.post("/contact-lists/refresh", bravo.admin)  # only Bravo's lists, and it has none
+    assert everyone.status == 409 and everyone.error_code == "no_saved_query"
+    assert api.post("/contact-lists/refresh", acme.member).status == 202
     assert api.post(f"/contact-lists/{customers.id}/export", bravo.admin).status == 404
     pump.drain()
     assert members(customers.id) == ["27820000001", "27820000002", "27820000003"]
 
 
-def test_a_redelivered_task_does_its_work_once(api, tenants, people, pump):
+def test_a_redelivered_task_does_its_work_once(api, tenants, people, pump, monkeypatch):
     """The same RunTask twice (SQS redelivery), and a run that crashed after writing: counts stay exact."""
     from chalicelib import messages
     from chalicelib.domain import tasks
@@ -309,21 +314,23 @@ def test_a_redelivered_task_does_its_work_once(api, tenants, people, pump):
         "save_contacts",
         {"contact_list": crashed.id, "contact_lists": [staff.id, customers.id]},
     )
-    original = list_building.contact_lists.add_to_count
-
-    def crash(*args):
-        raise RuntimeError("the Lambda died before counting")
-
-    list_building.contact_lists.add_to_count = crash
-    try:
-        with pytest.raises(RuntimeError):
-            tasks.run(acme.id, task.id)
-    finally:
-        list_building.contact_lists.add_to_count = original
+    crash_before_counting(monkeypatch, acme.id, task.id)
     assert members(crashed.id) == ["27820000001", "27820000002", "27820000003"]
     pump.drain()  # the redelivery
     assert Task.get(acme.id, task.id).status == "completed"
     assert api.get(f"/contact-lists/{crashed.id}", acme.member).body["contact_count"] == 3
+
+
+def crash_before_counting(monkeypatch, company, task_id):
+    """Run the task once, dying after it wrote its contacts and before it counted them."""
+
+    def crash(*args):
+        raise RuntimeError("the Lambda died before counting")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(list_building.contact_lists, "add_to_count", crash)
+        with pytest.raises(RuntimeError):
+            tasks.run(company, task_id)
 
 
 def tasks_caller(tenant):
@@ -480,7 +487,7 @@ def test_a_list_deleted_while_a_task_fills_it_keeps_none_of_its_contacts(api, te
     assert members(target.id) == []
 
 
-def test_a_rerun_after_a_crash_reports_what_the_task_added(api, tenants, people):
+def test_a_rerun_after_a_crash_reports_what_the_task_added(api, tenants, people, monkeypatch):
     acme, _ = tenants
     customers, _ = people
     target = create_contact_list(acme.id, "Target")
@@ -488,17 +495,7 @@ def test_a_rerun_after_a_crash_reports_what_the_task_added(api, tenants, people)
     task = tasks.start(
         tasks_caller(acme), "save_contacts", {"contact_list": target.id, "contact_lists": [customers.id]}
     )
-    original = list_building.contact_lists.add_to_count
-
-    def crash(*args):
-        raise RuntimeError("the Lambda died before counting")
-
-    list_building.contact_lists.add_to_count = crash
-    try:
-        with pytest.raises(RuntimeError):
-            tasks.run(acme.id, task.id)
-    finally:
-        list_building.contact_lists.add_to_count = original
+    crash_before_counting(monkeypatch, acme.id, task.id)
     tasks.run(acme.id, task.id)
     assert Task.get(acme.id, task.id).result == {"added": 2, "already_in_list": 1}
     assert api.get(f"/contact-lists/{target.id}", acme.member).body["contact_count"] == 3

@@ -4,9 +4,8 @@ duplicates in one batch, retried fan-outs, give-ups, slow senders, queue backlog
 import collections
 
 import pytest
-from botocore.exceptions import ClientError
 
-from chalicelib import aws, messages
+from chalicelib import messages
 from chalicelib.domain import clock, launch, optouts, sending
 from chalicelib.domain.auth import Caller
 from chalicelib.models.companies import Company
@@ -19,6 +18,7 @@ from tests.factories import (
     create_tenant,
     pending_deployment,
 )
+from tests.faults import conflicts
 from tests.sqs_events import Captured, LambdaContext, run_send_worker
 
 A = [f"2782{n:07d}" for n in range(30)]
@@ -95,21 +95,7 @@ def test_one_small_chunk_twice_in_one_batch_is_sent_once_and_recorded(
 
 def conflict_on_call(monkeypatch, number):
     """The `number`th transaction of the test is cancelled by a conflicting write, once."""
-    client = aws.client("dynamodb")
-    real = client.transact_write_items
-    calls = {"n": 0}
-
-    def conflicted(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == number:
-            reasons = [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1) + [
-                {"Code": "TransactionConflict"}
-            ]
-            error = {"Code": "TransactionCanceledException", "Message": "conflict"}
-            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
-        return real(**kwargs)
-
-    monkeypatch.setattr(client, "transact_write_items", conflicted)
+    conflicts(monkeypatch, {number})
 
 
 def test_a_conflicting_write_is_retried_and_loses_no_status(

@@ -12,6 +12,7 @@ from chalicelib.models.deployments import Recipient
 from chalicelib.models.stats import Stat
 from chalicelib.providers import Permanent
 from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
+from tests.faults import conflicts
 
 NUMBERS = [f"2782{n:07d}" for n in range(120)]
 
@@ -398,26 +399,7 @@ def test_a_receipt_then_a_sender_crash_is_still_counted(api, tenants, gateway, a
 
 def conflicts_first(monkeypatch, times):
     """The next `times` transactions meet another transaction on their last item."""
-    from botocore.exceptions import ClientError
-
-    from chalicelib.models import base
-
-    monkeypatch.setattr(base.time, "sleep", lambda seconds: None)
-    client = aws.client("dynamodb")
-    real = client.transact_write_items
-    calls = {"n": 0}
-
-    def conflicted(**kwargs):
-        calls["n"] += 1
-        if calls["n"] <= times:
-            reasons = [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1) + [
-                {"Code": "TransactionConflict"}
-            ]
-            error = {"Code": "TransactionCanceledException", "Message": "conflict"}
-            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
-        return real(**kwargs)
-
-    monkeypatch.setattr(client, "transact_write_items", conflicted)
+    conflicts(monkeypatch, range(1, times + 1))
 
 
 def test_a_receipt_meeting_conflicts_is_applied_or_refused_never_dropped(
@@ -510,3 +492,25 @@ def test_a_time_zone_change_keeps_every_total_and_every_id_distinct(api, tenants
         assert sum(r["total"] for r in found) == 2, period
         assert len({r["id"] for r in found}) == len(found), period
     assert verify(acme.id) == []
+
+
+def test_londons_25_hour_day_is_one_day_with_distinct_hours(api, aws, pump, gateway, at_time):
+    from tests.factories import create_tenant
+
+    london = create_tenant("London", send_rate=1000, timezone="Europe/London", default_region="GB")
+    for moment, number in (
+        ("2026-10-25T01:30:00+01:00", "447911123401"),  # the first 01:30 (summer time)
+        ("2026-10-25T01:30:00+00:00", "447911123402"),  # the second 01:30 (winter time)
+        ("2026-10-25T23:30:00+00:00", "447911123403"),
+    ):
+        at_time(moment)
+        approve(api, london, [number], marketing=False)
+        pump.drain()
+    stats.roll_up()
+    hours = rows(api, london.member, "/stats/hourly")
+    assert len({h["id"] for h in hours}) == len(hours) == 3
+    days = rows(api, london.member, "/stats/daily")
+    assert [(d["period_start"], d["period_end"], d["total"]) for d in days] == [
+        ("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z", 3)
+    ]
+    assert verify(london.id) == []
