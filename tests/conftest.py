@@ -118,6 +118,14 @@ def pump(aws):
 
 
 @pytest.fixture
+def captured(monkeypatch):
+    """Messages the code under test would queue, held for the test to deliver by hand."""
+    from tests.sqs_events import Captured
+
+    return Captured(monkeypatch)
+
+
+@pytest.fixture
 def gateway():
     """The fake SMS gateway the test stage sends through: it records every SMS and fails on script."""
     from chalicelib.providers import provider

@@ -105,3 +105,13 @@ def pending_deployment(tenant: Tenant, contact_lists: list[int], **fields: Any):
 
     draft = create_deployment(tenant, contact_lists, **fields)
     return deployments.submit(Caller(company=tenant.id, user=tenant.member.user.id, role="member"), draft.id)
+
+
+def approved_deployment(api: Any, tenant: Tenant, numbers: list[str], **fields: Any) -> int:
+    """A list of `numbers` (each named Ann), a deployment to it approved through the API; its id."""
+    contact_list = create_contact_list(tenant.id)
+    create_contacts(tenant.id, contact_list.id, *numbers, first_name="Ann")
+    deployment = pending_deployment(tenant, [contact_list.id], **fields)
+    answer = api.post(f"/deployments/{deployment.id}/approve", tenant.approver)
+    assert answer.status == 200, answer.body
+    return deployment.id

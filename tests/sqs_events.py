@@ -58,3 +58,15 @@ class Captured:
         taken = [m for m in self.queued if isinstance(m, kind)]
         self.queued = [m for m in self.queued if not isinstance(m, kind)]
         return taken
+
+
+def chunks_of(
+    api: Any, tenant: Any, numbers: list[str], captured: Captured, **fields: Any
+) -> tuple[int, list]:
+    """Approve a deployment to `numbers` and run its fan-out: its id and the chunks it queued."""
+    from chalicelib import messages
+    from tests.factories import approved_deployment
+
+    deployment_id = approved_deployment(api, tenant, numbers, **fields)
+    run_send_worker(captured.take(messages.FanOut))
+    return deployment_id, captured.take(messages.SendChunk)

@@ -11,8 +11,12 @@ from chalicelib.domain import clock, receipts, sending, stats
 from chalicelib.models.deployments import Recipient
 from chalicelib.models.stats import Stat
 from chalicelib.providers import Permanent
-from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
+from tests.factories import (
+    approved_deployment,
+    create_optout,
+)
 from tests.faults import conflicts
+from tests.sqs_events import chunks_of
 
 NUMBERS = [f"2782{n:07d}" for n in range(120)]
 
@@ -23,12 +27,7 @@ def no_backoff(monkeypatch):
 
 
 def approve(api, tenant, numbers, **fields):
-    contact_list = create_contact_list(tenant.id)
-    create_contacts(tenant.id, contact_list.id, *numbers, first_name="Ann")
-    deployment = pending_deployment(tenant, [contact_list.id], **fields)
-    answer = api.post(f"/deployments/{deployment.id}/approve", tenant.approver)
-    assert answer.status == 200, answer.body
-    return deployment.id
+    return approved_deployment(api, tenant, numbers, **fields)
 
 
 def rows(api, member, path):
@@ -326,41 +325,6 @@ def record_totals(deployment_id):
         stats.column(r.status) for r in Recipient.query(deployment_id, consistent_read=True)
     )
     return {k: v for k, v in found.items() if k}
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    from tests.sqs_events import Captured
-
-    return Captured(monkeypatch)
-
-
-def chunks_of(api, tenant, numbers, captured):
-    from chalicelib import messages
-    from tests.sqs_events import run_send_worker
-
-    deployment_id = approve(api, tenant, numbers)
-    run_send_worker(captured.take(messages.FanOut))
-    return deployment_id, captured.take(messages.SendChunk)
-
-
-def test_a_cancel_with_a_group_in_flight_counts_each_recipient_once(api, tenants, gateway, at_time, captured):
-    """Cancelling settles the claimed group as `unknown` (unsent) while its SMS are still going out;
-    the sender's statuses then replace `unknown` and move the counts, never adding to them."""
-    from tests.sqs_events import run_send_worker
-
-    acme, _ = tenants
-    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
-
-    def pause_and_cancel(sms, tries):
-        if len(gateway.sent) == 10:
-            assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 200
-            assert api.post(f"/deployments/{deployment_id}/cancel", acme.member).status == 200
-
-    gateway.script = pause_and_cancel
-    run_send_worker([chunk])
-    assert hour_totals(f"d{deployment_id}") == record_totals(deployment_id) == {"sent": 25, "unsent": 5}
-    assert verify(acme.id) == []
 
 
 @pytest.mark.parametrize("outcome", [receipts.DELIVERED, receipts.FAILED])
