@@ -228,6 +228,73 @@ def _eventually(check, seconds=30):
     raise AssertionError("the stack did not get there in time")
 
 
+def test_a_list_a_saved_query_defines_refreshes_and_exports_to_the_filebox(stack):
+    """A saved query, a list it defines (filled by a task on the tasks queue), its export downloaded
+    from the filebox link; the list's own members refuse manual writes."""
+    company = stack.cli("company", "create", "--name", "Queries")
+    key = company["api_key"]
+    headers = auth(key)
+    people = requests.post(
+        f"{stack.api}/contact-lists", headers=headers, json={"title": "People"}, timeout=10
+    )
+    rows = [
+        {"msisdn": "0821110001", "first_name": "Ann", "fields": {"city": "Cape Town"}},
+        {"msisdn": "0821110002", "first_name": "=Bob", "fields": {"city": "Cape Point"}},
+        {"msisdn": "0821110003", "first_name": "Cat", "fields": {"city": "Durban"}},
+    ]
+    added = requests.post(
+        f"{stack.api}/contact-lists/{people.json()['id']}/contacts", headers=headers, json=rows, timeout=10
+    )
+    assert added.json()["created"] == 3, added.text
+    bad = requests.post(
+        f"{stack.api}/saved-queries",
+        headers=headers,
+        json={"title": "x", "query": "fields.city ~"},
+        timeout=10,
+    )
+    assert bad.status_code == 400 and "at position 14" in bad.json()["error"]["fields"]["query"][0]
+    query = requests.post(
+        f"{stack.api}/saved-queries",
+        headers=headers,
+        json={"title": "Cape", "query": 'fields.city ~ "cape"'},
+        timeout=10,
+    ).json()
+    cape = requests.post(
+        f"{stack.api}/contact-lists",
+        headers=headers,
+        json={"title": "Cape", "saved_query": query["id"]},
+        timeout=10,
+    ).json()
+
+    def refreshed():
+        found = requests.get(f"{stack.api}/contact-lists/{cape['id']}", headers=headers, timeout=10).json()
+        return found if found["date_refreshed"] else None
+
+    assert _eventually(refreshed)["contact_count"] == 2
+    refused = requests.post(
+        f"{stack.api}/contact-lists/{cape['id']}/contacts",
+        headers=headers,
+        json={"msisdn": "0821110009"},
+        timeout=10,
+    )
+    assert refused.status_code == 409
+    started = requests.post(
+        f"{stack.api}/contact-lists/{cape['id']}/export", headers=headers, timeout=10
+    ).json()
+
+    def exported():
+        task = requests.get(f"{stack.api}/tasks/{started['id']}", headers=headers, timeout=10).json()
+        return task if task["status"] == "completed" else None
+
+    file_id = _eventually(exported)["result"]["file"]
+    link = requests.get(f"{stack.api}/filebox/{file_id}", headers=headers, timeout=10).json()["url"]
+    assert requests.get(link, timeout=10).text.splitlines() == [
+        "msisdn,first_name,last_name,email,city",
+        "27821110001,Ann,,,Cape Town",
+        "27821110002,'=Bob,,,Cape Point",
+    ]
+
+
 def test_keywords_and_receipts_over_webhooks_and_sns(stack):
     """STOP by webhook gets a free confirmation in the outbox; its receipt marks it delivered; a STOP
     through End User Messaging's SNS topic reaches the company that sends from that number."""
