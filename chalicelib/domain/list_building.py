@@ -117,10 +117,12 @@ def _from_recipients(deployment_id: int, status: str) -> Iterator[Person]:
 
 
 class _Changes:
-    """Contacts to put and to delete in one list, written in batches; counts what changed."""
+    """Contacts to put and to delete in one list, written in batches (puts on a few threads while the
+    sources are read on); counts what changed. `finish` waits for every write."""
 
     def __init__(self, contact_list: ContactList, task: Task, total: int) -> None:
         self.list, self.task, self.total = contact_list, task, total
+        self.writer = batch.ConcurrentWriter(Contact.Meta.table_name)
         self.puts: list[tuple[Person, Contact | None]] = []
         self.deletes: list[str] = []
         self.added = self.updated = self.removed = self.seen = 0
@@ -140,7 +142,7 @@ class _Changes:
             new = [person for person, old in self.puts if old is None]
             ids = iter(allocate_ids("contact", len(new)) if new else ())
             now = stored_datetime(clock.now())
-            batch.write_items(Contact.Meta.table_name, [self._item(p, old, ids, now) for p, old in self.puts])
+            self.writer.submit([self._item(p, old, ids, now) for p, old in self.puts])
             self.added += len(new)
             self.updated += len(self.puts) - len(new)
             self.puts = []
@@ -152,6 +154,16 @@ class _Changes:
             self.removed += len(self.deletes)
             self.deletes = []
         tasks.report_progress(self.task, self.seen, self.total)
+
+    def finish(self) -> None:
+        self.flush()
+        self.writer.wait()
+
+    def __enter__(self) -> _Changes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.writer.close()
 
     def _item(self, person: Person, old: Contact | None, ids: Iterator[int], now: str) -> dict[str, Any]:
         return contact_item(
@@ -193,17 +205,17 @@ def make_members(
     contact_list: ContactList, wanted: Iterable[Person], task: Task, total: int
 ) -> dict[str, int]:
     """Make the list hold exactly `wanted` (in number order): add, update and remove as needed."""
-    changes = _Changes(contact_list, task, total)
     members = 0
-    for _, want, have in _joined(wanted, contact_list.id):
-        changes.seen += 1
-        if want is None:
-            changes.delete(have.msisdn)
-            continue
-        members += 1
-        if have is None or not _same(want, have):
-            changes.put(want, have)
-    changes.flush()
+    with _Changes(contact_list, task, total) as changes:
+        for _, want, have in _joined(wanted, contact_list.id):
+            changes.seen += 1
+            if want is None:
+                changes.delete(have.msisdn)
+                continue
+            members += 1
+            if have is None or not _same(want, have):
+                changes.put(want, have)
+        changes.finish()
     with _unless_deleted(contact_list):
         contact_list.update(
             actions=[
@@ -225,15 +237,15 @@ def add_members(
     contact_list: ContactList, wanted: Iterable[Person], task: Task, total: int
 ) -> dict[str, int]:
     """Add every number of `wanted` the list does not have yet; those it has are left as they are."""
-    changes = _Changes(contact_list, task, total)
     already = 0
-    for _, want, have in _joined(wanted, contact_list.id):
-        changes.seen += 1
-        if want is not None and have is None:
-            changes.put(want, None)
-        elif want is not None:
-            already += 1
-    changes.flush()
+    with _Changes(contact_list, task, total) as changes:
+        for _, want, have in _joined(wanted, contact_list.id):
+            changes.seen += 1
+            if want is not None and have is None:
+                changes.put(want, None)
+            elif want is not None:
+                already += 1
+        changes.finish()
     with _unless_deleted(contact_list):
         if task.attempts > 1:  # an earlier run may have written contacts it never counted
             added = contact_lists.recount(contact_list) - task.params["start_count"]
