@@ -186,6 +186,12 @@ def _update(
         names["#provider"] = "provider_id"
         values[":provider"] = {"S": receipt.provider_id[:200]}
         sets.append("#provider = if_not_exists(#provider, :provider)")
+    if status == "unknown":
+        # a settlement already counted it (unsent) and this receipt moves that count: mark it counted,
+        # so neither a late sender outcome nor a later settlement/recovery counts it again
+        names["#at"] = "date_sent"
+        values[":sent_at"] = {"S": Recipient.date_sent.serialize(clock.now())}
+        sets.append("#at = if_not_exists(#at, :sent_at)")
     condition = "#status = :was AND "
     if held is None:
         condition += "attribute_not_exists(#receipt)"

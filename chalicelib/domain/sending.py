@@ -26,7 +26,7 @@ from chalicelib.domain.quiet_hours import is_permitted, next_opening
 from chalicelib.domain.segments import cost
 from chalicelib.domain.templates import Template, compile_template
 from chalicelib.log import logger
-from chalicelib.models.base import transact_write
+from chalicelib.models.base import StillConflicting, transact_write
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient
 from chalicelib.providers import Outgoing, Permanent, Retryable, provider
@@ -649,6 +649,7 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
     """API messages that can no longer be sent fail, and their credits go back (once each) — if they
     were ever taken: a bulk request whose payment never happened refunds nothing."""
     bulks: dict[int, bool] = {}
+    busy: list[int] = []
     tz = Company.get(company).timezone
     for message in Message.batch_get([(company, i) for i in ids]):
         if message.status != "queued":
@@ -670,7 +671,12 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
         pending.tally.add(company, None, now, tz, "unsent")
         try:
             transact_write([failed, *_refunds(pending), *pending.tally.updates()])
+        except StillConflicting:
+            busy.append(message.id)  # the others are still failed; this one raises below
         except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+            if "ConditionalCheckFailed" not in reasons:
                 raise
             logger.info("message settled elsewhere meanwhile", message=message.id)
+    if busy:
+        raise StillConflicting(f"messages {busy} could not be failed: their writes kept conflicting")

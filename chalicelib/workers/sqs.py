@@ -42,13 +42,23 @@ def process(
                     handle(message)
                 except Exception as error:
                     logger.exception("message failed", attempt=attempt)
-                    if attempt >= MAX_RECEIVES:
-                        give_up(message, f"stopped after {attempt} attempts: {type(error).__name__}")
+                    if attempt >= MAX_RECEIVES and _gave_up(give_up, message, attempt, error):
                         continue
                     failures.append({"itemIdentifier": raw["messageId"]})
                     _retry_later(queue, raw["receiptHandle"], RETRY_BASE_SECONDS * attempt)
                     break
     return {"batchItemFailures": failures}
+
+
+def _gave_up(give_up: Callable[[Any, str], None], message: Any, attempt: int, error: Exception) -> bool:
+    """Run the give-up; if it fails too, the record is reported like any failure (the redrive takes it
+    to the dead-letter queue) and the batch's other records are not run again."""
+    try:
+        give_up(message, f"stopped after {attempt} attempts: {type(error).__name__}")
+    except Exception:
+        logger.exception("giving up failed too", attempt=attempt)
+        return False
+    return True
 
 
 def _dead_letter(queue: str, body: str) -> None:

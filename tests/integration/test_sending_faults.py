@@ -6,7 +6,7 @@ import collections
 import pytest
 
 from chalicelib import messages
-from chalicelib.domain import clock, launch, optouts, sending, stats
+from chalicelib.domain import clock, launch, optouts, receipts, sending, stats
 from chalicelib.domain.auth import Caller
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
@@ -392,3 +392,81 @@ def test_claims_a_crash_left_behind_are_recovered_and_the_deployment_finishes(
     assert finished.status == 4 and counts["sending"] == 0 and counts["queued"] == 0
     assert 1 <= counts["unknown"] <= sending.GROUP and sent_once(gateway)
     assert finished.total_credits == 30 and Company.get(acme.id).credits == 1000 - 30
+
+
+# ---- receipts meeting settlements: every recipient counted once ---------------------------------------
+
+
+class Crash(BaseException):
+    """The worker's Lambda dies (not an error the code could catch)."""
+
+
+def crash_after_five(gateway):
+    def die(sms, tries):
+        if len(gateway.sent) == 5:
+            gateway.script = None
+            raise Crash
+
+    gateway.script = die
+
+
+def deliver(deployment_id, msisdn, company):
+    receipt = receipts.Receipt(receipts.DELIVERED, reference=f"d{deployment_id}:{msisdn}")
+    assert receipts.apply(receipt, company) == "applied"
+
+
+def test_a_cancel_in_flight_then_a_fast_receipt_counts_once(api, tenants, gateway, at_time, captured):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+
+    def cancel_then_receipt(sms, tries):
+        if len(gateway.sent) == 10:
+            assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 200
+            assert api.post(f"/deployments/{deployment_id}/cancel", acme.member).status == 200
+            deliver(deployment_id, gateway.sent[0].to, acme.id)
+
+    gateway.script = cancel_then_receipt
+    run_send_worker([chunk])
+    assert stats.verify(acme.id) == []
+
+
+def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gateway, at_time, captured):
+    """A dead worker's claims become `unknown`; their receipts arrive; the next recovery and the
+    settlement must not take them for receipts that outran their sender (which would also push
+    `processed` past `expected` and fail recipients never sent)."""
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+    crash_after_five(gateway)
+    with pytest.raises(Crash):
+        run_send_worker([chunk])
+    at_time("2026-11-26T10:20:00+02:00")
+    assert launch.recover_lost_claims(deployment_of(acme, deployment_id), clock.now()) == 25
+    for recipient in Recipient.query(deployment_id, consistent_read=True):
+        if recipient.status == "unknown":
+            deliver(deployment_id, recipient.msisdn, acme.id)
+    at_time("2026-11-26T10:40:00+02:00")
+    launch.launch_due()  # a second recovery, and no early finish
+    assert deployment_of(acme, deployment_id).processed == 25
+    run_send_worker([chunk], attempt=2)  # SQS brings the chunk back: the other 5 go out
+    assert statuses(deployment_id) == {"delivered": 25, "sent": 5}
+    assert stats.verify(acme.id) == []
+    launch.finish(deployment_of(acme, deployment_id))
+    assert stats.verify(acme.id) == []
+
+
+def test_a_give_up_that_cannot_be_written_fails_only_its_own_record(api, tenants, captured, monkeypatch):
+    acme, _ = tenants
+    assert (
+        api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815850000"}).status == 201
+    )
+    (batch_of,) = captured.take(messages.SendMessages)
+
+    def gateway_down(self, batch):
+        raise RuntimeError("gateway down")
+
+    monkeypatch.setattr(sending.Sender, "send_messages", gateway_down)
+    conflicts(monkeypatch, range(1, 100))
+    result = run_send_worker([batch_of], attempt=5)
+    assert len(result["batchItemFailures"]) == 1  # retried, then the dead-letter queue; nothing else rerun
+    (message,) = Message.query(acme.id)
+    assert message.status == "queued" and Company.get(acme.id).credits == 1000 - message.credits
