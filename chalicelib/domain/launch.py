@@ -479,11 +479,7 @@ def _settled(
 def pause_now(caller: Caller, deployment_id: int) -> Deployment:
     """Stop a sending deployment by hand; chunks in flight see it at their next group."""
     deployment = get(caller, deployment_id)
-    if deployment.status != SENDING:
-        raise Conflict(
-            f"Only a sending deployment can be paused; this one is {lifecycle.NAMES[deployment.status]}.",
-            code="illegal_transition",
-        )
+    lifecycle.move("pause", deployment.status)
     with unchanged_meanwhile():
         deployment.update(
             actions=[
@@ -500,11 +496,7 @@ def pause_now(caller: Caller, deployment_id: int) -> Deployment:
 def resume_now(caller: Caller, deployment_id: int) -> Deployment:
     """Put a paused deployment back in line; the launcher starts it at once (or when hours open)."""
     deployment = get(caller, deployment_id)
-    if deployment.status != PAUSED:
-        raise Conflict(
-            f"Only a paused deployment can be resumed; this one is {lifecycle.NAMES[deployment.status]}.",
-            code="illegal_transition",
-        )
+    lifecycle.move("resume", deployment.status)
     with unchanged_meanwhile():
         deployment.update(
             actions=[

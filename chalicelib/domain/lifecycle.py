@@ -26,6 +26,8 @@ MOVES: dict[str, dict[int, int]] = {
     "reject": {PENDING_APPROVAL: DRAFT},
     "cancel": {DRAFT: CANCELLED, PENDING_APPROVAL: CANCELLED, APPROVED: CANCELLED, PAUSED: CANCELLED},
     "delete": {DRAFT: DRAFT},
+    "pause": {SENDING: PAUSED},
+    "resume": {PAUSED: PAUSED},  # back in the launcher's line; it starts sending when hours allow
 }
 
 

@@ -58,7 +58,6 @@ def next_opening(moment: datetime, timezone: str, region: str) -> datetime:
 
 @functools.cache
 def _holidays(region: str, year: int) -> holidays.HolidayBase | set:
-    try:
-        return holidays.country_holidays(region.upper(), years=year)
-    except NotImplementedError:
-        return set()
+    if region.upper() not in holidays.list_supported_countries():
+        return set()  # a country the holidays package does not know: its weekday rules still apply
+    return holidays.country_holidays(region.upper(), years=year)

@@ -10,7 +10,6 @@ once, or released and sent by a retry. The counts a deployment keeps move in tho
 from __future__ import annotations
 
 import dataclasses
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from chalicelib.domain.quiet_hours import is_permitted, next_opening
 from chalicelib.domain.segments import cost
 from chalicelib.domain.templates import Template, compile_template
 from chalicelib.log import logger
-from chalicelib.models.base import StillConflicting, transact_write
+from chalicelib.models.base import StillConflicting, back_off, transact_write
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient
 from chalicelib.providers import Outgoing, Permanent, Retryable, provider
@@ -383,7 +382,7 @@ class Sender:
                 if not failed and "TransactionConflict" in reasons and conflicts < CONFLICT_RETRIES:
                     # Every worker's flush touches the deployment's counters: a conflict is routine.
                     conflicts += 1
-                    time.sleep(random.uniform(0, 0.05 * 2**conflicts))
+                    back_off(conflicts)
                     continue
                 first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
                 if any(i < first_claim for i in failed):

@@ -7,8 +7,6 @@ bulk's record); the sender sends only what was paid for, so a crash between the 
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +28,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.segments import cost
 from chalicelib.models import batch
-from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.base import back_off, condition_failed, conflicted, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Bulk, Message
@@ -189,18 +187,13 @@ def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
         except TransactWriteError as error:
             if condition_failed(error):
                 raise _short(company, credits) from error
-            if not _conflicted(error):
+            if not conflicted(error):
                 raise
             if attempt == PAY_ATTEMPTS - 1:
                 raise Conflict(
                     "Too many payments at once; please retry.", code="concurrent_change"
                 ) from error
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))
-
-
-def _conflicted(error: TransactWriteError) -> bool:
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
+            back_off(attempt)
 
 
 def _take_credits(write: Any, company: int, credits: int) -> None:

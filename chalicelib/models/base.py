@@ -115,8 +115,19 @@ def transact_write(actions: list[dict[str, Any]], conflict_retries: int = CONFLI
             if not only_conflicts(error):
                 raise
         if attempt < conflict_retries:
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+            back_off(attempt)
     raise StillConflicting(f"still conflicting after {conflict_retries} retries")
+
+
+def back_off(attempt: int) -> None:
+    """Wait before retry `attempt` (from 0) of a write that met others: jittered, doubling, under 2 s."""
+    time.sleep(random.uniform(0, min(2.0, 0.02 * 2**attempt)))
+
+
+def conflicted(error: Exception) -> bool:
+    """Whether a PynamoDB transaction was cancelled by another transaction on one of its items."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
 
 
 def only_conflicts(error: ClientError) -> bool:
