@@ -9,7 +9,7 @@ and only the differences are written. Running a refresh again writes nothing; sa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,16 +75,16 @@ class _Reading:
 # ---- what a list should hold ----------------------------------------------------------------------
 
 
-def source_lists(company: int) -> list[int]:
-    """The lists people fill (imports, the API): a query reads these, never lists defined by queries."""
-    return [c.id for c in ContactList.query(company) if c.saved_query is None]
+def source_lists(company: int) -> dict[int, int]:
+    """The lists people fill (imports, the API), with their sizes: a query reads these, never lists
+    defined by queries."""
+    return {c.id: c.contact_count for c in ContactList.query(company) if c.saved_query is None}
 
 
-def matching(company: int, query: Query) -> Iterator[Person]:
-    """Each number on the company's source lists that the query accepts, in number order, with its
-    latest accepted contact."""
-    sources = set(source_lists(company))
-    for page in audience.pages(audience.numbers_across(sorted(sources | query.lists)), PAGE):
+def matching(company: int, query: Query, sources: Collection[int]) -> Iterator[Person]:
+    """Each number on the `sources` lists that the query accepts, in number order, with its latest
+    accepted contact."""
+    for page in audience.pages(audience.numbers_across(sorted({*sources, *query.lists})), PAGE):
         blocked = optouts.opted_out_of_any(company, [n for n, _ in page]) if query.asks_opted_out else set()
         for msisdn, found in page:
             lists = set(found)
@@ -342,12 +342,13 @@ def _query_of(company: int, query_id: int) -> Query:
     return parse(saved.text)
 
 
-def _readable_query_of(company: int, query_id: int) -> Query:
-    query = _query_of(company, query_id)
-    unreadable = sorted(query.lists - set(source_lists(company)))
-    if unreadable:
-        raise Conflict(_unreadable(unreadable), code="unreadable_lists")
-    return query
+def _unreadable(query: Query, sources: Collection[int]) -> str | None:
+    """Why the query cannot be read over `sources` (it names lists that are gone or query-defined)."""
+    named = sorted(query.lists - set(sources))
+    if not named:
+        return None
+    listed = ", ".join(map(str, named))
+    return f"The saved query names contact lists {listed}: gone, or defined by saved queries themselves."
 
 
 def _size(list_ids: Iterable[int], company: int) -> int:
@@ -366,10 +367,12 @@ def _save_contacts(task: Task) -> dict[str, Any]:
         task.update(actions=[Task.params.set({**task.params, "start_count": target.contact_count})])
     params = task.params
     if "saved_query" in params:
-        wanted: Iterable[Person] = matching(
-            task.company, _readable_query_of(task.company, params["saved_query"])
-        )
-        total = _size(source_lists(task.company), task.company)
+        query, sources = _query_of(task.company, params["saved_query"]), source_lists(task.company)
+        problem = _unreadable(query, sources)
+        if problem:
+            raise Conflict(problem, code="unreadable_lists")
+        wanted: Iterable[Person] = matching(task.company, query, sources)
+        total = sum(sources.values())
     elif "contact_lists" in params:
         wanted, total = _from_lists(params["contact_lists"]), _size(params["contact_lists"], task.company)
     else:
@@ -387,22 +390,16 @@ def _refresh_task(task: Task) -> dict[str, Any]:
         if contact_list is None or contact_list.saved_query is None:
             results[str(list_id)] = {"skipped": "deleted" if contact_list is None else "no saved query"}
             continue
-        query = _query_of(task.company, contact_list.saved_query)
-        unreadable = sorted(query.lists - set(source_lists(task.company)))
-        if unreadable:
-            results[str(list_id)] = {"error": _unreadable(unreadable)}
+        query, sources = _query_of(task.company, contact_list.saved_query), source_lists(task.company)
+        problem = _unreadable(query, sources)
+        if problem:
+            results[str(list_id)] = {"error": problem}
             continue
-        total = _size(source_lists(task.company), task.company) + contact_list.contact_count
+        total = sum(sources.values()) + contact_list.contact_count
         with _alone(task.company, list_id):
-            results[str(list_id)] = make_members(contact_list, matching(task.company, query), task, total)
+            wanted = matching(task.company, query, sources)
+            results[str(list_id)] = make_members(contact_list, wanted, task, total)
     return {"contact_lists": results}
-
-
-def _unreadable(list_ids: list[int]) -> str:
-    named = ", ".join(map(str, list_ids))
-    return (
-        f"The saved query names contact lists {named}, which are gone or defined by saved queries themselves."
-    )
 
 
 def refresh_every_saved_list() -> int:

@@ -309,6 +309,11 @@ def test_every_deployment_route_is_404_across_companies(api, tenants, audience):
         ("POST", "approve"),
         ("POST", "reject"),
         ("POST", "cancel"),
+        ("POST", "pause"),
+        ("POST", "resume"),
+        ("POST", "report"),
+        ("GET", "messages"),
+        ("GET", "stats/daily"),
         ("DELETE", ""),
         ("PATCH", ""),
     ):
