@@ -17,7 +17,7 @@ os.environ.update(
 os.environ.pop("COLONY_PREFIX", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import moto
+import moto  # noqa: F401  (imported first: it must patch botocore before any client exists)
 import pytest
 
 from chalicelib.local.moto_speedups import install
@@ -74,13 +74,18 @@ def unused_expression_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(BaseClient, "_make_api_call", checked)
 
 
-@pytest.fixture
-def aws():
-    """A fresh embedded AWS for one test, provisioned from infra/ like the real stack."""
-    from chalicelib.local import stack
+@pytest.fixture(scope="session")
+def provisioned_aws():
+    """The embedded AWS of this test process, provisioned from infra/ once."""
+    from tests.embedded_aws import EmbeddedAws
 
-    with moto.mock_aws():
-        stack.provision()
+    return EmbeddedAws()
+
+
+@pytest.fixture
+def aws(provisioned_aws):
+    """A fresh embedded AWS for one test: the stack as infra/ provisions it, holding nothing else."""
+    with provisioned_aws:
         yield
 
 
@@ -136,16 +141,33 @@ def gateway():
     fake.reset()
 
 
-@pytest.fixture
+PINNED_MOMENT = "2026-11-26T10:00:00+02:00"
+
+
+@pytest.fixture(autouse=True)
 def at_time(monkeypatch):
-    """Set Colony's clock: `at_time("2026-11-26T10:00:00+02:00")` (a Thursday morning in Johannesburg)."""
-    from datetime import datetime
+    """Colony's clock for every test, pinned to Thursday 26 November 2026, 10:00 in Johannesburg (08:00
+    UTC): a weekday inside South African marketing hours, no public holiday. A test that needs another
+    moment asks for this fixture and calls it: `at_time("2026-11-29T23:00:00+02:00")`."""
+    from datetime import UTC, datetime
 
     from chalicelib.domain import clock
 
     def set_to(text: str) -> None:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text).astimezone(UTC)
         monkeypatch.setattr(clock, "now", lambda: moment)
 
-    set_to("2026-11-26T10:00:00+02:00")
+    set_to(PINNED_MOMENT)
     return set_to
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadscope`: each e2e module runs on one worker, so its stack (or package) is built
+    once; every other test is a unit of its own, so the two workers stay evenly loaded."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class E2eModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid.split("::", 1)[0] if nodeid.startswith("tests/e2e/") else nodeid
+
+    return E2eModulesTogether(config, log)

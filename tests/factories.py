@@ -14,6 +14,15 @@ from chalicelib.models.users import User
 _numbers = itertools.count(1)
 
 
+def later(**delta: float) -> str:
+    """A moment after Colony's (pinned) clock, as the API writes it: `later(days=1)` is tomorrow."""
+    from datetime import timedelta
+
+    from chalicelib.domain import clock
+
+    return clock.iso(clock.now() + timedelta(**(delta or {"days": 1})))
+
+
 @dataclass
 class Member:
     user: User
@@ -115,3 +124,97 @@ def approved_deployment(api: Any, tenant: Tenant, numbers: list[str], **fields: 
     answer = api.post(f"/deployments/{deployment.id}/approve", tenant.approver)
     assert answer.status == 200, answer.body
     return deployment.id
+
+
+def create_campaign(company_id: int, title: str = "Black Friday"):
+    from chalicelib.domain import campaigns
+
+    return campaigns.create_campaign(Caller.operator(company_id), title)
+
+
+def create_saved_query(company_id: int, query: str, title: str = "Cape people"):
+    from chalicelib.domain import saved_queries
+
+    return saved_queries.create(Caller.operator(company_id), {"title": title, "query": query})
+
+
+_SENT = ("sent", "delivered", "unknown")
+
+
+def create_recipient(deployment: Any, msisdn: str, status: str = "queued", **fields: Any):
+    """A recipient of `deployment` stored in `status` as the sender leaves it (no pipeline run): a sent,
+    delivered or unknown one has a provider id and a send time, a failed one its error."""
+    from chalicelib.domain import clock
+    from chalicelib.models.deployments import Recipient
+
+    now = clock.now()
+    values: dict[str, Any] = {
+        "deployment": deployment.id,
+        "msisdn": msisdn,
+        "company": deployment.company,
+        "message": deployment.message,
+        "status": status,
+        "segments": None if status == "opted_out" else 1,
+        "provider_id": f"test-{deployment.id}-{msisdn}" if status in _SENT else None,
+        "error": "InvalidNumber: no route" if status == "failed" else None,
+        "date_sent": now if status in _SENT else None,
+        "date_delivered": now if status == "delivered" else None,
+    }
+    recipient = Recipient(**{**values, **fields})
+    recipient.save()
+    return recipient
+
+
+def create_message(company_id: int, destination: str = "27815854565", status: str = "sent", **fields: Any):
+    """An API message stored in `status` as the sender leaves it (no pipeline run)."""
+    from chalicelib.domain import clock
+    from chalicelib.models.counters import allocate_ids
+    from chalicelib.models.deployments import Message
+
+    now = clock.now()
+    values: dict[str, Any] = {
+        "company": company_id,
+        "id": allocate_ids("message")[0],
+        "destination": destination,
+        "text": "Your code is 1234",
+        "status": status,
+        "segments": 1,
+        "encoding": "GSM-7",
+        "credits": 1,
+        "provider_id": f"test-message-{destination}" if status in _SENT else None,
+        "error": "InvalidNumber: no route" if status == "failed" else None,
+        "date_created": now,
+        "date_sent": now if status in _SENT else None,
+        "date_delivered": now if status == "delivered" else None,
+    }
+    message = Message(**{**values, **fields})
+    message.save()
+    return message
+
+
+def create_import(
+    company_id: int, user_id: int, contact_list: int | None = None, status: str = "completed", **fields: Any
+):
+    """An import job stored in `status` (no file, no worker run), its counts given by keyword."""
+    from chalicelib.domain import clock
+    from chalicelib.models.counters import allocate_ids
+    from chalicelib.models.imports import Import
+
+    now = clock.now()
+    import_id = allocate_ids("import")[0]
+    values: dict[str, Any] = {
+        "company": company_id,
+        "id": import_id,
+        "kind": "contacts",
+        "user": user_id,
+        "contact_list": contact_list,
+        "status": status,
+        "filename": "customers.csv",
+        "source_key": f"uploads/{company_id}/{import_id}/customers.csv",
+        "date_created": now,
+        "date_updated": now,
+        "date_completed": now if status in ("completed", "failed") else None,
+    }
+    job = Import(**{**values, **fields})
+    job.save()
+    return job

@@ -11,6 +11,7 @@ from tests.factories import (
     create_contacts,
     create_deployment,
     create_optout,
+    later,
     pending_deployment,
 )
 
@@ -35,15 +36,11 @@ def path(deployment_id, action=""):
 
 def test_a_draft_is_created_with_the_seed_fields(api, tenants, audience):
     acme, _ = tenants
+    send_date = later(days=5)
     answer = api.post(
         "/deployments",
         acme.member,
-        {
-            "title": "Sale",
-            "message": "Hi {{first_name}}",
-            "contact_lists": audience,
-            "send_date": "2026-12-01T08:00:00Z",
-        },
+        {"title": "Sale", "message": "Hi {{first_name}}", "contact_lists": audience, "send_date": send_date},
     )
     assert answer.status == 201
     body = answer.body
@@ -53,7 +50,7 @@ def test_a_draft_is_created_with_the_seed_fields(api, tenants, audience):
         acme.member.user.id,
         1,
     )
-    assert (body["marketing"], body["optout"], body["send_date"]) == (True, True, "2026-12-01T08:00:00Z")
+    assert (body["marketing"], body["optout"], body["send_date"]) == (True, True, send_date)
     assert body["contact_lists"] == audience
 
 
@@ -134,7 +131,7 @@ LEGAL = {
 @pytest.mark.parametrize("action", ["edit", "submit", "approve", "reject", "cancel", "delete"])
 def test_every_life_cycle_move_legal_and_illegal(api, tenants, audience, status, action):
     acme, _ = tenants
-    deployment = create_deployment(acme, audience)
+    deployment = create_deployment(acme, audience, send_date=later())
     deployment.update(actions=[Deployment.status.set(status)])
     who = acme.approver if action in ("approve", "reject") else acme.member
     if action == "edit":
@@ -192,7 +189,7 @@ def test_an_edit_voids_a_pending_approval(api, tenants, audience):
 
 def test_approval_freezes_the_audience_and_reserves_the_quote(api, tenants, audience):
     acme, _ = tenants
-    deployment = pending_deployment(acme, audience, message="Hello {{first_name}}")
+    deployment = pending_deployment(acme, audience, message="Hello {{first_name}}", send_date=later())
     approved = api.post(path(deployment.id, "approve"), acme.approver)
     assert approved.status == 200
     assert (approved.body["status_name"], approved.body["approved_by"]) == ("approved", acme.approver.user.id)
@@ -225,7 +222,7 @@ def test_twenty_approvals_racing_for_one_balance(aws, tenants, audience):
 
     acme, _ = tenants
     Company(id=acme.id).update(actions=[Company.credits.set(30)])
-    pending = [pending_deployment(acme, audience) for _ in range(20)]
+    pending = [pending_deployment(acme, audience, send_date=later()) for _ in range(20)]
     approver = Caller(company=acme.id, user=acme.approver.user.id, role="approver")
     # DynamoDB applies each request atomically; moto in-process does not under threads, so each call is.
     atomic = threading.Lock()
@@ -263,7 +260,7 @@ def test_twenty_approvals_racing_for_one_balance(aws, tenants, audience):
 
 def test_cancelling_an_approved_deployment_refunds_once(api, tenants, audience):
     acme, _ = tenants
-    deployment = pending_deployment(acme, audience)
+    deployment = pending_deployment(acme, audience, send_date=later())
     api.post(path(deployment.id, "approve"), acme.approver)
     assert Company.get(acme.id).credits == 997
     assert api.post(path(deployment.id, "cancel"), acme.member).body["status_name"] == "cancelled"
@@ -275,7 +272,7 @@ def test_cancelling_an_approved_deployment_refunds_once(api, tenants, audience):
 def test_a_big_audience_is_approved_by_a_task(api, tenants, audience, pump, monkeypatch):
     acme, _ = tenants
     monkeypatch.setattr(approvals, "SYNC_AUDIENCE", 2)
-    deployment = pending_deployment(acme, audience)
+    deployment = pending_deployment(acme, audience, send_date=later())
     answer = api.post(path(deployment.id, "approve"), acme.approver)
     assert answer.status == 202
     assert answer.body["kind"] == "approve_deployment"
