@@ -49,10 +49,15 @@ class Captured:
 
     def __init__(self, monkeypatch) -> None:
         self.queued: list[Any] = []
-        monkeypatch.setattr(
-            messages, "enqueue_many", lambda batch, delay_seconds=0: self.queued.extend(batch)
-        )
+        monkeypatch.setattr(messages, "enqueue_many", self._enqueue_many)
         monkeypatch.setattr("chalicelib.workers.sqs._retry_later", lambda *args: None)
+
+    def _enqueue_many(self, batch: list[Any], delay_seconds: int = 0) -> None:
+        """Hold the batch, once each message has come back unchanged through its consumer's parser."""
+        for message in batch:
+            body = json.dumps({"type": message.type, **dataclasses.asdict(message)})
+            assert messages.parse(body, message.queue) == [message], f"{message!r} changed on its way"
+        self.queued.extend(batch)
 
     def take(self, kind: type) -> list[Any]:
         taken = [m for m in self.queued if isinstance(m, kind)]

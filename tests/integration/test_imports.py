@@ -14,7 +14,7 @@ from chalicelib.models.files import File
 from chalicelib.models.imports import Import
 from chalicelib.settings import get_settings
 from tests.api_client import multipart
-from tests.factories import create_contact_list, create_contacts
+from tests.factories import create_contact_list, create_contacts, create_import
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "csv"
 
@@ -331,6 +331,33 @@ def test_upload_requests_are_checked(api, tenants):
         == 404
     )
     assert list(ContactList.query(acme.id)) == []
+
+
+def test_a_failed_import_reads_back_its_counts_and_reason(api, tenants):
+    acme, bravo = tenants
+    customers = create_contact_list(acme.id)
+    job = create_import(
+        acme.id,
+        acme.member.user.id,
+        customers.id,
+        "failed",
+        rows=40,
+        imported=12,
+        rejected=3,
+        progress=30,
+        error="The file was replaced while it was imported.",
+    )
+    read = api.get(f"/imports/{job.id}", acme.member).body
+    assert {k: read[k] for k in ("contact_list", "status", "rows", "imported", "rejected", "error")} == {
+        "contact_list": customers.id,
+        "status": "failed",
+        "rows": 40,
+        "imported": 12,
+        "rejected": 3,
+        "error": "The file was replaced while it was imported.",
+    }
+    assert read["date_completed"] is not None
+    assert api.get(f"/imports/{job.id}", bravo.admin).status == 404
 
 
 def test_imports_and_their_files_are_404_across_companies(api, tenants, pump):

@@ -1,6 +1,7 @@
-from chalicelib.domain import optouts
+from chalicelib.domain import clock, optouts
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message
+from tests.factories import create_campaign, create_message
 
 
 def test_one_message_is_paid_for_sent_and_readable(api, tenants, pump, gateway):
@@ -51,20 +52,20 @@ def test_bad_messages_are_400_by_field(api, tenants):
 
 def test_a_bulk_request_accepts_the_good_items_and_lists_the_bad_by_index(api, tenants, pump, gateway):
     acme, _ = tenants
-    items = [{"destination": f"2782{n:07d}", "message": f"Hi {n}"} for n in range(250)]
+    items = [{"destination": f"2782{n:07d}", "message": f"Hi {n}"} for n in range(130)]  # two sends of ≤ 100
     items[3] = {"destination": "123", "message": "bad number"}
     items[7] = {"destination": "0815854565"}
     items[9] = "not an object"
     answer = api.post("/messages/bulk", acme.member, items)
     assert answer.status == 202
-    assert (answer.body["accepted"], answer.body["credits"]) == (247, 247)
+    assert (answer.body["accepted"], answer.body["credits"]) == (127, 127)
     assert [
         (r["index"], list(r["error"]["fields"]) or r["error"]["code"]) for r in answer.body["rejected"]
     ] == [(3, ["destination"]), (7, ["message"]), (9, "invalid_item")]
-    assert Company.get(acme.id).credits == 1000 - 247
+    assert Company.get(acme.id).credits == 1000 - 127
     pump.drain()
-    assert len(gateway.sent) == 247
-    assert len({s.to for s in gateway.sent}) == 247
+    assert len(gateway.sent) == 127
+    assert len({s.to for s in gateway.sent}) == 127
 
 
 def test_a_bulk_request_the_balance_cannot_cover_sends_nothing(api, tenants, pump, gateway):
@@ -126,6 +127,21 @@ def test_messages_are_404_across_companies(api, tenants):
     mine = api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815854565"}).body
     assert api.get(f"/messages/{mine['id']}", bravo.admin).status == 404
     assert api.get(f"/messages/{mine['id']}", acme.member).status == 200
+
+
+def test_a_delivered_message_reads_back_with_its_campaign_and_times(api, tenants):
+    acme, bravo = tenants
+    campaign = create_campaign(acme.id)
+    stored = create_message(acme.id, "27815854565", "delivered", campaign=campaign.id)
+    read = api.get(f"/messages/{stored.id}", acme.member).body
+    assert (read["status"], read["campaign_pk"], read["provider_id"]) == (
+        "delivered",
+        campaign.id,
+        stored.provider_id,
+    )
+    assert read["date_sent"] == read["date_delivered"] == clock.iso(clock.now())
+    assert api.get(f"/messages/{stored.id}", bravo.member).status == 404
+    assert api.get(f"/campaigns/{campaign.id}", bravo.member).status == 404
 
 
 def test_messages_are_listed_newest_first_for_their_company_only(api, tenants):

@@ -70,3 +70,58 @@ def test_an_index_query_still_reads_every_partition(table):
         ExpressionAttributeValues={":g": {"S": "odd"}},
     )
     assert sorted(keys(answer)) == [(p, f"{n:02d}") for p in "abc" for n in (1, 3, 5)]
+
+
+def update(table, key, expression, values, names=None):
+    extra = {"ExpressionAttributeNames": names} if names else {}
+    return table.update_item(
+        TableName=TABLE,
+        Key={"p": {"S": "a"}, "r": {"S": key}},
+        UpdateExpression=expression,
+        ExpressionAttributeValues=values,
+        ReturnValues="ALL_NEW",
+        **extra,
+    )["Attributes"]
+
+
+def test_one_update_expression_applies_its_own_values_each_time(table):
+    expression = "SET #n = if_not_exists(#n, :zero) + :step, note = :note"
+    names = {"#n": "count"}
+    for key, step, note in (("01", 1, "first"), ("01", 5, "again"), ("02", 7, "other")):
+        values = {":zero": {"N": "0"}, ":step": {"N": str(step)}, ":note": {"S": note}}
+        updated = update(table, key, expression, values, names)
+        assert updated["note"] == {"S": note}
+    assert update(table, "01", "SET note = :note", {":note": {"S": "x"}})["count"] == {"N": "6"}
+    assert update(table, "02", "SET note = :note", {":note": {"S": "x"}})["count"] == {"N": "7"}
+
+
+def test_a_bad_update_expression_is_refused_every_time(table):
+    from botocore.exceptions import ClientError
+
+    for _ in range(2):
+        with pytest.raises(ClientError, match="overlap"):
+            update(table, "01", "SET note = :a, note = :b", {":a": {"S": "a"}, ":b": {"S": "b"}})
+        with pytest.raises(ClientError, match="key"):
+            update(table, "01", "SET r = :a", {":a": {"S": "a"}})
+
+
+def test_each_test_starts_from_the_stack_as_provisioned(provisioned_aws):
+    """What one test leaves behind (items, messages, objects, a queue of its own) is gone for the next."""
+    from chalicelib import aws
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    table, queue, bucket = settings.table("counters"), settings.queue("tasks"), settings.bucket
+    with provisioned_aws:
+        dynamodb, sqs, s3 = aws.client("dynamodb"), aws.client("sqs"), aws.client("s3")
+        tables, queues = dynamodb.list_tables()["TableNames"], sqs.list_queues()["QueueUrls"]
+        dynamodb.put_item(TableName=table, Item={"name": {"S": "left-behind"}, "value": {"N": "1"}})
+        sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody="{}")
+        s3.put_object(Bucket=bucket, Key="left/behind.csv", Body=b"x")
+        sqs.create_queue(QueueName="left-behind")
+    with provisioned_aws:
+        assert dynamodb.scan(TableName=table)["Items"] == []
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+        assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+        assert (dynamodb.list_tables()["TableNames"], sqs.list_queues()["QueueUrls"]) == (tables, queues)

@@ -67,9 +67,11 @@ def sent_deployment(tenants):
     return acme, deployment
 
 
-def test_a_report_of_10000_recipients_reads_back_row_by_row(api, tenants, sent_deployment, pump):
+def test_a_report_of_2500_recipients_over_three_pages_reads_back_row_by_row(
+    api, tenants, sent_deployment, pump
+):
     acme, deployment = sent_deployment
-    people = [recipient(deployment.id, acme.id, n) for n in range(10_000)]
+    people = [recipient(deployment.id, acme.id, n) for n in range(2_500)]
     assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).status == 200
     batch.write_items(Recipient.Meta.table_name, [p.serialize() for p in people])
     started = api.post(f"/deployments/{deployment.id}/report", acme.member)
@@ -98,15 +100,15 @@ def test_a_report_of_10000_recipients_reads_back_row_by_row(api, tenants, sent_d
     assert summary == [
         [],
         ["summary", "Spring sale"],
-        ["recipients", "10000"],
-        ["delivered", "2000"],
-        ["failed", "2000"],
-        ["opted_out", "2000"],
-        ["sent", "2000"],
-        ["unknown", "2000"],
+        ["recipients", "2500"],
+        ["delivered", "500"],
+        ["failed", "500"],
+        ["opted_out", "500"],
+        ["sent", "500"],
+        ["unknown", "500"],
         ["credits", str(credits)],
     ]
-    assert task["result"]["recipients"] == 10_000 and task["result"]["credits"] == credits
+    assert task["result"]["recipients"] == 2_500 and task["result"]["credits"] == credits
     listed = api.get("/filebox", acme.member).body["results"]
     assert [f["id"] for f in listed] == [task["result"]["file"]] and listed[0]["kind"] == "deployment_report"
 

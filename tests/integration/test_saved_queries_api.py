@@ -4,8 +4,16 @@ import pytest
 
 from chalicelib.domain import list_building, tasks
 from chalicelib.models.contacts import Contact, ContactList
+from chalicelib.models.deployments import Recipient
 from chalicelib.models.tasks import Task
-from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
+from tests.factories import (
+    create_contact_list,
+    create_contacts,
+    create_optout,
+    create_recipient,
+    later,
+    pending_deployment,
+)
 
 
 def members(list_id):
@@ -173,7 +181,7 @@ def test_a_frozen_audience_survives_a_refresh(api, tenants, people, pump, gatewa
     query_id = new_query(api, acme.member, 'fields.city ~ "cape"')
     cape = api.post("/contact-lists", acme.member, {"title": "Cape", "saved_query": query_id}).body["id"]
     pump.drain()
-    deployment = pending_deployment(acme, [cape], send_date="2099-01-01T00:00:00Z")
+    deployment = pending_deployment(acme, [cape], send_date=later())
     assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).status == 200
     api.patch(f"/saved-queries/{query_id}", acme.member, {"query": 'first_name = "Bob"'})
     api.post(f"/contact-lists/{cape}/refresh", acme.member)
@@ -184,21 +192,14 @@ def test_a_frozen_audience_survives_a_refresh(api, tenants, people, pump, gatewa
     assert api.get(f"/deployments/{deployment.id}", acme.member).body["total_contacts"] == 2
 
 
-def test_save_contacts_from_a_deployments_failed_recipients(api, tenants, people, pump, gateway, at_time):
-    from chalicelib.providers import Permanent
-
-    at_time("2026-11-26T10:00:00+02:00")  # a Thursday morning: marketing may go out
+def test_save_contacts_from_a_deployments_failed_recipients(api, tenants, people, pump):
     acme, _ = tenants
     customers, _ = people
-    deployment = pending_deployment(acme, [customers.id])
-
-    def no_route_to_bob(sms, tries):
-        if sms.to == "27820000002":
-            raise Permanent("InvalidNumber", "no route")
-
-    gateway.script = no_route_to_bob
+    deployment = pending_deployment(acme, [customers.id], send_date=later())
     assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).status == 200
-    pump.drain()
+    for recipient in Recipient.query(deployment.id):
+        status = "failed" if recipient.msisdn == "27820000002" else "sent"
+        create_recipient(deployment, recipient.msisdn, status, first_name=recipient.first_name)
     retry = create_contact_list(acme.id, "Retry")
     create_contacts(acme.id, retry.id, "27820000005")
     body = {"deployment": deployment.id, "status": "failed"}
