@@ -385,7 +385,10 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     """Settle a deployment from its recipients: recipients never sent fail (and cost nothing), those
     left `sending` by a crash are `unknown` (and cost what they would have), the unused reservation
     goes back to the company, and `total_credits` becomes what was used (never more than reserved).
-    Each leftover changes only from the status it was read in, so a worker still at work wins."""
+    Each leftover changes only from the status it was read in, so a worker still at work wins. Only a
+    sending or paused deployment is settled: one settled already keeps what it was settled to."""
+    if deployment.status not in (SENDING, PAUSED):
+        return
     template = compile_template(deployment.message or "")
     totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
     tz = Company.get(deployment.company).timezone

@@ -470,3 +470,15 @@ def test_a_give_up_that_cannot_be_written_fails_only_its_own_record(api, tenants
     assert len(result["batchItemFailures"]) == 1  # retried, then the dead-letter queue; nothing else rerun
     (message,) = Message.query(acme.id)
     assert message.status == "queued" and Company.get(acme.id).credits == 1000 - message.credits
+
+
+def test_settling_a_deployment_settled_already_changes_nothing(api, tenants, gateway, captured):
+    acme, _ = tenants
+    deployment_id, (chunk,) = chunks_of(api, acme, A[:10], captured)
+    run_send_worker([chunk])
+    settled = deployment_of(acme, deployment_id)
+    assert (settled.status, settled.total_credits, settled.sent_count) == (4, 10, 10)
+    launch.finish(settled)
+    again = deployment_of(acme, deployment_id)
+    assert (again.status, again.total_credits, again.sent_count, again.credits_used) == (4, 10, 10, 10)
+    assert Company.get(acme.id).credits == 1000 - 10
