@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= af-south-1
 
-.PHONY: run test test-fast lint format cli package bench clean
+.PHONY: run test test-fast test-any-hour lint format cli package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q --durations=10
+
+# The whole suite again with the machine's clock faked (libfaketime, from Debian) to a weekday morning, a
+# Sunday night, a public holiday and a year's last minute in UTC (already New Year in Johannesburg).
+MOMENTS := "2027-03-09 06:30:00" "2027-03-07 21:00:00" "2026-12-16 10:00:00" "2026-12-31 23:59:00"
+test-any-hour: $(STAMP)
+	command -v faketime >/dev/null || (apt-get update -qq && apt-get install -y -qq faketime)
+	for moment in $(MOMENTS); do \
+		echo "machine clock at $$moment UTC"; \
+		TZ=UTC faketime -f "@$$moment" $(BIN)/python -m pytest -n 2 --dist loadscope -q -p no:cacheprovider || exit 1; \
+	done
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not package"
