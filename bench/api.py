@@ -33,7 +33,7 @@ def main() -> None:
 
     from app import app
     from bench.counting import count_aws_calls
-    from chalicelib.domain import companies
+    from chalicelib.domain.accounts import companies
     from chalicelib.local import stack
     from chalicelib.settings import PROJECT_DIR
 

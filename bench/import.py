@@ -73,8 +73,11 @@ def _prepare(path: Path, rows: int) -> None:
 def _measure(path: Path, rows: int) -> dict:
     from bench.counting import count_aws_calls
     from chalicelib import aws
-    from chalicelib.domain import clock, companies, contact_lists, importer
-    from chalicelib.domain.auth import Caller
+    from chalicelib.domain import clock
+    from chalicelib.domain.accounts import companies
+    from chalicelib.domain.accounts.auth import Caller
+    from chalicelib.domain.contacts import contact_lists
+    from chalicelib.domain.imports import importer
     from chalicelib.models.counters import allocate_ids
     from chalicelib.models.imports import Import
     from chalicelib.settings import get_settings
@@ -129,9 +132,9 @@ def _measure(path: Path, rows: int) -> dict:
 
 def _core_rate(path: Path) -> float:
     """Reading, normalising and deduplicating the file from disk, as the importer does, without storage."""
-    from chalicelib.domain.csvfiles import contact_row, rows, sniff
-    from chalicelib.domain.phones import InvalidPhoneNumber, normalise
-    from chalicelib.domain.seen import SeenNumbers
+    from chalicelib.domain.imports.csvfiles import contact_row, rows, sniff
+    from chalicelib.domain.imports.seen import SeenNumbers
+    from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 
     size = path.stat().st_size
     with path.open("rb") as source:

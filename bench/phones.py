@@ -11,7 +11,7 @@ import json
 import random
 import timeit
 
-from chalicelib.domain import phones
+from chalicelib.domain.rules import phones
 
 
 def per_number_us(numbers: list[str], function) -> float:

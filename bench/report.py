@@ -46,7 +46,7 @@ def _seed(count: int) -> None:
     """A company, a deployment, and `count` recipients in every status, written straight to the table."""
     from datetime import UTC, datetime, timedelta
 
-    from chalicelib.domain import companies
+    from chalicelib.domain.accounts import companies
     from chalicelib.local import stack
     from chalicelib.models.batch import ConcurrentWriter
     from chalicelib.models.deployments import Deployment, Recipient
@@ -93,13 +93,14 @@ def _seed(count: int) -> None:
 
 
 def _measure(count: int) -> dict:
-    from chalicelib.domain import reports, tasks
-    from chalicelib.domain.auth import Caller
+    from chalicelib.domain.accounts.auth import Caller
+    from chalicelib.domain.background import tasks
+    from chalicelib.domain.files import reports
     from chalicelib.models.files import File
 
     task = tasks.start(Caller(company=1, user=1, role="member"), "deployment_report", {"deployment": 1})
     started = time.perf_counter()
-    result = reports._report_task(task)
+    result = reports.write_report(task)
     elapsed = time.perf_counter() - started
     assert result["recipients"] == count, result
     size = File.get(1, result["file"]).size

@@ -41,7 +41,7 @@ def main() -> None:
 
 def _run(deployments: int) -> dict:
     from bench.counting import count_aws_calls
-    from chalicelib.domain import stats
+    from chalicelib.domain.stats import rollup
     from chalicelib.local import stack
 
     stack.provision()
@@ -49,10 +49,10 @@ def _run(deployments: int) -> dict:
     for company, history in ((1, 10), (2, 10_000)):
         deployment = 100 + company
         _put_history(company, deployment, history)
-        _roll_up_everything(stats)
+        _roll_up_everything(rollup)
         _write([(company, deployment, NOW)])
         with count_aws_calls() as calls:
-            run = stats.roll_up()
+            run = rollup.roll_up()
         assert run.hours == 2 and not run.left, run
         result[f"requests_history_{history}"] = sum(calls.values())
         result[f"requests_by_operation_history_{history}"] = dict(sorted(calls.items()))
@@ -60,24 +60,24 @@ def _run(deployments: int) -> dict:
     _write([(10 + n % 50, 1_000 + n, NOW) for n in range(deployments)])
     started = time.perf_counter()
     with count_aws_calls() as calls:
-        run = stats.roll_up()
+        run = rollup.roll_up()
     result["seconds_1000_deployments"] = round(time.perf_counter() - started, 2)
     result["requests_1000_deployments"] = sum(calls.values())
     result["hours_1000_deployments"] = run.hours
     result["rows_1000_deployments"] = run.rows
-    assert not run.left and stats.roll_up().hours == 0
+    assert not run.left and rollup.roll_up().hours == 0
     return result
 
 
 def _write(activity: list[tuple[int, int, datetime]]) -> None:
     """Hour-row updates as the sender makes them: a deployment's and its company's, in transactions."""
     from chalicelib import aws
-    from chalicelib.domain import stats
+    from chalicelib.domain.stats import rollup
 
     client = aws.client("dynamodb")
     per_transaction = ACTIONS_A_TRANSACTION // 2
     for start in range(0, len(activity), per_transaction):
-        tally = stats.Tally()
+        tally = rollup.Tally()
         for company, deployment, moment in activity[start : start + per_transaction]:
             tally.add(company, deployment, moment, TZ, "sent", 90)
             tally.add(company, deployment, moment, TZ, "unsent", 7)
@@ -87,13 +87,13 @@ def _write(activity: list[tuple[int, int, datetime]]) -> None:
 
 def _put_history(company: int, deployment: int, hours: int) -> None:
     """`hours` hour rows before NOW for a deployment and its company, waiting to be rolled up."""
-    from chalicelib.domain import stats
+    from chalicelib.domain.stats import rollup
     from chalicelib.models import batch
     from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
     rows = []
     for back in range(hours, 0, -1):
-        hour = stats.hour_of(NOW - timedelta(hours=back), TZ)
+        hour = rollup.hour_of(NOW - timedelta(hours=back), TZ)
         for scope, owner in ((deployment_scope(deployment), deployment), (company_scope(company), None)):
             row = Stat(
                 scope=scope,
@@ -101,23 +101,23 @@ def _put_history(company: int, deployment: int, hours: int) -> None:
                 company=company,
                 deployment=owner,
                 period_type=hour.type,
-                period_start=stats.iso(hour.start),
-                period_end=stats.iso(hour.end),
+                period_start=rollup.iso(hour.start),
+                period_end=rollup.iso(hour.end),
                 tz=TZ,
                 sent=90,
                 unsent=7,
                 optout=3,
                 version=1,
-                dirty=stats.dirty_shard(company, owner),
+                dirty=rollup.dirty_shard(company, owner),
             )
             rows.append(row.serialize())
     batch.write_items(Stat.Meta.table_name, rows)
 
 
-def _roll_up_everything(stats) -> None:
-    while stats.roll_up().left:
+def _roll_up_everything(rollup) -> None:
+    while rollup.roll_up().left:
         pass
-    assert stats.roll_up().hours == 0
+    assert rollup.roll_up().hours == 0
 
 
 if __name__ == "__main__":

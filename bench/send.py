@@ -39,8 +39,11 @@ def _run(count: int, marketing: bool) -> dict:
     from app import app
     from bench.counting import count_aws_calls
     from chalicelib import aws, providers
-    from chalicelib.domain import approvals, clock, companies, contact_lists, deployments, launch
-    from chalicelib.domain.auth import Caller
+    from chalicelib.domain import clock
+    from chalicelib.domain.accounts import companies
+    from chalicelib.domain.accounts.auth import Caller
+    from chalicelib.domain.contacts import contact_lists
+    from chalicelib.domain.deployments import approvals, drafts, launch
     from chalicelib.local import stack
     from chalicelib.local.pump import LambdaContext
     from chalicelib.models import batch
@@ -82,7 +85,7 @@ def _run(count: int, marketing: bool) -> dict:
         ],
     )
     contact_lists.add_to_count(contact_list, count)
-    draft = deployments.create(
+    draft = drafts.create(
         writer,
         {
             "title": "Bench",
@@ -92,7 +95,7 @@ def _run(count: int, marketing: bool) -> dict:
             "send_date": "2099-01-01T00:00:00Z",
         },
     )
-    deployments.submit(writer, draft.id)
+    drafts.submit(writer, draft.id)
     approver = Caller(company=new.company.id, user=0, role="approver")
     approvals.approve_now(approver, Deployment.get(new.company.id, draft.id), new.company)
     Deployment(company=new.company.id, id=draft.id).update(

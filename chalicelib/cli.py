@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 def _create_company(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.api.company import render_company
     from chalicelib.api.users import render_user
-    from chalicelib.domain import companies
+    from chalicelib.domain.accounts import companies
 
     slug = "".join(c for c in args.name.lower() if c.isalnum()) or "company"
     settings = {k: v for k, v in (("default_region", args.default_region), ("timezone", args.timezone)) if v}
@@ -98,8 +98,8 @@ def _create_company(args: argparse.Namespace) -> dict[str, Any]:
 
 def _create_user(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.api.users import render_user
-    from chalicelib.domain import companies, users
-    from chalicelib.domain.auth import Caller
+    from chalicelib.domain.accounts import companies, users
+    from chalicelib.domain.accounts.auth import Caller
 
     caller = Caller.operator(args.company)
     companies.get_company(caller)
@@ -109,15 +109,15 @@ def _create_user(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.api.company import render_company
-    from chalicelib.domain import companies
+    from chalicelib.domain.accounts import companies
 
     return {"company": render_company(companies.add_credits(args.company, args.amount), None)}
 
 
 def _verify_stats(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.domain import stats
+    from chalicelib.domain.stats import rollup
 
-    differences = stats.verify(args.company)
+    differences = rollup.verify(args.company)
     return {"company": args.company, "ok": not differences, "differences": differences}
 
 

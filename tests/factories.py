@@ -6,8 +6,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain import companies, users
-from chalicelib.domain.auth import Caller
+from chalicelib.domain.accounts import companies, users
+from chalicelib.domain.accounts.auth import Caller
 from chalicelib.models.companies import Company
 from chalicelib.models.users import User
 
@@ -76,14 +76,14 @@ def create_tenant(name: str | None = None, credits: int = 1000, **settings: Any)
 
 
 def create_contact_list(company_id: int, title: str = "Customers"):
-    from chalicelib.domain import contact_lists
+    from chalicelib.domain.contacts import contact_lists
 
     return contact_lists.create_list(Caller.operator(company_id), title)
 
 
 def create_contacts(company_id: int, list_id: int, *msisdns: str, **values: Any):
     """Contacts saved through the domain (one per number), returned in order."""
-    from chalicelib.domain import contacts
+    from chalicelib.domain.contacts import contacts
 
     results = contacts.save_contacts(
         Caller.operator(company_id), list_id, [{"msisdn": m, **values} for m in msisdns]
@@ -93,7 +93,7 @@ def create_contacts(company_id: int, list_id: int, *msisdns: str, **values: Any)
 
 
 def create_optout(company_id: int, originator: str, sender: str | None = None, reason: str | None = None):
-    from chalicelib.domain import optouts
+    from chalicelib.domain.contacts import optouts
 
     return optouts.create(company_id, originator, sender, reason, source="api").optout
 
@@ -102,18 +102,18 @@ def create_deployment(
     tenant: Tenant, contact_lists: list[int], message: str = "Hello {{first_name}}", **fields: Any
 ):
     """A draft made by the tenant's member (so its approver may approve it)."""
-    from chalicelib.domain import deployments
+    from chalicelib.domain.deployments import drafts
 
     caller = Caller(company=tenant.id, user=tenant.member.user.id, role="member")
     data = {"title": "Spring sale", "message": message, "contact_lists": contact_lists, **fields}
-    return deployments.create(caller, data)
+    return drafts.create(caller, data)
 
 
 def pending_deployment(tenant: Tenant, contact_lists: list[int], **fields: Any):
-    from chalicelib.domain import deployments
+    from chalicelib.domain.deployments import drafts
 
     draft = create_deployment(tenant, contact_lists, **fields)
-    return deployments.submit(Caller(company=tenant.id, user=tenant.member.user.id, role="member"), draft.id)
+    return drafts.submit(Caller(company=tenant.id, user=tenant.member.user.id, role="member"), draft.id)
 
 
 def approved_deployment(api: Any, tenant: Tenant, numbers: list[str], **fields: Any) -> int:
@@ -127,13 +127,13 @@ def approved_deployment(api: Any, tenant: Tenant, numbers: list[str], **fields: 
 
 
 def create_campaign(company_id: int, title: str = "Black Friday"):
-    from chalicelib.domain import campaigns
+    from chalicelib.domain.accounts import campaigns
 
     return campaigns.create_campaign(Caller.operator(company_id), title)
 
 
 def create_saved_query(company_id: int, query: str, title: str = "Cape people"):
-    from chalicelib.domain import saved_queries
+    from chalicelib.domain.contacts import saved_queries
 
     return saved_queries.create(Caller.operator(company_id), {"title": title, "query": query})
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
-from chalicelib import messages
+from chalicelib import queue_messages
 from chalicelib.workers import send as send_worker
 
 
@@ -49,14 +49,14 @@ class Captured:
 
     def __init__(self, monkeypatch) -> None:
         self.queued: list[Any] = []
-        monkeypatch.setattr(messages, "enqueue_many", self._enqueue_many)
+        monkeypatch.setattr(queue_messages, "enqueue_many", self._enqueue_many)
         monkeypatch.setattr("chalicelib.workers.sqs._retry_later", lambda *args: None)
 
     def _enqueue_many(self, batch: list[Any], delay_seconds: int = 0) -> None:
         """Hold the batch, once each message has come back unchanged through its consumer's parser."""
         for message in batch:
             body = json.dumps({"type": message.type, **dataclasses.asdict(message)})
-            assert messages.parse(body, message.queue) == [message], f"{message!r} changed on its way"
+            assert queue_messages.parse(body, message.queue) == [message], f"{message!r} changed on its way"
         self.queued.extend(batch)
 
     def take(self, kind: type) -> list[Any]:
@@ -69,9 +69,9 @@ def chunks_of(
     api: Any, tenant: Any, numbers: list[str], captured: Captured, **fields: Any
 ) -> tuple[int, list]:
     """Approve a deployment to `numbers` and run its fan-out: its id and the chunks it queued."""
-    from chalicelib import messages
+    from chalicelib import queue_messages
     from tests.factories import approved_deployment
 
     deployment_id = approved_deployment(api, tenant, numbers, **fields)
-    run_send_worker(captured.take(messages.FanOut))
-    return deployment_id, captured.take(messages.SendChunk)
+    run_send_worker(captured.take(queue_messages.FanOut))
+    return deployment_id, captured.take(queue_messages.SendChunk)

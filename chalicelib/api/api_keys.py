@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import api_keys
+from chalicelib.domain.accounts import api_keys
 from chalicelib.domain.clock import iso
 from chalicelib.models.api_keys import ApiKey
 

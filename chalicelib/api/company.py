@@ -2,8 +2,8 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import companies
-from chalicelib.domain.auth import Caller
+from chalicelib.domain.accounts import companies
+from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.clock import iso
 from chalicelib.models.companies import Company
 

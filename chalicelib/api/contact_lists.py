@@ -3,8 +3,9 @@ from chalice import Blueprint, Response
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import contact_lists, list_building, reports
 from chalicelib.domain.clock import iso
+from chalicelib.domain.contacts import contact_lists, membership
+from chalicelib.domain.files import reports
 from chalicelib.models.contacts import ContactList
 
 bp = Blueprint(__name__)
@@ -88,7 +89,7 @@ def refresh_list(call: Call, list_id: str) -> dict:
 @endpoint(bp, "/contact-lists/{list_id}/save-contacts", methods=("POST",), status=202)
 def save_contacts(call: Call, list_id: str) -> dict:
     """From `{"saved_query": id}`, `{"contact_lists": [ids]}` or `{"deployment": id, "status": ...}`."""
-    task = list_building.start_save_contacts(call.caller, object_id(list_id, "contact list"), call.json())
+    task = membership.start_save_contacts(call.caller, object_id(list_id, "contact list"), call.json())
     return render_task(task)
 
 

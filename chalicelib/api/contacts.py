@@ -3,8 +3,8 @@ from chalice import Blueprint, Response
 from chalicelib.api.errors import error_body, status_of
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import contacts
 from chalicelib.domain.clock import iso
+from chalicelib.domain.contacts import contacts
 from chalicelib.domain.errors import InvalidInput, invalid_field
 from chalicelib.models.contacts import Contact
 

@@ -4,17 +4,20 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.imports import MULTIPART, posted_file, render_import
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import approvals, deployments, imports, launch, lifecycle, reports
 from chalicelib.domain.clock import iso
+from chalicelib.domain.deployments import approvals, drafts, launch
 from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.files import reports
+from chalicelib.domain.imports import jobs
+from chalicelib.domain.rules import lifecycle
 from chalicelib.models.deployments import Deployment, Recipient
 
 bp = Blueprint(__name__)
 
 FIELDS = {
     "title": Field(str, max_length=200),
-    "message": Field(str, max_length=deployments.MAX_MESSAGE),
-    "contact_lists": Field(list, max_length=deployments.MAX_LISTS),
+    "message": Field(str, max_length=drafts.MAX_MESSAGE),
+    "contact_lists": Field(list, max_length=drafts.MAX_LISTS),
     "sender": Field(str, nullable=True, max_length=20),
     "marketing": Field(bool),
     "optout": Field(bool),
@@ -40,7 +43,7 @@ NEW = Schema(
     fields={
         **FIELDS,
         "title": Field(str, required=True, max_length=200),
-        "message": Field(str, required=True, max_length=deployments.MAX_MESSAGE),
+        "message": Field(str, required=True, max_length=drafts.MAX_MESSAGE),
     },
     read_only=READ_ONLY,
 )
@@ -91,13 +94,13 @@ def list_deployments(call: Call) -> dict:
             status = lifecycle.parse_status(raw)
         except ValueError as error:
             raise invalid_field("status", str(error)) from None
-    page = deployments.list_deployments(call.caller, call.page(), status)
+    page = drafts.list_deployments(call.caller, call.page(), status)
     return {"results": [render_deployment(d) for d in page.items], "next": page.next}
 
 
 @endpoint(bp, "/deployments", methods=("POST",), status=201)
 def create_deployment(call: Call) -> dict:
-    return render_deployment(deployments.create(call.caller, call.body(NEW)))
+    return render_deployment(drafts.create(call.caller, call.body(NEW)))
 
 
 @endpoint(bp, "/deployments/import", methods=("POST",), status=202, content_types=MULTIPART)
@@ -106,23 +109,23 @@ def import_deployment(call: Call) -> dict:
     upload, form = posted_file(call)
     title = form["title"].text if "title" in form else None
     message = form["message"].text if "message" in form else None
-    return render_import(imports.import_deployment(call.caller, upload, title or None, message or None))
+    return render_import(jobs.import_deployment(call.caller, upload, title or None, message or None))
 
 
 @endpoint(bp, "/deployments/{deployment_id}")
 def get_deployment(call: Call, deployment_id: str) -> dict:
-    return render_deployment(deployments.get(call.caller, _id(deployment_id)))
+    return render_deployment(drafts.get(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}", methods=("PATCH",))
 def edit_deployment(call: Call, deployment_id: str) -> dict:
     changes = call.body(CHANGES, partial=True)
-    return render_deployment(deployments.edit(call.caller, _id(deployment_id), changes))
+    return render_deployment(drafts.edit(call.caller, _id(deployment_id), changes))
 
 
 @endpoint(bp, "/deployments/{deployment_id}", methods=("DELETE",))
 def delete_deployment(call: Call, deployment_id: str) -> None:
-    deployments.delete(call.caller, _id(deployment_id))
+    drafts.delete(call.caller, _id(deployment_id))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/report", methods=("POST",), status=202)
@@ -133,12 +136,12 @@ def report_deployment(call: Call, deployment_id: str) -> dict:
 
 @endpoint(bp, "/deployments/{deployment_id}/quote")
 def quote_deployment(call: Call, deployment_id: str) -> dict:
-    return deployments.quote(call.caller, _id(deployment_id)).as_dict()
+    return drafts.quote(call.caller, _id(deployment_id)).as_dict()
 
 
 @endpoint(bp, "/deployments/{deployment_id}/submit", methods=("POST",))
 def submit_deployment(call: Call, deployment_id: str) -> dict:
-    return render_deployment(deployments.submit(call.caller, _id(deployment_id)))
+    return render_deployment(drafts.submit(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/approve", methods=("POST",))
@@ -153,7 +156,7 @@ def approve_deployment(call: Call, deployment_id: str) -> Response | dict:
 @endpoint(bp, "/deployments/{deployment_id}/reject", methods=("POST",))
 def reject_deployment(call: Call, deployment_id: str) -> dict:
     body = call.body(REJECTION) if call.request.raw_body else {}
-    return render_deployment(deployments.reject(call.caller, _id(deployment_id), body.get("reason")))
+    return render_deployment(drafts.reject(call.caller, _id(deployment_id), body.get("reason")))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/cancel", methods=("POST",))
@@ -186,5 +189,5 @@ def render_recipient(recipient: Recipient) -> dict:
 @endpoint(bp, "/deployments/{deployment_id}/messages")
 def deployment_messages(call: Call, deployment_id: str) -> dict:
     """Per-recipient statuses (`?status=sent|failed|...`), in number order."""
-    page = deployments.recipients(call.caller, _id(deployment_id), call.page(), call.query("status"))
+    page = drafts.recipients(call.caller, _id(deployment_id), call.page(), call.query("status"))
     return {"results": [render_recipient(r) for r in page.items], "next": page.next}

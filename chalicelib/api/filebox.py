@@ -1,8 +1,8 @@
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.domain import filebox
 from chalicelib.domain.clock import iso
+from chalicelib.domain.files import filebox
 from chalicelib.models.files import File
 
 bp = Blueprint(__name__)

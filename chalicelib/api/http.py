@@ -20,7 +20,7 @@ from chalice.app import Request
 
 from chalicelib.api.errors import error_response, internal_error_response
 from chalicelib.api.schema import Schema
-from chalicelib.domain.auth import Caller, authenticate
+from chalicelib.domain.accounts.auth import Caller, authenticate
 from chalicelib.domain.errors import (
     ColonyError,
     InvalidInput,

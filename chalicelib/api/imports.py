@@ -2,9 +2,9 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import imports
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.imports import jobs
 from chalicelib.models.imports import Import
 
 bp = Blueprint(__name__)
@@ -46,26 +46,26 @@ def render_import(job: Import) -> dict:
     }
 
 
-def posted_file(call: Call) -> tuple[imports.Upload, dict]:
-    form = call.form(imports.MAX_DIRECT_BYTES + _FORM_OVERHEAD)
+def posted_file(call: Call) -> tuple[jobs.Upload, dict]:
+    form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD)
     part = form.get("file")
     if part is None or part.filename is None:
         raise invalid_field("file", "is required: send the CSV as the form field `file`")
-    return imports.Upload(filename=part.filename, data=part.data), form
+    return jobs.Upload(filename=part.filename, data=part.data), form
 
 
 @endpoint(bp, "/contact-lists/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_new_list(call: Call) -> dict:
     upload, form = posted_file(call)
     title = form["title"].text if "title" in form else None
-    return render_import(imports.import_contacts(call.caller, upload, title=title or None))
+    return render_import(jobs.import_contacts(call.caller, upload, title=title or None))
 
 
 @endpoint(bp, "/contact-lists/{list_id}/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_into_list(call: Call, list_id: str) -> dict:
     upload, _ = posted_file(call)
     return render_import(
-        imports.import_contacts(call.caller, upload, list_id=object_id(list_id, "contact list"))
+        jobs.import_contacts(call.caller, upload, list_id=object_id(list_id, "contact list"))
     )
 
 
@@ -73,7 +73,7 @@ def import_into_list(call: Call, list_id: str) -> dict:
 def create_upload(call: Call) -> dict:
     """An S3 form upload for a file of any size; the upload itself starts the import."""
     body = call.body(UPLOAD)
-    presigned = imports.presign_upload(
+    presigned = jobs.presign_upload(
         call.caller, body["kind"], body["filename"], body.get("contact_list"), body.get("title")
     )
     return {"url": presigned.url, "fields": presigned.fields, "import": render_import(presigned.job)}
@@ -81,4 +81,4 @@ def create_upload(call: Call) -> dict:
 
 @endpoint(bp, "/imports/{import_id}")
 def get_import(call: Call, import_id: str) -> dict:
-    return render_import(imports.get_import(call.caller, object_id(import_id, "import")))
+    return render_import(jobs.get_import(call.caller, object_id(import_id, "import")))

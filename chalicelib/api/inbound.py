@@ -1,8 +1,8 @@
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
-from chalicelib.domain import inbound
 from chalicelib.domain.clock import iso
+from chalicelib.domain.inbound import keywords
 from chalicelib.models.inbound import Inbound
 
 bp = Blueprint(__name__)
@@ -21,5 +21,5 @@ def render_inbound(message: Inbound) -> dict:
 @endpoint(bp, "/inbound")
 def list_inbound(call: Call) -> dict:
     """What subscribers wrote that was not a keyword acted on, newest first."""
-    page = inbound.list_inbound(call.caller, call.page())
+    page = keywords.list_inbound(call.caller, call.page())
     return {"results": [render_inbound(m) for m in page.items], "next": page.next}

@@ -3,18 +3,18 @@ from chalice import Blueprint, Response
 from chalicelib.api.errors import error_body
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import sms
+from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.clock import iso
-from chalicelib.domain.companies import get_company
 from chalicelib.domain.errors import ColonyError, invalid_field
-from chalicelib.domain.segments import cost
+from chalicelib.domain.rules.segments import cost
+from chalicelib.domain.sending import api_messages
 from chalicelib.models.deployments import Message
 
 bp = Blueprint(__name__)
 
 SEND = Schema(
     fields={
-        "message": Field(str, required=True, max_length=sms.MAX_TEXT),
+        "message": Field(str, required=True, max_length=api_messages.MAX_TEXT),
         "destination": Field((str, int), required=True, max_length=64),
         "campaign_pk": Field(int, nullable=True),
         "marketing": Field(bool),
@@ -66,8 +66,8 @@ def render_message(message: Message) -> dict:
 def send_message(call: Call) -> dict:
     """One SMS: 201 with its cost once the credits are reserved (402 if short); it goes out at once
     (a marketing one only in permitted hours and never to an opted-out number)."""
-    body = sms.check_item_types(call.body(SEND))
-    return render_message(sms.send_one(call.caller, body))
+    body = api_messages.check_item_types(call.body(SEND))
+    return render_message(api_messages.send_one(call.caller, body))
 
 
 @endpoint(bp, "/messages/bulk", methods=("POST",), status=202)
@@ -79,10 +79,10 @@ def send_bulk(call: Call) -> Response:
     items = []
     for item in body:
         try:
-            items.append(sms.check_item_types(item))
+            items.append(api_messages.check_item_types(item))
         except ColonyError as error:
             items.append(error)
-    result = sms.send_bulk(call.caller, items)
+    result = api_messages.send_bulk(call.caller, items)
     return Response(
         status_code=202,
         body={
@@ -99,11 +99,11 @@ def send_bulk(call: Call) -> Response:
 
 @endpoint(bp, "/messages/{message_id}")
 def get_message(call: Call, message_id: str) -> dict:
-    return render_message(sms.get_message(call.caller, object_id(message_id, "message")))
+    return render_message(api_messages.get_message(call.caller, object_id(message_id, "message")))
 
 
 @endpoint(bp, "/messages")
 def list_messages(call: Call) -> dict:
     """The company's API messages (and keyword confirmations), newest first."""
-    page = sms.list_messages(call.caller, call.page())
+    page = api_messages.list_messages(call.caller, call.page())
     return {"results": [render_message(m) for m in page.items], "next": page.next}

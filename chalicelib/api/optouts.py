@@ -4,9 +4,10 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.imports import MULTIPART, posted_file, render_import
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
-from chalicelib.domain import imports, optouts
 from chalicelib.domain.clock import iso
+from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.imports import jobs
 from chalicelib.models.optouts import OptOut
 
 bp = Blueprint(__name__)
@@ -86,7 +87,7 @@ def import_optouts(call: Call) -> dict:
     upload, form = posted_file(call)
     sender = form["sender"].text if "sender" in form else None
     reason = form["reason"].text if "reason" in form else None
-    return render_import(imports.import_optouts(call.caller, upload, sender or None, reason or None))
+    return render_import(jobs.import_optouts(call.caller, upload, sender or None, reason or None))
 
 
 @endpoint(bp, "/optouts/export", methods=("POST",), status=202)

@@ -2,8 +2,9 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import queries, saved_queries
 from chalicelib.domain.clock import iso
+from chalicelib.domain.contacts import saved_queries
+from chalicelib.domain.rules import query_language
 from chalicelib.models.saved_queries import SavedQuery
 
 bp = Blueprint(__name__)
@@ -11,7 +12,7 @@ bp = Blueprint(__name__)
 SAVED_QUERY = Schema(
     fields={
         "title": Field(str, required=True, max_length=200),
-        "query": Field(str, required=True, max_length=queries.MAX_LENGTH),
+        "query": Field(str, required=True, max_length=query_language.MAX_LENGTH),
     },
     read_only=("id", "company", "created_by", "date_created", "date_updated"),
 )

@@ -1,8 +1,9 @@
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.domain import deployments, stats
-from chalicelib.domain.companies import get_company
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.deployments import drafts
+from chalicelib.domain.stats import rollup
 from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
 bp = Blueprint(__name__)
@@ -10,9 +11,11 @@ bp = Blueprint(__name__)
 
 def render_stat(row: Stat) -> dict:
     sent, unsent, optout = row.sent or 0, row.unsent or 0, row.optout or 0
-    period = stats.Period(row.period_type, stats.parse_utc(row.period_start), stats.parse_utc(row.period_end))
+    period = rollup.Period(
+        row.period_type, rollup.parse_utc(row.period_start), rollup.parse_utc(row.period_end)
+    )
     return {
-        "id": stats.row_id(row.company, row.deployment, period, row.tz),
+        "id": rollup.row_id(row.company, row.deployment, period, row.tz),
         "deployment": row.deployment,
         "period_type": row.period_type,
         "period_start": row.period_start,
@@ -28,18 +31,18 @@ def render_stat(row: Stat) -> dict:
 
 
 def _rows(call: Call, scope: str, period: str) -> dict:
-    period_type = stats.parse_period_name(period)
+    period_type = rollup.parse_period_name(period)
     tz = get_company(call.caller).timezone
-    start = stats.parse_moment(call.query("start"), "start", tz)
-    end = stats.parse_moment(call.query("end"), "end", tz, end=True)
-    page = stats.list_rows(scope, period_type, start, end, call.page())
+    start = rollup.parse_moment(call.query("start"), "start", tz)
+    end = rollup.parse_moment(call.query("end"), "end", tz, end=True)
+    page = rollup.list_rows(scope, period_type, start, end, call.page())
     return {"results": [render_stat(r) for r in page.items], "next": page.next}
 
 
 @endpoint(bp, "/deployments/{deployment_id}/stats/{period}")
 def deployment_stats(call: Call, deployment_id: str, period: str) -> dict:
     """A deployment's rows (`hourly`, `daily`, `monthly`, `yearly`) starting within `?start=&end=`."""
-    deployment = deployments.get(call.caller, object_id(deployment_id, "deployment"))
+    deployment = drafts.get(call.caller, object_id(deployment_id, "deployment"))
     return _rows(call, deployment_scope(deployment.id), period)
 
 

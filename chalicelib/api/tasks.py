@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.domain import tasks
+from chalicelib.domain.background import tasks
 from chalicelib.domain.clock import iso
 from chalicelib.models.tasks import Task
 

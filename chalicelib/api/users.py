@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain import users
+from chalicelib.domain.accounts import users
 from chalicelib.domain.clock import iso
 from chalicelib.models.users import User
 

@@ -13,9 +13,9 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
-from chalicelib.domain import inbound, receipts
-from chalicelib.domain.companies import company_for_webhook
+from chalicelib.domain.accounts.companies import company_for_webhook
 from chalicelib.domain.errors import InvalidInput, TooLarge, UnsupportedMediaType, invalid_field
+from chalicelib.domain.inbound import keywords, receipts
 from chalicelib.settings import get_settings
 
 bp = Blueprint(__name__)
@@ -46,13 +46,13 @@ def inbound_sms(call: Call, token: str) -> dict:
     for name in ("from", "text"):
         if fields.get(name) is None:
             raise invalid_field(name, "is required")
-    received = inbound.InboundSms(
+    received = keywords.InboundSms(
         originator=fields["from"],
         destination=fields.get("to"),
         text=fields["text"],
         provider_id=fields.get("id"),
     )
-    return {"outcome": inbound.receive(company, received)}
+    return {"outcome": keywords.receive(company, received)}
 
 
 @endpoint(bp, "/webhooks/status/{token}", methods=("POST",), public=True, content_types=CONTENT_TYPES)

@@ -4,7 +4,7 @@ from chalicelib.models.base import BaseModel, table_meta
 
 
 class SavedQuery(BaseModel):
-    """A named filter over a company's contacts (see `chalicelib.domain.queries` for the language)."""
+    """A named filter over a company's contacts (its language: `chalicelib.domain.rules.query_language`)."""
 
     Meta = table_meta("saved-queries")
 

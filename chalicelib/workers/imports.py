@@ -6,8 +6,8 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
-from chalicelib import messages
-from chalicelib.domain import importer, imports
+from chalicelib import queue_messages
+from chalicelib.domain.imports import importer, jobs
 from chalicelib.models.imports import Import
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
@@ -23,7 +23,7 @@ def handle(event: SQSEvent) -> dict:
         return time_low or (budget is not None and rows_done >= budget)
 
     def run(message: Any) -> None:
-        if isinstance(message, messages.UploadedObject):
+        if isinstance(message, queue_messages.UploadedObject):
             importer.handle_upload(message, should_pause)
         else:
             try:
@@ -36,12 +36,12 @@ def handle(event: SQSEvent) -> dict:
 
 def _give_up(message: Any, reason: str) -> None:
     ids = (
-        imports.parse_upload_key(message.key)
-        if isinstance(message, messages.UploadedObject)
+        jobs.parse_upload_key(message.key)
+        if isinstance(message, queue_messages.UploadedObject)
         else (message.company, message.import_id)
     )
     job = Import.get_or_none(*ids, consistent_read=True) if ids else None
     if job is not None:
-        imports.fail(
+        jobs.fail(
             job, f"The import could not be finished ({reason}); the rows imported before that are kept."
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain import launch, leases
+from chalicelib.domain.background import leases
+from chalicelib.domain.deployments import launch
 
 
 def handle(event: Any) -> dict:

@@ -6,8 +6,10 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
-from chalicelib import messages
-from chalicelib.domain import clock, launch, sending
+from chalicelib import queue_messages
+from chalicelib.domain import clock
+from chalicelib.domain.deployments import launch
+from chalicelib.domain.sending import sender
 from chalicelib.models.deployments import Deployment
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
@@ -15,27 +17,27 @@ from chalicelib.workers.sqs import process
 
 def handle(event: SQSEvent) -> dict:
     time_left = event.context.get_remaining_time_in_millis
-    sender = sending.Sender(time_left_ms=time_left, concurrency=get_settings().send_concurrency)
+    worker = sender.Sender(time_left_ms=time_left, concurrency=get_settings().send_concurrency)
 
     def run(message: Any) -> None:
-        if time_left() < sending.RESERVE_MS:
-            messages.enqueue(message)  # too little time left: a fresh invocation takes it
+        if time_left() < sender.RESERVE_MS:
+            queue_messages.enqueue(message)  # too little time left: a fresh invocation takes it
             return
         try:
-            if isinstance(message, messages.FanOut):
+            if isinstance(message, queue_messages.FanOut):
                 launch.fan_out(message)
-                sender.touched.add((message.company, message.deployment))  # its last step may finish it
-            elif isinstance(message, messages.SendChunk):
-                sender.send_chunk(message)
+                worker.touched.add((message.company, message.deployment))  # its last step may finish it
+            elif isinstance(message, queue_messages.SendChunk):
+                worker.send_chunk(message)
             else:
-                sender.send_messages(message)
+                worker.send_messages(message)
         except Exception:
-            sender.flush()  # statuses of what was already sent must not be lost with the record
+            worker.flush()  # statuses of what was already sent must not be lost with the record
             raise
 
     result = process(event, "send", run, _give_up)
-    sender.flush()
-    for company, deployment_id in sender.touched:
+    worker.flush()
+    for company, deployment_id in worker.touched:
         deployment = Deployment.get_or_none(company, deployment_id, consistent_read=True)
         if deployment is not None:
             launch.finish_if_done(deployment, clock.now())
@@ -45,9 +47,9 @@ def handle(event: SQSEvent) -> dict:
 def _give_up(message: Any, reason: str) -> None:
     """A record that failed on its last attempt ends in a terminal state: its API messages fail (their
     credits go back), a chunk's unclaimed recipients fail, a fan-out step lets the deployment finish."""
-    if isinstance(message, messages.SendMessages):
-        sending.fail_messages(message.company, message.ids, f"not sent: {reason}")
-    elif isinstance(message, messages.SendChunk):
+    if isinstance(message, queue_messages.SendMessages):
+        sender.fail_messages(message.company, message.ids, f"not sent: {reason}")
+    elif isinstance(message, queue_messages.SendChunk):
         launch.give_up_chunk(message, reason)
     else:
         launch.give_up_fan_out(message, reason)

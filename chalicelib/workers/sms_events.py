@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.domain import inbound, receipts
-from chalicelib.domain.companies import companies_sending_from
+from chalicelib.domain.accounts.companies import companies_sending_from
 from chalicelib.domain.errors import ColonyError
-from chalicelib.domain.senders import normalise_sender
+from chalicelib.domain.inbound import keywords, receipts
+from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.log import logger
 
 
@@ -32,14 +32,14 @@ def handle_inbound(message: str) -> dict[str, Any]:
         return {"dropped": 1}
     outcomes = {}
     for company in companies:
-        sms_in = inbound.InboundSms(
+        sms_in = keywords.InboundSms(
             originator=body["originationNumber"],
             destination=body["destinationNumber"],
             text=body["messageBody"],
             provider_id=body.get("inboundMessageId"),
         )
         try:
-            outcomes[company.id] = inbound.receive(company, sms_in)
+            outcomes[company.id] = keywords.receive(company, sms_in)
         except ColonyError as error:
             logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
             outcomes[company.id] = "dropped"

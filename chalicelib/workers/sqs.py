@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import SQSEvent
 
-from chalicelib import aws, messages
+from chalicelib import aws, queue_messages
 from chalicelib.log import log_context, logger
 from chalicelib.settings import get_settings
 
@@ -32,8 +32,8 @@ def process(
         attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         with log_context(queue=queue, message_id=raw["messageId"], attempt=attempt):
             try:
-                parsed = messages.parse(record.body, queue)
-            except messages.InvalidMessage as error:
+                parsed = queue_messages.parse(record.body, queue)
+            except queue_messages.InvalidMessage as error:
                 logger.error("poison message sent to the dead-letter queue", reason=str(error))
                 _dead_letter(queue, record.body)
                 continue

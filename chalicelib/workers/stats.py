@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain import stats
+from chalicelib.domain.stats import rollup
 
 
 def handle(event: Any) -> dict:
     remaining = getattr(getattr(event, "context", None), "get_remaining_time_in_millis", lambda: 10**9)
-    run = stats.roll_up_alone(remaining)
+    run = rollup.roll_up_alone(remaining)
     if run is None:
         return {"skipped": 1}
     return {"hours": run.hours, "rows": run.rows, "more": run.left}

@@ -1,4 +1,4 @@
-from chalicelib.domain import contact_lists
+from chalicelib.domain.contacts import contact_lists
 from chalicelib.models.contacts import Contact, ContactList
 from tests.factories import create_contact_list, create_contacts
 
@@ -58,7 +58,7 @@ def test_deleting_a_big_list_hands_its_contacts_to_a_task(api, tenants, pump, mo
 
 
 def test_a_redelivered_delete_task_does_nothing_twice(api, tenants, pump, monkeypatch):
-    from chalicelib import messages
+    from chalicelib import queue_messages
 
     acme, _ = tenants
     monkeypatch.setattr(contact_lists, "INLINE_DELETE_LIMIT", 0)
@@ -66,7 +66,7 @@ def test_a_redelivered_delete_task_does_nothing_twice(api, tenants, pump, monkey
     create_contacts(acme.id, contact_list.id, "27815854565")
     task_id = api.delete(f"/contact-lists/{contact_list.id}", acme.member).body["id"]
     pump.drain()
-    messages.enqueue(messages.RunTask(company=acme.id, task_id=task_id))
+    queue_messages.enqueue(queue_messages.RunTask(company=acme.id, task_id=task_id))
     pump.drain()
     task = api.get(f"/tasks/{task_id}", acme.member).body
     assert (task["status"], task["result"]) == ("completed", {"deleted": 1})

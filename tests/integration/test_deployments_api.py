@@ -2,8 +2,8 @@ import threading
 
 import pytest
 
-from chalicelib.domain import approvals
-from chalicelib.domain.lifecycle import NAMES
+from chalicelib.domain.deployments import approvals
+from chalicelib.domain.rules.lifecycle import NAMES
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 from tests.factories import (
@@ -218,7 +218,7 @@ def test_twenty_approvals_racing_for_one_balance(aws, tenants, audience):
     """Each deployment costs 3 credits and the balance is 30: exactly ten can win, whatever the timing."""
     from botocore.client import BaseClient
 
-    from chalicelib.domain.auth import Caller
+    from chalicelib.domain.accounts.auth import Caller
 
     acme, _ = tenants
     Company(id=acme.id).update(actions=[Company.credits.set(30)])

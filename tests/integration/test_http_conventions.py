@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from chalicelib.domain import companies
+from chalicelib.domain.accounts import companies
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import aws, storage
-from chalicelib.domain import importer, imports
+from chalicelib.domain.imports import importer, jobs
 from chalicelib.models import batch
 from chalicelib.models.contacts import Contact, ContactList
 from chalicelib.models.files import File
@@ -142,7 +142,7 @@ def test_an_empty_file_is_refused_at_the_door(api, tenants):
 
 def test_a_file_too_big_to_post_points_to_uploads(api, tenants, monkeypatch):
     acme, _ = tenants
-    monkeypatch.setattr(imports, "MAX_DIRECT_BYTES", 100)
+    monkeypatch.setattr(jobs, "MAX_DIRECT_BYTES", 100)
     answer = post_file(api, acme.member, "excel_export.csv", (FIXTURES / "excel_export.csv").read_bytes())
     assert answer.status == 413
     assert "/uploads" in answer.body["error"]["message"]

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from chalicelib import aws
-from chalicelib.domain import inbound, optouts
+from chalicelib.domain.contacts import optouts
+from chalicelib.domain.inbound import keywords
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.settings import get_settings
@@ -106,7 +107,7 @@ def test_a_flood_of_keywords_makes_one_opt_out_and_spends_nothing(api, tenants, 
         post_inbound(api, acme, **{"from": SUBSCRIBER, "text": "START"})
         post_inbound(api, acme, **{"from": SUBSCRIBER, "text": "STOP"})
     pump.drain()
-    assert len(gateway.sent) == inbound.REPLIES_A_DAY  # confirmations, however many keywords come
+    assert len(gateway.sent) == keywords.REPLIES_A_DAY  # confirmations, however many keywords come
     assert Company.get(acme.id).credits == 1000
     assert all(m.credits == 0 for m in Message.query(acme.id))
 

@@ -1,4 +1,5 @@
-from chalicelib.domain import clock, optouts
+from chalicelib.domain import clock
+from chalicelib.domain.contacts import optouts
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message
 from tests.factories import create_campaign, create_message
@@ -100,14 +101,14 @@ def test_marketing_messages_skip_optouts_and_refund_them(api, tenants, pump, gat
 
 
 def test_marketing_messages_wait_for_permitted_hours(api, tenants, pump, gateway, at_time, monkeypatch):
-    from chalicelib import messages
+    from chalicelib import queue_messages
 
     acme, _ = tenants
     at_time("2026-11-29T10:00:00+02:00")  # a Sunday
     delays = []
-    real = messages.enqueue_many
+    real = queue_messages.enqueue_many
     monkeypatch.setattr(
-        messages,
+        queue_messages,
         "enqueue_many",
         lambda batch, delay_seconds=0: (delays.append(delay_seconds), real(batch, 0)),
     )

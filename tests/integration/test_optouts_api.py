@@ -1,5 +1,5 @@
 from bench.counting import count_aws_calls
-from chalicelib.domain import optouts
+from chalicelib.domain.contacts import optouts
 from chalicelib.models.optouts import OptOut
 from tests.factories import create_optout
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from chalicelib import aws
-from chalicelib.domain import receipts
+from chalicelib.domain.inbound import receipts
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.settings import get_settings

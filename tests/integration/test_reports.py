@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from chalicelib import storage
-from chalicelib.domain.exports import spreadsheet_safe
+from chalicelib.domain.files.exports import spreadsheet_safe
 from chalicelib.models import batch
 from chalicelib.models.deployments import Recipient
 from chalicelib.models.files import File

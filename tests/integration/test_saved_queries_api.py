@@ -2,7 +2,9 @@
 
 import pytest
 
-from chalicelib.domain import list_building, tasks
+from chalicelib.domain.background import tasks
+from chalicelib.domain.background.kinds import TASK_KINDS
+from chalicelib.domain.contacts import membership
 from chalicelib.models.contacts import Contact, ContactList
 from chalicelib.models.deployments import Recipient
 from chalicelib.models.tasks import Task
@@ -295,8 +297,8 @@ def test_save_contacts_refuses_another_companys_lists_deployments_and_targets(ap
 
 def test_a_redelivered_task_does_its_work_once(api, tenants, people, pump, monkeypatch):
     """The same RunTask twice (SQS redelivery), and a run that crashed after writing: counts stay exact."""
-    from chalicelib import messages
-    from chalicelib.domain import tasks
+    from chalicelib import queue_messages
+    from chalicelib.domain.background import tasks
     from chalicelib.models.tasks import Task
 
     acme, _ = tenants
@@ -305,7 +307,7 @@ def test_a_redelivered_task_does_its_work_once(api, tenants, people, pump, monke
     answer = api.post(
         f"/contact-lists/{target.id}/save-contacts", acme.member, {"contact_lists": [customers.id]}
     )
-    messages.enqueue(messages.RunTask(company=acme.id, task_id=answer.body["id"]))
+    queue_messages.enqueue(queue_messages.RunTask(company=acme.id, task_id=answer.body["id"]))
     pump.drain()
     assert api.get(f"/contact-lists/{target.id}", acme.member).body["contact_count"] == 3
 
@@ -329,13 +331,13 @@ def crash_before_counting(monkeypatch, company, task_id):
         raise RuntimeError("the Lambda died before counting")
 
     with monkeypatch.context() as patched:
-        patched.setattr(list_building.contact_lists, "add_to_count", crash)
+        patched.setattr(membership.contact_lists, "add_to_count", crash)
         with pytest.raises(RuntimeError):
-            tasks.run(company, task_id)
+            tasks.run(company, task_id, TASK_KINDS)
 
 
 def tasks_caller(tenant):
-    from chalicelib.domain.auth import Caller
+    from chalicelib.domain.accounts.auth import Caller
 
     return Caller(company=tenant.id, user=tenant.member.user.id, role="member")
 
@@ -422,30 +424,30 @@ def test_two_tasks_never_fill_one_list_at_once(api, tenants, people, pump):
     target = create_contact_list(acme.id, "Target")
     params = {"contact_list": target.id, "contact_lists": [customers.id]}
     one, two = (tasks.start(tasks_caller(acme), "save_contacts", params) for _ in range(2))
-    real_flush = list_building._Changes.flush
+    real_flush = membership._Changes.flush
     busy = []
 
     def flush(self):
         if self.task.id == one.id and not busy:
             with pytest.raises(tasks.TaskBusy):
-                tasks.run(acme.id, two.id)  # another Lambda, meanwhile
+                tasks.run(acme.id, two.id, TASK_KINDS)  # another Lambda, meanwhile
             busy.append(True)
         return real_flush(self)
 
-    list_building._Changes.flush = flush
+    membership._Changes.flush = flush
     try:
-        tasks.run(acme.id, one.id)
+        tasks.run(acme.id, one.id, TASK_KINDS)
     finally:
-        list_building._Changes.flush = real_flush
-    tasks.run(acme.id, two.id)  # its retry
+        membership._Changes.flush = real_flush
+    tasks.run(acme.id, two.id, TASK_KINDS)  # its retry
     assert members(target.id) == ["27820000001", "27820000002", "27820000003"]
     assert api.get(f"/contact-lists/{target.id}", acme.member).body["contact_count"] == 3
     assert Task.get(acme.id, two.id).result == {"added": 0, "already_in_list": 3}
 
 
 def test_a_busy_task_comes_back_later_without_failing(api, tenants, people, monkeypatch):
-    from chalicelib import messages
-    from chalicelib.domain import leases
+    from chalicelib import queue_messages
+    from chalicelib.domain.background import leases
     from chalicelib.workers import tasks as tasks_worker
 
     acme, _ = tenants
@@ -456,11 +458,11 @@ def test_a_busy_task_comes_back_later_without_failing(api, tenants, people, monk
     )
     later = []
     monkeypatch.setattr(
-        messages, "enqueue", lambda message, delay_seconds=0: later.append((message, delay_seconds))
+        queue_messages, "enqueue", lambda message, delay_seconds=0: later.append((message, delay_seconds))
     )
     with leases.held(f"task-{acme.id}-{task.id}", seconds=900):
-        tasks_worker._run(messages.RunTask(company=acme.id, task_id=task.id))
-    assert later == [(messages.RunTask(company=acme.id, task_id=task.id), 900)]
+        tasks_worker._run(queue_messages.RunTask(company=acme.id, task_id=task.id))
+    assert later == [(queue_messages.RunTask(company=acme.id, task_id=task.id), 900)]
     assert Task.get(acme.id, task.id).status == "pending" and Task.get(acme.id, task.id).error is None
 
 
@@ -471,18 +473,18 @@ def test_a_list_deleted_while_a_task_fills_it_keeps_none_of_its_contacts(api, te
     answer = api.post(
         f"/contact-lists/{target.id}/save-contacts", acme.member, {"contact_lists": [customers.id]}
     )
-    real_flush = list_building._Changes.flush
+    real_flush = membership._Changes.flush
 
     def delete_first(self):
         if self.puts and ContactList.get_or_none(acme.id, target.id) is not None:
             assert api.delete(f"/contact-lists/{target.id}", acme.member).status == 204
         return real_flush(self)
 
-    list_building._Changes.flush = delete_first
+    membership._Changes.flush = delete_first
     try:
         pump.drain()
     finally:
-        list_building._Changes.flush = real_flush
+        membership._Changes.flush = real_flush
     task = api.get(f"/tasks/{answer.body['id']}", acme.member).body
     assert (task["status"], task["error"]) == ("failed", f"Contact list {target.id} was deleted.")
     assert members(target.id) == []
@@ -497,6 +499,6 @@ def test_a_rerun_after_a_crash_reports_what_the_task_added(api, tenants, people,
         tasks_caller(acme), "save_contacts", {"contact_list": target.id, "contact_lists": [customers.id]}
     )
     crash_before_counting(monkeypatch, acme.id, task.id)
-    tasks.run(acme.id, task.id)
+    tasks.run(acme.id, task.id, TASK_KINDS)
     assert Task.get(acme.id, task.id).result == {"added": 2, "already_in_list": 1}
     assert api.get(f"/contact-lists/{target.id}", acme.member).body["contact_count"] == 3

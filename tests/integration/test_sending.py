@@ -5,8 +5,10 @@ import threading
 
 import pytest
 
-from chalicelib import aws, messages
-from chalicelib.domain import launch, optouts, sending
+from chalicelib import aws, queue_messages
+from chalicelib.domain.contacts import optouts
+from chalicelib.domain.deployments import launch
+from chalicelib.domain.sending import sender
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.providers import Permanent, Retryable
@@ -24,7 +26,7 @@ class Crash(BaseException):
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(sending, "BACKOFF_SECONDS", (0, 0, 0, 0))
+    monkeypatch.setattr(sender, "BACKOFF_SECONDS", (0, 0, 0, 0))
 
 
 @pytest.fixture
@@ -75,13 +77,13 @@ def test_every_chunk_delivered_three_times_sends_each_recipient_once(
     api, campaign, pump, gateway, monkeypatch
 ):
     acme, contact_list = campaign
-    real = messages.enqueue_many
+    real = queue_messages.enqueue_many
 
     def thrice(batch, delay_seconds=0):
         for _ in range(3):
             real(batch, delay_seconds)
 
-    monkeypatch.setattr(messages, "enqueue_many", thrice)
+    monkeypatch.setattr(queue_messages, "enqueue_many", thrice)
     deployment_id = approve(api, acme, contact_list)
     pump.drain()
     assert set(sent_counts(gateway).values()) == {1}
@@ -112,7 +114,7 @@ def test_a_crash_between_sending_and_writing_leaves_one_group_unknown_and_nothin
     pump.drain()
     launch.finish(Deployment.get(acme.id, deployment_id))
     counts = statuses(deployment_id)
-    assert 1 <= counts["unknown"] <= sending.GROUP
+    assert 1 <= counts["unknown"] <= sender.GROUP
     assert counts["sent"] + counts["unknown"] == TOTAL
     assert set(sent_counts(gateway).values()) == {1}
     unknown = {r.msisdn for r in Recipient.query(deployment_id) if r.status == "unknown"}
@@ -131,7 +133,7 @@ def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gatewa
 
     def work():
         start.wait()
-        worker = sending.Sender(time_left_ms=lambda: 900_000, concurrency=1)
+        worker = sender.Sender(time_left_ms=lambda: 900_000, concurrency=1)
         worker.send_chunk(chunk)
         worker.flush()
 
@@ -168,7 +170,7 @@ def test_a_gateway_throttling_past_the_backoff_hands_the_chunk_back_and_it_finis
     stubborn = NUMBERS[120]
 
     def throttle(sms, tries):
-        if sms.to == stubborn and tries <= len(sending.BACKOFF_SECONDS) + 1:
+        if sms.to == stubborn and tries <= len(sender.BACKOFF_SECONDS) + 1:
             raise Retryable("ThrottlingException", "slow down")
 
     gateway.script = throttle
@@ -282,7 +284,7 @@ def test_a_send_crossing_20_00_pauses_and_resumes_when_hours_open(api, campaign,
     assert paused.status == 7
     assert paused.launch_at == "2026-11-27T06:00:00Z"
     early = len(gateway.sent)
-    assert 60 <= early <= 60 + sending.GROUP
+    assert 60 <= early <= 60 + sender.GROUP
     at_time("2026-11-27T06:00:00+00:00")
     gateway.script = None
     launch.launch_due()
@@ -318,7 +320,7 @@ def test_cancelling_a_paused_send_refunds_what_was_not_sent(api, campaign, pump,
     deployment_id = approve(api, acme, contact_list)
     pump.drain()
     sent = len(gateway.sent)
-    assert 50 < sent <= 50 + sending.GROUP
+    assert 50 < sent <= 50 + sender.GROUP
     cancelled = api.post(f"/deployments/{deployment_id}/cancel", acme.member)
     assert cancelled.body["status_name"] == "cancelled"
     assert cancelled.body["total_credits"] == sent

@@ -5,9 +5,14 @@ import collections
 
 import pytest
 
-from chalicelib import messages
-from chalicelib.domain import clock, launch, optouts, receipts, sending, stats
-from chalicelib.domain.auth import Caller
+from chalicelib import queue_messages
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.contacts import optouts
+from chalicelib.domain.deployments import launch
+from chalicelib.domain.inbound import receipts
+from chalicelib.domain.sending import sender
+from chalicelib.domain.stats import rollup
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.providers import Permanent
@@ -25,7 +30,7 @@ B = [f"2783{n:07d}" for n in range(30)]
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(sending, "BACKOFF_SECONDS", (0, 0, 0, 0))
+    monkeypatch.setattr(sender, "BACKOFF_SECONDS", (0, 0, 0, 0))
 
 
 def approve(api, tenant, numbers, **fields):
@@ -101,7 +106,7 @@ def test_a_conflict_loses_no_api_message_status_or_refund(api, tenants, gateway,
     gateway.script = refuse_one
     items = [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(30)]
     assert api.post("/messages/bulk", acme.member, items).status == 202
-    (batch_of,) = captured.take(messages.SendMessages)
+    (batch_of,) = captured.take(queue_messages.SendMessages)
     conflict_on_call(monkeypatch, 2)
     run_send_worker([batch_of])
     assert collections.Counter(m.status for m in Message.query(acme.id)) == {"sent": 29, "failed": 1}
@@ -115,7 +120,7 @@ def test_a_paused_deployment_does_not_stop_the_next_records_of_the_batch(
     first, (chunk_a,) = chunks_of(api, acme, A, captured)
     second, (chunk_b,) = chunks_of(api, acme, B, captured)
     answer = api.post("/messages/send", acme.member, {"message": "Your code", "destination": "0815854565"})
-    (api_message,) = captured.take(messages.SendMessages)
+    (api_message,) = captured.take(queue_messages.SendMessages)
 
     def pause_first(sms, tries):
         if sms.to == A[-1]:
@@ -135,8 +140,8 @@ def test_a_stale_rounds_chunk_after_the_current_ones_keeps_the_count(
     deployment_id, (old,) = chunks_of(api, acme, A, captured)
     assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 200
     assert api.post(f"/deployments/{deployment_id}/resume", acme.member).status == 200
-    run_send_worker(captured.take(messages.FanOut))
-    (current,) = captured.take(messages.SendChunk)
+    run_send_worker(captured.take(queue_messages.FanOut))
+    (current,) = captured.take(queue_messages.SendChunk)
     run_send_worker([current, old])
     finished = deployment_of(acme, deployment_id)
     assert (finished.status, finished.sent_count) == (4, 30) and len(gateway.sent) == 30
@@ -147,9 +152,9 @@ def test_a_fan_out_given_up_lets_the_deployment_finish_and_refund(
 ):
     acme, _ = tenants
     deployment_id = approve(api, acme, A)
-    (step,) = captured.take(messages.FanOut)
+    (step,) = captured.take(queue_messages.FanOut)
     monkeypatch.setattr(
-        messages, "enqueue_many", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("SQS down"))
+        queue_messages, "enqueue_many", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("SQS down"))
     )
     for attempt in range(1, 6):
         run_send_worker([step], attempt=attempt)
@@ -184,7 +189,7 @@ def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
     monkeypatch.setattr(launch, "CHUNK", 10)
     numbers = [f"2784{n:07d}" for n in range(60)]
     deployment_id = approve(api, acme, numbers, marketing=False)
-    (step,) = captured.take(messages.FanOut)
+    (step,) = captured.take(queue_messages.FanOut)
     real_save = launch.Unique.save
     crashes = {"left": 1}
 
@@ -196,27 +201,27 @@ def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
 
     monkeypatch.setattr(launch.Unique, "save", crash_after_queueing)
     run_send_worker([step])
-    run_send_worker(captured.take(messages.SendChunk))  # those chunks run meanwhile
+    run_send_worker(captured.take(queue_messages.SendChunk))  # those chunks run meanwhile
     run_send_worker([step], attempt=2)
-    while steps := captured.take(messages.FanOut):
+    while steps := captured.take(queue_messages.FanOut):
         run_send_worker(steps)
-    run_send_worker(captured.take(messages.SendChunk))
+    run_send_worker(captured.take(queue_messages.SendChunk))
     finished = deployment_of(acme, deployment_id)
     assert (finished.expected, finished.status, finished.sent_count) == (60, 4, 60)
     assert len(gateway.sent) == 60 and sent_once(gateway)
 
 
 def test_a_bulk_never_paid_for_refunds_nothing_when_given_up(api, tenants, gateway, captured, monkeypatch):
-    from chalicelib.domain import sms
+    from chalicelib.domain.sending import api_messages
 
     acme, _ = tenants
     monkeypatch.setattr(
-        sms, "_pay", lambda *args: (_ for _ in ()).throw(SystemExit("the API Lambda was killed"))
+        api_messages, "_pay", lambda *args: (_ for _ in ()).throw(SystemExit("the API Lambda was killed"))
     )
     caller = Caller(company=acme.id, user=acme.member.user.id, role="member")
     with pytest.raises(SystemExit):
-        sms.send_bulk(caller, [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(5)])
-    (batch_of,) = captured.take(messages.SendMessages)
+        api_messages.send_bulk(caller, [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(5)])
+    (batch_of,) = captured.take(queue_messages.SendMessages)
     for attempt in range(1, 6):
         run_send_worker([batch_of], attempt=attempt)
     assert Company.get(acme.id).credits == 1000 and gateway.sent == []
@@ -253,18 +258,18 @@ def test_a_slow_sender_hands_back_what_it_cannot_send_before_its_deadline(
         api, tenant, [f"2785{n:07d}" for n in range(500)], captured, marketing=False
     )
     virtual = {"t": 0.0}
-    monkeypatch.setattr(sending.time, "monotonic", lambda: virtual["t"])
-    monkeypatch.setattr(sending.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
+    monkeypatch.setattr(sender.time, "monotonic", lambda: virtual["t"])
+    monkeypatch.setattr(sender.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
     run_send_worker(chunks, context=LambdaContext(lambda: int((900 - virtual["t"]) * 1000)))
     assert virtual["t"] < 900 - 30  # stopped with time to spare
-    handed_back = captured.take(messages.SendChunk)
+    handed_back = captured.take(queue_messages.SendChunk)
     assert handed_back and statuses(deployment_id)["sending"] == 0
     assert sum(len(c.recipients) for c in handed_back) == statuses(deployment_id)["queued"]
     virtual["t"] = 0.0
     while handed_back:
         run_send_worker(handed_back, context=LambdaContext(lambda: int((900 - virtual["t"]) * 1000)))
         virtual["t"] = 0.0
-        handed_back = captured.take(messages.SendChunk)
+        handed_back = captured.take(queue_messages.SendChunk)
     assert statuses(deployment_id) == {"sent": 500} and sent_once(gateway)
 
 
@@ -285,7 +290,7 @@ def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, g
     assert Company.get(acme.id).credits == 1000 - settled.total_credits
     # the group in flight was settled `unknown` (unsent) first: its statuses moved the counts, once
     assert statuses(deployment_id) == {"sent": 25, "failed": 5}
-    assert stats.verify(acme.id) == []
+    assert rollup.verify(acme.id) == []
 
 
 def test_two_launchers_finishing_one_deployment_do_not_fail(
@@ -346,7 +351,7 @@ def test_an_opt_out_mid_chunk_is_honoured_by_the_rest_of_the_chunk(
     api, tenants, pump, gateway, at_time, monkeypatch
 ):
     acme, _ = tenants
-    monkeypatch.setattr(sending, "OPTOUTS_FRESH_SECONDS", 0.0)
+    monkeypatch.setattr(sender, "OPTOUTS_FRESH_SECONDS", 0.0)
     numbers = [f"27825{n:06d}" for n in range(100)]
     late = numbers[60]
 
@@ -390,7 +395,7 @@ def test_claims_a_crash_left_behind_are_recovered_and_the_deployment_finishes(
     finished = deployment_of(acme, deployment_id)
     counts = statuses(deployment_id)
     assert finished.status == 4 and counts["sending"] == 0 and counts["queued"] == 0
-    assert 1 <= counts["unknown"] <= sending.GROUP and sent_once(gateway)
+    assert 1 <= counts["unknown"] <= sender.GROUP and sent_once(gateway)
     assert finished.total_credits == 30 and Company.get(acme.id).credits == 1000 - 30
 
 
@@ -427,7 +432,7 @@ def test_a_cancel_in_flight_then_a_fast_receipt_counts_once(api, tenants, gatewa
 
     gateway.script = cancel_then_receipt
     run_send_worker([chunk])
-    assert stats.verify(acme.id) == []
+    assert rollup.verify(acme.id) == []
 
 
 def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gateway, at_time, captured):
@@ -449,9 +454,9 @@ def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gatew
     assert deployment_of(acme, deployment_id).processed == 25
     run_send_worker([chunk], attempt=2)  # SQS brings the chunk back: the other 5 go out
     assert statuses(deployment_id) == {"delivered": 25, "sent": 5}
-    assert stats.verify(acme.id) == []
+    assert rollup.verify(acme.id) == []
     launch.finish(deployment_of(acme, deployment_id))
-    assert stats.verify(acme.id) == []
+    assert rollup.verify(acme.id) == []
 
 
 def test_a_give_up_that_cannot_be_written_fails_only_its_own_record(api, tenants, captured, monkeypatch):
@@ -459,12 +464,12 @@ def test_a_give_up_that_cannot_be_written_fails_only_its_own_record(api, tenants
     assert (
         api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815850000"}).status == 201
     )
-    (batch_of,) = captured.take(messages.SendMessages)
+    (batch_of,) = captured.take(queue_messages.SendMessages)
 
     def gateway_down(self, batch):
         raise RuntimeError("gateway down")
 
-    monkeypatch.setattr(sending.Sender, "send_messages", gateway_down)
+    monkeypatch.setattr(sender.Sender, "send_messages", gateway_down)
     conflicts(monkeypatch, range(1, 100))
     result = run_send_worker([batch_of], attempt=5)
     assert len(result["batchItemFailures"]) == 1  # retried, then the dead-letter queue; nothing else rerun

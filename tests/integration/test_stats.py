@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib import aws, cli
-from chalicelib.domain import clock, receipts, sending, stats
+from chalicelib.domain import clock
+from chalicelib.domain.inbound import receipts
+from chalicelib.domain.sending import sender
+from chalicelib.domain.stats import rollup
 from chalicelib.models.deployments import Recipient
 from chalicelib.models.stats import Stat
 from chalicelib.providers import Permanent
@@ -23,7 +26,7 @@ NUMBERS = [f"2782{n:07d}" for n in range(120)]
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(sending, "BACKOFF_SECONDS", (0, 0, 0, 0))
+    monkeypatch.setattr(sender, "BACKOFF_SECONDS", (0, 0, 0, 0))
 
 
 def approve(api, tenant, numbers, **fields):
@@ -42,7 +45,7 @@ def summary(found):
 
 
 def verify(company_id):
-    return stats.verify(company_id)
+    return rollup.verify(company_id)
 
 
 def test_a_send_across_midnight_at_a_month_end_is_split_by_the_companys_clock(
@@ -61,7 +64,7 @@ def test_a_send_across_midnight_at_a_month_end_is_split_by_the_companys_clock(
     deployment_id = approve(api, acme, NUMBERS, marketing=False)
     pump.drain()
     assert moved
-    stats.roll_up()
+    rollup.roll_up()
     base = f"/deployments/{deployment_id}/stats"
     hourly = summary(rows(api, acme.member, f"{base}/hourly"))
     assert hourly == [
@@ -96,7 +99,7 @@ def test_a_half_hour_time_zone_keeps_its_own_hours_and_days(api, aws, pump, gate
     at_time("2026-11-26T23:45:00+05:30")
     deployment_id = approve(api, tenant, ["919812345678"], marketing=False)
     pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     base = f"/deployments/{deployment_id}/stats"
     assert summary(rows(api, tenant.member, f"{base}/hourly"))[0][:2] == (
         "2026-11-26T17:30:00Z",
@@ -127,8 +130,8 @@ def test_every_outcome_is_counted_once_and_the_levels_agree_with_the_records(
         "/messages/send", acme.member, {"message": "Sale", "destination": "0815854565", "marketing": True}
     )
     pump.drain()
-    stats.roll_up()
-    records = collections.Counter(stats.column(r.status) for r in Recipient.query(deployment_id))
+    rollup.roll_up()
+    records = collections.Counter(rollup.column(r.status) for r in Recipient.query(deployment_id))
     assert records == {"sent": 117, "unsent": 2, "optout": 1}
     for period in ("hourly", "daily", "monthly", "yearly"):
         found = rows(api, acme.member, f"/deployments/{deployment_id}/stats/{period}")
@@ -146,16 +149,16 @@ def test_every_outcome_is_counted_once_and_the_levels_agree_with_the_records(
 
 
 def test_a_redelivered_chunk_is_counted_once(api, tenants, pump, gateway, at_time, monkeypatch):
-    from chalicelib import messages
+    from chalicelib import queue_messages
 
     acme, _ = tenants
-    real = messages.enqueue_many
+    real = queue_messages.enqueue_many
 
     def thrice(batch, delay_seconds=0):
         for _ in range(3):
             real(batch, delay_seconds)
 
-    monkeypatch.setattr(messages, "enqueue_many", thrice)
+    monkeypatch.setattr(queue_messages, "enqueue_many", thrice)
     deployment_id = approve(api, acme, NUMBERS)
     pump.drain()
     (hour,) = rows(api, acme.member, f"/deployments/{deployment_id}/stats/hourly")
@@ -167,9 +170,9 @@ def test_rolling_up_twice_gives_the_same_rows_and_reads_nothing_new(api, tenants
     acme, _ = tenants
     approve(api, acme, NUMBERS)
     pump.drain()
-    first = stats.roll_up()
+    first = rollup.roll_up()
     snapshot = sorted((r.scope, r.period, r.sent, r.unsent, r.optout) for r in Stat.scan())
-    second = stats.roll_up()
+    second = rollup.roll_up()
     assert first.hours == 2 and second.hours == 0  # the deployment's hour and the company's
     assert sorted((r.scope, r.period, r.sent, r.unsent, r.optout) for r in Stat.scan()) == snapshot
 
@@ -180,14 +183,14 @@ def test_a_receipt_after_its_hour_was_rolled_up_moves_the_count_everywhere(
     acme, _ = tenants
     deployment_id = approve(api, acme, NUMBERS)
     pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     at_time("2026-11-27T15:00:00+02:00")  # the next day: the receipt is late, its hour is yesterday's
     late = Recipient.get(deployment_id, NUMBERS[7])
     outcome = receipts.apply(
         receipts.Receipt(receipts.FAILED, provider_id=late.provider_id, error="expired"), acme.id
     )
     assert outcome == "applied"
-    stats.roll_up()
+    rollup.roll_up()
     for period in ("hourly", "daily", "monthly", "yearly"):
         (row,) = rows(api, acme.member, f"/deployments/{deployment_id}/stats/{period}")
         assert (row["sms_sent_count"], row["sms_unsent_count"], row["total"]) == (119, 1, 120), period
@@ -213,7 +216,7 @@ def test_verify_reports_a_row_that_disagrees(api, tenants, pump, gateway, at_tim
     acme, _ = tenants
     deployment_id = approve(api, acme, NUMBERS[:5])
     pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     assert cli.main(["--stage", "test", "stats", "verify", "--company", str(acme.id)]) == 0
     hour = next(r for r in Stat.query(f"d{deployment_id}") if r.period_type == 1)
     hour.update(actions=[Stat.sent.add(1)])
@@ -252,15 +255,15 @@ def test_a_rollup_costs_the_same_whatever_the_history(api, tenants, at_time):
         deployment = 900_000 + history
         start = datetime.fromisoformat("2026-01-01T00:00:00+02:00")
         for hour in range(history):
-            tally = stats.Tally()
+            tally = rollup.Tally()
             tally.add(acme.id, deployment, start + timedelta(hours=hour), "Africa/Johannesburg", "sent")
             aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
-        stats.roll_up()
-        tally = stats.Tally()
+        rollup.roll_up()
+        tally = rollup.Tally()
         tally.add(acme.id, deployment, start + timedelta(hours=history + 1), "Africa/Johannesburg", "sent")
         aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
         with count_aws_calls() as counted:
-            stats.roll_up()
+            rollup.roll_up()
         costs.append(sum(counted.values()))
     assert costs[0] == costs[1]
 
@@ -270,17 +273,17 @@ def test_a_run_short_of_time_keeps_the_groups_it_finished(api, tenants, monkeypa
     next run finishes the rest with the same rows as one long run."""
     acme, _ = tenants
     start = datetime.fromisoformat("2026-03-01T00:00:00+02:00")
-    tally = stats.Tally()
+    tally = rollup.Tally()
     for day in range(3):
         tally.add(acme.id, 700_001, start + timedelta(days=day), "Africa/Johannesburg", "sent", 2)
     aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
-    monkeypatch.setattr(stats, "GROUP", 2)
+    monkeypatch.setattr(rollup, "GROUP", 2)
     budget = iter([10**9, 0])
-    first = stats.roll_up(lambda: next(budget))
+    first = rollup.roll_up(lambda: next(budget))
     assert (first.hours, first.left) == (2, True)
-    second = stats.roll_up()
+    second = rollup.roll_up()
     assert (second.hours, second.left) == (4, False)
-    assert stats.roll_up().hours == 0
+    assert rollup.roll_up().hours == 0
     days = Stat.query("d700001", Stat.period.startswith("2#"))
     assert [d.sent for d in days] == [2, 2, 2]
     (month,) = rows(api, acme.member, "/stats/monthly")
@@ -290,11 +293,11 @@ def test_a_run_short_of_time_keeps_the_groups_it_finished(api, tenants, monkeypa
 def test_the_schedule_never_runs_beside_another_rollup(api, tenants):
     """Two rollups at once could put a month from a day the other has not written yet: the schedule
     (and the operator's check) take turns under one lease."""
-    from chalicelib.domain import leases
+    from chalicelib.domain.background import leases
     from chalicelib.workers import stats as stats_worker
 
     acme, _ = tenants
-    tally = stats.Tally()
+    tally = rollup.Tally()
     tally.add(
         acme.id, 700_002, datetime.fromisoformat("2026-03-01T10:00:00+02:00"), "Africa/Johannesburg", "sent"
     )
@@ -322,7 +325,7 @@ def hour_totals(scope):
 
 def record_totals(deployment_id):
     found = collections.Counter(
-        stats.column(r.status) for r in Recipient.query(deployment_id, consistent_read=True)
+        rollup.column(r.status) for r in Recipient.query(deployment_id, consistent_read=True)
     )
     return {k: v for k, v in found.items() if k}
 
@@ -331,7 +334,7 @@ def record_totals(deployment_id):
 def test_a_receipt_then_a_sender_crash_is_still_counted(api, tenants, gateway, at_time, captured, outcome):
     """A receipt reaches a recipient still `sending`; the sender dies before writing its status. The
     recovery counts it as the sender would have, once."""
-    from chalicelib.domain import launch
+    from chalicelib.domain.deployments import launch
     from chalicelib.models.deployments import Deployment
     from tests.sqs_events import run_send_worker
 
@@ -387,16 +390,16 @@ def test_a_receipt_meeting_conflicts_is_applied_or_refused_never_dropped(
 
 
 def test_giving_up_api_messages_survives_a_conflict(api, tenants, captured, monkeypatch):
-    from chalicelib import messages
+    from chalicelib import queue_messages
     from chalicelib.models.deployments import Message
 
     acme, _ = tenants
     assert (
         api.post("/messages/send", acme.member, {"message": "Hi", "destination": "0815850000"}).status == 201
     )
-    (batch_of,) = captured.take(messages.SendMessages)
+    (batch_of,) = captured.take(queue_messages.SendMessages)
     conflicts_first(monkeypatch, 1)
-    sending.fail_messages(acme.id, batch_of.ids, "not sent: test")
+    sender.fail_messages(acme.id, batch_of.ids, "not sent: test")
     (message,) = Message.query(acme.id)
     assert message.status == "failed"
     assert verify(acme.id) == []
@@ -407,7 +410,7 @@ def test_start_and_end_dates_are_the_companys_days(api, tenants, pump, gateway, 
     at_time("2026-11-27T01:00:00+02:00")  # 26 November in UTC, the 27th in Johannesburg
     deployment_id = approve(api, acme, A[:3], marketing=False)
     pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     base = f"/deployments/{deployment_id}/stats"
     assert len(rows(api, acme.member, f"{base}/daily?start=2026-11-27&end=2026-11-27")) == 1
     assert len(rows(api, acme.member, f"{base}/hourly?start=2026-11-27&end=2026-11-27")) == 1
@@ -428,7 +431,7 @@ def test_impossible_start_dates_are_400(api, tenants, value):
 def test_a_cursor_outside_the_asked_periods_is_400(api, tenants):
     acme, _ = tenants
     start = datetime.fromisoformat("2026-01-01T00:00:00+02:00")
-    tally = stats.Tally()
+    tally = rollup.Tally()
     for hour in range(3):
         tally.add(acme.id, None, start + timedelta(hours=hour), "Africa/Johannesburg", "sent")
     aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
@@ -445,12 +448,12 @@ def test_a_time_zone_change_keeps_every_total_and_every_id_distinct(api, tenants
     at_time("2026-11-26T10:00:00+02:00")
     approve(api, acme, A[:1], marketing=False)
     pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     Company(id=acme.id).update(actions=[Company.timezone.set("America/New_York")])
     at_time("2026-11-26T20:00:00-05:00")  # the 27th in UTC and in Johannesburg, the 26th in New York
     approve(api, acme, A[1:2], marketing=False)
     pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     for period in ("hourly", "daily", "monthly", "yearly"):
         found = rows(api, acme.member, f"/stats/{period}")
         assert sum(r["total"] for r in found) == 2, period
@@ -470,7 +473,7 @@ def test_londons_25_hour_day_is_one_day_with_distinct_hours(api, aws, pump, gate
         at_time(moment)
         approve(api, london, [number], marketing=False)
         pump.drain()
-    stats.roll_up()
+    rollup.roll_up()
     hours = rows(api, london.member, "/stats/hourly")
     assert len({h["id"] for h in hours}) == len(hours) == 3
     days = rows(api, london.member, "/stats/daily")

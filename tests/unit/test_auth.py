@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.domain.auth import Caller, hash_secret, new_key, parse_authorization
+from chalicelib.domain.accounts.auth import Caller, hash_secret, new_key, parse_authorization
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 
 

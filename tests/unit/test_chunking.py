@@ -2,18 +2,18 @@
 
 import json
 
-from chalicelib import messages
-from chalicelib.domain import launch
+from chalicelib import queue_messages
+from chalicelib.domain.deployments import launch
 from chalicelib.models.deployments import Deployment, Recipient
 
 
 def test_a_batch_holds_ten_small_messages_or_fewer_large_ones():
     small = [json.dumps({"n": n}) for n in range(25)]
-    assert [len(b) for b in messages._batches(small)] == [10, 10, 5]
+    assert [len(b) for b in queue_messages._batches(small)] == [10, 10, 5]
     large = ["x" * 100_000 for _ in range(5)]
-    batches = list(messages._batches(large))
+    batches = list(queue_messages._batches(large))
     assert [len(b) for b in batches] == [2, 2, 1]
-    assert all(sum(len(e["MessageBody"]) for e in b) <= messages.MAX_BATCH_BYTES for b in batches)
+    assert all(sum(len(e["MessageBody"]) for e in b) <= queue_messages.MAX_BATCH_BYTES for b in batches)
 
 
 def test_chunks_hold_a_hundred_recipients_or_fewer_long_ones():
@@ -30,5 +30,5 @@ def test_chunks_hold_a_hundred_recipients_or_fewer_long_ones():
     assert sum(len(c.recipients) for c in chunks) == 100 and len(chunks) > 1
     for chunk in chunks:
         body = json.dumps({"type": chunk.type, **chunk.__dict__})
-        assert len(body.encode()) <= messages.MAX_BATCH_BYTES
+        assert len(body.encode()) <= queue_messages.MAX_BATCH_BYTES
     assert chunks[0].chunk == "1:27820000000"

@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.domain.companies import DEFAULTS, check_settings
+from chalicelib.domain.accounts.companies import DEFAULTS, check_settings
 from chalicelib.domain.errors import InvalidInput
 
 

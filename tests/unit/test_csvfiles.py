@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain import csvfiles
-from chalicelib.domain.csvfiles import (
+from chalicelib.domain.imports import csvfiles
+from chalicelib.domain.imports.csvfiles import (
     BINARY,
     EMPTY,
     NO_PHONE_COLUMN,

@@ -2,8 +2,15 @@
 
 import pytest
 
-from chalicelib.domain.inbound import START_KEYWORDS, STOP_KEYWORDS, keyword
-from chalicelib.domain.receipts import DELIVERED, FAILED, SENT, UnknownStatus, outcome_of, parse_reference
+from chalicelib.domain.inbound.keywords import START_KEYWORDS, STOP_KEYWORDS, keyword
+from chalicelib.domain.inbound.receipts import (
+    DELIVERED,
+    FAILED,
+    SENT,
+    UnknownStatus,
+    outcome_of,
+    parse_reference,
+)
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType
 
-from chalicelib.domain import phones
-from chalicelib.domain.phones import INVALID_NUMBER, MISSING_NUMBER, InvalidPhoneNumber, normalise
+from chalicelib.domain.rules import phones
+from chalicelib.domain.rules.phones import INVALID_NUMBER, MISSING_NUMBER, InvalidPhoneNumber, normalise
 
 
 @pytest.mark.parametrize(

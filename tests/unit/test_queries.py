@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.queries import parse
+from chalicelib.domain.rules.query_language import parse
 
 
 @dataclass

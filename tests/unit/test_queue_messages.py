@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chalicelib.messages import FanOut, InvalidMessage, RunTask, SendMessages, UploadedObject, parse
+from chalicelib.queue_messages import FanOut, InvalidMessage, RunTask, SendMessages, UploadedObject, parse
 
 FAN_OUT = {"type": "send.fan_out", "company": 1, "deployment": 2, "round": 0, "after": ""}
 

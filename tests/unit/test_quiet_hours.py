@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.domain.quiet_hours import is_permitted, next_opening, window_end
+from chalicelib.domain.rules.quiet_hours import is_permitted, next_opening, window_end
 
 JHB = "Africa/Johannesburg"  # UTC+2 all year
 

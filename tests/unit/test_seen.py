@@ -1,6 +1,6 @@
 import random
 
-from chalicelib.domain.seen import MAX_BITS, SeenNumbers
+from chalicelib.domain.imports.seen import MAX_BITS, SeenNumbers
 
 
 def test_added_numbers_are_always_found():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chalicelib.domain.segments import BASIC, EXTENSION, GSM7, UCS2, cost
+from chalicelib.domain.rules.segments import BASIC, EXTENSION, GSM7, UCS2, cost
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import pytest
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.templates import compile_template
+from chalicelib.domain.rules.templates import compile_template
 
 ANN = {"first_name": "Ann", "last_name": "Lee", "msisdn": "27815854565", "fields": {"city": "Durban"}}
 

@@ -1,0 +1,201 @@
+"""Companies: their settings, their credits, and how one comes to exist."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.domain import clock
+from chalicelib.domain.accounts import users
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
+from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.users import User
+
+DEFAULTS: dict[str, Any] = {
+    "default_region": "ZA",
+    "timezone": "Africa/Johannesburg",
+    "sender_id": None,
+    "optout_text": "Reply STOP to opt out",
+    "quiet_hours": True,
+    "require_second_approver": True,
+    "send_rate": 20,
+    "optout_scope": "company",
+    "keyword_replies": True,
+    "stop_reply": STOP_REPLY,
+    "start_reply": START_REPLY,
+}
+EDITABLE = ("name", *DEFAULTS)
+
+
+@dataclass(frozen=True)
+class NewCompany:
+    company: Company
+    admin: User
+    api_key: str
+
+
+def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """Normalise and validate company settings; every bad field is named, with its reason."""
+    checked, problems = {}, {}
+    for name, value in changes.items():
+        assert name in EDITABLE, f"not a company setting: {name}"
+        try:
+            checked[name] = _CHECKS.get(name, _unchanged)(value)
+        except ValueError as error:
+            problems[name] = [str(error)]
+    if problems:
+        raise InvalidInput("Some company settings are not valid.", fields=problems)
+    return checked
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValueError("must be 1 to 100 characters")
+    return value
+
+
+def _region(value: str) -> str:
+    value = value.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code that phone numbers use, such as ZA")
+    return value
+
+
+def _timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("must be an IANA time zone, such as Africa/Johannesburg")
+    return value
+
+
+def _timezones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+def _optout_text(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValueError("must be 1 to 100 characters: it is appended to every marketing message")
+    return value
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _optout_scope(value: str) -> str:
+    if value not in ("company", "sender"):
+        raise ValueError("must be company (STOP opts out of every sender) or sender (of the one it answered)")
+    return value
+
+
+def _reply(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 160:
+        raise ValueError("must be 1 to 160 characters")
+    return value
+
+
+def _send_rate(value: int) -> int:
+    if not 1 <= value <= 1000:
+        raise ValueError("must be 1 to 1000 messages a second")
+    return value
+
+
+_CHECKS = {
+    "send_rate": _send_rate,
+    "optout_scope": _optout_scope,
+    "stop_reply": _reply,
+    "start_reply": _reply,
+    "name": _name,
+    "default_region": _region,
+    "timezone": _timezone,
+    "sender_id": normalise_sender,
+    "optout_text": _optout_text,
+}
+
+
+def create_company(name: str, admin_email: str, credits: int = 0, **settings: Any) -> NewCompany:
+    """A company with its first admin and that admin's first API key, written in one transaction."""
+    if credits < 0:
+        raise invalid_field("credits", "must not be negative")
+    checked = check_settings({"name": name, **DEFAULTS, **settings})
+    email = users.check_email(admin_email)
+    now = clock.now()
+    company = Company(
+        id=allocate_ids("company")[0],
+        credits=credits,
+        webhook_token=secrets.token_urlsafe(24),
+        admin_count=1,
+        date_created=now,
+        date_updated=now,
+        **checked,
+    )
+    with transaction() as write:
+        write.save(company, condition=Company.id.does_not_exist())
+        admin = users.add_new_user(write, company.id, email, "admin")
+    return NewCompany(company=company, admin=admin.user, api_key=admin.api_key)
+
+
+def get_company(caller: Caller) -> Company:
+    company = Company.get_or_none(caller.company)
+    if company is None:
+        raise NotFound("The company no longer exists.")
+    return company
+
+
+def company_for_webhook(token: str) -> Company:
+    """The company whose webhook URLs carry `token` (compared in constant time); else a 404."""
+    if 16 <= len(token) <= 64:
+        for hit in Company.by_webhook_token.query(token, limit=2):
+            company = Company.get_or_none(hit.id)
+            if company is not None and hmac.compare_digest(company.webhook_token.encode(), token.encode()):
+                return company
+    raise NotFound("There is no webhook at this address.")
+
+
+def companies_sending_from(number: str) -> list[Company]:
+    """The companies that send from `number` (a subscriber who answers it answers them)."""
+    ids = [hit.id for hit in Company.by_sender.query(number)]
+    return list(Company.batch_get(ids)) if ids else []
+
+
+def update_company(caller: Caller, changes: dict[str, Any]) -> Company:
+    caller.require("admin")
+    company = get_company(caller)
+    checked = check_settings(changes)
+    if not checked:
+        return company
+    actions = [
+        getattr(Company, name).set(value) if value is not None else getattr(Company, name).remove()
+        for name, value in checked.items()
+    ]
+    company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=Company.id.exists())
+    return company
+
+
+def add_credits(company_id: int, amount: int) -> Company:
+    """Top up a company's balance atomically (the operator's CLI; never a client-writable field)."""
+    if amount <= 0:
+        raise invalid_field("amount", "must be a positive whole number of credits")
+    company = Company(id=company_id)
+    try:
+        company.update(
+            actions=[Company.credits.add(amount), Company.date_updated.set(clock.now())],
+            condition=Company.id.exists(),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            raise NotFound(f"There is no company {company_id}.") from error
+        raise
+    return company

@@ -1,0 +1,168 @@
+"""Users of a company, their roles, and the rule that a company always keeps one admin."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import ROLES, Caller, new_key
+from chalicelib.domain.errors import Conflict, NotFound, invalid_field
+from chalicelib.models.api_keys import ApiKey
+from chalicelib.models.base import failed_conditions, transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.uniques import Unique
+from chalicelib.models.users import User
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    api_key: str
+
+
+def check_email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise invalid_field("email", "must be an email address")
+    return value
+
+
+def check_role(value: str) -> str:
+    if value not in ROLES:
+        raise invalid_field("role", f"must be one of {', '.join(ROLES)}")
+    return value
+
+
+def _email_key(company: int, email: str) -> str:
+    return f"user-email#{company}#{email}"
+
+
+def add_new_user(write: TransactWrite, company: int, email: str, role: str) -> NewUser:
+    """Add a user and its first API key to `write`; the email's claim within the company comes first."""
+    now = clock.now()
+    user = User(
+        company=company,
+        id=allocate_ids("user")[0],
+        email=email,
+        role=role,
+        date_created=now,
+        date_updated=now,
+    )
+    key_id = allocate_ids("api_key")[0]
+    issued = new_key(key_id)
+    write.save(
+        Unique(key=_email_key(company, email), owner=f"user#{user.id}"), condition=Unique.key.does_not_exist()
+    )
+    write.save(user, condition=User.id.does_not_exist())
+    write.save(
+        ApiKey(
+            id=key_id,
+            company=company,
+            user=user.id,
+            name="first key",
+            secret_hash=issued.secret_hash,
+            date_created=now,
+        )
+    )
+    return NewUser(user=user, api_key=issued.token)
+
+
+def list_users(caller: Caller, page: PageRequest) -> Page:
+    caller.require("admin")
+    return paginate(User, caller.company, page)
+
+
+def get_user(caller: Caller, user_id: int) -> User:
+    """A user of the caller's company; members and approvers may read only themselves."""
+    user = User.get_or_none(caller.company, user_id)
+    if user is None:
+        raise NotFound(f"There is no user {user_id}.")
+    if user.id != caller.user:
+        caller.require("admin")
+    return user
+
+
+def create_user(caller: Caller, email: str, role: str) -> NewUser:
+    caller.require("admin")
+    email, role = check_email(email), check_role(role)
+    try:
+        with transaction() as write:
+            created = add_new_user(write, caller.company, email, role)
+            if role == "admin":
+                write.update(
+                    Company(id=caller.company),
+                    actions=[Company.admin_count.add(1)],
+                    condition=Company.id.exists(),
+                )
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] == [True]:
+            raise Conflict(
+                f"A user with the email {email} already exists.", code="duplicate_email"
+            ) from error
+        raise
+    return created
+
+
+def update_user(caller: Caller, user_id: int, changes: dict[str, Any]) -> User:
+    """Change a user's role; demoting the company's last admin is refused."""
+    caller.require("admin")
+    user = get_user(caller, user_id)
+    if "role" not in changes or check_role(changes["role"]) == user.role:
+        return user
+    role = changes["role"]
+    now = clock.now()
+    _write_with_admin_count(
+        user,
+        lambda write: write.update(
+            user, actions=[User.role.set(role), User.date_updated.set(now)], condition=User.role == user.role
+        ),
+        admin_delta=(role == "admin") - (user.role == "admin"),
+    )
+    user.role, user.date_updated = role, now
+    return user
+
+
+def delete_user(caller: Caller, user_id: int) -> None:
+    """Remove a user, its email claim and its API keys; the last admin cannot be removed."""
+    caller.require("admin")
+    user = get_user(caller, user_id)
+
+    def delete(write: TransactWrite) -> None:
+        write.delete(user, condition=User.role == user.role)
+        write.delete(Unique(key=_email_key(user.company, user.email)))
+
+    _write_with_admin_count(user, delete, admin_delta=-(user.role == "admin"))
+    for key in ApiKey.by_company.query(caller.company, filter_condition=ApiKey.user == user.id):
+        key.delete()
+
+
+def _write_with_admin_count(user: User, writes: Any, admin_delta: int) -> None:
+    """Run `writes` on the user together with the admin count, which may never fall below one."""
+    try:
+        with transaction() as write:
+            writes(write)
+            if admin_delta:
+                keeps_an_admin = Company.admin_count > 1 if admin_delta < 0 else Company.id.exists()
+                write.update(
+                    Company(id=user.company),
+                    actions=[Company.admin_count.add(admin_delta)],
+                    condition=keeps_an_admin,
+                )
+    except TransactWriteError as error:
+        failed = failed_conditions(error)
+        if failed and failed[-1] and admin_delta < 0:
+            raise Conflict("A company must keep at least one admin.", code="last_admin") from error
+        if failed and failed[0]:
+            raise Conflict(
+                "The user changed meanwhile; read it again and retry.", code="concurrent_change"
+            ) from error
+        raise

@@ -1,0 +1,221 @@
+"""Contacts through the API: one at a time or up to 1,000 at once, each created, updated or rejected."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.contacts import contact_lists
+from chalicelib.domain.errors import ColonyError, Conflict, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.imports.csvfiles import field_name
+from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
+from chalicelib.models import batch
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.pagination import Page, PageRequest, paginate
+
+MAX_BATCH = 1000
+MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+WRITABLE = ("msisdn", "first_name", "last_name", "email", "fields")
+
+
+@dataclass
+class ContactInput:
+    """A contact as a client sent it, checked and normalised."""
+
+    msisdn: str
+    values: dict[str, Any]
+    fields: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: str
+    contact: Contact | None = None
+    error: ColonyError | None = None
+
+
+def check_contact(data: dict[str, Any], region: str, *, partial: bool = False) -> ContactInput:
+    """Validate one contact's writable fields (types are checked by the API schema)."""
+    problems: dict[str, list[str]] = {}
+    msisdn = ""
+    if "msisdn" in data or not partial:
+        try:
+            msisdn = normalise(data.get("msisdn"), region)
+        except InvalidPhoneNumber as error:
+            problems["msisdn"] = [error.reason]
+    values = {}
+    for name, limit in (("first_name", MAX_NAME), ("last_name", MAX_NAME), ("email", MAX_EMAIL)):
+        if name in data:
+            value = (data[name] or "").strip() or None
+            if value is not None and len(value) > limit:
+                problems[name] = [f"must be at most {limit} characters"]
+            values[name] = value
+    if values.get("email") and not _EMAIL.fullmatch(values["email"]):
+        problems["email"] = ["must be an email address"]
+    fields = _check_fields(data.get("fields") or {}, problems)
+    if problems:
+        raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
+    return ContactInput(msisdn=msisdn, values=values, fields=fields)
+
+
+def _check_fields(raw: dict[str, Any], problems: dict[str, list[str]]) -> dict[str, str | None]:
+    fields: dict[str, str | None] = {}
+    for name, value in raw.items():
+        key = field_name(name)
+        if not key or len(key) > 64:
+            problems[f"fields.{name}"] = ["must be a name of letters, digits and underscores (64 at most)"]
+        elif value is None:
+            fields[key] = None
+        elif isinstance(value, (str, int, float, bool)) and len(str(value)) <= MAX_FIELD_VALUE:
+            fields[key] = str(value).strip()
+        else:
+            problems[f"fields.{name}"] = [f"must be text of at most {MAX_FIELD_VALUE} characters"]
+    if len(fields) > MAX_FIELDS:
+        problems["fields"] = [f"must hold at most {MAX_FIELDS} fields"]
+    return fields
+
+
+def list_contacts(caller: Caller, list_id: int, page: PageRequest, msisdn: str | None = None) -> Page:
+    contact_list = contact_lists.get_list(caller, list_id)
+    if msisdn is None:
+        return paginate(Contact, contact_list.id, page)
+    try:
+        number = normalise(msisdn, get_company(caller).default_region)
+    except InvalidPhoneNumber as error:
+        raise invalid_field("msisdn", error.reason) from None
+    found = Contact.get_or_none(contact_list.id, number)
+    return Page(items=[found] if found else [], next=None)
+
+
+def get_contact(caller: Caller, list_id: int, contact_id: int) -> Contact:
+    contact_list = contact_lists.get_list(caller, list_id)
+    keys = list(Contact.by_id.query(contact_list.id, Contact.id == contact_id, limit=1))
+    found = Contact.get_or_none(contact_list.id, keys[0].msisdn, consistent_read=True) if keys else None
+    if found is None:
+        raise NotFound(f"There is no contact {contact_id} in list {list_id}.")
+    return found
+
+
+def save_contacts(
+    caller: Caller, list_id: int, items: list[dict[str, Any] | ColonyError]
+) -> list[ItemResult]:
+    """Create or update each item by its number; a bad item is rejected with its reason, the rest kept.
+
+    An item that already failed the request's own checks arrives as its error.
+    """
+    contact_list = contact_lists.get_writable_list(caller, list_id)
+    region = get_company(caller).default_region
+    results, accepted = [], {}
+    for index, data in enumerate(items):
+        if isinstance(data, ColonyError):
+            results.append(ItemResult(index, "rejected", error=data))
+            continue
+        try:
+            checked = check_contact(data, region)
+        except InvalidInput as error:
+            results.append(ItemResult(index, "rejected", error=error))
+            continue
+        if checked.msisdn in accepted:
+            first = accepted[checked.msisdn][0]
+            duplicate = InvalidInput(
+                f"msisdn is the same number as item {first}",
+                code="duplicate",
+                fields={"msisdn": [f"duplicate of item {first}"]},
+            )
+            results.append(ItemResult(index, "rejected", error=duplicate))
+            continue
+        accepted[checked.msisdn] = (index, checked)
+    results += _write(caller, contact_list, list(accepted.values()))
+    return sorted(results, key=lambda r: r.index)
+
+
+def _write(
+    caller: Caller, contact_list: ContactList, accepted: list[tuple[int, ContactInput]]
+) -> list[ItemResult]:
+    table = Contact.Meta.table_name
+    keys = [{"contact_list": {"N": str(contact_list.id)}, "msisdn": {"S": c.msisdn}} for _, c in accepted]
+    existing = {item["msisdn"]["S"]: Contact.from_raw_data(item) for item in batch.get_items(table, keys)}
+    new_ids = iter(allocate_ids("contact", len(accepted)) if accepted else ())
+    now = stored_datetime(clock.now())
+    items, results = [], []
+    for index, checked in accepted:
+        old = existing.get(checked.msisdn)
+        item = _item(caller, contact_list, checked, old, next(new_ids), now)
+        items.append(item)
+        results.append(ItemResult(index, "updated" if old else "created", Contact.from_raw_data(item)))
+    batch.write_items(table, items)
+    contact_lists.add_to_count(contact_list, sum(r.status == "created" for r in results))
+    return results
+
+
+def _item(
+    caller: Caller,
+    contact_list: ContactList,
+    checked: ContactInput,
+    old: Contact | None,
+    new_id: int,
+    now: str,
+) -> dict[str, Any]:
+    """The stored form of a contact: new values over the old ones; a field set to null is removed."""
+    merged_fields = {**(old.fields.as_dict() if old else {}), **checked.fields}
+    return contact_item(
+        contact_list=contact_list.id,
+        msisdn=checked.msisdn,
+        contact_id=old.id if old else new_id,
+        company=caller.company,
+        first_name=checked.values.get("first_name", old.first_name if old else None),
+        last_name=checked.values.get("last_name", old.last_name if old else None),
+        email=checked.values.get("email", old.email if old else None),
+        fields={k: v for k, v in merged_fields.items() if v is not None},
+        created=stored_datetime(old.date_created) if old else now,
+        updated=now,
+    )
+
+
+def update_contact(
+    caller: Caller, list_id: int, contact_id: int, data: dict[str, Any], *, replace: bool
+) -> Contact:
+    """PATCH merges into the contact; PUT replaces every writable field. A new number must be free."""
+    current = get_contact(caller, list_id, contact_id)
+    region = get_company(caller).default_region
+    if replace:
+        data = {"first_name": None, "last_name": None, "email": None, **data}
+    checked = check_contact(data, region, partial=not replace)
+    checked.msisdn = checked.msisdn or current.msisdn
+    contact_list = contact_lists.get_writable_list(caller, list_id)
+    base = None if replace else current
+    item = _item(caller, contact_list, checked, base, current.id, stored_datetime(clock.now()))
+    if replace:
+        item["date_created"] = {"S": stored_datetime(current.date_created)}
+    updated = Contact.from_raw_data(item)
+    if checked.msisdn == current.msisdn:
+        updated.save()
+        return updated
+    try:
+        with transaction() as write:
+            write.save(updated, condition=Contact.msisdn.does_not_exist())
+            write.delete(current)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            raise Conflict(
+                f"The list already has a contact with the number {checked.msisdn}.", code="duplicate_number"
+            ) from error
+        raise
+    return updated
+
+
+def delete_contact(caller: Caller, list_id: int, contact_id: int) -> None:
+    contact_list = contact_lists.get_writable_list(caller, list_id)
+    current = get_contact(caller, list_id, contact_id)
+    current.delete()
+    contact_lists.add_to_count(contact_list, -1)

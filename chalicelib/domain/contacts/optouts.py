@@ -1,0 +1,301 @@
+"""Opt-outs: a legal promise. Per company, for every sender or for one; lifted only by an admin (or the
+subscriber), the record kept; and one batched check that every marketing send goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.background import tasks
+from chalicelib.domain.errors import Conflict, NotFound, invalid_field
+from chalicelib.domain.files import filebox
+from chalicelib.domain.files.exports import write_csv
+from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
+from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.models import batch
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.optouts import (
+    EVERY_SENDER,
+    OptOut,
+    history_key,
+    scope_attribute,
+    suppression_key,
+    suppressions_table,
+)
+from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.tasks import Task
+
+MAX_REASON = 200
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An opt-out and whether this call made it (False: the number was already out for that scope)."""
+
+    optout: OptOut
+    created: bool
+
+
+def opted_out(company: int, sender: str | None, numbers: Iterable[str]) -> set[str]:
+    """The numbers among `numbers` that must not get marketing from `sender` (None: any sender).
+
+    One BatchGetItem per 100 distinct numbers, whatever mix of scopes is active.
+    """
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    scope = scope_attribute(normalise_sender(sender) if sender else None)
+    keys = [suppression_key(company, number) for number in wanted]
+    items = batch.get_items(suppressions_table(), keys, projection=("msisdn", EVERY_SENDER, scope))
+    return {item["msisdn"]["S"] for item in items if EVERY_SENDER in item or scope in item}
+
+
+def opted_out_of_any(company: int, numbers: Iterable[str]) -> set[str]:
+    """The numbers among `numbers` with an active opt-out from the company, of every sender or of one."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    items = batch.get_items(suppressions_table(), [suppression_key(company, number) for number in wanted])
+    return {
+        item["msisdn"]["S"]
+        for item in items
+        if any(name == EVERY_SENDER or name.startswith("sender:") for name in item)
+    }
+
+
+def check_originator(value: Any, region: str, name: str = "originator") -> str:
+    try:
+        return normalise(value if isinstance(value, str) else None, region)
+    except InvalidPhoneNumber as error:
+        raise invalid_field(name, error.reason) from None
+
+
+def check_sender(value: str | None) -> str | None:
+    try:
+        return normalise_sender(value)
+    except ValueError as error:
+        raise invalid_field("sender", str(error)) from None
+
+
+def record(caller: Caller, originator: str, sender: str | None = None, reason: str | None = None) -> Recorded:
+    """Opt a number out (of every sender, or of one); an opt-out already active for that scope is returned."""
+    number = check_originator(originator, get_company(caller).default_region)
+    sender = check_sender(sender)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
+    return create(caller.company, number, sender, reason, source="api", created_by=caller.user)
+
+
+def create(
+    company: int,
+    number: str,
+    sender: str | None,
+    reason: str | None,
+    *,
+    source: str,
+    created_by: int | None = None,
+    import_id: int | None = None,
+    import_row: int | None = None,
+) -> Recorded:
+    """Write the record and activate it in the suppression index, in one transaction."""
+    optout = OptOut(
+        company=company,
+        id=allocate_ids("optout")[0],
+        originator=number,
+        sender=sender,
+        reason=reason,
+        source=source,
+        created_by=created_by,
+        date_opted_out=clock.now(),
+        import_id=import_id,
+        import_row=import_row,
+        history_key=history_key(company, number),
+    )
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=activation(optout))
+    except ClientError as error:
+        if not _cancelled_by_condition(error):
+            raise
+        return Recorded(active(company, number, sender), created=False)
+    return Recorded(optout, created=True)
+
+
+def activation(optout: OptOut) -> list[dict[str, Any]]:
+    """The two writes that make an opt-out exist: its record, and its scope in the suppression index
+    (only if that scope holds no active opt-out: the condition is what stops duplicates)."""
+    scope = scope_attribute(optout.sender)
+    return [
+        {
+            "Put": {
+                "TableName": OptOut.Meta.table_name,
+                "Item": optout.serialize(),
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": suppressions_table(),
+                "Key": suppression_key(optout.company, optout.originator),
+                "UpdateExpression": "SET #scope = :id, company = :company, msisdn = :msisdn",
+                "ConditionExpression": "attribute_not_exists(#scope)",
+                "ExpressionAttributeNames": {"#scope": scope},
+                "ExpressionAttributeValues": {
+                    ":id": {"N": str(optout.id)},
+                    ":company": {"N": str(optout.company)},
+                    ":msisdn": {"S": optout.originator},
+                },
+            }
+        },
+    ]
+
+
+def active(company: int, number: str, sender: str | None) -> OptOut:
+    """The opt-out active for exactly this scope (the suppression index names it)."""
+    scope = scope_attribute(sender)
+    found = batch.get_items(suppressions_table(), [suppression_key(company, number)], projection=(scope,))
+    if not found or scope not in found[0]:
+        raise Conflict("The opt-out changed meanwhile; please retry.", code="concurrent_change")
+    return OptOut.get(company, int(found[0][scope]["N"]))
+
+
+def get_optout(caller: Caller, optout_id: int) -> OptOut:
+    found = OptOut.get_or_none(caller.company, optout_id)
+    if found is None:
+        raise NotFound(f"There is no opt-out {optout_id}.")
+    return found
+
+
+def list_optouts(
+    caller: Caller,
+    page: PageRequest,
+    originator: str | None = None,
+    sender: str | None = None,
+    active_only: bool | None = None,
+) -> Page:
+    """Newest first; by number (any spelling) through the history index, else the company's whole list."""
+    conditions = []
+    if sender is not None:
+        normalised = check_sender(sender)
+        conditions.append(
+            OptOut.sender.does_not_exist() if normalised is None else OptOut.sender == normalised
+        )
+    if active_only is not None:
+        conditions.append(
+            OptOut.date_overwritten.does_not_exist() if active_only else OptOut.date_overwritten.exists()
+        )
+    condition = None
+    for part in conditions:
+        condition = part if condition is None else condition & part
+    if originator is not None:
+        number = check_originator(originator, get_company(caller).default_region)
+        return paginate(
+            OptOut.by_originator,
+            history_key(caller.company, number),
+            page,
+            filter_condition=condition,
+            scan_index_forward=False,
+        )
+    return paginate(OptOut, caller.company, page, filter_condition=condition, scan_index_forward=False)
+
+
+def overwrite(caller: Caller, optout_id: int) -> OptOut:
+    """An admin lifts an opt-out: the record stays, marked; its scope is free again."""
+    caller.require("admin")
+    optout = get_optout(caller, optout_id)
+    if optout.date_overwritten is not None:
+        raise Conflict(f"Opt-out {optout_id} was already lifted.", code="already_lifted")
+    lift(optout, overwritten_by=caller.user, source="admin")
+    return OptOut.get(caller.company, optout_id)
+
+
+def lift_for_subscriber(company: int, number: str, sender: str | None) -> list[OptOut]:
+    """The subscriber opts back in (START): lift what keeps `sender` (None: every sender) from them —
+    the opt-out of every sender and the one of that sender. Returns what was lifted (maybe nothing)."""
+    scopes = [EVERY_SENDER] + ([scope_attribute(sender)] if sender else [])
+    found = batch.get_items(suppressions_table(), [suppression_key(company, number)], projection=scopes)
+    active_ids = [int(found[0][scope]["N"]) for scope in scopes if found and scope in found[0]]
+    lifted = []
+    for optout in OptOut.batch_get([(company, optout_id) for optout_id in active_ids]):
+        try:
+            lift(optout, overwritten_by=None, source="subscriber")
+        except Conflict:
+            continue
+        lifted.append(optout)
+    return lifted
+
+
+def lift(optout: OptOut, overwritten_by: int | None, source: str) -> None:
+    """Mark the record lifted (by whom: `admin` or `subscriber`) and free its scope, in one transaction."""
+    scope = scope_attribute(optout.sender)
+    now = OptOut.date_overwritten.serialize(clock.now())
+    values: dict[str, Any] = {":now": {"S": now}, ":source": {"S": source}}
+    expression = "SET date_overwritten = :now, overwrite_source = :source"
+    if overwritten_by is not None:
+        expression += ", overwritten_by = :by"
+        values[":by"] = {"N": str(overwritten_by)}
+    try:
+        aws.client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": OptOut.Meta.table_name,
+                        "Key": {"company": {"N": str(optout.company)}, "id": {"N": str(optout.id)}},
+                        "UpdateExpression": expression,
+                        "ConditionExpression": "attribute_not_exists(date_overwritten)",
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": suppressions_table(),
+                        "Key": suppression_key(optout.company, optout.originator),
+                        "UpdateExpression": "REMOVE #scope",
+                        "ConditionExpression": "#scope = :id",
+                        "ExpressionAttributeNames": {"#scope": scope},
+                        "ExpressionAttributeValues": {":id": {"N": str(optout.id)}},
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if _cancelled_by_condition(error):
+            raise Conflict(f"Opt-out {optout.id} was already lifted.", code="already_lifted") from error
+        raise
+
+
+def _cancelled_by_condition(error: ClientError) -> bool:
+    reasons = error.response.get("CancellationReasons") or []
+    return error.response["Error"]["Code"] == "TransactionCanceledException" and any(
+        reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
+    )
+
+
+def start_export(caller: Caller) -> Task:
+    """Write the company's active opt-outs as a CSV into the caller's filebox, in the background."""
+    return tasks.start(caller, "export_optouts", {})
+
+
+def write_optouts_export(task: Task) -> dict[str, Any]:
+    file_id = task.params.get("file") or allocate_ids("file")[0]
+    if "file" not in task.params:
+        task.update(actions=[Task.params.set({**task.params, "file": file_id})])
+    name = f"optouts-{clock.now():%Y-%m-%d}-task-{task.id}.csv"
+    key = filebox.key_for(task.company, task.user or 0, name)
+    rows = (
+        [o.originator, o.sender or "", o.reason or "", clock.iso(o.date_opted_out), o.source, o.id]
+        for o in OptOut.query(task.company, filter_condition=OptOut.date_overwritten.does_not_exist())
+    )
+    size, count = write_csv(key, EXPORT_HEADER, rows, safe_columns=(0,))
+    filebox.record(file_id, task.company, task.user or 0, name, "optouts_export", key, size)
+    return {"file": file_id, "rows": count}
+
+
+EXPORT_HEADER = ("originator", "sender", "reason", "date_opted_out", "source", "id")

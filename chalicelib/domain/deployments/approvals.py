@@ -1,0 +1,290 @@
+"""Approval: a second person freezes the audience, the quote is made on it, and exactly that many credits
+are reserved from the company in the same transaction that approves. Cancelling returns them.
+
+Money rules: a reservation is one DynamoDB transaction (the deployment moves from pending to approved
+on the version that was quoted, and the balance drops only if it covers the amount), so two approvals
+racing for one balance can never both win and the balance never goes below zero; a refund is the same
+kind of transaction (the deployment leaves `approved` once, and its reservation goes back once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.background import tasks
+from chalicelib.domain.contacts import audience
+from chalicelib.domain.deployments.drafts import (
+    get,
+    quote_actions,
+    quote_builder,
+    unchanged_meanwhile,
+)
+from chalicelib.domain.errors import Conflict, Forbidden, InsufficientCredits
+from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules.lifecycle import APPROVED, CANCELLED, PAUSED, PENDING_APPROVAL
+from chalicelib.log import logger
+from chalicelib.models import batch
+from chalicelib.models.base import condition_failed, failed_conditions, transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.tasks import Task
+
+SYNC_AUDIENCE = 20_000
+APPROVAL_LEASE_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The approved deployment, or the task approving it in the background (big audiences)."""
+
+    deployment: Deployment | None = None
+    task: Task | None = None
+
+
+def approve(caller: Caller, deployment_id: int) -> Approval:
+    caller.require("approver", "admin")
+    deployment = get(caller, deployment_id)
+    lifecycle.move("approve", deployment.status)
+    company = get_company(caller)
+    if company.require_second_approver and deployment.created_by == caller.user:
+        raise Forbidden(
+            "A deployment needs a second person to approve it: you created this one.",
+            code="second_approver_required",
+        )
+    if _audience_size(deployment) > SYNC_AUDIENCE:
+        return Approval(
+            task=tasks.start(
+                caller, "approve_deployment", {"deployment": deployment.id, "version": deployment.version}
+            )
+        )
+    return Approval(deployment=approve_now(caller, deployment, company))
+
+
+def approve_task(task: Task) -> dict:
+    caller = Caller(company=task.company, user=task.user, role="approver")
+    deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
+    if deployment.status == APPROVED:
+        return {"deployment": deployment.id, "status": "approved"}
+    if deployment.version != task.params["version"]:
+        raise Conflict(
+            "The deployment was edited after the approval was asked for.", code="concurrent_change"
+        )
+    try:
+        approved = approve_now(caller, deployment, Company.get(task.company))
+    except InsufficientCredits as error:
+        deployment.update(actions=[Deployment.error.set(error.message)])
+        raise
+    return {"deployment": approved.id, "status": "approved", "credits": approved.total_credits}
+
+
+def approve_now(caller: Caller, deployment: Deployment, company: Company) -> Deployment:
+    """Freeze, quote and reserve, holding a short lease so that one approval runs at a time; a
+    deployment already due starts at once instead of waiting for the launcher's next minute."""
+    token = _take_lease(deployment)
+    try:
+        quote = freeze(deployment, company)
+        _reserve(caller, deployment, company, token, quote)
+    finally:
+        _drop_lease(deployment, token)
+    approved = get(caller, deployment.id)
+    if approved.send_date is None or approved.send_date <= clock.now():
+        from chalicelib.domain.deployments.launch import launch
+
+        launch(approved, clock.now())
+        approved = get(caller, deployment.id)
+    return approved
+
+
+def freeze(deployment: Deployment, company: Company) -> audience.Quote:
+    """Copy the lists (merged, one entry per number) into the deployment's own recipients, so later list
+    changes cannot touch it, and quote that copy. An imported deployment already has its own."""
+    if deployment.source == "import":
+        return _mark_imported(deployment, company)
+    discard_recipients(deployment)
+    builder = quote_builder(deployment, company)
+    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
+    try:
+        for page in audience.pages(audience.merged_lists(deployment.contact_lists)):
+            blocked = builder.add(page)
+            writer.submit([_recipient(deployment, contact, blocked).serialize() for contact in page])
+        writer.wait()
+    finally:
+        writer.close()
+    return builder.quote
+
+
+def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
+    """An imported deployment's own recipients, quoted, with those opted out now marked so (and any
+    marked at an earlier approval whose opt-out was lifted since, queued again)."""
+    builder = quote_builder(deployment, company)
+    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
+    try:
+        for page in audience.pages(audience.recipients_of(deployment.id)):
+            blocked = builder.add(page)
+            changed = []
+            for recipient in page:
+                status = "opted_out" if recipient.msisdn in blocked else "queued"
+                if recipient.status != status:
+                    recipient.status = status
+                    changed.append(recipient.serialize())
+            writer.submit(changed)
+        writer.wait()
+    finally:
+        writer.close()
+    return builder.quote
+
+
+def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
+    """A frozen recipient; one opted out at approval is not paid for, so it is never sent (even if the
+    opt-out is lifted before the send)."""
+    return Recipient(
+        deployment=deployment.id,
+        msisdn=contact.msisdn,
+        company=deployment.company,
+        contact=contact.id,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        fields=contact.fields.as_dict() if contact.fields else {},
+        status="opted_out" if contact.msisdn in blocked else "queued",
+    )
+
+
+def _reserve(
+    caller: Caller, deployment: Deployment, company: Company, token: str, quote: audience.Quote
+) -> None:
+    credits = quote.credits
+    try:
+        with transaction() as write:
+            write.update(
+                deployment,
+                actions=[
+                    *quote_actions(quote),
+                    Deployment.status.set(APPROVED),
+                    Deployment.approved_by.set(caller.user),
+                    Deployment.launch_queue.set("due"),
+                    Deployment.launch_at.set(clock.iso(deployment.send_date or clock.now())),
+                    Deployment.frozen_sender.set(deployment.sender or company.sender_id or ""),
+                    Deployment.frozen_optout_text.set(company.optout_text if deployment.optout else ""),
+                    Deployment.reserved.set(credits),
+                    Deployment.date_approved.set(clock.now()),
+                    Deployment.date_updated.set(clock.now()),
+                    Deployment.error.remove(),
+                ],
+                condition=(Deployment.status == PENDING_APPROVAL)
+                & (Deployment.version == deployment.version)
+                & (Deployment.approving == token),
+            )
+            write.update(
+                Company(id=deployment.company),
+                actions=[Company.credits.add(-credits)],
+                condition=Company.credits >= credits,
+            )
+    except TransactWriteError as error:
+        deployment_failed, company_failed = [*failed_conditions(error), False, False][:2]
+        if company_failed:
+            balance = Company.get(deployment.company, consistent_read=True).credits
+            raise InsufficientCredits(
+                f"Sending needs {credits:,} credits; the balance is {balance:,} "
+                f"(short by {credits - balance:,}).",
+                code="insufficient_credits",
+            ) from error
+        if deployment_failed:
+            raise Conflict(
+                "The deployment changed while it was being approved.", code="concurrent_change"
+            ) from error
+        raise
+    logger.info("deployment approved", deployment=deployment.id, credits=credits)
+
+
+def cancel(caller: Caller, deployment_id: int) -> Deployment:
+    """Cancel before sending (an approved deployment's reservation goes back to the company), or while
+    paused (what was not sent fails and its credits go back)."""
+    deployment = get(caller, deployment_id)
+    lifecycle.move("cancel", deployment.status)
+    if deployment.status == PAUSED:
+        from chalicelib.domain.deployments.launch import finish
+
+        finish(deployment, final=CANCELLED)
+        return get(caller, deployment_id)
+    actions = [
+        Deployment.status.set(CANCELLED),
+        Deployment.updated_by.set(caller.user),
+        Deployment.launch_queue.remove(),
+        Deployment.launch_at.remove(),
+        Deployment.date_updated.set(clock.now()),
+    ]
+    with unchanged_meanwhile():
+        if deployment.status == APPROVED:
+            with transaction() as write:
+                write.update(
+                    deployment,
+                    actions=[*actions, Deployment.reserved.set(0)],
+                    condition=Deployment.status == APPROVED,
+                )
+                write.update(
+                    Company(id=deployment.company),
+                    actions=[Company.credits.add(deployment.reserved)],
+                    condition=Company.id.exists(),
+                )
+        else:
+            deployment.update(actions=actions, condition=Deployment.status == deployment.status)
+    return get(caller, deployment_id)
+
+
+def discard_recipients(deployment: Deployment) -> None:
+    """Remove a deployment's recipients (a new freeze replaces them; a deleted draft leaves none)."""
+    keys = [
+        {"deployment": {"N": str(deployment.id)}, "msisdn": {"S": r.msisdn}}
+        for r in Recipient.query(deployment.id, attributes_to_get=["deployment", "msisdn"])
+    ]
+    batch.delete_keys(Recipient.Meta.table_name, keys)
+
+
+def _audience_size(deployment: Deployment) -> int:
+    if deployment.source == "import":
+        return deployment.total_contacts
+    from chalicelib.models.contacts import ContactList
+
+    lists = [ContactList.get_or_none(deployment.company, i) for i in deployment.contact_lists]
+    return sum(c.contact_count for c in lists if c is not None)
+
+
+def _take_lease(deployment: Deployment) -> str:
+    token = str(uuid.uuid4())
+    now = int(clock.now().timestamp())
+    try:
+        deployment.update(
+            actions=[
+                Deployment.approving.set(token),
+                Deployment.approving_until.set(now + APPROVAL_LEASE_SECONDS),
+            ],
+            condition=(Deployment.status == PENDING_APPROVAL)
+            & (Deployment.version == deployment.version)
+            & (Deployment.approving.does_not_exist() | (Deployment.approving_until < now)),
+        )
+    except Exception as error:
+        if condition_failed(error):
+            raise Conflict(
+                "This deployment is already being approved, or it changed meanwhile.",
+                code="concurrent_change",
+            ) from error
+        raise
+    return token
+
+
+def _drop_lease(deployment: Deployment, token: str) -> None:
+    try:
+        deployment.update(
+            actions=[Deployment.approving.remove(), Deployment.approving_until.remove()],
+            condition=Deployment.approving == token,
+        )
+    except Exception as error:
+        if not condition_failed(error):
+            raise

@@ -1,0 +1,320 @@
+"""Deployments: drafts, edits, submission, rejection, cancellation and quotes. Approval and the credits
+it reserves live in `approvals`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.campaigns import check_campaign
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.contacts import audience
+from chalicelib.domain.contacts.audience import Quote, QuoteBuilder
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL
+from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.rules.templates import compile_template
+from chalicelib.models.base import condition_failed
+from chalicelib.models.companies import Company
+from chalicelib.models.contacts import ContactList
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.tasks import Task
+
+MAX_MESSAGE = 1600
+MAX_LISTS = 50
+EDITABLE = (
+    "title",
+    "message",
+    "contact_lists",
+    "sender",
+    "marketing",
+    "optout",
+    "dispatch",
+    "send_date",
+    "linked_campaign",
+)
+
+
+def check_changes(caller: Caller, data: dict[str, Any], *, source: str = "lists") -> dict[str, Any]:
+    """Validate a deployment's writable fields (their JSON types are already checked)."""
+    checked: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for name, value in data.items():
+        try:
+            checked[name] = _CHECKS[name](caller, value, source)
+        except InvalidInput as error:
+            problems.update(error.fields or {name: [error.message]})
+        except ValueError as error:
+            problems[name] = [str(error)]
+    if problems:
+        raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
+    return checked
+
+
+def _title(caller: Caller, value: str, source: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 200:
+        raise ValueError("must be 1 to 200 characters")
+    return value
+
+
+def _message(caller: Caller, value: str, source: str) -> str:
+    if not value.strip() and source != "import":
+        raise ValueError("must not be empty")
+    if len(value) > MAX_MESSAGE:
+        raise ValueError(f"must be at most {MAX_MESSAGE} characters")
+    compile_template(value)
+    return value
+
+
+def _lists(caller: Caller, value: list, source: str) -> list[int]:
+    if source == "import" and value:
+        raise ValueError("this deployment has its own recipients (it was imported from a file)")
+    if len(value) > MAX_LISTS or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"must be a list of at most {MAX_LISTS} contact list ids")
+    ids = list(dict.fromkeys(value))
+    missing = [i for i in ids if ContactList.get_or_none(caller.company, i) is None]
+    if missing:
+        raise ValueError(f"there is no contact list {missing[0]}")
+    return ids
+
+
+def _sender(caller: Caller, value: str | None, source: str) -> str | None:
+    return normalise_sender(value)
+
+
+def _flag(caller: Caller, value: bool, source: str) -> bool:
+    return value
+
+
+def _dispatch(caller: Caller, value: int, source: str) -> int:
+    if value not in (1, 2, 3):
+        raise ValueError("must be 1 (SMS), 2 (email) or 3 (both)")
+    if value != 1:
+        raise ValueError("email is not available yet: only 1 (SMS)")
+    return value
+
+
+def _send_date(caller: Caller, value: str | None, source: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an ISO-8601 date and time, such as 2026-12-01T08:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError("must say its time zone, such as 2026-12-01T08:00:00Z")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _campaign(caller: Caller, value: int | None, source: str) -> int | None:
+    return check_campaign(caller, value, "linked_campaign")
+
+
+_CHECKS = {
+    "title": _title,
+    "message": _message,
+    "contact_lists": _lists,
+    "sender": _sender,
+    "marketing": _flag,
+    "optout": _flag,
+    "dispatch": _dispatch,
+    "send_date": _send_date,
+    "linked_campaign": _campaign,
+}
+
+
+def create(caller: Caller, data: dict[str, Any], source: str = "lists") -> Deployment:
+    checked = check_changes(caller, data, source=source)
+    now = clock.now()
+    deployment = Deployment(
+        company=caller.company,
+        id=allocate_ids("deployment")[0],
+        status=DRAFT,
+        source=source,
+        created_by=caller.user,
+        updated_by=caller.user,
+        date_created=now,
+        date_updated=now,
+        **checked,
+    )
+    deployment.save(condition=Deployment.id.does_not_exist())
+    return deployment
+
+
+def get(caller: Caller, deployment_id: int) -> Deployment:
+    found = Deployment.get_or_none(caller.company, deployment_id, consistent_read=True)
+    if found is None:
+        raise NotFound(f"There is no deployment {deployment_id}.")
+    return found
+
+
+def list_deployments(caller: Caller, page: PageRequest, status: int | None = None) -> Page:
+    condition = None if status is None else Deployment.status == status
+    return paginate(Deployment, caller.company, page, filter_condition=condition, scan_index_forward=False)
+
+
+def edit(caller: Caller, deployment_id: int, data: dict[str, Any]) -> Deployment:
+    """Edit a draft, or a deployment awaiting approval (which goes back to draft: it must be submitted
+    and approved again, so no approval ever covers text the approver did not see)."""
+    deployment = get(caller, deployment_id)
+    target = lifecycle.move("edit", deployment.status)
+    checked = check_changes(caller, data, source=deployment.source)
+    actions = [getattr(Deployment, name).set(value) for name, value in checked.items() if value is not None]
+    actions += [getattr(Deployment, name).remove() for name, value in checked.items() if value is None]
+    actions += [
+        Deployment.status.set(target),
+        Deployment.version.add(1),
+        Deployment.updated_by.set(caller.user),
+        Deployment.date_updated.set(clock.now()),
+    ]
+    _update(deployment, actions, expected_status=deployment.status)
+    return deployment
+
+
+def submit(caller: Caller, deployment_id: int) -> Deployment:
+    deployment = get(caller, deployment_id)
+    target = lifecycle.move("submit", deployment.status)
+    if not deployment.message.strip() and deployment.source != "import":
+        raise invalid_field("message", "is required before submitting")
+    if deployment.source == "lists" and not deployment.contact_lists:
+        raise invalid_field("contact_lists", "name at least one contact list before submitting")
+    _update(
+        deployment,
+        [Deployment.status.set(target), Deployment.error.remove(), Deployment.date_updated.set(clock.now())],
+        expected_status=deployment.status,
+    )
+    return deployment
+
+
+def reject(caller: Caller, deployment_id: int, reason: str | None) -> Deployment:
+    """An approver sends a deployment back to draft, saying why (shown in `error`)."""
+    caller.require("approver", "admin")
+    deployment = get(caller, deployment_id)
+    target = lifecycle.move("reject", deployment.status)
+    note = f"Rejected: {reason.strip()}" if reason and reason.strip() else "Rejected."
+    _update(
+        deployment,
+        [
+            Deployment.status.set(target),
+            Deployment.error.set(note[:500]),
+            Deployment.version.add(1),
+            Deployment.date_updated.set(clock.now()),
+        ],
+        expected_status=deployment.status,
+    )
+    return deployment
+
+
+def delete(caller: Caller, deployment_id: int) -> None:
+    deployment = get(caller, deployment_id)
+    lifecycle.move("delete", deployment.status)
+    with unchanged_meanwhile():
+        deployment.delete(condition=Deployment.status == DRAFT)
+    from chalicelib.domain.deployments.approvals import discard_recipients
+
+    discard_recipients(deployment)
+
+
+RECIPIENT_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_out", "unknown")
+
+
+def recipients(caller: Caller, deployment_id: int, page: PageRequest, status: str | None = None) -> Page:
+    deployment = get(caller, deployment_id)
+    if status is not None and status not in RECIPIENT_STATUSES:
+        raise invalid_field("status", f"must be one of {', '.join(RECIPIENT_STATUSES)}")
+    condition = None if status is None else Recipient.status == status
+    return paginate(Recipient, deployment.id, page, filter_condition=condition)
+
+
+def quote(caller: Caller, deployment_id: int) -> Quote:
+    """What sending costs: computed on the audience as it is now while the deployment can change, the
+    reserved figures once it is approved."""
+    deployment = get(caller, deployment_id)
+    if deployment.status not in (DRAFT, PENDING_APPROVAL):
+        return stored_quote(deployment)
+    result = compute_quote(deployment, get_company(caller))
+    try:
+        deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
+    except Exception as error:
+        if not condition_failed(error):
+            raise
+    return result
+
+
+def compute_quote(deployment: Deployment, company: Company) -> Quote:
+    builder = quote_builder(deployment, company)
+    people = (
+        audience.recipients_of(deployment.id)
+        if deployment.source == "import"
+        else audience.merged_lists(deployment.contact_lists)
+    )
+    for page in audience.pages(people):
+        builder.add(page)
+    return builder.quote
+
+
+def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
+    return QuoteBuilder(
+        company=company.id,
+        sender=deployment.sender or company.sender_id,
+        marketing=deployment.marketing,
+        template=compile_template(deployment.message or ""),
+        optout_text=company.optout_text if deployment.optout else None,
+    )
+
+
+def quote_actions(result: Quote) -> list:
+    return [
+        Deployment.total_contacts.set(result.recipients),
+        Deployment.total_credits.set(result.credits),
+        Deployment.opted_out.set(result.opted_out),
+        Deployment.encoding.set(result.encoding),
+        Deployment.non_gsm_chars.set(sorted(result.non_gsm_chars)[: audience.MAX_NON_GSM_SHOWN]),
+    ]
+
+
+def stored_quote(deployment: Deployment) -> Quote:
+    return Quote(
+        recipients=deployment.total_contacts,
+        opted_out=deployment.opted_out,
+        segments_total=deployment.total_credits,
+        encoding=deployment.encoding or "GSM-7",
+        non_gsm_chars=set(deployment.non_gsm_chars or []),
+    )
+
+
+@contextlib.contextmanager
+def unchanged_meanwhile() -> Iterator[None]:
+    """A conditional write that found the deployment moved on is a 409, not a server error."""
+    try:
+        yield
+    except Exception as error:
+        if condition_failed(error):
+            raise Conflict(
+                "The deployment changed meanwhile; read it again.", code="concurrent_change"
+            ) from error
+        raise
+
+
+def _update(deployment: Deployment, actions: list, expected_status: int) -> None:
+    """Apply `actions` only if nobody moved the deployment since it was read."""
+    with unchanged_meanwhile():
+        deployment.update(
+            actions=actions,
+            condition=(Deployment.status == expected_status) & (Deployment.version == deployment.version),
+        )
+
+
+def quote_task(task: Task) -> dict:
+    deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
+    result = compute_quote(deployment, Company.get(task.company))
+    deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
+    return result.as_dict()

@@ -1,0 +1,195 @@
+"""Import jobs: how a file reaches the import worker (a direct post or a presigned upload) and its state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib import storage
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.contacts import contact_lists
+from chalicelib.domain.contacts.optouts import MAX_REASON, check_sender
+from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
+from chalicelib.domain.files.filebox import safe_name
+from chalicelib.models.base import condition_failed
+from chalicelib.models.contacts import ContactList
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.imports import Import
+
+PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+MAX_DIRECT_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024**3
+UPLOAD_KINDS = ("contacts",)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a client sent in the request body."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    job: Import
+    url: str
+    fields: dict[str, str]
+
+
+def upload_key(company: int, import_id: int, filename: str) -> str:
+    """Where an upload lands; the import worker reads the company and the job back out of it."""
+    return f"uploads/{company}/{import_id}/{safe_name(filename)}"
+
+
+def parse_upload_key(key: str) -> tuple[int, int] | None:
+    parts = key.split("/")
+    if len(parts) == 4 and parts[0] == "uploads" and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return None
+
+
+def import_contacts(
+    caller: Caller, upload: Upload, list_id: int | None = None, title: str | None = None
+) -> Import:
+    """Start importing a posted file into a list (a new one titled `title` when no list is named)."""
+    _check_size(upload)
+    job = _new_job(caller, upload.filename, list_id=list_id, title=title)
+    _store(job, upload)
+    return job
+
+
+def import_deployment(caller: Caller, upload: Upload, title: str | None, message: str | None) -> Import:
+    """A draft deployment with its own recipients from a file: a `destination` column (or any phone
+    header) and either a `message` column or `message`, a template over the file's other columns."""
+    from chalicelib.domain.deployments import drafts
+
+    _check_size(upload)
+    draft = drafts.create(
+        caller, {"title": title or _title_from(upload.filename), "message": message or ""}, source="import"
+    )
+    job = _new_job(caller, upload.filename, kind="deployment", deployment=draft.id)
+    _store(job, upload)
+    return job
+
+
+def import_optouts(
+    caller: Caller, upload: Upload, sender: str | None = None, reason: str | None = None
+) -> Import:
+    """Start importing a file of numbers (with an optional `reason` column) as opt-outs of one scope."""
+    sender = check_sender(sender)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
+    _check_size(upload)
+    job = _new_job(caller, upload.filename, kind="optouts", options={"sender": sender, "reason": reason})
+    _store(job, upload)
+    return job
+
+
+def _check_size(upload: Upload) -> None:
+    if len(upload.data) > MAX_DIRECT_BYTES:
+        raise TooLarge(
+            f"Files over {MAX_DIRECT_BYTES // (1024 * 1024)} MiB cannot be posted directly; "
+            "ask POST /uploads for an upload URL instead (any size).",
+            code="file_too_large",
+        )
+    if not upload.data:
+        raise invalid_field("file", "is empty")
+
+
+def _store(job: Import, upload: Upload) -> None:
+    """Put the file where the bucket notification starts the import."""
+    try:
+        storage.put(job.source_key, upload.data)
+    except Exception:
+        fail(job, "The file could not be stored; please try again.")
+        raise
+
+
+def presign_upload(
+    caller: Caller, kind: str, filename: str, list_id: int | None = None, title: str | None = None
+) -> PresignedUpload:
+    """A job waiting for its file, and the form that uploads it straight to S3 (which starts the import)."""
+    if kind not in UPLOAD_KINDS:
+        raise invalid_field("kind", f"must be one of {', '.join(UPLOAD_KINDS)}")
+    job = _new_job(caller, filename, list_id=list_id, title=title)
+    post = storage.presigned_post(job.source_key, MAX_UPLOAD_BYTES)
+    return PresignedUpload(job=job, url=post["url"], fields=post["fields"])
+
+
+def get_import(caller: Caller, import_id: int) -> Import:
+    job = Import.get_or_none(caller.company, import_id)
+    if job is None:
+        raise NotFound(f"There is no import {import_id}.")
+    return job
+
+
+def fail(job: Import, reason: str) -> None:
+    """End a job that has not ended as failed, drop its saved state, and recount its list exactly:
+    a job that stops partway keeps the contacts it already wrote."""
+    try:
+        job.update(
+            actions=[
+                Import.status.set(FAILED),
+                Import.error.set(reason),
+                Import.lease_owner.remove(),
+                Import.date_updated.set(clock.now()),
+                Import.date_completed.set(clock.now()),
+            ],
+            condition=Import.status.is_in(PENDING, RUNNING),
+        )
+    except Exception as error:
+        if condition_failed(error):
+            return
+        raise
+    storage.delete_prefix(state_prefix(job))
+    contact_list = ContactList.get_or_none(job.company, job.contact_list) if job.contact_list else None
+    if contact_list is not None:
+        contact_lists.recount(contact_list)
+
+
+def state_prefix(job: Import) -> str:
+    """Where the import worker keeps what it saves between invocations (filters, error rows)."""
+    return f"state/imports/{job.company}/{job.id}/"
+
+
+def _new_job(
+    caller: Caller,
+    filename: str,
+    list_id: int | None = None,
+    title: str | None = None,
+    kind: str = "contacts",
+    options: dict | None = None,
+    deployment: int | None = None,
+) -> Import:
+    filename = (filename or "").strip() or "upload.csv"
+    contact_list, merge = None, 1
+    if kind == "contacts" and list_id is not None:
+        contact_list = contact_lists.get_writable_list(caller, list_id).id
+    elif kind == "contacts":
+        contact_list, merge = contact_lists.create_list(caller, title or _title_from(filename)).id, 0
+    import_id = allocate_ids("import")[0]
+    now = clock.now()
+    job = Import(
+        company=caller.company,
+        id=import_id,
+        kind=kind,
+        user=caller.user or 0,
+        contact_list=contact_list,
+        deployment=deployment,
+        merge=merge,
+        options=options,
+        status=PENDING,
+        filename=filename[:200],
+        source_key=upload_key(caller.company, import_id, filename),
+        date_created=now,
+        date_updated=now,
+    )
+    job.save(condition=Import.id.does_not_exist())
+    return job
+
+
+def _title_from(filename: str) -> str:
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
+    return (stem or "Imported contacts")[:200]

@@ -1,0 +1,181 @@
+"""Inbound SMS: STOP-family keywords opt the subscriber out at once, START-family ones let them back in,
+and everything else is kept for the company to read (`GET /inbound`).
+
+A keyword counts only alone in the message (any case, stray spaces and punctuation around it):
+"stop" and " Stop! " are keywords, "please stop" is a sentence and is stored. Each new opt-out and
+each lift gets one free confirmation (if the company wants them), and never more than a few a day.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.contacts import optouts
+from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
+from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.sending import api_messages
+from chalicelib.log import logger
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.counters import Counter, allocate_ids
+from chalicelib.models.inbound import Inbound
+from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.uniques import Unique
+
+STOP_KEYWORDS = (
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "END",
+    "QUIT",
+    "CANCEL",
+    "OPTOUT",
+    "OPT-OUT",
+    "REMOVE",
+    "ARRET",
+    "TD",
+)
+START_KEYWORDS = ("START", "UNSTOP", "YES")
+REPLIES_A_DAY = 3
+MAX_TEXT = 1600
+_AROUND = string.punctuation + "\u2018\u2019\u201c\u201d\u00ab\u00bb\u2026\u00a1\u00bf"
+_STOP = {word.replace("-", "") for word in STOP_KEYWORDS}
+_START = set(START_KEYWORDS)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """One SMS a subscriber sent, as a gateway reports it (numbers in any format)."""
+
+    originator: str
+    destination: str | None
+    text: str
+    provider_id: str | None = None
+
+
+def keyword(text: str) -> tuple[str, str] | None:
+    """("stop" | "start", the keyword as written) when `text` is a keyword alone, else None."""
+    if len(text) > 40:
+        return None
+    folded = unicodedata.normalize("NFKC", text).upper()
+    word = "".join(ch for ch in folded if not ch.isspace() and unicodedata.category(ch) != "Cf")
+    word = word.strip(_AROUND)
+    squashed = word.replace("-", "").replace("_", "")
+    if squashed in _STOP:
+        return "stop", word
+    if squashed in _START:
+        return "start", word
+    return None
+
+
+def receive(company: Company, sms_in: InboundSms) -> str:
+    """Act on one inbound SMS. Returns what happened: `opted_out`, `already_opted_out`, `opted_in`,
+    `stored` or `duplicate` (the gateway sent it before)."""
+    number, sender = _parties(company, sms_in)
+    seen_key = f"inbound:{company.id}:{sms_in.provider_id}" if sms_in.provider_id else None
+    if seen_key and Unique.get_or_none(seen_key) is not None:
+        return "duplicate"
+    found = keyword(sms_in.text)
+    outcome = None
+    if found and found[0] == "stop":
+        outcome = _stop(company, number, sender, found[1])
+    elif found:
+        outcome = _start(company, number, sender)
+    if outcome is None:
+        return _store(company, number, sender, sms_in, seen_key)
+    if seen_key:
+        Unique(key=seen_key, owner="keyword").save()
+    logger.info("inbound keyword", company=company.id, keyword=found[1] if found else None, outcome=outcome)
+    return outcome
+
+
+def list_inbound(caller: Caller, page: PageRequest) -> Page:
+    return paginate(Inbound, caller.company, page, scan_index_forward=False)
+
+
+def _parties(company: Company, sms_in: InboundSms) -> tuple[str, str | None]:
+    try:
+        number = normalise(sms_in.originator, company.default_region)
+    except InvalidPhoneNumber as error:
+        raise invalid_field("from", error.reason) from None
+    try:
+        sender = normalise_sender(sms_in.destination)
+    except ValueError as error:
+        raise invalid_field("to", str(error)) from None
+    if not isinstance(sms_in.text, str) or len(sms_in.text) > MAX_TEXT:
+        raise invalid_field("text", f"must be text of at most {MAX_TEXT} characters")
+    return number, sender
+
+
+def _stop(company: Company, number: str, sender: str | None, word: str) -> str:
+    """Opt out of the sender written to when the company keeps per-sender opt-outs, else of all of them."""
+    scope = sender if company.optout_scope == "sender" else None
+    recorded = optouts.create(company.id, number, scope, f"Replied {word}", source="keyword")
+    if not recorded.created:
+        return "already_opted_out"
+    _confirm(company, number, sender, company.stop_reply)
+    return "opted_out"
+
+
+def _start(company: Company, number: str, sender: str | None) -> str | None:
+    """Lift what keeps this sender from the subscriber; with nothing to lift it is an ordinary reply
+    (a "YES" to a campaign's question), so None: store it."""
+    if not optouts.lift_for_subscriber(company.id, number, sender):
+        return None
+    _confirm(company, number, sender, company.start_reply)
+    return "opted_in"
+
+
+def _confirm(company: Company, number: str, sender: str | None, text: str) -> None:
+    if company.keyword_replies and _reply_allowed(company, number):
+        api_messages.send_reply(company, number, text, sender)
+
+
+def _reply_allowed(company: Company, number: str) -> bool:
+    """At most REPLIES_A_DAY confirmations to one number a day: STOP, START, STOP … cannot make a flood."""
+    day = clock.now().strftime("%Y-%m-%d")
+    counter = Counter(name=f"keyword-replies:{company.id}:{number}:{day}")
+    try:
+        counter.update(
+            actions=[Counter.value.add(1)],
+            condition=Counter.value.does_not_exist() | (Counter.value < REPLIES_A_DAY),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            logger.warning("keyword reply withheld: daily limit", company=company.id)
+            return False
+        raise
+    return True
+
+
+def _store(
+    company: Company, number: str, sender: str | None, sms_in: InboundSms, seen_key: str | None
+) -> str:
+    message = Inbound(
+        company=company.id,
+        id=allocate_ids("inbound")[0],
+        originator=number,
+        destination=sender,
+        text=sms_in.text,
+        provider_id=sms_in.provider_id,
+        date_received=clock.now(),
+    )
+    try:
+        with transaction() as write:
+            write.save(message, condition=Inbound.id.does_not_exist())
+            if seen_key:
+                write.save(
+                    Unique(key=seen_key, owner=f"inbound:{message.id}"), condition=Unique.key.does_not_exist()
+                )
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return "duplicate"
+        raise
+    return "stored"

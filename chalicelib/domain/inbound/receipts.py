@@ -1,0 +1,245 @@
+"""Delivery receipts: the network's word on each SMS, applied once and in any order.
+
+A receipt finds its SMS by the reference the sender attached (`d<deployment>:<number>` or
+`m<company>:<id>`) or else by the gateway's message id, and moves it to `sent`, `failed` or
+`delivered` in one write conditional on what was read, with its hour's counts when it changes column.
+Which receipt wins does not depend on arrival order: a delivery beats everything, a failure beats an
+acceptance, a duplicate changes nothing. The status travels in a `receipt` attribute too, so the
+sender's own status write (which may land after a fast receipt) keeps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.domain import clock
+from chalicelib.domain.errors import Busy
+from chalicelib.domain.stats import rollup
+from chalicelib.log import logger
+from chalicelib.models.base import StillConflicting, transact_write
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Message, Recipient
+
+SENT, FAILED, DELIVERED = "sent", "failed", "delivered"
+# The receipts each outcome may replace; everything else it meets stays.
+_REPLACES = {SENT: (), FAILED: (SENT,), DELIVERED: (SENT, FAILED)}
+# A receipt can only be about an SMS the gateway took: never a queued, opted-out or refused one.
+_RECEIVABLE = ("sending", "sent", "unknown")
+
+_DELIVERED = {"DELIVERED", "DELIVRD", "READ"}
+_ACCEPTED = {"SUCCESSFUL", "SUCCESS"}
+_SENT = {"SENT", "QUEUED", "PENDING", "ACCEPTED", "ACCEPTD", "SENDING", "ENROUTE", "BUFFERED", "SUBMITTED"}
+_FAILED = {
+    "FAILED",
+    "UNDELIVERED",
+    "UNDELIV",
+    "UNDELIVRD",
+    "REJECTED",
+    "REJECTD",
+    "EXPIRED",
+    "DELETED",
+    "TTL_EXPIRED",
+    "BLOCKED",
+    "CARRIER_BLOCKED",
+    "PROTECT_BLOCKED",
+    "SPAM",
+    "INVALID",
+    "INVALID_MESSAGE",
+    "UNREACHABLE",
+    "CARRIER_UNREACHABLE",
+    "UNKNOWN",
+    "OPTED_OUT",
+    "MAX_PRICE_EXCEEDED",
+}
+STATUS_NAMES = sorted(_DELIVERED | _ACCEPTED | _SENT | _FAILED)
+READ_ATTEMPTS = 4
+
+
+class UnknownStatus(ValueError):
+    """A status name no gateway we know of uses."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    outcome: str
+    provider_id: str | None = None
+    reference: str | None = None
+    error: str | None = None
+
+
+def outcome_of(status: str, final: bool = True) -> str:
+    """`sent`, `failed` or `delivered` for a gateway's status name (`TEXT_DELIVERED`, `DELIVRD`, `undelivered`
+    …). A carrier's acceptance counts as delivered when no later word is coming (`final`); so does nothing
+    else that is not final: a failure that may still be retried is only progress."""
+    name = status.strip().upper().replace("-", "_").replace(" ", "_")
+    name = name.removeprefix("TEXT_")
+    if name in _DELIVERED:
+        return DELIVERED
+    if name in _ACCEPTED:
+        return DELIVERED if final else SENT
+    if name in _SENT:
+        return SENT
+    if name in _FAILED:
+        return FAILED if final else SENT
+    raise UnknownStatus(f"unknown status {status!r}")
+
+
+def apply(receipt: Receipt, company: int | None) -> str:
+    """Apply a receipt for `company` (None: trusted, from AWS itself). Returns `applied`, `unchanged` (a
+    duplicate, or older news than what is recorded) or `unknown` (no SMS of that company has that id)."""
+    for table, key, owner in _targets(receipt, company):
+        result = _write(receipt, table, key, owner)
+        if result != "unknown":
+            logger.info("receipt", outcome=receipt.outcome, result=result, reference=_name(key))
+            return result
+    logger.warning(
+        "receipt for an unknown message",
+        provider_id=receipt.provider_id,
+        reference=receipt.reference,
+        company=company,
+    )
+    return "unknown"
+
+
+def _targets(receipt: Receipt, company: int | None) -> list[tuple[str, dict[str, Any], int | None]]:
+    """Where the SMS a receipt is about may be: (table, key, the company it must belong to)."""
+    targets = []
+    parsed = parse_reference(receipt.reference)
+    if parsed is not None:
+        kind, first, second = parsed
+        if kind == "d":
+            targets.append((Recipient.Meta.table_name, _recipient_key(first, str(second)), company))
+        elif company is None or company == first:
+            targets.append((Message.Meta.table_name, _message_key(first, int(second)), None))
+    if receipt.provider_id and not targets:
+        for hit in Recipient.by_provider_id.query(receipt.provider_id, limit=2):
+            targets.append((Recipient.Meta.table_name, _recipient_key(hit.deployment, hit.msisdn), company))
+        for hit in Message.by_provider_id.query(receipt.provider_id, limit=2):
+            if company is None or hit.company == company:
+                targets.append((Message.Meta.table_name, _message_key(hit.company, hit.id), None))
+    return targets
+
+
+def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
+    """`d<deployment>:<number>` → ("d", deployment, number); `m<company>:<id>` → ("m", company, id)."""
+    if not reference or reference[0] not in "dm" or ":" not in reference:
+        return None
+    head, _, tail = reference[1:].partition(":")
+    if not head.isdigit() or not tail.isdigit() or len(head) > 18 or len(tail) > 18:
+        return None
+    return reference[0], int(head), int(tail) if reference[0] == "m" else tail
+
+
+def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None) -> str:
+    """Read the SMS, decide, then write the new status (and move its count to the right column of the
+    hour it was sent in) in one transaction conditional on what was read; a race means read again.
+    Never silently dropped: when the writes keep colliding, Busy (503) asks the sender to retry."""
+    client = aws.client("dynamodb")
+    for _ in range(READ_ATTEMPTS):
+        item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        if not item or (owner is not None and item.get("company", {}).get("N") != str(owner)):
+            return "unknown"
+        status, held = item["status"]["S"], item.get("receipt", {}).get("S")
+        if not may_apply(status, held, receipt.outcome):
+            return "unchanged"
+        actions = [_update(receipt, table, key, status, held), *_count_moves(item, status, receipt.outcome)]
+        try:
+            transact_write(actions)
+        except StillConflicting:
+            raise Busy("Too many updates to this message at once; send the receipt again.") from None
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            continue  # the SMS changed since it was read: read it again
+        return "applied"
+    raise Busy("This message keeps changing; send the receipt again.")
+
+
+def may_apply(status: str, held: str | None, outcome: str) -> bool:
+    """Whether a receipt with `outcome` changes an SMS in `status` that holds the receipt `held`: it must
+    be one the gateway took, and news: a delivery beats everything, a failure beats an acceptance."""
+    if status not in _RECEIVABLE and held is None:
+        return False
+    return held is None or held in _REPLACES[outcome]
+
+
+def _update(
+    receipt: Receipt, table: str, key: dict[str, Any], status: str, held: str | None
+) -> dict[str, Any]:
+    names = {"#status": "status", "#receipt": "receipt"}
+    values: dict[str, Any] = {":outcome": {"S": receipt.outcome}, ":was": {"S": status}}
+    sets = ["#status = :outcome", "#receipt = :outcome"]
+    removes = []
+    if receipt.outcome == DELIVERED:
+        names["#delivered"], names["#error"] = "date_delivered", "error"
+        values[":at"] = {"S": Recipient.date_delivered.serialize(clock.now())}
+        sets.append("#delivered = :at")
+        removes.append("#error")
+    elif receipt.outcome == FAILED and receipt.error:
+        names["#error"] = "error"
+        values[":error"] = {"S": receipt.error[:500]}
+        sets.append("#error = :error")
+    if receipt.provider_id:
+        names["#provider"] = "provider_id"
+        values[":provider"] = {"S": receipt.provider_id[:200]}
+        sets.append("#provider = if_not_exists(#provider, :provider)")
+    if status == "unknown":
+        # a settlement already counted it (unsent) and this receipt moves that count: mark it counted,
+        # so neither a late sender outcome nor a later settlement/recovery counts it again
+        names["#at"] = "date_sent"
+        values[":sent_at"] = {"S": Recipient.date_sent.serialize(clock.now())}
+        sets.append("#at = if_not_exists(#at, :sent_at)")
+    condition = "#status = :was AND "
+    if held is None:
+        condition += "attribute_not_exists(#receipt)"
+    else:
+        condition += "#receipt = :held"
+        values[":held"] = {"S": held}
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
+    """The hour counts' move from the column the SMS is counted in to the outcome's. One still
+    `sending` will be counted as sent by its sender, so it moves from there."""
+    was = rollup.column("sent" if status == "sending" else status)
+    if was == rollup.column(outcome):
+        return []
+    company = int(item["company"]["N"])
+    deployment = int(item["deployment"]["N"]) if "deployment" in item else None
+    if "claimed_at" in item:
+        moment = rollup.from_epoch(int(item["claimed_at"]["N"]))
+    elif "date_sent" in item:
+        moment = Recipient.date_sent.deserialize(item["date_sent"]["S"])
+    else:
+        moment = clock.now()
+    tally = rollup.Tally()
+    tally.move(company, deployment, moment, Company.get(company).timezone, was, rollup.column(outcome))
+    return tally.updates()
+
+
+def _recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
+    return {"deployment": {"N": str(deployment)}, "msisdn": {"S": msisdn}}
+
+
+def _message_key(company: int, message_id: int) -> dict[str, Any]:
+    return {"company": {"N": str(company)}, "id": {"N": str(message_id)}}
+
+
+def _name(key: dict[str, Any]) -> str:
+    if "msisdn" in key:
+        return f"d{key['deployment']['N']}:{key['msisdn']['S']}"
+    return f"m{key['company']['N']}:{key['id']['N']}"

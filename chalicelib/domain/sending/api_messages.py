@@ -1,0 +1,233 @@
+"""Messages through the API: one (`POST /messages/send`) or up to 10,000 (`/messages/bulk`).
+
+Credits are reserved when a message is accepted and given back if it fails or the number opted out.
+The send is queued first and the credits taken second, in one transaction with the message (or the
+bulk's record); the sender sends only what was paid for, so a crash between the two loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import queue_messages
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.campaigns import check_campaign
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.errors import (
+    ColonyError,
+    Conflict,
+    InsufficientCredits,
+    InvalidInput,
+    NotFound,
+    invalid_field,
+)
+from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
+from chalicelib.domain.rules.segments import cost
+from chalicelib.models import batch
+from chalicelib.models.base import back_off, condition_failed, conflicted, transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Bulk, Message
+from chalicelib.models.pagination import Page, PageRequest, paginate
+
+MAX_TEXT = 1600
+PAY_ATTEMPTS = 5
+MAX_BULK = 10_000
+CHUNK = 100
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    bulk: Bulk
+    rejected: list[tuple[int, ColonyError]]
+
+
+def send_one(caller: Caller, data: dict[str, Any]) -> Message:
+    company = get_company(caller)
+    message = _message(caller, company, data, allocate_ids("message")[0])
+    queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[message.id]))
+    _pay(message, Message.id.does_not_exist(), caller.company, message.credits)
+    return message
+
+
+def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
+    """Every valid item is accepted and paid for together (402 if the balance is short); each invalid
+    one is listed by index with its reason."""
+    company = get_company(caller)
+    if not 1 <= len(items) <= MAX_BULK:
+        raise InvalidInput(f"Send an array of 1 to {MAX_BULK} messages.", code="invalid_body")
+    ids = iter(allocate_ids("message", len(items)))
+    bulk_id = allocate_ids("bulk")[0]
+    accepted, rejected = [], []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, ColonyError):
+                raise item
+            message = _message(caller, company, item, next(ids))
+        except ColonyError as error:
+            rejected.append((index, error))
+            continue
+        message.bulk = bulk_id
+        accepted.append(message)
+    credits = sum(m.credits for m in accepted)
+    bulk = Bulk(
+        company=caller.company,
+        id=bulk_id,
+        status="paid",
+        accepted=len(accepted),
+        credits=credits,
+        date_created=clock.now(),
+    )
+    if accepted:
+        batch.write_items(Message.Meta.table_name, [m.serialize() for m in accepted])
+        queue_messages.enqueue_many(
+            [
+                queue_messages.SendMessages(
+                    company=caller.company, ids=[m.id for m in accepted[i : i + CHUNK]]
+                )
+                for i in range(0, len(accepted), CHUNK)
+            ],
+        )
+    try:
+        _pay(bulk, Bulk.id.does_not_exist(), caller.company, credits)
+    except ColonyError:
+        Bulk(
+            company=caller.company,
+            id=bulk_id,
+            status="refused",
+            accepted=len(accepted),
+            credits=credits,
+            date_created=clock.now(),
+        ).save()
+        raise
+    return BulkResult(bulk=bulk, rejected=rejected)
+
+
+def send_reply(company: Company, number: str, text: str, sender: str | None) -> Message:
+    """A service message to one subscriber (a keyword's confirmation): free, never marketing, from the
+    number they wrote to (else the company's sender)."""
+    price = cost(text)
+    message = Message(
+        company=company.id,
+        id=allocate_ids("message")[0],
+        destination=number,
+        text=text,
+        status="queued",
+        segments=price.segments,
+        encoding=price.encoding,
+        credits=0,
+        marketing=False,
+        sender=sender or company.sender_id,
+        date_created=clock.now(),
+    )
+    message.save(condition=Message.id.does_not_exist())
+    queue_messages.enqueue(queue_messages.SendMessages(company=company.id, ids=[message.id]))
+    return message
+
+
+def get_message(caller: Caller, message_id: int) -> Message:
+    found = Message.get_or_none(caller.company, message_id)
+    if found is None:
+        raise NotFound(f"There is no message {message_id}.")
+    return found
+
+
+def list_messages(caller: Caller, page: PageRequest) -> Page:
+    return paginate(Message, caller.company, page, scan_index_forward=False)
+
+
+def _message(caller: Caller, company: Company, data: dict[str, Any], message_id: int) -> Message:
+    problems: dict[str, list[str]] = {}
+    destination = ""
+    try:
+        destination = normalise(
+            data.get("destination") if isinstance(data.get("destination"), str) else None,
+            company.default_region,
+        )
+    except InvalidPhoneNumber as error:
+        problems["destination"] = [error.reason]
+    text = data.get("message")
+    if not isinstance(text, str) or not text.strip():
+        problems["message"] = ["is required"]
+    elif len(text) > MAX_TEXT:
+        problems["message"] = [f"must be at most {MAX_TEXT} characters"]
+    if problems:
+        raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
+    campaign = check_campaign(caller, data.get("campaign_pk"), "campaign_pk")
+    marketing = bool(data.get("marketing", False))
+    full = f"{text}\n{company.optout_text}" if marketing else text
+    price = cost(full)
+    return Message(
+        company=caller.company,
+        id=message_id,
+        destination=destination,
+        text=full,
+        status="queued",
+        segments=price.segments,
+        encoding=price.encoding,
+        credits=price.credits,
+        marketing=marketing,
+        campaign=campaign,
+        sender=company.sender_id,
+        date_created=clock.now(),
+    )
+
+
+def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
+    """Save `record` and take its credits in one transaction: 402 if the balance is short; a conflict
+    with another write to the busy company item is retried, and if it persists is a 409."""
+    for attempt in range(PAY_ATTEMPTS):
+        try:
+            with transaction() as write:
+                write.save(record, condition=new)
+                _take_credits(write, company, credits)
+            return
+        except TransactWriteError as error:
+            if condition_failed(error):
+                raise _short(company, credits) from error
+            if not conflicted(error):
+                raise
+            if attempt == PAY_ATTEMPTS - 1:
+                raise Conflict(
+                    "Too many payments at once; please retry.", code="concurrent_change"
+                ) from error
+            back_off(attempt)
+
+
+def _take_credits(write: Any, company: int, credits: int) -> None:
+    write.update(
+        Company(id=company), actions=[Company.credits.add(-credits)], condition=Company.credits >= credits
+    )
+
+
+def _short(company: int, credits: int) -> InsufficientCredits:
+    balance = Company.get(company, consistent_read=True).credits
+    return InsufficientCredits(
+        f"Sending needs {credits:,} credits; the balance is {balance:,} (short by {credits - balance:,}).",
+        code="insufficient_credits",
+    )
+
+
+def check_item_types(item: Any) -> dict[str, Any]:
+    """One bulk item's shape (the seed's fields, plus `marketing`); a wrong one is rejected by index."""
+    if not isinstance(item, dict):
+        raise InvalidInput("Each item must be an object.", code="invalid_item")
+    unknown = set(item) - {"destination", "message", "campaign_pk", "marketing"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise invalid_field(name, "is not a field of a message")
+    if (
+        "campaign_pk" in item
+        and item["campaign_pk"] is not None
+        and not (isinstance(item["campaign_pk"], int) and not isinstance(item["campaign_pk"], bool))
+    ):
+        raise invalid_field("campaign_pk", "must be a whole number")
+    if "marketing" in item and not isinstance(item["marketing"], bool):
+        raise invalid_field("marketing", "must be true or false")
+    if isinstance(item.get("destination"), int):
+        item = {**item, "destination": str(item["destination"])}
+    return item
