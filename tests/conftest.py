@@ -164,6 +164,8 @@ def at_time(monkeypatch):
 def pytest_xdist_make_scheduler(config, log):
     """With `--dist loadscope`: each e2e module runs on one worker, so its stack (or package) is built
     once; every other test is a unit of its own, so the two workers stay evenly loaded."""
+    if config.getvalue("dist") != "loadscope":
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class E2eModulesTogether(LoadScopeScheduling):

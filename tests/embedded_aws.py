@@ -11,11 +11,17 @@ from typing import Any
 
 import moto
 from moto.core.base_backend import BackendDict
+from moto.core.custom_responses_mock import reset_responses_mock
+from moto.core.model_instances import reset_model_data
+from moto.core.models import responses_mock
+from moto.s3.models import s3_backends
 
 # moto's SQS queues hold a Condition and S3's keys a Lock: a copy of the state gets fresh ones.
 copyreg.pickle(type(threading.Lock()), lambda lock: (threading.Lock, ()))
 copyreg.pickle(type(threading.RLock()), lambda lock: (threading.RLock, ()))
 threading.Condition.__deepcopy__ = lambda condition, memo: threading.Condition()  # type: ignore[attr-defined]
+
+Key = tuple[BackendDict, str, str]
 
 
 class EmbeddedAws:
@@ -28,33 +34,50 @@ class EmbeddedAws:
         self._mock.start()
         try:
             stack.provision()
-            self._provisioned = copy.deepcopy(_state())
+            self._provisioned = _copy({key: backend.__dict__ for key, backend in _backends().items()})
+            self._buckets = dict(s3_backends.bucket_accounts)
         finally:
-            self._mock.stop(remove_data=False)
+            self._stop()
 
     def __enter__(self) -> EmbeddedAws:
         self._mock.start(reset=False)
-        fresh = copy.deepcopy(self._provisioned)
+        fresh = _copy(self._provisioned)
+        for (backends, account, region), state in fresh.items():
+            backends[account][region].__dict__ = state  # made anew if another mock reset moto meanwhile
         for key, backend in _backends().items():
-            if key in fresh:
-                backend.__dict__ = fresh[key]
-            else:
+            if key not in fresh:
                 backend.reset()
+        s3_backends.bucket_accounts.clear()
+        s3_backends.bucket_accounts.update(self._buckets)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        """Stop mocking, close what S3 keeps in temporary files, and drop what moto tracks per start."""
+        for (backends, _, _), backend in _backends().items():
+            if backends is s3_backends:
+                for bucket in backend.buckets.values():
+                    for item in [*bucket.keys.values(), *bucket.multiparts.values()]:
+                        getattr(item, "dispose", lambda: None)()
         self._mock.stop(remove_data=False)
+        reset_responses_mock(responses_mock)
+        reset_model_data()
 
 
-def _backends() -> dict[tuple[int, str, str], Any]:
-    """Every regional backend moto has made so far, by (service, account, region)."""
+def _backends() -> dict[Key, Any]:
+    """Every regional backend moto has made so far, by (its service's backends, account, region)."""
     return {
-        (id(backends), account, region): backend
+        (backends, account, region): backend
         for backends in list(BackendDict._instances)
         for account, regional in list(backends.items())
         for region, backend in list(regional.items())
     }
 
 
-def _state() -> dict[tuple[int, str, str], dict[str, Any]]:
-    return {key: backend.__dict__ for key, backend in _backends().items()}
+def _copy(states: dict[Key, dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    """A deep copy of backends' states in which references to a backend stay the live backend."""
+    memo: dict[int, Any] = {id(backend): backend for backend in _backends().values()}
+    memo.update({id(key[0]): key[0] for key in states})
+    return {key: copy.deepcopy(state, memo) for key, state in states.items()}

@@ -44,6 +44,11 @@ def run_send_worker(batch: list[Any], attempt: int = 1, context: LambdaContext |
     return send_worker.handle(SQSEvent({"Records": records}, context or LambdaContext()))
 
 
+class OffShape(BaseException):
+    """A producer queued what its consumer cannot read; BaseException, so a worker's `except Exception`
+    cannot turn it into a retried record."""
+
+
 class Captured:
     """What the code under test queued, instead of queueing it: take() it and deliver it by hand."""
 
@@ -56,7 +61,12 @@ class Captured:
         """Hold the batch, once each message has come back unchanged through its consumer's parser."""
         for message in batch:
             body = json.dumps({"type": message.type, **dataclasses.asdict(message)})
-            assert queue_messages.parse(body, message.queue) == [message], f"{message!r} changed on its way"
+            try:
+                parsed = queue_messages.parse(body, message.queue)
+            except queue_messages.InvalidMessage as error:
+                raise OffShape(f"{message!r}: {error}") from None
+            if parsed != [message]:
+                raise OffShape(f"{message!r} came back as {parsed!r}")
         self.queued.extend(batch)
 
     def take(self, kind: type) -> list[Any]:

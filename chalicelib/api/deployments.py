@@ -5,7 +5,7 @@ from chalicelib.api.imports import MULTIPART, posted_file, render_import
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.tasks import render_task
 from chalicelib.domain.clock import iso
-from chalicelib.domain.deployments import approvals, drafts, launch
+from chalicelib.domain.deployments import approvals, drafts, launch, quotes, recipients, store
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.files import reports
 from chalicelib.domain.imports import jobs
@@ -114,7 +114,7 @@ def import_deployment(call: Call) -> dict:
 
 @endpoint(bp, "/deployments/{deployment_id}")
 def get_deployment(call: Call, deployment_id: str) -> dict:
-    return render_deployment(drafts.get(call.caller, _id(deployment_id)))
+    return render_deployment(store.get(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}", methods=("PATCH",))
@@ -136,7 +136,7 @@ def report_deployment(call: Call, deployment_id: str) -> dict:
 
 @endpoint(bp, "/deployments/{deployment_id}/quote")
 def quote_deployment(call: Call, deployment_id: str) -> dict:
-    return drafts.quote(call.caller, _id(deployment_id)).as_dict()
+    return quotes.quote(call.caller, _id(deployment_id)).as_dict()
 
 
 @endpoint(bp, "/deployments/{deployment_id}/submit", methods=("POST",))
@@ -189,5 +189,5 @@ def render_recipient(recipient: Recipient) -> dict:
 @endpoint(bp, "/deployments/{deployment_id}/messages")
 def deployment_messages(call: Call, deployment_id: str) -> dict:
     """Per-recipient statuses (`?status=sent|failed|...`), in number order."""
-    page = drafts.recipients(call.caller, _id(deployment_id), call.page(), call.query("status"))
+    page = recipients.recipients(call.caller, _id(deployment_id), call.page(), call.query("status"))
     return {"results": [render_recipient(r) for r in page.items], "next": page.next}

@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.deployments import drafts
+from chalicelib.domain.deployments import store
 from chalicelib.domain.stats import rollup
 from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
@@ -42,7 +42,7 @@ def _rows(call: Call, scope: str, period: str) -> dict:
 @endpoint(bp, "/deployments/{deployment_id}/stats/{period}")
 def deployment_stats(call: Call, deployment_id: str, period: str) -> dict:
     """A deployment's rows (`hourly`, `daily`, `monthly`, `yearly`) starting within `?start=&end=`."""
-    deployment = drafts.get(call.caller, object_id(deployment_id, "deployment"))
+    deployment = store.get(call.caller, object_id(deployment_id, "deployment"))
     return _rows(call, deployment_scope(deployment.id), period)
 
 

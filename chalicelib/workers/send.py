@@ -8,7 +8,7 @@ from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
-from chalicelib.domain.deployments import launch
+from chalicelib.domain.deployments import fanout, settlement
 from chalicelib.domain.sending import sender
 from chalicelib.models.deployments import Deployment
 from chalicelib.settings import get_settings
@@ -25,7 +25,7 @@ def handle(event: SQSEvent) -> dict:
             return
         try:
             if isinstance(message, queue_messages.FanOut):
-                launch.fan_out(message)
+                fanout.fan_out(message)
                 worker.touched.add((message.company, message.deployment))  # its last step may finish it
             elif isinstance(message, queue_messages.SendChunk):
                 worker.send_chunk(message)
@@ -40,7 +40,7 @@ def handle(event: SQSEvent) -> dict:
     for company, deployment_id in worker.touched:
         deployment = Deployment.get_or_none(company, deployment_id, consistent_read=True)
         if deployment is not None:
-            launch.finish_if_done(deployment, clock.now())
+            settlement.finish_if_done(deployment, clock.now())
     return result
 
 
@@ -50,6 +50,6 @@ def _give_up(message: Any, reason: str) -> None:
     if isinstance(message, queue_messages.SendMessages):
         sender.fail_messages(message.company, message.ids, f"not sent: {reason}")
     elif isinstance(message, queue_messages.SendChunk):
-        launch.give_up_chunk(message, reason)
+        settlement.give_up_chunk(message, reason)
     else:
-        launch.give_up_fan_out(message, reason)
+        fanout.give_up_fan_out(message, reason)

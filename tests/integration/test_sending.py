@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib import aws, queue_messages
 from chalicelib.domain.contacts import optouts
-from chalicelib.domain.deployments import launch
+from chalicelib.domain.deployments import fanout, launch, settlement
 from chalicelib.domain.sending import sender
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
@@ -112,7 +112,7 @@ def test_a_crash_between_sending_and_writing_leaves_one_group_unknown_and_nothin
     with pytest.raises(Crash):
         pump.drain()
     pump.drain()
-    launch.finish(Deployment.get(acme.id, deployment_id))
+    settlement.finish(Deployment.get(acme.id, deployment_id))
     counts = statuses(deployment_id)
     assert 1 <= counts["unknown"] <= sender.GROUP
     assert counts["sent"] + counts["unknown"] == TOTAL
@@ -128,7 +128,7 @@ def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gatewa
     acme, contact_list = campaign
     deployment_id = approve(api, acme, contact_list)
     deployment = Deployment.get(acme.id, deployment_id)
-    chunk = launch._chunks(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])[0]
+    chunk = fanout._chunks(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])[0]
     start = threading.Barrier(2)
 
     def work():

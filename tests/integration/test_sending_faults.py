@@ -9,7 +9,7 @@ from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.contacts import optouts
-from chalicelib.domain.deployments import launch
+from chalicelib.domain.deployments import fanout, launch, settlement
 from chalicelib.domain.inbound import receipts
 from chalicelib.domain.sending import sender
 from chalicelib.domain.stats import rollup
@@ -185,12 +185,12 @@ def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
     api, tenants, gateway, at_time, captured, monkeypatch
 ):
     acme, _ = tenants
-    monkeypatch.setattr(launch, "FANOUT_PAGE", 20)
-    monkeypatch.setattr(launch, "CHUNK", 10)
+    monkeypatch.setattr(fanout, "FANOUT_PAGE", 20)
+    monkeypatch.setattr(fanout, "CHUNK", 10)
     numbers = [f"2784{n:07d}" for n in range(60)]
     deployment_id = approve(api, acme, numbers, marketing=False)
     (step,) = captured.take(queue_messages.FanOut)
-    real_save = launch.Unique.save
+    real_save = fanout.Unique.save
     crashes = {"left": 1}
 
     def crash_after_queueing(self, *args, **kwargs):
@@ -199,7 +199,7 @@ def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
             raise RuntimeError("the worker died after queueing its chunks")
         return real_save(self, *args, **kwargs)
 
-    monkeypatch.setattr(launch.Unique, "save", crash_after_queueing)
+    monkeypatch.setattr(fanout.Unique, "save", crash_after_queueing)
     run_send_worker([step])
     run_send_worker(captured.take(queue_messages.SendChunk))  # those chunks run meanwhile
     run_send_worker([step], attempt=2)
@@ -298,12 +298,12 @@ def test_two_launchers_finishing_one_deployment_do_not_fail(
 ):
     acme, _ = tenants
     deployment_id, chunks = chunks_of(api, acme, A, captured)
-    monkeypatch.setattr(launch, "finish_if_done", lambda deployment, now: False)
+    monkeypatch.setattr(settlement, "finish_if_done", lambda deployment, now: False)
     run_send_worker(chunks)
     monkeypatch.undo()
     first, second = deployment_of(acme, deployment_id), deployment_of(acme, deployment_id)
-    assert launch.finish_if_done(first, clock.now()) is True
-    assert launch.finish_if_done(second, clock.now()) is False
+    assert settlement.finish_if_done(first, clock.now()) is True
+    assert settlement.finish_if_done(second, clock.now()) is False
     assert Company.get(acme.id).credits == 1000 - 30
 
 
@@ -312,19 +312,19 @@ def test_a_worker_claiming_while_the_deployment_is_settled_is_charged(
 ):
     acme, _ = tenants
     deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
-    real_settled = launch._settled
+    real_settled = settlement._settled
     ran = {}
 
     def worker_meanwhile(recipient, *args):
         if not ran:
             ran["once"] = True
             with monkeypatch.context() as inner:
-                inner.setattr(launch, "finish_if_done", lambda deployment, now: False)
+                inner.setattr(settlement, "finish_if_done", lambda deployment, now: False)
                 run_send_worker([chunk])  # claims and sends everyone while the settlement reads
         return real_settled(recipient, *args)
 
-    monkeypatch.setattr(launch, "_settled", worker_meanwhile)
-    launch.finish(deployment_of(acme, deployment_id))
+    monkeypatch.setattr(settlement, "_settled", worker_meanwhile)
+    settlement.finish(deployment_of(acme, deployment_id))
     settled = deployment_of(acme, deployment_id)
     assert len(gateway.sent) == 30
     assert statuses(deployment_id)["failed"] == 0
@@ -445,7 +445,7 @@ def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gatew
     with pytest.raises(Crash):
         run_send_worker([chunk])
     at_time("2026-11-26T10:20:00+02:00")
-    assert launch.recover_lost_claims(deployment_of(acme, deployment_id), clock.now()) == 25
+    assert settlement.recover_lost_claims(deployment_of(acme, deployment_id), clock.now()) == 25
     for recipient in Recipient.query(deployment_id, consistent_read=True):
         if recipient.status == "unknown":
             deliver(deployment_id, recipient.msisdn, acme.id)
@@ -455,8 +455,8 @@ def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gatew
     run_send_worker([chunk], attempt=2)  # SQS brings the chunk back: the other 5 go out
     assert statuses(deployment_id) == {"delivered": 25, "sent": 5}
     assert rollup.verify(acme.id) == []
-    launch.finish(deployment_of(acme, deployment_id))
-    assert rollup.verify(acme.id) == []
+    settled = deployment_of(acme, deployment_id)  # the worker settled it once the last five were sent
+    assert (settled.status, settled.sent_count, settled.failed_count, settled.total_credits) == (4, 30, 0, 30)
 
 
 def test_a_give_up_that_cannot_be_written_fails_only_its_own_record(api, tenants, captured, monkeypatch):
@@ -483,7 +483,7 @@ def test_settling_a_deployment_settled_already_changes_nothing(api, tenants, gat
     run_send_worker([chunk])
     settled = deployment_of(acme, deployment_id)
     assert (settled.status, settled.total_credits, settled.sent_count) == (4, 10, 10)
-    launch.finish(settled)
+    settlement.finish(settled)
     again = deployment_of(acme, deployment_id)
     assert (again.status, again.total_credits, again.sent_count, again.credits_used) == (4, 10, 10, 10)
     assert Company.get(acme.id).credits == 1000 - 10

@@ -3,7 +3,7 @@
 import json
 
 from chalicelib import queue_messages
-from chalicelib.domain.deployments import launch
+from chalicelib.domain.deployments import fanout
 from chalicelib.models.deployments import Deployment, Recipient
 
 
@@ -19,14 +19,14 @@ def test_a_batch_holds_ten_small_messages_or_fewer_large_ones():
 def test_chunks_hold_a_hundred_recipients_or_fewer_long_ones():
     deployment = Deployment(company=1, id=7, message="{{fields.note}}", marketing=True)
     short = [Recipient(deployment=7, msisdn=f"2782{n:07d}", company=1) for n in range(250)]
-    assert [len(c.recipients) for c in launch._chunks(deployment, 1, short)] == [100, 100, 50]
+    assert [len(c.recipients) for c in fanout._chunks(deployment, 1, short)] == [100, 100, 50]
     long = [
         Recipient(
             deployment=7, msisdn=f"2782{n:07d}", company=1, fields={f"f{i}": "x" * 1000 for i in range(20)}
         )
         for n in range(100)
     ]
-    chunks = launch._chunks(deployment, 1, long)
+    chunks = fanout._chunks(deployment, 1, long)
     assert sum(len(c.recipients) for c in chunks) == 100 and len(chunks) > 1
     for chunk in chunks:
         body = json.dumps({"type": chunk.type, **chunk.__dict__})

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.contacts import contact_lists, membership, optouts
-from chalicelib.domain.deployments import approvals, drafts
+from chalicelib.domain.deployments import approvals, quotes
 from chalicelib.domain.files import reports
 from chalicelib.models.tasks import Task
 
 TASK_KINDS: dict[str, Callable[[Task], dict[str, Any]]] = {
     "approve_deployment": approvals.approve_task,
-    "quote_deployment": drafts.quote_task,
+    "quote_deployment": quotes.quote_task,
     "delete_contacts": contact_lists.delete_contacts_task,
     "save_contacts": membership.save_contacts_task,
     "refresh_lists": membership.refresh_task,

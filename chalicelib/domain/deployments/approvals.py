@@ -19,20 +19,18 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
-from chalicelib.domain.deployments.drafts import (
-    get,
-    quote_actions,
-    quote_builder,
-    unchanged_meanwhile,
-)
+from chalicelib.domain.deployments.launch import launch
+from chalicelib.domain.deployments.quotes import quote_actions
+from chalicelib.domain.deployments.recipients import freeze
+from chalicelib.domain.deployments.settlement import finish
+from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.errors import Conflict, Forbidden, InsufficientCredits
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.lifecycle import APPROVED, CANCELLED, PAUSED, PENDING_APPROVAL
 from chalicelib.log import logger
-from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, failed_conditions, transaction
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.deployments import Deployment
 from chalicelib.models.tasks import Task
 
 SYNC_AUDIENCE = 20_000
@@ -94,66 +92,9 @@ def approve_now(caller: Caller, deployment: Deployment, company: Company) -> Dep
         _drop_lease(deployment, token)
     approved = get(caller, deployment.id)
     if approved.send_date is None or approved.send_date <= clock.now():
-        from chalicelib.domain.deployments.launch import launch
-
         launch(approved, clock.now())
         approved = get(caller, deployment.id)
     return approved
-
-
-def freeze(deployment: Deployment, company: Company) -> audience.Quote:
-    """Copy the lists (merged, one entry per number) into the deployment's own recipients, so later list
-    changes cannot touch it, and quote that copy. An imported deployment already has its own."""
-    if deployment.source == "import":
-        return _mark_imported(deployment, company)
-    discard_recipients(deployment)
-    builder = quote_builder(deployment, company)
-    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
-    try:
-        for page in audience.pages(audience.merged_lists(deployment.contact_lists)):
-            blocked = builder.add(page)
-            writer.submit([_recipient(deployment, contact, blocked).serialize() for contact in page])
-        writer.wait()
-    finally:
-        writer.close()
-    return builder.quote
-
-
-def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
-    """An imported deployment's own recipients, quoted, with those opted out now marked so (and any
-    marked at an earlier approval whose opt-out was lifted since, queued again)."""
-    builder = quote_builder(deployment, company)
-    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
-    try:
-        for page in audience.pages(audience.recipients_of(deployment.id)):
-            blocked = builder.add(page)
-            changed = []
-            for recipient in page:
-                status = "opted_out" if recipient.msisdn in blocked else "queued"
-                if recipient.status != status:
-                    recipient.status = status
-                    changed.append(recipient.serialize())
-            writer.submit(changed)
-        writer.wait()
-    finally:
-        writer.close()
-    return builder.quote
-
-
-def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
-    """A frozen recipient; one opted out at approval is not paid for, so it is never sent (even if the
-    opt-out is lifted before the send)."""
-    return Recipient(
-        deployment=deployment.id,
-        msisdn=contact.msisdn,
-        company=deployment.company,
-        contact=contact.id,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        email=contact.email,
-        fields=contact.fields.as_dict() if contact.fields else {},
-        status="opted_out" if contact.msisdn in blocked else "queued",
-    )
 
 
 def _reserve(
@@ -209,8 +150,6 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
     deployment = get(caller, deployment_id)
     lifecycle.move("cancel", deployment.status)
     if deployment.status == PAUSED:
-        from chalicelib.domain.deployments.launch import finish
-
         finish(deployment, final=CANCELLED)
         return get(caller, deployment_id)
     actions = [
@@ -236,15 +175,6 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
         else:
             deployment.update(actions=actions, condition=Deployment.status == deployment.status)
     return get(caller, deployment_id)
-
-
-def discard_recipients(deployment: Deployment) -> None:
-    """Remove a deployment's recipients (a new freeze replaces them; a deleted draft leaves none)."""
-    keys = [
-        {"deployment": {"N": str(deployment.id)}, "msisdn": {"S": r.msisdn}}
-        for r in Recipient.query(deployment.id, attributes_to_get=["deployment", "msisdn"])
-    ]
-    batch.delete_keys(Recipient.Meta.table_name, keys)
 
 
 def _audience_size(deployment: Deployment) -> int:

@@ -3,29 +3,23 @@ it reserves live in `approvals`."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
-from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.contacts import audience
-from chalicelib.domain.contacts.audience import Quote, QuoteBuilder
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.deployments.recipients import discard_recipients
+from chalicelib.domain.deployments.store import get, unchanged_meanwhile
+from chalicelib.domain.errors import InvalidInput, invalid_field
 from chalicelib.domain.rules import lifecycle
-from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL
+from chalicelib.domain.rules.lifecycle import DRAFT
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.domain.rules.templates import compile_template
-from chalicelib.models.base import condition_failed
-from chalicelib.models.companies import Company
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.deployments import Deployment
 from chalicelib.models.pagination import Page, PageRequest, paginate
-from chalicelib.models.tasks import Task
 
 MAX_MESSAGE = 1600
 MAX_LISTS = 50
@@ -149,13 +143,6 @@ def create(caller: Caller, data: dict[str, Any], source: str = "lists") -> Deplo
     return deployment
 
 
-def get(caller: Caller, deployment_id: int) -> Deployment:
-    found = Deployment.get_or_none(caller.company, deployment_id, consistent_read=True)
-    if found is None:
-        raise NotFound(f"There is no deployment {deployment_id}.")
-    return found
-
-
 def list_deployments(caller: Caller, page: PageRequest, status: int | None = None) -> Page:
     condition = None if status is None else Deployment.status == status
     return paginate(Deployment, caller.company, page, filter_condition=condition, scan_index_forward=False)
@@ -218,90 +205,7 @@ def delete(caller: Caller, deployment_id: int) -> None:
     lifecycle.move("delete", deployment.status)
     with unchanged_meanwhile():
         deployment.delete(condition=Deployment.status == DRAFT)
-    from chalicelib.domain.deployments.approvals import discard_recipients
-
     discard_recipients(deployment)
-
-
-RECIPIENT_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_out", "unknown")
-
-
-def recipients(caller: Caller, deployment_id: int, page: PageRequest, status: str | None = None) -> Page:
-    deployment = get(caller, deployment_id)
-    if status is not None and status not in RECIPIENT_STATUSES:
-        raise invalid_field("status", f"must be one of {', '.join(RECIPIENT_STATUSES)}")
-    condition = None if status is None else Recipient.status == status
-    return paginate(Recipient, deployment.id, page, filter_condition=condition)
-
-
-def quote(caller: Caller, deployment_id: int) -> Quote:
-    """What sending costs: computed on the audience as it is now while the deployment can change, the
-    reserved figures once it is approved."""
-    deployment = get(caller, deployment_id)
-    if deployment.status not in (DRAFT, PENDING_APPROVAL):
-        return stored_quote(deployment)
-    result = compute_quote(deployment, get_company(caller))
-    try:
-        deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
-    except Exception as error:
-        if not condition_failed(error):
-            raise
-    return result
-
-
-def compute_quote(deployment: Deployment, company: Company) -> Quote:
-    builder = quote_builder(deployment, company)
-    people = (
-        audience.recipients_of(deployment.id)
-        if deployment.source == "import"
-        else audience.merged_lists(deployment.contact_lists)
-    )
-    for page in audience.pages(people):
-        builder.add(page)
-    return builder.quote
-
-
-def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
-    return QuoteBuilder(
-        company=company.id,
-        sender=deployment.sender or company.sender_id,
-        marketing=deployment.marketing,
-        template=compile_template(deployment.message or ""),
-        optout_text=company.optout_text if deployment.optout else None,
-    )
-
-
-def quote_actions(result: Quote) -> list:
-    return [
-        Deployment.total_contacts.set(result.recipients),
-        Deployment.total_credits.set(result.credits),
-        Deployment.opted_out.set(result.opted_out),
-        Deployment.encoding.set(result.encoding),
-        Deployment.non_gsm_chars.set(sorted(result.non_gsm_chars)[: audience.MAX_NON_GSM_SHOWN]),
-    ]
-
-
-def stored_quote(deployment: Deployment) -> Quote:
-    return Quote(
-        recipients=deployment.total_contacts,
-        opted_out=deployment.opted_out,
-        segments_total=deployment.total_credits,
-        encoding=deployment.encoding or "GSM-7",
-        non_gsm_chars=set(deployment.non_gsm_chars or []),
-    )
-
-
-@contextlib.contextmanager
-def unchanged_meanwhile() -> Iterator[None]:
-    """A conditional write that found the deployment moved on is a 409, not a server error."""
-    try:
-        yield
-    except Exception as error:
-        if condition_failed(error):
-            raise Conflict(
-                "The deployment changed meanwhile; read it again.", code="concurrent_change"
-            ) from error
-        raise
 
 
 def _update(deployment: Deployment, actions: list, expected_status: int) -> None:
@@ -311,10 +215,3 @@ def _update(deployment: Deployment, actions: list, expected_status: int) -> None
             actions=actions,
             condition=(Deployment.status == expected_status) & (Deployment.version == deployment.version),
         )
-
-
-def quote_task(task: Task) -> dict:
-    deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
-    result = compute_quote(deployment, Company.get(task.company))
-    deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
-    return result.as_dict()

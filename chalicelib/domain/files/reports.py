@@ -12,7 +12,7 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience, contact_lists
-from chalicelib.domain.deployments import drafts
+from chalicelib.domain.deployments import store
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
@@ -39,7 +39,7 @@ _CHARGED = ("sent", "delivered", "unknown")  # failed is charged too once the ga
 
 
 def start_report(caller: Caller, deployment_id: int) -> Task:
-    deployment = drafts.get(caller, deployment_id)
+    deployment = store.get(caller, deployment_id)
     if deployment.status in (DRAFT, PENDING_APPROVAL):
         raise Conflict("A deployment has recipients once it is approved.", code="no_recipients")
     return tasks.start(caller, "deployment_report", {"deployment": deployment.id})

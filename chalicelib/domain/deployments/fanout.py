@@ -1,0 +1,148 @@
+"""Fan-out: a sending deployment's queued recipients become chunks of about a hundred on the send queue,
+a page at a time; a step given up fails the page it never queued."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import queue_messages
+from chalicelib.domain.deployments.settlement import count_given_up, fail_unclaimed
+from chalicelib.domain.rules.lifecycle import SENDING
+from chalicelib.log import logger
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.uniques import Unique
+
+CHUNK = 100
+
+
+CHUNK_BYTES = 200_000  # an SQS message holds 256 KiB
+
+
+FANOUT_PAGE = 2000
+
+
+def fan_out(step: queue_messages.FanOut) -> None:
+    """Turn the next page of queued recipients into SendChunks of about a hundred, ten to a batch.
+
+    The page is counted into `expected` (with a guard naming where it ends) before its chunks are
+    queued, so a retried step counts nothing twice and misses nobody: it finds the guard and queues
+    again whoever in that page is still queued (a recipient in two chunks is still claimed only once).
+    """
+    deployment = Deployment.get(step.company, step.deployment, consistent_read=True)
+    if deployment.status != SENDING or deployment.round != step.round:
+        return
+    guard_key = f"fanout#{deployment.id}#{step.round}#{step.after}"
+    guard = Unique.get_or_none(guard_key, consistent_read=True)
+    if guard is None:
+        page = _queued(deployment.id, step.after, until=None)
+        cursor = page[-1].msisdn if len(page) == FANOUT_PAGE else ""
+        try:
+            with transaction() as write:
+                write.save(Unique(key=guard_key, owner=cursor), condition=Unique.key.does_not_exist())
+                write.update(
+                    deployment,
+                    actions=[
+                        Deployment.expected.add(len(page)),
+                        *([] if cursor else [Deployment.fanout_done.set(1)]),
+                    ],
+                    condition=Deployment.round == step.round,
+                )
+        except TransactWriteError as error:
+            if not condition_failed(error):
+                raise
+            fan_out(step)  # a twin step got there first, or the round is over: look again
+            return
+    elif Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
+        cursor = guard.owner
+        page = _queued(deployment.id, step.after, until=cursor or None)
+    else:
+        _pass_on(step, guard.owner)
+        return
+    queue_messages.enqueue_many(_chunks(deployment, step.round, page))
+    Unique(key=f"{guard_key}#queued", owner=cursor).save()
+    _pass_on(step, cursor)
+
+
+def _queued(deployment_id: int, after: str, until: str | None) -> list[Recipient]:
+    """Up to FANOUT_PAGE queued recipients after `after` (and up to `until`, when given), in order."""
+    page = []
+    for recipient in Recipient.query(
+        deployment_id,
+        Recipient.msisdn > after if after else None,
+        filter_condition=Recipient.status == "queued",
+        consistent_read=True,
+        page_size=FANOUT_PAGE,
+    ):
+        if until is not None and recipient.msisdn > until:
+            break
+        page.append(recipient)
+        if len(page) == FANOUT_PAGE:
+            break
+    return page
+
+
+def _pass_on(step: queue_messages.FanOut, cursor: str) -> None:
+    if cursor:
+        queue_messages.enqueue(
+            queue_messages.FanOut(
+                company=step.company, deployment=step.deployment, round=step.round, after=cursor
+            )
+        )
+
+
+def _chunks(deployment: Deployment, round_: int, page: list[Recipient]) -> list[queue_messages.SendChunk]:
+    """At most CHUNK recipients a chunk, and few enough bytes for an SQS message however long their
+    personal fields and texts are."""
+    chunks, values, size = [], [], 0
+    for recipient in page:
+        value = _values(recipient)
+        length = len(json.dumps(value, ensure_ascii=False).encode())
+        if values and (len(values) == CHUNK or size + length > CHUNK_BYTES):
+            chunks.append(_chunk(deployment, round_, values))
+            values, size = [], 0
+        values.append(value)
+        size += length
+    if values:
+        chunks.append(_chunk(deployment, round_, values))
+    return chunks
+
+
+def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) -> queue_messages.SendChunk:
+    return queue_messages.SendChunk(
+        company=deployment.company,
+        deployment=deployment.id,
+        round=round_,
+        chunk=f"{round_}:{values[0]['msisdn']}",
+        marketing=deployment.marketing,
+        sender=deployment.frozen_sender or "",
+        message=deployment.message or "",
+        optout_text=deployment.frozen_optout_text or "",
+        recipients=values,
+    )
+
+
+def _values(recipient: Recipient) -> dict[str, Any]:
+    values: dict[str, Any] = {"msisdn": recipient.msisdn}
+    for name in ("first_name", "last_name", "email", "message"):
+        if getattr(recipient, name):
+            values[name] = getattr(recipient, name)
+    if recipient.fields:
+        values["fields"] = recipient.fields.as_dict()
+    return values
+
+
+def give_up_fan_out(step: queue_messages.FanOut, reason: str) -> None:
+    """A fan-out step that failed on its last attempt: the page it counted but never queued fails, and
+    the deployment finishes with what was queued (whoever was never reached fails, and is refunded)."""
+    guard_key = f"fanout#{step.deployment}#{step.round}#{step.after}"
+    guard = Unique.get_or_none(guard_key, consistent_read=True)
+    failed = 0
+    if guard is not None and Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
+        page = _queued(step.deployment, step.after, until=guard.owner or None)
+        failed = fail_unclaimed(step.company, step.deployment, [r.msisdn for r in page], reason)
+    count_given_up(step.company, step.deployment, step.round, failed, "started", reason)
+    logger.error("fan-out given up", deployment=step.deployment, failed=failed, reason=reason)

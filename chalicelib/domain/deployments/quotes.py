@@ -1,0 +1,79 @@
+"""What a deployment will cost: the quote over its lists (or its own recipients) and the stored one."""
+
+from __future__ import annotations
+
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.contacts import audience
+from chalicelib.domain.contacts.audience import Quote, QuoteBuilder
+from chalicelib.domain.deployments.store import get
+from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL
+from chalicelib.domain.rules.templates import compile_template
+from chalicelib.models.base import condition_failed
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment
+from chalicelib.models.tasks import Task
+
+
+def quote(caller: Caller, deployment_id: int) -> Quote:
+    """What sending costs: computed on the audience as it is now while the deployment can change, the
+    reserved figures once it is approved."""
+    deployment = get(caller, deployment_id)
+    if deployment.status not in (DRAFT, PENDING_APPROVAL):
+        return stored_quote(deployment)
+    result = compute_quote(deployment, get_company(caller))
+    try:
+        deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
+    except Exception as error:
+        if not condition_failed(error):
+            raise
+    return result
+
+
+def compute_quote(deployment: Deployment, company: Company) -> Quote:
+    builder = quote_builder(deployment, company)
+    people = (
+        audience.recipients_of(deployment.id)
+        if deployment.source == "import"
+        else audience.merged_lists(deployment.contact_lists)
+    )
+    for page in audience.pages(people):
+        builder.add(page)
+    return builder.quote
+
+
+def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
+    return QuoteBuilder(
+        company=company.id,
+        sender=deployment.sender or company.sender_id,
+        marketing=deployment.marketing,
+        template=compile_template(deployment.message or ""),
+        optout_text=company.optout_text if deployment.optout else None,
+    )
+
+
+def quote_actions(result: Quote) -> list:
+    return [
+        Deployment.total_contacts.set(result.recipients),
+        Deployment.total_credits.set(result.credits),
+        Deployment.opted_out.set(result.opted_out),
+        Deployment.encoding.set(result.encoding),
+        Deployment.non_gsm_chars.set(sorted(result.non_gsm_chars)[: audience.MAX_NON_GSM_SHOWN]),
+    ]
+
+
+def stored_quote(deployment: Deployment) -> Quote:
+    return Quote(
+        recipients=deployment.total_contacts,
+        opted_out=deployment.opted_out,
+        segments_total=deployment.total_credits,
+        encoding=deployment.encoding or "GSM-7",
+        non_gsm_chars=set(deployment.non_gsm_chars or []),
+    )
+
+
+def quote_task(task: Task) -> dict:
+    deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
+    result = compute_quote(deployment, Company.get(task.company))
+    deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
+    return result.as_dict()

@@ -1,0 +1,87 @@
+"""A deployment's recipients: frozen from its lists at approval, listed by status, discarded with a draft."""
+
+from __future__ import annotations
+
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.contacts import audience
+from chalicelib.domain.deployments.quotes import quote_builder
+from chalicelib.domain.deployments.store import get
+from chalicelib.domain.errors import invalid_field
+from chalicelib.models import batch
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.pagination import Page, PageRequest, paginate
+
+RECIPIENT_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_out", "unknown")
+
+
+def recipients(caller: Caller, deployment_id: int, page: PageRequest, status: str | None = None) -> Page:
+    deployment = get(caller, deployment_id)
+    if status is not None and status not in RECIPIENT_STATUSES:
+        raise invalid_field("status", f"must be one of {', '.join(RECIPIENT_STATUSES)}")
+    condition = None if status is None else Recipient.status == status
+    return paginate(Recipient, deployment.id, page, filter_condition=condition)
+
+
+def freeze(deployment: Deployment, company: Company) -> audience.Quote:
+    """Copy the lists (merged, one entry per number) into the deployment's own recipients, so later list
+    changes cannot touch it, and quote that copy. An imported deployment already has its own."""
+    if deployment.source == "import":
+        return _mark_imported(deployment, company)
+    discard_recipients(deployment)
+    builder = quote_builder(deployment, company)
+    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
+    try:
+        for page in audience.pages(audience.merged_lists(deployment.contact_lists)):
+            blocked = builder.add(page)
+            writer.submit([_recipient(deployment, contact, blocked).serialize() for contact in page])
+        writer.wait()
+    finally:
+        writer.close()
+    return builder.quote
+
+
+def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
+    """An imported deployment's own recipients, quoted, with those opted out now marked so (and any
+    marked at an earlier approval whose opt-out was lifted since, queued again)."""
+    builder = quote_builder(deployment, company)
+    writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
+    try:
+        for page in audience.pages(audience.recipients_of(deployment.id)):
+            blocked = builder.add(page)
+            changed = []
+            for recipient in page:
+                status = "opted_out" if recipient.msisdn in blocked else "queued"
+                if recipient.status != status:
+                    recipient.status = status
+                    changed.append(recipient.serialize())
+            writer.submit(changed)
+        writer.wait()
+    finally:
+        writer.close()
+    return builder.quote
+
+
+def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
+    """A frozen recipient; one opted out at approval is not paid for, so it is never sent (even if the
+    opt-out is lifted before the send)."""
+    return Recipient(
+        deployment=deployment.id,
+        msisdn=contact.msisdn,
+        company=deployment.company,
+        contact=contact.id,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        fields=contact.fields.as_dict() if contact.fields else {},
+        status="opted_out" if contact.msisdn in blocked else "queued",
+    )
+
+
+def discard_recipients(deployment: Deployment) -> None:
+    """Remove a deployment's recipients (a new freeze replaces them; a deleted draft leaves none)."""
+    keys = [
+        {"deployment": {"N": str(deployment.id)}, "msisdn": {"S": r.msisdn}}
+        for r in Recipient.query(deployment.id, attributes_to_get=["deployment", "msisdn"])
+    ]
+    batch.delete_keys(Recipient.Meta.table_name, keys)

@@ -1,0 +1,275 @@
+"""Settlement: a deployment whose recipients all have a status is finished, claims a crash left behind
+become `unknown`, what was not used goes back to the company; chunks given up fail what they never sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import queue_messages
+from chalicelib.domain import clock
+from chalicelib.domain.contacts.audience import text_for
+from chalicelib.domain.deployments.store import unchanged_meanwhile
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules.lifecycle import FAILED, PAUSED, SENDING, SENT
+from chalicelib.domain.rules.segments import cost
+from chalicelib.domain.rules.templates import Template, compile_template
+from chalicelib.domain.stats import rollup
+from chalicelib.log import logger
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Recipient
+
+CLAIM_EXPIRY_SECONDS = 960  # the send worker's Lambda timeout (900 s) and a margin: no claimer lives longer
+
+
+RECOVER_AFTER_SECONDS = 900  # idle this long: look for claims of dead workers (at most this often)
+
+
+STALL_SECONDS = 86_400  # idle a whole day: finish anyway
+
+
+def finish_if_done(deployment: Deployment, now: datetime) -> bool:
+    """Finish a sending deployment once every recipient fanned out has a status. One idle for a while
+    first gets back the claims of dead workers (they become `unknown`); one idle for a day is finished
+    anyway (its unsent recipients fail and are refunded). Chunks waiting behind other work are not idle
+    for long enough to be mistaken for lost."""
+    if deployment.status != SENDING or not deployment.fanout_done:
+        return False
+    idle = now.timestamp() - (deployment.last_progress or 0)
+    lost = deployment.processed < deployment.expected and idle > RECOVER_AFTER_SECONDS
+    if lost and recover_lost_claims(deployment, now):
+        deployment = Deployment.get(deployment.company, deployment.id, consistent_read=True)
+    if deployment.processed < deployment.expected and idle <= STALL_SECONDS:
+        return False
+    try:
+        finish(deployment)
+    except Conflict:
+        return False  # another run finished it (or it was paused, cancelled or resumed) meanwhile
+    return True
+
+
+def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
+    """Recipients a dead worker left `sending` (claimed longer ago than any worker lives) become
+    `unknown`: charged, never resent. Returns how many of the current round it counted as processed."""
+    if now.timestamp() - (deployment.last_recovery or 0) < RECOVER_AFTER_SECONDS:
+        return 0
+    deployment.update(actions=[Deployment.last_recovery.set(int(now.timestamp()))])
+    before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
+    tz = Company.get(deployment.company).timezone
+    counted = 0
+    lost = (Recipient.status == "sending") & (Recipient.claimed_at < before)
+    for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
+        tally = rollup.Tally()
+        tally.add(deployment.company, deployment.id, rollup.from_epoch(recipient.claimed_at), tz, "unsent")
+        if _counted_update(recipient, [Recipient.status.set("unknown")], "sending", tally):
+            counted += recipient.claim_round == deployment.round
+    sent = 0
+    unwritten = _receipt_without_outcome() & (Recipient.claimed_at < before)
+    for recipient in Recipient.query(deployment.id, filter_condition=unwritten, consistent_read=True):
+        if _count_receipted(recipient, deployment.company, tz):
+            sent += recipient.claim_round == deployment.round
+    if counted or sent:
+        deployment.update(
+            actions=[
+                Deployment.processed.add(counted + sent),
+                Deployment.failed_count.add(counted),
+                Deployment.sent_count.add(sent),
+            ],
+            condition=Deployment.round == deployment.round,
+        )
+    logger.warning("lost claims recovered", deployment=deployment.id, counted=counted, receipted=sent)
+    return counted + sent
+
+
+def _receipt_without_outcome():
+    """Claims a receipt reached before their sender wrote the outcome (which stamps `date_sent`)."""
+    return (
+        Recipient.receipt.exists()
+        & Recipient.date_sent.does_not_exist()
+        & (Recipient.status != "sending")
+        & Recipient.claimed_at.exists()
+    )
+
+
+def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
+    """A claim whose sender died after the network took it (a receipt says so): count it as the sender
+    would have (sent, in its hour; the receipt moved it from there) and stamp it so nobody counts it again."""
+    claimed = rollup.from_epoch(recipient.claimed_at)
+    tally = rollup.Tally()
+    tally.add(company, recipient.deployment, claimed, tz, "sent")
+    return _counted_update(
+        recipient,
+        [Recipient.date_sent.set(claimed)],
+        recipient.status,
+        tally,
+        extra=Recipient.date_sent.does_not_exist(),
+    )
+
+
+def give_up_chunk(chunk: queue_messages.SendChunk, reason: str) -> None:
+    """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
+    and count as processed, so the deployment can finish; any a worker holds are recovered later."""
+    failed = fail_unclaimed(chunk.company, chunk.deployment, [r["msisdn"] for r in chunk.recipients], reason)
+    count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
+    logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
+
+
+def fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason: str) -> int:
+    """Fail each of `numbers` that is still queued (counted as unsent now); returns how many."""
+    tz = Company.get(company).timezone
+    failed = 0
+    for number in numbers:
+        now = clock.now()
+        tally = rollup.Tally()
+        tally.add(company, deployment_id, now, tz, "unsent")
+        actions = [
+            Recipient.status.set("failed"),
+            Recipient.error.set(f"not sent: {reason}"[:500]),
+            Recipient.claimed_at.set(rollup.epoch(now)),
+        ]
+        failed += _counted_update(
+            Recipient(deployment=deployment_id, msisdn=number), actions, "queued", tally
+        )
+    return failed
+
+
+def _counted_update(
+    recipient: Recipient, actions: list, expect: str, tally: rollup.Tally, extra: Any = None
+) -> bool:
+    """Change a recipient still in status `expect` (and meeting `extra`), and its hour's counts, in one
+    transaction; False when it had moved on (a worker got there first)."""
+    condition = Recipient.status == expect if extra is None else (Recipient.status == expect) & extra
+    try:
+        with transaction() as write:
+            write.update(recipient, actions=actions, condition=condition)
+            tally.write_into(write)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def count_given_up(
+    company: int, deployment_id: int, round_: int, failed: int, what: str, reason: str
+) -> None:
+    """Say so on the deployment, count what failed as processed (this round only), and for a fan-out
+    step, let the deployment finish without the pages it never reached."""
+    error_text = f"Part of the send could not be {what} ({reason})."
+    actions = [
+        Deployment.error.set(error_text),
+        Deployment.processed.add(failed),
+        Deployment.failed_count.add(failed),
+    ]
+    if what == "started":
+        actions.append(Deployment.fanout_done.set(1))
+    try:
+        Deployment(company=company, id=deployment_id).update(
+            actions=actions, condition=Deployment.round == round_
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        Deployment(company=company, id=deployment_id).update(actions=[Deployment.error.set(error_text)])
+
+
+def finish(deployment: Deployment, final: int | None = None) -> None:
+    """Settle a deployment from its recipients: recipients never sent fail (and cost nothing), those
+    left `sending` by a crash are `unknown` (and cost what they would have), the unused reservation
+    goes back to the company, and `total_credits` becomes what was used (never more than reserved).
+    Each leftover changes only from the status it was read in, so a worker still at work wins. Only a
+    sending or paused deployment is settled: one settled already keeps what it was settled to."""
+    if deployment.status not in (SENDING, PAUSED):
+        return
+    template = compile_template(deployment.message or "")
+    totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
+    tz = Company.get(deployment.company).timezone
+    for recipient in Recipient.query(deployment.id, consistent_read=True):
+        recipient = _settled(
+            recipient, template, deployment.frozen_optout_text or None, deployment.company, tz
+        )
+        status = recipient.status if recipient.status in totals else "sent"
+        totals[status] += 1
+        if recipient.status in ("sent", "delivered", "unknown") or recipient.receipt:
+            totals["used"] += recipient.segments or 0
+    used = min(totals["used"], deployment.reserved or 0)
+    if totals["used"] > used:
+        logger.error("a deployment used more than it reserved", deployment=deployment.id, used=totals["used"])
+    refund = (deployment.reserved or 0) - used
+    if final is None:
+        nothing_sent = totals["sent"] == 0 and totals["failed"] + totals["unknown"] > 0
+        final = FAILED if deployment.error or nothing_sent else SENT
+    with unchanged_meanwhile(), transaction() as write:
+        write.update(
+            deployment,
+            actions=[
+                Deployment.status.set(final),
+                Deployment.total_credits.set(used),
+                Deployment.reserved.set(0),
+                Deployment.credits_used.set(used),
+                Deployment.sent_count.set(totals["sent"]),
+                Deployment.failed_count.set(totals["failed"] + totals["unknown"]),
+                Deployment.blocked_count.set(totals["opted_out"]),
+                Deployment.launch_queue.remove(),
+                Deployment.launch_at.remove(),
+                Deployment.date_finished.set(clock.now()),
+                Deployment.date_updated.set(clock.now()),
+            ],
+            condition=(Deployment.status == deployment.status) & (Deployment.round == deployment.round),
+        )
+        if refund:
+            write.update(
+                Company(id=deployment.company),
+                actions=[Company.credits.add(refund)],
+                condition=Company.id.exists(),
+            )
+    logger.info(
+        "deployment finished",
+        deployment=deployment.id,
+        status=lifecycle.NAMES[final],
+        used=used,
+        refunded=refund,
+        **{k: v for k, v in totals.items() if k != "used"},
+    )
+
+
+def _settled(
+    recipient: Recipient, template: Template, optout_text: str | None, company: int, tz: str
+) -> Recipient:
+    """The recipient with a final status: queued → failed, sending → unknown (each counted as unsent),
+    and a cost for every one that reached (or may have reached) the network; re-read if a worker
+    changed it meanwhile."""
+    while True:
+        actions = []
+        tally = rollup.Tally()
+        if recipient.status == "queued":
+            now = clock.now()
+            actions = [
+                Recipient.status.set("failed"),
+                Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
+                Recipient.claimed_at.set(rollup.epoch(now)),
+            ]
+            tally.add(company, recipient.deployment, now, tz, "unsent")
+        elif recipient.status in ("sending", "unknown") or (recipient.receipt and recipient.segments is None):
+            if recipient.status == "sending":
+                actions.append(Recipient.status.set("unknown"))
+                claimed = rollup.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+                tally.add(company, recipient.deployment, claimed, tz, "unsent")
+            if recipient.segments is None:
+                segments = cost(text_for(template, optout_text, recipient)).segments
+                actions.append(Recipient.segments.set(segments))
+        extra = None
+        if recipient.receipt and recipient.date_sent is None and recipient.status != "sending":
+            claimed = rollup.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+            actions.append(Recipient.date_sent.set(claimed))  # its sender never wrote: count it here
+            tally.add(company, recipient.deployment, claimed, tz, "sent")
+            extra = Recipient.date_sent.does_not_exist()
+        if not actions:
+            return recipient
+        if _counted_update(recipient, actions, recipient.status, tally, extra):
+            return Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
+        recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
