@@ -72,12 +72,12 @@ def _run(deployments: int) -> dict:
 def _write(activity: list[tuple[int, int, datetime]]) -> None:
     """Hour-row updates as the sender makes them: a deployment's and its company's, in transactions."""
     from chalicelib import aws
-    from chalicelib.domain.stats import rollup
+    from chalicelib.domain.stats.tally import Tally
 
     client = aws.client("dynamodb")
     per_transaction = ACTIONS_A_TRANSACTION // 2
     for start in range(0, len(activity), per_transaction):
-        tally = rollup.Tally()
+        tally = Tally()
         for company, deployment, moment in activity[start : start + per_transaction]:
             tally.add(company, deployment, moment, TZ, "sent", 90)
             tally.add(company, deployment, moment, TZ, "unsent", 7)
@@ -87,13 +87,14 @@ def _write(activity: list[tuple[int, int, datetime]]) -> None:
 
 def _put_history(company: int, deployment: int, hours: int) -> None:
     """`hours` hour rows before NOW for a deployment and its company, waiting to be rolled up."""
-    from chalicelib.domain.stats import rollup
+    from chalicelib.domain.stats import periods
+    from chalicelib.domain.stats.tally import dirty_shard
     from chalicelib.models import batch
     from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
     rows = []
     for back in range(hours, 0, -1):
-        hour = rollup.hour_of(NOW - timedelta(hours=back), TZ)
+        hour = periods.hour_of(NOW - timedelta(hours=back), TZ)
         for scope, owner in ((deployment_scope(deployment), deployment), (company_scope(company), None)):
             row = Stat(
                 scope=scope,
@@ -101,14 +102,14 @@ def _put_history(company: int, deployment: int, hours: int) -> None:
                 company=company,
                 deployment=owner,
                 period_type=hour.type,
-                period_start=rollup.iso(hour.start),
-                period_end=rollup.iso(hour.end),
+                period_start=periods.iso(hour.start),
+                period_end=periods.iso(hour.end),
                 tz=TZ,
                 sent=90,
                 unsent=7,
                 optout=3,
                 version=1,
-                dirty=rollup.dirty_shard(company, owner),
+                dirty=dirty_shard(company, owner),
             )
             rows.append(row.serialize())
     batch.write_items(Stat.Meta.table_name, rows)

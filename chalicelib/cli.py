@@ -115,9 +115,9 @@ def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _verify_stats(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.domain.stats import rollup
+    from chalicelib.domain.stats import verify
 
-    differences = rollup.verify(args.company)
+    differences = verify.verify(args.company)
     return {"company": args.company, "ok": not differences, "differences": differences}
 
 

@@ -3,7 +3,7 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.deployments import store
-from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats import periods, reading
 from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
 bp = Blueprint(__name__)
@@ -11,11 +11,11 @@ bp = Blueprint(__name__)
 
 def render_stat(row: Stat) -> dict:
     sent, unsent, optout = row.sent or 0, row.unsent or 0, row.optout or 0
-    period = rollup.Period(
-        row.period_type, rollup.parse_utc(row.period_start), rollup.parse_utc(row.period_end)
+    period = periods.Period(
+        row.period_type, periods.parse_utc(row.period_start), periods.parse_utc(row.period_end)
     )
     return {
-        "id": rollup.row_id(row.company, row.deployment, period, row.tz),
+        "id": periods.row_id(row.company, row.deployment, period, row.tz),
         "deployment": row.deployment,
         "period_type": row.period_type,
         "period_start": row.period_start,
@@ -31,11 +31,11 @@ def render_stat(row: Stat) -> dict:
 
 
 def _rows(call: Call, scope: str, period: str) -> dict:
-    period_type = rollup.parse_period_name(period)
+    period_type = reading.parse_period_name(period)
     tz = get_company(call.caller).timezone
-    start = rollup.parse_moment(call.query("start"), "start", tz)
-    end = rollup.parse_moment(call.query("end"), "end", tz, end=True)
-    page = rollup.list_rows(scope, period_type, start, end, call.page())
+    start = reading.parse_moment(call.query("start"), "start", tz)
+    end = reading.parse_moment(call.query("end"), "end", tz, end=True)
+    page = reading.list_rows(scope, period_type, start, end, call.page())
     return {"results": [render_stat(r) for r in page.items], "next": page.next}
 
 

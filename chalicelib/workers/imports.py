@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
-from chalicelib.domain.imports import importer, jobs
+from chalicelib.domain.imports import importer, jobs, resume
 from chalicelib.models.imports import Import
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
@@ -28,7 +28,7 @@ def handle(event: SQSEvent) -> dict:
         else:
             try:
                 importer.run(message.company, message.import_id, should_pause)
-            except importer.LeaseLost:
+            except resume.LeaseLost:
                 return
 
     return process(event, "imports", run, _give_up)

@@ -9,7 +9,7 @@ from chalice.app import SQSEvent
 from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.deployments import fanout, settlement
-from chalicelib.domain.sending import sender
+from chalicelib.domain.sending import api_messages, sender
 from chalicelib.models.deployments import Deployment
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
@@ -48,7 +48,7 @@ def _give_up(message: Any, reason: str) -> None:
     """A record that failed on its last attempt ends in a terminal state: its API messages fail (their
     credits go back), a chunk's unclaimed recipients fail, a fan-out step lets the deployment finish."""
     if isinstance(message, queue_messages.SendMessages):
-        sender.fail_messages(message.company, message.ids, f"not sent: {reason}")
+        api_messages.fail_messages(message.company, message.ids, f"not sent: {reason}")
     elif isinstance(message, queue_messages.SendChunk):
         settlement.give_up_chunk(message, reason)
     else:

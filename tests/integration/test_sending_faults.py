@@ -12,7 +12,7 @@ from chalicelib.domain.contacts import optouts
 from chalicelib.domain.deployments import fanout, launch, settlement
 from chalicelib.domain.inbound import receipts
 from chalicelib.domain.sending import sender
-from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats import verify
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.providers import Permanent
@@ -290,7 +290,7 @@ def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, g
     assert Company.get(acme.id).credits == 1000 - settled.total_credits
     # the group in flight was settled `unknown` (unsent) first: its statuses moved the counts, once
     assert statuses(deployment_id) == {"sent": 25, "failed": 5}
-    assert rollup.verify(acme.id) == []
+    assert verify.verify(acme.id) == []
 
 
 def test_two_launchers_finishing_one_deployment_do_not_fail(
@@ -432,7 +432,7 @@ def test_a_cancel_in_flight_then_a_fast_receipt_counts_once(api, tenants, gatewa
 
     gateway.script = cancel_then_receipt
     run_send_worker([chunk])
-    assert rollup.verify(acme.id) == []
+    assert verify.verify(acme.id) == []
 
 
 def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gateway, at_time, captured):
@@ -454,7 +454,7 @@ def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gatew
     assert deployment_of(acme, deployment_id).processed == 25
     run_send_worker([chunk], attempt=2)  # SQS brings the chunk back: the other 5 go out
     assert statuses(deployment_id) == {"delivered": 25, "sent": 5}
-    assert rollup.verify(acme.id) == []
+    assert verify.verify(acme.id) == []
     settled = deployment_of(acme, deployment_id)  # the worker settled it once the last five were sent
     assert (settled.status, settled.sent_count, settled.failed_count, settled.total_credits) == (4, 30, 0, 30)
 

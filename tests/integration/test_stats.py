@@ -9,8 +9,10 @@ import pytest
 from chalicelib import aws, cli
 from chalicelib.domain import clock
 from chalicelib.domain.inbound import receipts
-from chalicelib.domain.sending import sender
+from chalicelib.domain.sending import api_messages, sender
 from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats.tally import Tally, column
+from chalicelib.domain.stats.verify import verify
 from chalicelib.models.deployments import Recipient
 from chalicelib.models.stats import Stat
 from chalicelib.providers import Permanent
@@ -42,10 +44,6 @@ def summary(found):
         (r["period_start"], r["period_end"], r["sms_sent_count"], r["sms_unsent_count"], r["total"])
         for r in found
     ]
-
-
-def verify(company_id):
-    return rollup.verify(company_id)
 
 
 def test_a_send_across_midnight_at_a_month_end_is_split_by_the_companys_clock(
@@ -131,7 +129,7 @@ def test_every_outcome_is_counted_once_and_the_levels_agree_with_the_records(
     )
     pump.drain()
     rollup.roll_up()
-    records = collections.Counter(rollup.column(r.status) for r in Recipient.query(deployment_id))
+    records = collections.Counter(column(r.status) for r in Recipient.query(deployment_id))
     assert records == {"sent": 117, "unsent": 2, "optout": 1}
     for period in ("hourly", "daily", "monthly", "yearly"):
         found = rows(api, acme.member, f"/deployments/{deployment_id}/stats/{period}")
@@ -255,11 +253,11 @@ def test_a_rollup_costs_the_same_whatever_the_history(api, tenants, at_time):
         deployment = 900_000 + history
         start = datetime.fromisoformat("2026-01-01T00:00:00+02:00")
         for hour in range(history):
-            tally = rollup.Tally()
+            tally = Tally()
             tally.add(acme.id, deployment, start + timedelta(hours=hour), "Africa/Johannesburg", "sent")
             aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
         rollup.roll_up()
-        tally = rollup.Tally()
+        tally = Tally()
         tally.add(acme.id, deployment, start + timedelta(hours=history + 1), "Africa/Johannesburg", "sent")
         aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
         with count_aws_calls() as counted:
@@ -273,7 +271,7 @@ def test_a_run_short_of_time_keeps_the_groups_it_finished(api, tenants, monkeypa
     next run finishes the rest with the same rows as one long run."""
     acme, _ = tenants
     start = datetime.fromisoformat("2026-03-01T00:00:00+02:00")
-    tally = rollup.Tally()
+    tally = Tally()
     for day in range(3):
         tally.add(acme.id, 700_001, start + timedelta(days=day), "Africa/Johannesburg", "sent", 2)
     aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())
@@ -297,7 +295,7 @@ def test_the_schedule_never_runs_beside_another_rollup(api, tenants):
     from chalicelib.workers import stats as stats_worker
 
     acme, _ = tenants
-    tally = rollup.Tally()
+    tally = Tally()
     tally.add(
         acme.id, 700_002, datetime.fromisoformat("2026-03-01T10:00:00+02:00"), "Africa/Johannesburg", "sent"
     )
@@ -325,7 +323,7 @@ def hour_totals(scope):
 
 def record_totals(deployment_id):
     found = collections.Counter(
-        rollup.column(r.status) for r in Recipient.query(deployment_id, consistent_read=True)
+        column(r.status) for r in Recipient.query(deployment_id, consistent_read=True)
     )
     return {k: v for k, v in found.items() if k}
 
@@ -399,7 +397,7 @@ def test_giving_up_api_messages_survives_a_conflict(api, tenants, captured, monk
     )
     (batch_of,) = captured.take(queue_messages.SendMessages)
     conflicts_first(monkeypatch, 1)
-    sender.fail_messages(acme.id, batch_of.ids, "not sent: test")
+    api_messages.fail_messages(acme.id, batch_of.ids, "not sent: test")
     (message,) = Message.query(acme.id)
     assert message.status == "failed"
     assert verify(acme.id) == []
@@ -431,7 +429,7 @@ def test_impossible_start_dates_are_400(api, tenants, value):
 def test_a_cursor_outside_the_asked_periods_is_400(api, tenants):
     acme, _ = tenants
     start = datetime.fromisoformat("2026-01-01T00:00:00+02:00")
-    tally = rollup.Tally()
+    tally = Tally()
     for hour in range(3):
         tally.add(acme.id, None, start + timedelta(hours=hour), "Africa/Johannesburg", "sent")
     aws.client("dynamodb").transact_write_items(TransactItems=tally.updates())

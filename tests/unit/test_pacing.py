@@ -1,4 +1,4 @@
-from chalicelib.domain.sending import sender
+from chalicelib.domain.sending import pacing, sender
 
 
 def test_a_worker_keeps_to_its_share_of_the_senders_rate(monkeypatch):
@@ -11,7 +11,7 @@ def test_a_worker_keeps_to_its_share_of_the_senders_rate(monkeypatch):
         clock["now"] += seconds
 
     monkeypatch.setattr(sender.time, "sleep", sleep)
-    pacer = sender.Pacer(per_second=20 / 4)
+    pacer = pacing.Pacer(per_second=20 / 4)
     for _ in range(11):
         pacer.wait()
     assert abs(clock["now"] - 102.0) < 1e-9  # eleven sends at five a second span two seconds
@@ -22,7 +22,7 @@ def test_an_idle_pacer_does_not_save_up_a_burst(monkeypatch):
     clock = {"now": 0.0}
     monkeypatch.setattr(sender.time, "monotonic", lambda: clock["now"])
     monkeypatch.setattr(sender.time, "sleep", lambda s: clock.__setitem__("now", clock["now"] + s))
-    pacer = sender.Pacer(per_second=10)
+    pacer = pacing.Pacer(per_second=10)
     pacer.wait()
     clock["now"] = 60.0
     pacer.wait()

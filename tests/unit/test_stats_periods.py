@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats import periods, reading
+from chalicelib.domain.stats.tally import Tally
 from chalicelib.models.stats import DAY, HOUR, MONTH, YEAR
 
 SAST = "Africa/Johannesburg"
@@ -17,12 +18,12 @@ def utc(text):
 
 def chain(moment, tz):
     """The hour of `moment` and the day, month and year around it, as (start, end) in UTC ISO."""
-    period = rollup.hour_of(moment, tz)
+    period = periods.hour_of(moment, tz)
     found = [period]
     while period.type < YEAR:
-        period = rollup.enclosing(period, tz)
+        period = periods.enclosing(period, tz)
         found.append(period)
-    return [(rollup.iso(p.start), rollup.iso(p.end)) for p in found]
+    return [(periods.iso(p.start), periods.iso(p.end)) for p in found]
 
 
 def test_a_south_african_evening_belongs_to_that_local_day_month_and_year():
@@ -50,23 +51,23 @@ def test_days_around_daylight_saving_have_23_and_25_hours():
 
 def test_row_ids_differ_for_every_owner_type_and_start_and_stay_below_2_53():
     start = utc("2026-01-01T00:00:00+02:00")
-    periods = [rollup.hour_of(start + timedelta(hours=h), SAST) for h in range(24 * 400)]
+    hours = [periods.hour_of(start + timedelta(hours=h), SAST) for h in range(24 * 400)]
     ids = set()
-    for period in periods:
+    for period in hours:
         for owner in (7, None):
-            ids.add(rollup.row_id(3, owner, period, SAST))
-    day = rollup.enclosing(periods[0], SAST)
-    for period in (day, rollup.enclosing(day, SAST), rollup.enclosing(rollup.enclosing(day, SAST), SAST)):
-        ids.add(rollup.row_id(3, 7, period, SAST))
-        ids.add(rollup.row_id(3, 7, period, "Asia/Kolkata"))  # the same period start: the same row
-    assert len(ids) == 2 * len(periods) + 3
+            ids.add(periods.row_id(3, owner, period, SAST))
+    day = periods.enclosing(hours[0], SAST)
+    for period in (day, periods.enclosing(day, SAST), periods.enclosing(periods.enclosing(day, SAST), SAST)):
+        ids.add(periods.row_id(3, 7, period, SAST))
+        ids.add(periods.row_id(3, 7, period, "Asia/Kolkata"))  # the same period start: the same row
+    assert len(ids) == 2 * len(hours) + 3
     assert max(ids) < 2**53
-    new_york_day = rollup.enclosing(rollup.hour_of(start, "America/New_York"), "America/New_York")
-    assert rollup.row_id(3, 7, new_york_day, "America/New_York") != rollup.row_id(3, 7, day, SAST)
+    new_york_day = periods.enclosing(periods.hour_of(start, "America/New_York"), "America/New_York")
+    assert periods.row_id(3, 7, new_york_day, "America/New_York") != periods.row_id(3, 7, day, SAST)
 
 
 def test_a_tally_adds_per_hour_and_moves_between_columns():
-    tally = rollup.Tally()
+    tally = Tally()
     moment = utc("2026-11-26T10:10:00+02:00")
     tally.add(1, 5, moment, SAST, "sent", 3)
     tally.add(1, 5, moment + timedelta(minutes=30), SAST, "sent")
@@ -77,7 +78,7 @@ def test_a_tally_adds_per_hour_and_moves_between_columns():
     values = updates["d5"]["ExpressionAttributeValues"]
     assert (values[":sent"], values[":unsent"]) == ({"N": "3"}, {"N": "1"})
     assert updates["d5"]["Key"]["period"]["S"] == f"{HOUR}#2026-11-26T08:00:00Z"
-    assert not rollup.Tally()
+    assert not Tally()
 
 
 @pytest.mark.parametrize(
@@ -90,21 +91,21 @@ def test_a_tally_adds_per_hour_and_moves_between_columns():
     ],
 )
 def test_start_and_end_are_read_in_the_companys_zone(value, end, expected):
-    assert rollup.parse_moment(value, "start", SAST, end=end) == expected
+    assert reading.parse_moment(value, "start", SAST, end=end) == expected
 
 
 @pytest.mark.parametrize("value", ["yesterday", "0001-01-01", "2026-02-30"])
 def test_impossible_moments_are_refused(value):
     with pytest.raises(InvalidInput):
-        rollup.parse_moment(value, "start", SAST)
+        reading.parse_moment(value, "start", SAST)
 
 
 def test_period_names():
-    assert [rollup.parse_period_name(n) for n in ("hourly", "daily", "monthly", "yearly")] == [
+    assert [reading.parse_period_name(n) for n in ("hourly", "daily", "monthly", "yearly")] == [
         HOUR,
         DAY,
         MONTH,
         YEAR,
     ]
     with pytest.raises(InvalidInput):
-        rollup.parse_period_name("weekly")
+        reading.parse_period_name("weekly")

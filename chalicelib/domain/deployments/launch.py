@@ -11,6 +11,8 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
@@ -19,7 +21,7 @@ from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.lifecycle import APPROVED, PAUSED, SENDING
 from chalicelib.domain.rules.quiet_hours import is_permitted, next_opening
-from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats.tally import Tally
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
@@ -67,7 +69,7 @@ def launch(deployment: Deployment, now: datetime) -> str:
             )
         return "waiting"
     round_ = deployment.round + 1
-    tally = rollup.Tally()
+    tally = Tally()
     if deployment.date_sent is None and deployment.opted_out:
         # Opted out at approval: counted once, when the deployment first goes out.
         tally.add(deployment.company, deployment.id, now, company.timezone, "optout", deployment.opted_out)
@@ -135,3 +137,22 @@ def resume_now(caller: Caller, deployment_id: int) -> Deployment:
         )
     launch(Deployment.get(caller.company, deployment_id, consistent_read=True), clock.now())
     return get(caller, deployment_id)
+
+
+def pause(company_id: int, deployment_id: int, company: Company) -> None:
+    """Outside permitted hours: a sending marketing deployment pauses until they open again."""
+    opening = next_opening(clock.now(), company.timezone, company.default_region)
+    try:
+        Deployment(company=company_id, id=deployment_id).update(
+            actions=[
+                Deployment.status.set(PAUSED),
+                Deployment.launch_queue.set("due"),
+                Deployment.launch_at.set(clock.iso(opening)),
+                Deployment.date_updated.set(clock.now()),
+            ],
+            condition=Deployment.status == SENDING,
+        )
+        logger.info("deployment paused until hours open", deployment=deployment_id, resume=clock.iso(opening))
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise

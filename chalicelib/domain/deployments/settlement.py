@@ -17,7 +17,8 @@ from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.lifecycle import FAILED, PAUSED, SENDING, SENT
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template
-from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats import periods
+from chalicelib.domain.stats.tally import Tally
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
@@ -63,8 +64,8 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     counted = 0
     lost = (Recipient.status == "sending") & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
-        tally = rollup.Tally()
-        tally.add(deployment.company, deployment.id, rollup.from_epoch(recipient.claimed_at), tz, "unsent")
+        tally = Tally()
+        tally.add(deployment.company, deployment.id, periods.from_epoch(recipient.claimed_at), tz, "unsent")
         if _counted_update(recipient, [Recipient.status.set("unknown")], "sending", tally):
             counted += recipient.claim_round == deployment.round
     sent = 0
@@ -98,8 +99,8 @@ def _receipt_without_outcome():
 def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
     """A claim whose sender died after the network took it (a receipt says so): count it as the sender
     would have (sent, in its hour; the receipt moved it from there) and stamp it so nobody counts it again."""
-    claimed = rollup.from_epoch(recipient.claimed_at)
-    tally = rollup.Tally()
+    claimed = periods.from_epoch(recipient.claimed_at)
+    tally = Tally()
     tally.add(company, recipient.deployment, claimed, tz, "sent")
     return _counted_update(
         recipient,
@@ -124,12 +125,12 @@ def fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason:
     failed = 0
     for number in numbers:
         now = clock.now()
-        tally = rollup.Tally()
+        tally = Tally()
         tally.add(company, deployment_id, now, tz, "unsent")
         actions = [
             Recipient.status.set("failed"),
             Recipient.error.set(f"not sent: {reason}"[:500]),
-            Recipient.claimed_at.set(rollup.epoch(now)),
+            Recipient.claimed_at.set(periods.epoch(now)),
         ]
         failed += _counted_update(
             Recipient(deployment=deployment_id, msisdn=number), actions, "queued", tally
@@ -138,7 +139,7 @@ def fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason:
 
 
 def _counted_update(
-    recipient: Recipient, actions: list, expect: str, tally: rollup.Tally, extra: Any = None
+    recipient: Recipient, actions: list, expect: str, tally: Tally, extra: Any = None
 ) -> bool:
     """Change a recipient still in status `expect` (and meeting `extra`), and its hour's counts, in one
     transaction; False when it had moved on (a worker got there first)."""
@@ -245,26 +246,26 @@ def _settled(
     changed it meanwhile."""
     while True:
         actions = []
-        tally = rollup.Tally()
+        tally = Tally()
         if recipient.status == "queued":
             now = clock.now()
             actions = [
                 Recipient.status.set("failed"),
                 Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
-                Recipient.claimed_at.set(rollup.epoch(now)),
+                Recipient.claimed_at.set(periods.epoch(now)),
             ]
             tally.add(company, recipient.deployment, now, tz, "unsent")
         elif recipient.status in ("sending", "unknown") or (recipient.receipt and recipient.segments is None):
             if recipient.status == "sending":
                 actions.append(Recipient.status.set("unknown"))
-                claimed = rollup.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+                claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
                 tally.add(company, recipient.deployment, claimed, tz, "unsent")
             if recipient.segments is None:
                 segments = cost(text_for(template, optout_text, recipient)).segments
                 actions.append(Recipient.segments.set(segments))
         extra = None
         if recipient.receipt and recipient.date_sent is None and recipient.status != "sending":
-            claimed = rollup.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+            claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
             actions.append(Recipient.date_sent.set(claimed))  # its sender never wrote: count it here
             tally.add(company, recipient.deployment, claimed, tz, "sent")
             extra = Recipient.date_sent.does_not_exist()

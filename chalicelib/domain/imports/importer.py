@@ -18,7 +18,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from chalicelib import queue_messages, storage
@@ -38,12 +38,11 @@ from chalicelib.domain.imports.csvfiles import (
 from chalicelib.domain.imports.jobs import (
     COMPLETED,
     FAILED,
-    PENDING,
-    RUNNING,
     fail,
     parse_upload_key,
     state_prefix,
 )
+from chalicelib.domain.imports.resume import Counts, LeaseLost, ResumePoint, bind, lease, release
 from chalicelib.domain.imports.seen import SeenNumbers
 from chalicelib.domain.imports.targets import TARGETS
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
@@ -59,38 +58,7 @@ PROGRESS_EVERY = 5000
 ERROR_BUFFER_BYTES = 1 << 20
 HELD_ERRORS = 10_000
 REPEATS_HELD = 1000
-LEASE_SECONDS = 960
 ERRORS_HEADER = b"row,value,reason,detail\r\n"
-
-
-class LeaseLost(Exception):
-    """Another invocation holds the job now; this one must stop writing."""
-
-
-@dataclass
-class Counts:
-    rows: int = 0
-    imported: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-
-
-@dataclass
-class ResumePoint:
-    offset: int
-    row: int
-    counts: Counts
-    layout: dict
-    sequence: int = 0
-    seen_key: str | None = None
-    seen_bits: int = 0
-    error_parts: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ResumePoint:
-        data = {k: v for k, v in data.items() if k != "errors_file"}
-        return cls(**{**data, "counts": Counts(**data["counts"])})
 
 
 def handle_upload(upload: queue_messages.UploadedObject, should_pause: Callable[[int], bool]) -> str:
@@ -110,62 +78,17 @@ def run(company: int, import_id: int, should_pause: Callable[[int], bool], etag:
         return "ignored"
     if job.status in (COMPLETED, FAILED):
         return "already_done"
-    if etag is not None and not _bind(job, etag):
+    if etag is not None and not bind(job, etag):
         logger.warning("a different object arrived for a bound import", import_id=import_id)
         return "ignored"
     owner = str(uuid.uuid4())
-    if not _lease(job, owner):
+    if not lease(job, owner):
         return "busy"
     try:
         return FileImport(job, owner, should_pause).run()
     except Exception:
-        _release(job, owner)
+        release(job, owner)
         raise
-
-
-def _release(job: Import, owner: str) -> None:
-    """Let a retry take the job at once after a failure this invocation survived (a crash cannot)."""
-    try:
-        job.update(
-            actions=[Import.lease_owner.remove(), Import.lease_until.set(0)],
-            condition=Import.lease_owner == owner,
-        )
-    except Exception:
-        logger.exception("could not release the import lease", import_id=job.id)
-
-
-def _bind(job: Import, etag: str) -> bool:
-    """Tie the job to the first object that arrives for it; later events must name the same object."""
-    if job.etag is not None:
-        return job.etag == etag
-    try:
-        job.update(actions=[Import.etag.set(etag)], condition=Import.etag.does_not_exist())
-    except Exception as error:
-        if not condition_failed(error):
-            raise
-        job.refresh(consistent_read=True)
-    return job.etag == etag
-
-
-def _lease(job: Import, owner: str) -> bool:
-    now = int(clock.now().timestamp())
-    free = Import.lease_until.does_not_exist() | (Import.lease_until < now)
-    try:
-        job.update(
-            actions=[
-                Import.lease_owner.set(owner),
-                Import.lease_until.set(now + LEASE_SECONDS),
-                Import.status.set(RUNNING),
-                Import.invocations.add(1),
-                Import.date_updated.set(clock.now()),
-            ],
-            condition=free & Import.status.is_in(PENDING, RUNNING),
-        )
-    except Exception as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
 
 
 class FileImport:

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Busy
-from chalicelib.domain.stats import rollup
+from chalicelib.domain.stats import periods
+from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.log import logger
 from chalicelib.models.base import StillConflicting, transact_write
 from chalicelib.models.companies import Company
@@ -215,19 +216,19 @@ def _update(
 def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
     """The hour counts' move from the column the SMS is counted in to the outcome's. One still
     `sending` will be counted as sent by its sender, so it moves from there."""
-    was = rollup.column("sent" if status == "sending" else status)
-    if was == rollup.column(outcome):
+    was = column("sent" if status == "sending" else status)
+    if was == column(outcome):
         return []
     company = int(item["company"]["N"])
     deployment = int(item["deployment"]["N"]) if "deployment" in item else None
     if "claimed_at" in item:
-        moment = rollup.from_epoch(int(item["claimed_at"]["N"]))
+        moment = periods.from_epoch(int(item["claimed_at"]["N"]))
     elif "date_sent" in item:
         moment = Recipient.date_sent.deserialize(item["date_sent"]["S"])
     else:
         moment = clock.now()
-    tally = rollup.Tally()
-    tally.move(company, deployment, moment, Company.get(company).timezone, was, rollup.column(outcome))
+    tally = Tally()
+    tally.move(company, deployment, moment, Company.get(company).timezone, was, column(outcome))
     return tally.updates()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import queue_messages
@@ -27,8 +28,18 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import cost
+from chalicelib.domain.sending import writes
+from chalicelib.domain.stats import periods
+from chalicelib.log import logger
 from chalicelib.models import batch
-from chalicelib.models.base import back_off, condition_failed, conflicted, transaction
+from chalicelib.models.base import (
+    StillConflicting,
+    back_off,
+    condition_failed,
+    conflicted,
+    transact_write,
+    transaction,
+)
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Bulk, Message
@@ -231,3 +242,40 @@ def check_item_types(item: Any) -> dict[str, Any]:
     if isinstance(item.get("destination"), int):
         item = {**item, "destination": str(item["destination"])}
     return item
+
+
+def fail_messages(company: int, ids: list[int], reason: str) -> None:
+    """API messages that can no longer be sent fail, and their credits go back (once each) — if they
+    were ever taken: a bulk request whose payment never happened refunds nothing."""
+    bulks: dict[int, bool] = {}
+    busy: list[int] = []
+    tz = Company.get(company).timezone
+    for message in Message.batch_get([(company, i) for i in ids]):
+        if message.status != "queued":
+            continue
+        paid = True
+        if message.bulk is not None:
+            if message.bulk not in bulks:
+                found = Bulk.get_or_none(company, message.bulk, consistent_read=True)
+                bulks[message.bulk] = found is not None and found.status == "paid"
+            paid = bulks[message.bulk]
+        now = clock.now()
+        failed = writes.move(Message.Meta.table_name, writes.message_key(message), "failed", expect="queued")
+        failed["Update"]["UpdateExpression"] += ", #error = :error, #claimed = :claimed"
+        failed["Update"]["ExpressionAttributeNames"].update({"#error": "error", "#claimed": "claimed_at"})
+        failed["Update"]["ExpressionAttributeValues"].update(
+            {":error": {"S": reason[:500]}, ":claimed": {"N": str(periods.epoch(now))}}
+        )
+        pending = writes.Pending(refunds={company: message.credits if paid else 0})
+        pending.tally.add(company, None, now, tz, "unsent")
+        try:
+            transact_write([failed, *writes.refunds(pending), *pending.tally.updates()])
+        except StillConflicting:
+            busy.append(message.id)  # the others are still failed; this one raises below
+        except ClientError as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+            if "ConditionalCheckFailed" not in reasons:
+                raise
+            logger.info("message settled elsewhere meanwhile", message=message.id)
+    if busy:
+        raise StillConflicting(f"messages {busy} could not be failed: their writes kept conflicting")

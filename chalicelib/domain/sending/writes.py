@@ -1,0 +1,200 @@
+"""The sender's writes: claims, statuses with their counts and refunds, gathered into the next transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.domain import clock
+from chalicelib.domain.stats import periods, tally
+from chalicelib.log import logger
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment, Message, Recipient
+
+
+@dataclass
+class Result:
+    """What became of one claimed recipient (or message)."""
+
+    status: str
+    segments: int = 0
+    provider_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Pending:
+    """Writes waiting for the next transaction: statuses, claims, and per-deployment counts."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+    rounds: dict[tuple[int, int], int] = field(default_factory=dict)
+    refunds: dict[int, int] = field(default_factory=dict)
+    tally: tally.Tally = field(default_factory=tally.Tally)
+    # what each status in `updates` adds to the hour counts: item name -> (company, deployment, hour
+    # moment, zone, column, whether it is a late outcome that also takes back an `unknown`'s unsent)
+    counted: dict[str, tuple] = field(default_factory=dict)
+
+
+def forget_old_rounds(pending: Pending) -> None:
+    """Recipients of a round that is over still count as sent or failed, but not towards the
+    completion count (`processed`) of the round that replaced it."""
+    for (company, deployment), round_ in pending.rounds.items():
+        current = Deployment.get(company, deployment, consistent_read=True)
+        if current.round != round_:
+            pending.counts.get((company, deployment), {}).pop("processed", None)
+
+
+def claim_of(table: str, key: dict[str, Any], moment: datetime, round_: int | None = None) -> dict[str, Any]:
+    """queued → sending, stamped (with the deployment's round): a claim older than a worker can live
+    belongs to a dead one, and the launcher recovers it; the stamp is also the hour it is counted in."""
+    claim = move(table, key, "sending", expect="queued")
+    update = claim["Update"]
+    update["UpdateExpression"] += ", #claimed = :claimed"
+    update["ExpressionAttributeNames"]["#claimed"] = "claimed_at"
+    update["ExpressionAttributeValues"][":claimed"] = {"N": str(periods.epoch(moment))}
+    if round_ is not None:
+        update["UpdateExpression"] += ", #claim_round = :claim_round"
+        update["ExpressionAttributeNames"]["#claim_round"] = "claim_round"
+        update["ExpressionAttributeValues"][":claim_round"] = {"N": str(round_)}
+    return claim
+
+
+def merge(first: Pending, then: Pending) -> Pending:
+    """Writes that failed, put back in front of any added since."""
+    merged = Pending(
+        updates=first.updates + then.updates,
+        claims=then.claims,
+        rounds={**first.rounds, **then.rounds},
+        refunds=dict(first.refunds),
+    )
+    merged.tally.merge(first.tally)
+    merged.tally.merge(then.tally)
+    merged.counted = {**first.counted, **then.counted}
+    for key, counts in [*first.counts.items(), *then.counts.items()]:
+        into = merged.counts.setdefault(key, {})
+        for name, n in counts.items():
+            into[name] = into.get(name, 0) + n
+    for company, n in then.refunds.items():
+        merged.refunds[company] = merged.refunds.get(company, 0) + n
+    return merged
+
+
+def move(table: str, key: dict[str, Any], to: str, expect: str) -> dict[str, Any]:
+    """A status change that happens only from `expect` (a claim, or giving a claim back)."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "SET #status = :to",
+            "ConditionExpression": "#status = :expect",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":to": {"S": to}, ":expect": {"S": expect}},
+        }
+    }
+
+
+def outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
+    """Write what became of a claimed recipient or message (the claim makes it ours alone). A delivery
+    receipt can beat this write (a fast network, a slow group): its status stands. Conditional on no
+    settlement having written for us (a stamped `date_sent`, or a status other than `sending`)."""
+    values: dict[str, Any] = {":status": {"S": result.status}, ":at": {"S": stamp()}}
+    names = {"#status": "status", "#at": "date_sent", "#receipt": "receipt"}
+    parts = ["#status = if_not_exists(#receipt, :status)", "#at = :at"]
+    for name, value in (
+        ("segments", result.segments),
+        ("provider_id", result.provider_id),
+        ("error", result.error),
+    ):
+        if value:
+            names[f"#{name}"] = name
+            parts.append(f"#{name} = :{name}")
+            values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value[:500]}
+    values[":sending"] = {"S": "sending"}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "SET " + ", ".join(parts),
+            "ConditionExpression": (
+                "(#status = :sending OR attribute_exists(#receipt)) AND attribute_not_exists(#at)"
+            ),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def settle_late(pending: Pending, failed: list[int]) -> None:
+    """Statuses whose condition failed: the claim was settled without us. One a settlement marked
+    `unknown` (the deployment finished, or the claim looked lost) gets its real outcome, its count
+    moving from unsent; anything else is dropped with its count (a give-back of a settled claim)."""
+    client = aws.client("dynamodb")
+    for index in reversed(failed):
+        update = pending.updates[index]["Update"]
+        name = item_name(pending.updates[index])
+        counted = pending.counted.pop(name, None)
+        item = client.get_item(TableName=update["TableName"], Key=update["Key"], ConsistentRead=True).get(
+            "Item"
+        )
+        status = item["status"]["S"] if item else None
+        if counted is not None and status == "unknown" and not counted[5]:
+            update["ConditionExpression"] = "#status = :unknown AND attribute_not_exists(#at)"
+            update["ExpressionAttributeValues"].pop(":sending")
+            update["ExpressionAttributeValues"][":unknown"] = {"S": "unknown"}
+            company, deployment, moment, tz, _, _ = counted
+            pending.tally.add(company, deployment, moment, tz, "unsent", -1)
+            pending.counted[name] = (*counted[:5], True)
+            if deployment is not None:  # its settlement counted it processed (and failed) already
+                counts = pending.counts.setdefault((company, deployment), {})
+                counts["processed"] = counts.get("processed", 0) - 1
+                counts["failed_count"] = counts.get("failed_count", 0) - 1
+            continue
+        del pending.updates[index]
+        if counted is not None:
+            company, deployment, moment, tz, col, late = counted
+            pending.tally.add(company, deployment, moment, tz, col, -1)
+            if late:
+                pending.tally.add(company, deployment, moment, tz, "unsent", 1)
+        logger.warning("a status settled elsewhere was dropped", item=name, status=status)
+
+
+def item_name(action: dict[str, Any]) -> str:
+    update = action["Update"]
+    return update["TableName"] + ":" + ":".join(f"{k}={v}" for k, v in sorted(update["Key"].items()))
+
+
+def refunds(pending: Pending) -> list[dict[str, Any]]:
+    return [
+        {
+            "Update": {
+                "TableName": Company.Meta.table_name,
+                "Key": {"id": {"N": str(company)}},
+                "UpdateExpression": "ADD credits :refund",
+                "ExpressionAttributeValues": {":refund": {"N": str(n)}},
+            }
+        }
+        for company, n in pending.refunds.items()
+        if n
+    ]
+
+
+def claim_name(action: dict[str, Any]) -> str:
+    """The number a recipient claim or status is for, or `m#<id>` for an API message."""
+    key = action["Update"]["Key"]
+    return key["msisdn"]["S"] if "msisdn" in key else f"m#{key['id']['N']}"
+
+
+def message_key(message: Message) -> dict[str, Any]:
+    return {"company": {"N": str(message.company)}, "id": {"N": str(message.id)}}
+
+
+def recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
+    return {"deployment": {"N": str(deployment)}, "msisdn": {"S": msisdn}}
+
+
+def stamp() -> str:
+    return Recipient.date_sent.serialize(clock.now())

@@ -1,0 +1,56 @@
+"""Reading stats rows: the period names of the routes, start and end in the company's zone, pages of rows."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.stats.periods import iso, midnight
+from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.stats import (
+    DAY,
+    HOUR,
+    MONTH,
+    YEAR,
+    Stat,
+    period_key,
+)
+
+PERIOD_NAMES = {"hourly": HOUR, "daily": DAY, "monthly": MONTH, "yearly": YEAR}
+
+
+def parse_period_name(name: str) -> int:
+    if name not in PERIOD_NAMES:
+        raise invalid_field("period", f"must be one of {', '.join(PERIOD_NAMES)}")
+    return PERIOD_NAMES[name]
+
+
+def parse_moment(value: str | None, name: str, tz: str, *, end: bool = False) -> str | None:
+    """`start`/`end` as an ISO date or datetime, in the company's time zone unless it carries an
+    offset, as a row key bound; a date as `end` takes in that whole day."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+            if end and len(value.strip()) == 10:  # a date: up to the last second of that day
+                moment = midnight(moment.date() + timedelta(days=1), zoneinfo.ZoneInfo(tz))
+                moment -= timedelta(seconds=1)
+        if not 2000 <= moment.astimezone(UTC).year <= 2200:
+            raise ValueError(value)
+        return iso(moment)
+    except (ValueError, OverflowError):
+        raise invalid_field(name, "must be an ISO 8601 date or date and time (years 2000 to 2200)") from None
+
+
+def list_rows(scope: str, period_type: int, start: str | None, end: str | None, page: PageRequest) -> Page:
+    """Rows of one type whose period starts within [start, end], oldest first."""
+    if start and end and start > end:
+        raise invalid_field("end", "must not be before start")
+    low = period_key(period_type, start or "0")
+    high = period_key(period_type, end or "9")
+    return paginate(
+        Stat, scope, page, range_key_condition=Stat.period.between(low, high), range_bounds=(low, high)
+    )

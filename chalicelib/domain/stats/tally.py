@@ -1,0 +1,145 @@
+"""Counting at the source: the hour rows a status write adds to, in the same transaction as the status."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.stats.periods import Period, hour_of, iso
+from chalicelib.models.stats import (
+    DIRTY_SHARDS,
+    HOUR,
+    Stat,
+    company_scope,
+    deployment_scope,
+)
+
+COLUMNS = ("sent", "unsent", "optout")
+
+
+_COLUMN_OF = {
+    "sent": "sent",
+    "delivered": "sent",
+    "failed": "unsent",
+    "unknown": "unsent",
+    "opted_out": "optout",
+}
+
+
+def column(status: str | None) -> str | None:
+    """The column a status counts in (`sent`, `unsent`, `optout`), or None (queued, sending)."""
+    return _COLUMN_OF.get(status or "")
+
+
+class Tally:
+    """Counts waiting to ride in a transaction: per (company, deployment or None, local hour)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[int, int | None, Period, str], Counter] = {}
+
+    def add(
+        self, company: int, deployment: int | None, moment: datetime, tz: str, col: str, n: int = 1
+    ) -> None:
+        key = (company, deployment, hour_of(moment, tz), tz)
+        self.counts.setdefault(key, Counter())[col] += n
+
+    def move(
+        self,
+        company: int,
+        deployment: int | None,
+        moment: datetime,
+        tz: str,
+        old: str | None,
+        new: str | None,
+    ) -> None:
+        """A message changed columns (old None: it was not counted yet)."""
+        if old == new:
+            return
+        if old is not None:
+            self.add(company, deployment, moment, tz, old, -1)
+        if new is not None:
+            self.add(company, deployment, moment, tz, new, 1)
+
+    def merge(self, other: Tally) -> None:
+        for key, counts in other.counts.items():
+            self.counts.setdefault(key, Counter()).update(counts)
+
+    def updates(self) -> list[dict[str, Any]]:
+        """The hour rows' ADDs as TransactWriteItems actions: for the deployment (if any) and the company."""
+        return [_hour_update(*row) for row in self._rows()]
+
+    def write_into(self, write: TransactWrite) -> None:
+        """The same ADDs, in a PynamoDB transaction."""
+        for scope, hour, company, deployment, tz, counts in self._rows():
+            actions = [getattr(Stat, c).add(counts[c]) for c in COLUMNS if counts.get(c)]
+            actions += [
+                Stat.version.add(1),
+                Stat.company.set(company),
+                Stat.period_type.set(HOUR),
+                Stat.period_start.set(iso(hour.start)),
+                Stat.period_end.set(iso(hour.end)),
+                Stat.tz.set(tz),
+                Stat.dirty.set(dirty_shard(company, deployment)),
+            ]
+            if deployment is not None:
+                actions.append(Stat.deployment.set(deployment))
+            write.update(Stat(scope=scope, period=hour.key), actions=actions)
+
+    def _rows(self) -> Iterator[tuple[str, Period, int, int | None, str, Counter]]:
+        rows: dict[tuple[str, Period], tuple[int, int | None, str, Counter]] = {}
+        for (company, deployment, hour, tz), counts in self.counts.items():
+            scopes = [(company_scope(company), None)]
+            if deployment is not None:
+                scopes.append((deployment_scope(deployment), deployment))
+            for scope, owner in scopes:
+                _, _, _, total = rows.setdefault((scope, hour), (company, owner, tz, Counter()))
+                total.update(counts)
+        for (scope, hour), (company, deployment, tz, counts) in rows.items():
+            if any(counts.values()):
+                yield scope, hour, company, deployment, tz, counts
+
+    def __bool__(self) -> bool:
+        return any(any(c.values()) for c in self.counts.values())
+
+
+def _hour_update(
+    scope: str, hour: Period, company: int, deployment: int | None, tz: str, counts: Counter
+) -> dict[str, Any]:
+    adds = [f"#{c} :{c}" for c in COLUMNS if counts.get(c)]
+    values: dict[str, Any] = {f":{c}": {"N": str(counts[c])} for c in COLUMNS if counts.get(c)}
+    names = {f"#{c}": c for c in COLUMNS if counts.get(c)}
+    sets = {
+        "company": {"N": str(company)},
+        "period_type": {"N": str(HOUR)},
+        "period_start": {"S": iso(hour.start)},
+        "period_end": {"S": iso(hour.end)},
+        "tz": {"S": tz},
+        "dirty": {"S": dirty_shard(company, deployment)},
+    }
+    if deployment is not None:
+        sets["deployment"] = {"N": str(deployment)}
+    for name, value in sets.items():
+        names[f"#{name}"] = name
+        values[f":{name}"] = value
+    names["#version"] = "version"
+    values[":one"] = {"N": "1"}
+    expression = (
+        "ADD " + ", ".join([*adds, "#version :one"]) + " SET " + ", ".join(f"#{n} = :{n}" for n in sets)
+    )
+    return {
+        "Update": {
+            "TableName": Stat.Meta.table_name,
+            "Key": {"scope": {"S": scope}, "period": {"S": hour.key}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def dirty_shard(company: int, deployment: int | None) -> str:
+    return str((deployment if deployment is not None else company) % DIRTY_SHARDS)

@@ -1,0 +1,58 @@
+"""The house's shape: no import circle in chalicelib (function-local imports count), and no module over
+450 lines."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from chalicelib.settings import PROJECT_DIR
+
+PACKAGE = PROJECT_DIR / "chalicelib"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PROJECT_DIR).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every chalicelib module the file imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib"):
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in MODULES)
+    return found
+
+
+def test_no_module_imports_itself_in_a_circle():
+    graph = {name: imports_of(path) - {name} for name, path in MODULES.items()}
+    circles = []
+
+    def visit(name: str, trail: list[str], done: set[str]) -> None:
+        for target in sorted(graph.get(name, ())):
+            if target in trail:
+                circles.append(" -> ".join([*trail[trail.index(target) :], target]))
+            elif target not in done:
+                visit(target, [*trail, target], done)
+        done.add(name)
+
+    finished: set[str] = set()
+    for name in sorted(graph):
+        if name not in finished:
+            visit(name, [name], finished)
+    assert circles == []
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_is_over_450_lines(name):
+    assert len(MODULES[name].read_text().splitlines()) <= 450
