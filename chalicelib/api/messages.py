@@ -3,10 +3,8 @@ from chalice import Blueprint, Response
 from chalicelib.api.errors import error_body
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
-from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import ColonyError, invalid_field
-from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.sending import api_messages
 from chalicelib.models.deployments import Message
 
@@ -21,19 +19,19 @@ SEND = Schema(
     },
     read_only=("id", "status", "segments", "encoding", "credits"),
 )
-QUOTE = Schema(fields={"message": Field(str, required=True, max_length=1600), "optout": Field(bool)})
+QUOTE = Schema(
+    fields={
+        "message": Field(str, required=True, max_length=1600),
+        "marketing": Field(bool),
+        "optout": Field(bool),
+    }
+)
 
 
 @endpoint(bp, "/messages/quote", methods=("POST",))
 def quote_message(call: Call) -> dict:
     """The cost of one message before sending it, and the characters that make it UCS-2 (if any)."""
-    body = call.body(QUOTE)
-    if not body["message"]:
-        raise invalid_field("message", "must not be empty")
-    text = body["message"]
-    if body.get("optout"):
-        text = f"{text}\n{get_company(call.caller).optout_text}"
-    result = cost(text)
+    result = api_messages.quote(call.caller, call.body(QUOTE))
     return {
         "encoding": result.encoding,
         "characters": result.characters,

@@ -440,3 +440,19 @@ def test_an_imported_deployment_takes_no_contact_lists(api, tenants, pump, audie
     answer = api.patch(path(started.body["deployment"]), acme.member, {"contact_lists": audience})
     assert answer.status == 400
     assert "own recipients" in answer.body["error"]["fields"]["contact_lists"][0]
+
+
+@pytest.mark.parametrize("marketing", [False, True])
+@pytest.mark.parametrize("optout", [False, True])
+def test_the_quote_is_what_approval_reserves_and_sending_charges(
+    api, tenants, audience, pump, gateway, marketing, optout
+):
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience, message="y" * 150, marketing=marketing, optout=optout)
+    quoted = api.get(path(deployment.id, "quote"), acme.member).body
+    assert quoted["credits"] == (3 if marketing else 4) * (2 if optout else 1)
+    assert api.post(path(deployment.id, "approve"), acme.approver).body["total_credits"] == quoted["credits"]
+    pump.drain()
+    sent = Deployment.get(acme.id, deployment.id)
+    assert (sent.status, sent.total_credits) == (4, quoted["credits"])
+    assert Company.get(acme.id).credits == 1000 - quoted["credits"]

@@ -1,3 +1,5 @@
+import pytest
+
 from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.models.companies import Company
@@ -158,3 +160,28 @@ def test_messages_are_listed_newest_first_for_their_company_only(api, tenants):
     rest = api.get(f"/messages?page_size=2&cursor={first['next']}", acme.member).body
     assert [m["id"] for m in first["results"] + rest["results"]] == ids[::-1]
     assert rest["next"] is None
+
+
+@pytest.mark.parametrize("marketing", [False, True])
+def test_a_quote_is_what_the_send_charges(api, tenants, marketing):
+    acme, _ = tenants
+    text = "x" * 150  # one segment alone, two once the opt-out line is added
+    for flags in (
+        {"marketing": marketing},
+        {"optout": marketing},
+        {"marketing": marketing, "optout": marketing},
+    ):
+        quoted = api.post("/messages/quote", acme.member, {"message": text, **flags})
+        assert quoted.status == 200 and quoted.body["credits"] == (2 if marketing else 1), flags
+    sent = api.post(
+        "/messages/send", acme.member, {"message": text, "destination": "0815854565", "marketing": marketing}
+    )
+    assert sent.body["credits"] == quoted.body["credits"]
+    assert Message.get(acme.id, sent.body["id"]).text.endswith("Reply STOP to opt out") is marketing
+
+
+def test_a_quote_refuses_marketing_and_optout_that_disagree(api, tenants):
+    acme, _ = tenants
+    answer = api.post("/messages/quote", acme.member, {"message": "Hi", "marketing": True, "optout": False})
+    assert answer.status == 400 and list(answer.body["error"]["fields"]) == ["optout"]
+    assert api.post("/messages/quote", acme.member, {"message": "   "}).status == 400

@@ -1,8 +1,9 @@
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.domain.rules.quiet_hours import is_permitted, next_opening, window_end
+from chalicelib.domain.rules.quiet_hours import is_permitted, marketing_may_go, next_opening
 
 JHB = "Africa/Johannesburg"  # UTC+2 all year
 
@@ -49,7 +50,28 @@ def test_the_next_opening_skips_sundays_and_holidays():
     assert next_opening(sast("2026-11-26T10:00:00"), JHB, "ZA") == sast("2026-11-26T10:00:00")
 
 
-def test_a_window_knows_when_it_closes():
-    assert window_end(sast("2026-11-26T19:59:00"), JHB, "ZA") == sast("2026-11-26T20:00:00")
-    assert window_end(sast("2026-11-28T10:00:00"), JHB, "ZA") == sast("2026-11-28T13:00:00")
-    assert window_end(sast("2026-11-29T10:00:00"), JHB, "ZA") is None
+@dataclass
+class Settings:
+    quiet_hours: bool = True
+    timezone: str = JHB
+    default_region: str = "ZA"
+
+
+@pytest.mark.parametrize(
+    ("settings", "moment", "may"),
+    [
+        (Settings(), "2026-11-26T19:59:59", True),
+        (Settings(), "2026-11-26T20:00:00", False),
+        (Settings(), "2026-12-16T10:00:00", False),  # Day of Reconciliation
+        (Settings(quiet_hours=False), "2026-12-16T10:00:00", True),
+        (Settings(quiet_hours=False), "2026-11-29T23:00:00", True),  # a Sunday night
+        (Settings(timezone="Europe/London", default_region="GB"), "2026-11-26T21:30:00", True),  # 19:30 there
+    ],
+)
+def test_one_question_decides_whether_marketing_may_go(settings, moment, may):
+    assert marketing_may_go(settings, "sms", sast(moment)) is may
+
+
+def test_an_unknown_channel_is_a_programmer_mistake():
+    with pytest.raises(AssertionError):
+        marketing_may_go(Settings(), "pigeon", sast("2026-11-26T10:00:00"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.rules.segments import GSM7, UCS2, cost
-from chalicelib.domain.rules.templates import Template
+from chalicelib.domain.rules.templates import Template, priced_text
 from chalicelib.models.contacts import Contact
 from chalicelib.models.deployments import Recipient
 
@@ -57,8 +57,7 @@ def text_for(template: Template, optout_text: str | None, person: Contact | Reci
     """The exact text one person gets: their own message (an imported row's) or the rendered template,
     then the opt-out line."""
     own = getattr(person, "message", None)
-    text = own if own else template.render(personal_values(person))
-    return f"{text}\n{optout_text}" if optout_text else text
+    return priced_text(own if own else template.render(personal_values(person)), optout_text)
 
 
 class QuoteBuilder:

@@ -20,6 +20,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.background import leases, tasks
 from chalicelib.domain.contacts import audience, contact_lists, optouts, saved_queries
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES
 from chalicelib.domain.rules.query_language import Query, parse
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed
@@ -31,7 +32,6 @@ from chalicelib.models.tasks import Task
 
 PAGE = 100  # numbers whose opt-outs are read together
 WRITES = 500  # changes written together
-RECIPIENT_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_out", "unknown")
 MAX_SOURCE_LISTS = 100
 
 
@@ -321,8 +321,8 @@ def _checked_source(caller: Caller, kind: str, source: dict, target: ContactList
     if not _is_id(value) or Deployment.get_or_none(caller.company, value) is None:
         raise invalid_field("deployment", f"there is no deployment {value}")
     status = source.get("status")
-    if status not in RECIPIENT_STATUSES:
-        raise invalid_field("status", f"must be one of {', '.join(RECIPIENT_STATUSES)}")
+    if status not in DELIVERY_STATUSES:
+        raise invalid_field("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
     return {"deployment": value, "status": status}
 
 

@@ -20,7 +20,7 @@ from chalicelib.domain.deployments.settlement import finish_if_done
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.lifecycle import APPROVED, PAUSED, SENDING
-from chalicelib.domain.rules.quiet_hours import is_permitted, next_opening
+from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.stats.tally import Tally
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
@@ -57,11 +57,7 @@ def _one_of_many(deployment: Deployment) -> Iterator[None]:
 def launch(deployment: Deployment, now: datetime) -> str:
     """Start (or resume) a deployment, unless its marketing hours are closed: then wait for them."""
     company = Company.get(deployment.company)
-    if (
-        deployment.marketing
-        and company.quiet_hours
-        and not is_permitted(now, company.timezone, company.default_region)
-    ):
+    if deployment.marketing and not marketing_may_go(company, "sms", now):
         opening = clock.iso(next_opening(now, company.timezone, company.default_region))
         if deployment.launch_at != opening:
             deployment.update(

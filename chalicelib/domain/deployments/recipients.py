@@ -7,18 +7,17 @@ from chalicelib.domain.contacts import audience
 from chalicelib.domain.deployments.quotes import quote_builder
 from chalicelib.domain.deployments.store import get
 from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES
 from chalicelib.models import batch
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
-RECIPIENT_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_out", "unknown")
-
 
 def recipients(caller: Caller, deployment_id: int, page: PageRequest, status: str | None = None) -> Page:
     deployment = get(caller, deployment_id)
-    if status is not None and status not in RECIPIENT_STATUSES:
-        raise invalid_field("status", f"must be one of {', '.join(RECIPIENT_STATUSES)}")
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise invalid_field("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
     condition = None if status is None else Recipient.status == status
     return paginate(Recipient, deployment.id, page, filter_condition=condition)
 

@@ -14,7 +14,7 @@ from chalicelib.domain.contacts.audience import text_for
 from chalicelib.domain.deployments.store import unchanged_meanwhile
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.rules import lifecycle
-from chalicelib.domain.rules.lifecycle import FAILED, PAUSED, SENDING, SENT
+from chalicelib.domain.rules.lifecycle import CHARGED, FAILED, PAUSED, SENDING, SENT
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.domain.stats import periods
@@ -195,7 +195,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         )
         status = recipient.status if recipient.status in totals else "sent"
         totals[status] += 1
-        if recipient.status in ("sent", "delivered", "unknown") or recipient.receipt:
+        if recipient.status in CHARGED or recipient.receipt:
             totals["used"] += recipient.segments or 0
     used = min(totals["used"], deployment.reserved or 0)
     if totals["used"] > used:

@@ -16,7 +16,7 @@ from chalicelib.domain.deployments import store
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
-from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL
+from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL, is_charged
 from chalicelib.models.contacts import Contact, ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment, Recipient
@@ -35,7 +35,6 @@ REPORT_HEADER = (
     "date_delivered",
 )
 CONTACT_HEADER = ("msisdn", "first_name", "last_name", "email")
-_CHARGED = ("sent", "delivered", "unknown")  # failed is charged too once the gateway took it
 
 
 def start_report(caller: Caller, deployment_id: int) -> Task:
@@ -53,8 +52,7 @@ def start_export(caller: Caller, list_id: int) -> Task:
 
 def credits_of(recipient: Recipient) -> int:
     """What sending to this recipient cost: its segments once the gateway took the message."""
-    taken = recipient.status in _CHARGED or (recipient.status == "failed" and recipient.date_sent is not None)
-    return (recipient.segments or 0) if taken else 0
+    return (recipient.segments or 0) if is_charged(recipient.status, recipient.date_sent is not None) else 0
 
 
 def _time(moment: datetime | None) -> str:

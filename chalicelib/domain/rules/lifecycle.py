@@ -1,7 +1,10 @@
 """A deployment's life cycle: the statuses (integers, as the platform Colony replaces numbers them) and
-which action may move which status where. Plain data, tested as a table."""
+which action may move which status where; and where one recipient's or API message's SMS has got to,
+with which of those cost credits. Plain data, tested as a table."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from chalicelib.domain.errors import Conflict
 
@@ -29,6 +32,28 @@ MOVES: dict[str, dict[int, int]] = {
     "pause": {SENDING: PAUSED},
     "resume": {PAUSED: PAUSED},  # back in the launcher's line; it starts sending when hours allow
 }
+
+
+class Delivery(StrEnum):
+    """Where one recipient's (or one API message's) SMS has got to; stored and shown as the string."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a worker: the gateway may be taking it right now
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    OPTED_OUT = "opted_out"
+    UNKNOWN = "unknown"  # a claim a crash left behind: maybe sent, never sent again
+
+
+DELIVERY_STATUSES = tuple(status.value for status in Delivery)
+# These cost their segments: an unknown one may well have been sent. A failed one costs them only when
+# the gateway took it (it has a send time or a receipt).
+CHARGED = frozenset({Delivery.SENT, Delivery.DELIVERED, Delivery.UNKNOWN})
+
+
+def is_charged(status: str, taken_by_gateway: bool) -> bool:
+    return status in CHARGED or (status == Delivery.FAILED and taken_by_gateway)
 
 
 def move(action: str, current: int) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 import holidays
 
@@ -29,14 +30,23 @@ def is_permitted(moment: datetime, timezone: str, region: str) -> bool:
     return hours is not None and hours[0] <= local.time() < hours[1]
 
 
-def window_end(moment: datetime, timezone: str, region: str) -> datetime | None:
-    """When the window `moment` falls in closes (UTC), or None if it is not in one."""
-    zone = zoneinfo.ZoneInfo(timezone)
-    local = moment.astimezone(zone)
-    hours = window_on(local.date(), region)
-    if hours is None or not hours[0] <= local.time() < hours[1]:
-        return None
-    return datetime.combine(local.date(), hours[1], zone).astimezone(UTC)
+class MarketingSettings(Protocol):
+    """What of a company decides its marketing hours (a Company is one)."""
+
+    quiet_hours: bool
+    timezone: str
+    default_region: str
+
+
+CHANNELS = ("sms",)
+
+
+def marketing_may_go(company: MarketingSettings, channel: str, moment: datetime) -> bool:
+    """May direct marketing by `channel` go out at `moment`? Always when the company turned quiet hours
+    off; otherwise only inside its permitted hours, in its own time zone. Launch, the sender and API
+    messages all ask this one question; every channel keeps the same hours."""
+    assert channel in CHANNELS, f"unknown channel {channel!r}"
+    return not company.quiet_hours or is_permitted(moment, company.timezone, company.default_region)
 
 
 def next_opening(moment: datetime, timezone: str, region: str) -> datetime:

@@ -16,6 +16,12 @@ _NAMES = ("first_name", "last_name", "email", "msisdn")
 _FIELD = re.compile(r"fields\.([a-z0-9_]{1,64})")
 
 
+def priced_text(message: str, optout_text: str | None) -> str:
+    """The text that is sent and charged for: the message, then the opt-out line when one is added.
+    Quotes, approvals, the sender and settlement all price this text, so a quote is what is charged."""
+    return f"{message}\n{optout_text}" if optout_text else message
+
+
 @dataclass(frozen=True)
 class Template:
     """A message split once into text and placeholders, so rendering it per recipient is a join."""

@@ -27,7 +27,8 @@ from chalicelib.domain.errors import (
     invalid_field,
 )
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
-from chalicelib.domain.rules.segments import cost
+from chalicelib.domain.rules.segments import Cost, cost
+from chalicelib.domain.rules.templates import priced_text
 from chalicelib.domain.sending import writes
 from chalicelib.domain.stats import periods
 from chalicelib.log import logger
@@ -55,6 +56,24 @@ CHUNK = 100
 class BulkResult:
     bulk: Bulk
     rejected: list[tuple[int, ColonyError]]
+
+
+def optout_line(company: Company, marketing: bool) -> str | None:
+    """An API message carries the company's opt-out line when, and only when, it is marketing."""
+    return company.optout_text if marketing else None
+
+
+def quote(caller: Caller, data: dict[str, Any]) -> Cost:
+    """What one message would cost if sent now with the same fields: `marketing` (or its older
+    spelling in quotes, `optout`) adds the opt-out line exactly as the send does."""
+    text = data.get("message")
+    if not isinstance(text, str) or not text.strip():
+        raise invalid_field("message", "must not be empty")
+    flags = {name: data[name] for name in ("marketing", "optout") if data.get(name) is not None}
+    if len(set(flags.values())) > 1:
+        raise invalid_field("optout", "is the older name of marketing: give one, or the same value")
+    marketing = bool(next(iter(flags.values()), False))
+    return cost(priced_text(text, optout_line(get_company(caller), marketing)))
 
 
 def send_one(caller: Caller, data: dict[str, Any]) -> Message:
@@ -170,7 +189,7 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
         raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
     campaign = check_campaign(caller, data.get("campaign_pk"), "campaign_pk")
     marketing = bool(data.get("marketing", False))
-    full = f"{text}\n{company.optout_text}" if marketing else text
+    full = priced_text(text, optout_line(company, marketing))
     price = cost(full)
     return Message(
         company=caller.company,

@@ -21,9 +21,9 @@ from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.deployments import launch
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING
-from chalicelib.domain.rules.quiet_hours import is_permitted, next_opening
+from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.segments import cost
-from chalicelib.domain.rules.templates import Template, compile_template
+from chalicelib.domain.rules.templates import Template, compile_template, priced_text
 from chalicelib.domain.sending import pacing, writes
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
@@ -68,7 +68,7 @@ class Sender:
         blocked: set[str] = set()
         checked_at = -OPTOUTS_FRESH_SECONDS
         for start in range(0, len(chunk.recipients), GROUP):
-            if chunk.marketing and company.quiet_hours and not _permitted(company):
+            if chunk.marketing and not marketing_may_go(company, "sms", clock.now()):
                 launch.pause(chunk.company, chunk.deployment, company)
                 self.flush()
                 return
@@ -184,7 +184,8 @@ class Sender:
         unpaid = [m for m in queued if m.bulk is not None and self._bulk(m) != "paid"]
         if any(self._bulk(m) is None for m in unpaid):
             raise RetryLater("a bulk request is not settled yet")
-        waiting = [m for m in queued if m.marketing and company.quiet_hours and not _permitted(company)]
+        now = clock.now()
+        waiting = [m for m in queued if m.marketing and not marketing_may_go(company, "sms", now)]
         if waiting:
             opening = next_opening(clock.now(), company.timezone, company.default_region)
             delay = int(min(900, max(1, (opening - clock.now()).total_seconds())))
@@ -417,10 +418,6 @@ class Sender:
         return updates
 
 
-def _permitted(company: Company) -> bool:
-    return is_permitted(clock.now(), company.timezone, company.default_region)
-
-
 def _blocked_messages(company: int, ready: list[Message]) -> set[int]:
     """The marketing messages among `ready` whose number opted out of their sender (or of all)."""
     by_sender: dict[str | None, list[Message]] = {}
@@ -435,5 +432,4 @@ def _blocked_messages(company: int, ready: list[Message]) -> set[int]:
 
 
 def _text(template: Template, optout_text: str, recipient: dict) -> str:
-    text = recipient.get("message") or template.render(recipient)
-    return f"{text}\n{optout_text}" if optout_text else text
+    return priced_text(recipient.get("message") or template.render(recipient), optout_text)
