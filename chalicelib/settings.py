@@ -42,7 +42,6 @@ QUEUES = ("imports", "tasks", "send")
 TOPICS = ("sms-inbound", "sms-events")
 BUCKET = "files"
 DEFAULT_REGION = "af-south-1"
-PROVIDERS = ("outbox", "fake", "end-user-messaging", "sns")
 _DEFAULT_PROVIDERS = {
     "local": "outbox",
     "test": "fake",

@@ -1,7 +1,6 @@
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.deployments import store
 from chalicelib.domain.stats import periods, reading
 from chalicelib.models.stats import Stat, company_scope, deployment_scope
@@ -31,11 +30,9 @@ def render_stat(row: Stat) -> dict:
 
 
 def _rows(call: Call, scope: str, period: str) -> dict:
-    period_type = reading.parse_period_name(period)
-    tz = get_company(call.caller).timezone
-    start = reading.parse_moment(call.query("start"), "start", tz)
-    end = reading.parse_moment(call.query("end"), "end", tz, end=True)
-    page = reading.list_rows(scope, period_type, start, end, call.page())
+    page = reading.rows_between(
+        call.caller, scope, period, call.query("start"), call.query("end"), call.page()
+    )
     return {"results": [render_stat(r) for r in page.items], "next": page.next}
 
 

@@ -8,7 +8,6 @@ from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
 from chalicelib.domain.imports import importer, jobs, resume
-from chalicelib.models.imports import Import
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
 
@@ -35,13 +34,7 @@ def handle(event: SQSEvent) -> dict:
 
 
 def _give_up(message: Any, reason: str) -> None:
-    ids = (
-        jobs.parse_upload_key(message.key)
-        if isinstance(message, queue_messages.UploadedObject)
-        else (message.company, message.import_id)
-    )
-    job = Import.get_or_none(*ids, consistent_read=True) if ids else None
-    if job is not None:
-        jobs.fail(
-            job, f"The import could not be finished ({reason}); the rows imported before that are kept."
-        )
+    if isinstance(message, queue_messages.UploadedObject):
+        jobs.give_up_upload(message.key, reason)
+    else:
+        jobs.give_up(message.company, message.import_id, reason)

@@ -7,10 +7,8 @@ from typing import Any
 from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
-from chalicelib.domain import clock
 from chalicelib.domain.deployments import fanout, settlement
 from chalicelib.domain.sending import api_messages, sender
-from chalicelib.models.deployments import Deployment
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import process
 
@@ -37,10 +35,7 @@ def handle(event: SQSEvent) -> dict:
 
     result = process(event, "send", run, _give_up)
     worker.flush()
-    for company, deployment_id in worker.touched:
-        deployment = Deployment.get_or_none(company, deployment_id, consistent_read=True)
-        if deployment is not None:
-            settlement.finish_if_done(deployment, clock.now())
+    settlement.finish_touched(worker.touched)
     return result
 
 

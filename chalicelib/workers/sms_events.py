@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.domain.accounts.companies import companies_sending_from
-from chalicelib.domain.errors import ColonyError
 from chalicelib.domain.inbound import keywords, receipts
-from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.log import logger
 
 
@@ -22,28 +19,14 @@ def handle_inbound(message: str) -> dict[str, Any]:
     body = _parse(message, "originationNumber", "destinationNumber", "messageBody")
     if body is None:
         return {"dropped": 1}
-    try:
-        sender = normalise_sender(body["destinationNumber"])
-    except ValueError:
-        sender = None
-    companies = companies_sending_from(sender) if sender else []
-    if not companies:
-        logger.warning("inbound SMS to a number no company sends from", destination=body["destinationNumber"])
-        return {"dropped": 1}
-    outcomes = {}
-    for company in companies:
-        sms_in = keywords.InboundSms(
-            originator=body["originationNumber"],
-            destination=body["destinationNumber"],
-            text=body["messageBody"],
-            provider_id=body.get("inboundMessageId"),
-        )
-        try:
-            outcomes[company.id] = keywords.receive(company, sms_in)
-        except ColonyError as error:
-            logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
-            outcomes[company.id] = "dropped"
-    return {"outcomes": outcomes}
+    sms_in = keywords.InboundSms(
+        originator=body["originationNumber"],
+        destination=body["destinationNumber"],
+        text=body["messageBody"],
+        provider_id=body.get("inboundMessageId"),
+    )
+    outcomes = keywords.receive_at_number(sms_in)
+    return {"outcomes": outcomes} if outcomes else {"dropped": 1}
 
 
 def handle_event(message: str) -> dict[str, Any]:

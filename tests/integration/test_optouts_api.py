@@ -88,7 +88,7 @@ def test_the_batched_check_makes_one_read_per_hundred_numbers(aws, tenants):
     acme, bravo = tenants
     create_optout(acme.id, "27810000001")
     lifted = create_optout(acme.id, "27810000002")
-    optouts.lift(lifted, overwritten_by=None, source="admin")
+    optouts.overwrite_record(lifted, overwritten_by=None, source="admin")
     create_optout(acme.id, "27810000003", sender="ACME")
     create_optout(acme.id, "27810000004", sender="OTHER")
     create_optout(bravo.id, "27810000005")
@@ -202,7 +202,7 @@ def test_the_export_lists_active_optouts_in_the_filebox(api, tenants, pump):
     create_optout(acme.id, "27815854565", reason='=HYPERLINK("http://evil")')
     create_optout(acme.id, "27821234567", sender="ACME")
     lifted = create_optout(acme.id, "27831234567")
-    optouts.lift(lifted, overwritten_by=None, source="admin")
+    optouts.overwrite_record(lifted, overwritten_by=None, source="admin")
     create_optout(bravo.id, "27841234567")
     started = api.post("/optouts/export", acme.member)
     assert started.status == 202

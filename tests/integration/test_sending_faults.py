@@ -340,7 +340,7 @@ def test_an_opt_out_at_approval_is_never_sent_even_if_lifted_and_never_costs(
     deployment_id = approve(api, acme, numbers)
     assert deployment_of(acme, deployment_id).reserved == 1
     for optout in lifted:
-        optouts.lift(optout, overwritten_by=None, source="admin")
+        optouts.overwrite_record(optout, overwritten_by=None, source="admin")
     pump.drain()
     assert [s.to for s in gateway.sent] == [numbers[2]]
     assert statuses(deployment_id) == {"sent": 1, "opted_out": 2}

@@ -24,7 +24,6 @@ from chalicelib.models.pagination import Page, PageRequest, paginate
 MAX_BATCH = 1000
 MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-WRITABLE = ("msisdn", "first_name", "last_name", "email", "fields")
 
 
 @dataclass

@@ -57,7 +57,7 @@ class Person:
 
 
 class _Reading:
-    """One contact as the query language reads it (`chalicelib.domain.rules.query_language.Person`)."""
+    """One contact as the query language reads it (`chalicelib.domain.rules.query_language.Subject`)."""
 
     def __init__(self, contact: Contact, lists: set[int], blocked: bool) -> None:
         self.contact, self.lists, self.blocked = contact, lists, blocked

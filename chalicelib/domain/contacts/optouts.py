@@ -207,17 +207,17 @@ def list_optouts(
 
 
 def overwrite(caller: Caller, optout_id: int) -> OptOut:
-    """An admin lifts an opt-out: the record stays, marked; its scope is free again."""
+    """An admin overwrites an opt-out: the record stays, marked; its scope is free again."""
     caller.require("admin")
     optout = get_optout(caller, optout_id)
     if optout.date_overwritten is not None:
         raise Conflict(f"Opt-out {optout_id} was already lifted.", code="already_lifted")
-    lift(optout, overwritten_by=caller.user, source="admin")
+    overwrite_record(optout, overwritten_by=caller.user, source="admin")
     return OptOut.get(caller.company, optout_id)
 
 
-def lift_for_subscriber(company: int, number: str, sender: str | None) -> list[OptOut]:
-    """The subscriber opts back in (START): lift what keeps `sender` (None: every sender) from them —
+def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> list[OptOut]:
+    """The subscriber opts back in (START): overwrite what keeps `sender` (None: every sender) from them —
     the opt-out of every sender and the one of that sender. Returns what was lifted (maybe nothing)."""
     scopes = [EVERY_SENDER] + ([scope_attribute(sender)] if sender else [])
     found = batch.get_items(suppressions_table(), [suppression_key(company, number)], projection=scopes)
@@ -225,15 +225,16 @@ def lift_for_subscriber(company: int, number: str, sender: str | None) -> list[O
     lifted = []
     for optout in OptOut.batch_get([(company, optout_id) for optout_id in active_ids]):
         try:
-            lift(optout, overwritten_by=None, source="subscriber")
+            overwrite_record(optout, overwritten_by=None, source="subscriber")
         except Conflict:
             continue
         lifted.append(optout)
     return lifted
 
 
-def lift(optout: OptOut, overwritten_by: int | None, source: str) -> None:
-    """Mark the record lifted (by whom: `admin` or `subscriber`) and free its scope, in one transaction."""
+def overwrite_record(optout: OptOut, overwritten_by: int | None, source: str) -> None:
+    """Mark the record overwritten (by whom: `admin` or `subscriber`) and free its scope, in one
+    transaction."""
     scope = scope_attribute(optout.sender)
     now = OptOut.date_overwritten.serialize(clock.now())
     values: dict[str, Any] = {":now": {"S": now}, ":source": {"S": source}}

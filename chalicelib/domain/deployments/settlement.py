@@ -3,6 +3,7 @@ become `unknown`, what was not used goes back to the company; chunks given up fa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,14 @@ def finish_if_done(deployment: Deployment, now: datetime) -> bool:
     except Conflict:
         return False  # another run finished it (or it was paused, cancelled or resumed) meanwhile
     return True
+
+
+def finish_touched(touched: Iterable[tuple[int, int]]) -> None:
+    """After a send invocation: finish every deployment (company, id) it touched that is done."""
+    for company, deployment_id in touched:
+        deployment = Deployment.get_or_none(company, deployment_id, consistent_read=True)
+        if deployment is not None:
+            finish_if_done(deployment, clock.now())
 
 
 def recover_lost_claims(deployment: Deployment, now: datetime) -> int:

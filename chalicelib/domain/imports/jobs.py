@@ -193,3 +193,17 @@ def _new_job(
 def _title_from(filename: str) -> str:
     stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
     return (stem or "Imported contacts")[:200]
+
+
+def give_up(company: int, import_id: int, reason: str) -> None:
+    """An import whose message failed on its last attempt fails, saying why; what it imported stays."""
+    job = Import.get_or_none(company, import_id, consistent_read=True)
+    if job is not None:
+        fail(job, f"The import could not be finished ({reason}); the rows imported before that are kept.")
+
+
+def give_up_upload(key: str, reason: str) -> None:
+    """The same for an upload's S3 notification, found by the object's key."""
+    ids = parse_upload_key(key)
+    if ids:
+        give_up(*ids, reason)

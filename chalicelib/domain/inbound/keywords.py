@@ -3,7 +3,7 @@ and everything else is kept for the company to read (`GET /inbound`).
 
 A keyword counts only alone in the message (any case, stray spaces and punctuation around it):
 "stop" and " Stop! " are keywords, "please stop" is a sentence and is stored. Each new opt-out and
-each lift gets one free confirmation (if the company wants them), and never more than a few a day.
+each overwrite gets one free confirmation (if the company wants them), and never more than a few a day.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import companies_sending_from
 from chalicelib.domain.contacts import optouts
-from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.domain.sending import api_messages
@@ -125,9 +126,9 @@ def _stop(company: Company, number: str, sender: str | None, word: str) -> str:
 
 
 def _start(company: Company, number: str, sender: str | None) -> str | None:
-    """Lift what keeps this sender from the subscriber; with nothing to lift it is an ordinary reply
+    """Overwrite what keeps this sender from the subscriber; with nothing to overwrite it is an ordinary reply
     (a "YES" to a campaign's question), so None: store it."""
-    if not optouts.lift_for_subscriber(company.id, number, sender):
+    if not optouts.overwrite_for_subscriber(company.id, number, sender):
         return None
     _confirm(company, number, sender, company.start_reply)
     return "opted_in"
@@ -179,3 +180,23 @@ def _store(
             return "duplicate"
         raise
     return "stored"
+
+
+def receive_at_number(sms: InboundSms) -> dict[int, str]:
+    """An SMS written to a number (End User Messaging's two-way SMS) is received by every company that
+    sends from that number; the outcome for each, by company id (none: no company sends from it)."""
+    try:
+        sender = normalise_sender(sms.destination)
+    except ValueError:
+        sender = None
+    companies = companies_sending_from(sender) if sender else []
+    if not companies:
+        logger.warning("inbound SMS to a number no company sends from", destination=sms.destination)
+    outcomes = {}
+    for company in companies:
+        try:
+            outcomes[company.id] = receive(company, sms)
+        except ColonyError as error:
+            logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
+            outcomes[company.id] = "dropped"
+    return outcomes

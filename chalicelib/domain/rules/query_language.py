@@ -44,7 +44,7 @@ _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _LIST_ID = re.compile(r"[0-9]{1,18}")
 
 
-class Person(Protocol):
+class Subject(Protocol):
     """What a query reads about one number."""
 
     def value(self, field: str) -> str | None: ...
@@ -60,7 +60,7 @@ class Comparison:
     operator: str
     value: str | int | bool
 
-    def matches(self, person: Person) -> bool:
+    def matches(self, person: Subject) -> bool:
         if self.field == "list":
             inside = person.in_list(int(self.value))
             return inside if self.operator == "=" else not inside
@@ -73,7 +73,7 @@ class Comparison:
 class Not:
     item: Node
 
-    def matches(self, person: Person) -> bool:
+    def matches(self, person: Subject) -> bool:
         return not self.item.matches(person)
 
 
@@ -81,7 +81,7 @@ class Not:
 class All:
     items: tuple[Node, ...]
 
-    def matches(self, person: Person) -> bool:
+    def matches(self, person: Subject) -> bool:
         return all(item.matches(person) for item in self.items)
 
 
@@ -89,7 +89,7 @@ class All:
 class Any_:
     items: tuple[Node, ...]
 
-    def matches(self, person: Person) -> bool:
+    def matches(self, person: Subject) -> bool:
         return any(item.matches(person) for item in self.items)
 
 
@@ -110,7 +110,7 @@ class Query:
     def asks_opted_out(self) -> bool:
         return any(c.field == "opted_out" for c in _comparisons(self.root))
 
-    def matches(self, person: Person) -> bool:
+    def matches(self, person: Subject) -> bool:
         return self.root.matches(person)
 
 

@@ -152,9 +152,6 @@ class Sender:
     def _release_recipients(
         self, chunk: queue_messages.SendChunk, group: list[dict]
     ) -> Callable[[set[str]], None]:
-        def key_of(msisdn: str) -> dict[str, Any]:
-            return writes.recipient_key(chunk.deployment, msisdn)
-
         def release(unsent: set[str]) -> None:
             for recipient in group:
                 if recipient["msisdn"] in unsent:

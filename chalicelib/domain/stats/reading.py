@@ -5,6 +5,8 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.stats.periods import iso, midnight
 from chalicelib.models.pagination import Page, PageRequest, paginate
@@ -53,4 +55,16 @@ def list_rows(scope: str, period_type: int, start: str | None, end: str | None, 
     high = period_key(period_type, end or "9")
     return paginate(
         Stat, scope, page, range_key_condition=Stat.period.between(low, high), range_bounds=(low, high)
+    )
+
+
+def rows_between(
+    caller: Caller, scope: str, period: str, start: str | None, end: str | None, page: PageRequest
+) -> Page:
+    """A page of `scope`'s rows of the named period starting within `start`..`end`, both read in the
+    caller's company's time zone (a date alone is its whole day)."""
+    period_type = parse_period_name(period)
+    tz = get_company(caller).timezone
+    return list_rows(
+        scope, period_type, parse_moment(start, "start", tz), parse_moment(end, "end", tz, end=True), page
     )
