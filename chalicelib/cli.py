@@ -109,9 +109,9 @@ def _create_user(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.api.company import render_company
-    from chalicelib.domain.accounts import companies
+    from chalicelib.domain import credits
 
-    return {"company": render_company(companies.add_credits(args.company, args.amount), None)}
+    return {"company": render_company(credits.top_up(args.company, args.amount), None)}
 
 
 def _verify_stats(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import users
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
 from chalicelib.domain.rules.senders import normalise_sender
-from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.base import transaction
 from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.users import User
@@ -181,21 +180,4 @@ def update_company(caller: Caller, changes: dict[str, Any]) -> Company:
         for name, value in checked.items()
     ]
     company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=Company.id.exists())
-    return company
-
-
-def add_credits(company_id: int, amount: int) -> Company:
-    """Top up a company's balance atomically (the operator's CLI; never a client-writable field)."""
-    if amount <= 0:
-        raise invalid_field("amount", "must be a positive whole number of credits")
-    company = Company(id=company_id)
-    try:
-        company.update(
-            actions=[Company.credits.add(amount), Company.date_updated.set(clock.now())],
-            condition=Company.id.exists(),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            raise NotFound(f"There is no company {company_id}.") from error
-        raise
     return company

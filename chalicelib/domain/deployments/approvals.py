@@ -19,6 +19,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
+from chalicelib.domain.credits import refund, shortfall, take
 from chalicelib.domain.deployments.launch import launch
 from chalicelib.domain.deployments.quotes import quote_actions
 from chalicelib.domain.deployments.recipients import freeze
@@ -122,20 +123,11 @@ def _reserve(
                 & (Deployment.version == deployment.version)
                 & (Deployment.approving == token),
             )
-            write.update(
-                Company(id=deployment.company),
-                actions=[Company.credits.add(-credits)],
-                condition=Company.credits >= credits,
-            )
+            take(write, deployment.company, credits)
     except TransactWriteError as error:
         deployment_failed, company_failed = [*failed_conditions(error), False, False][:2]
         if company_failed:
-            balance = Company.get(deployment.company, consistent_read=True).credits
-            raise InsufficientCredits(
-                f"Sending needs {credits:,} credits; the balance is {balance:,} "
-                f"(short by {credits - balance:,}).",
-                code="insufficient_credits",
-            ) from error
+            raise shortfall(deployment.company, credits) from error
         if deployment_failed:
             raise Conflict(
                 "The deployment changed while it was being approved.", code="concurrent_change"
@@ -167,11 +159,7 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
                     actions=[*actions, Deployment.reserved.set(0)],
                     condition=Deployment.status == APPROVED,
                 )
-                write.update(
-                    Company(id=deployment.company),
-                    actions=[Company.credits.add(deployment.reserved)],
-                    condition=Company.id.exists(),
-                )
+                refund(write, deployment.company, deployment.reserved)
         else:
             deployment.update(actions=actions, condition=Deployment.status == deployment.status)
     return get(caller, deployment_id)

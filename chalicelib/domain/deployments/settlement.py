@@ -12,6 +12,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.contacts.audience import text_for
+from chalicelib.domain.credits import refund
 from chalicelib.domain.deployments.store import unchanged_meanwhile
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.rules import lifecycle
@@ -209,7 +210,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     used = min(totals["used"], deployment.reserved or 0)
     if totals["used"] > used:
         logger.error("a deployment used more than it reserved", deployment=deployment.id, used=totals["used"])
-    refund = (deployment.reserved or 0) - used
+    returned = (deployment.reserved or 0) - used
     if final is None:
         nothing_sent = totals["sent"] == 0 and totals["failed"] + totals["unknown"] > 0
         final = FAILED if deployment.error or nothing_sent else SENT
@@ -231,18 +232,14 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
             ],
             condition=(Deployment.status == deployment.status) & (Deployment.round == deployment.round),
         )
-        if refund:
-            write.update(
-                Company(id=deployment.company),
-                actions=[Company.credits.add(refund)],
-                condition=Company.id.exists(),
-            )
+        if returned:
+            refund(write, deployment.company, returned)
     logger.info(
         "deployment finished",
         deployment=deployment.id,
         status=lifecycle.NAMES[final],
         used=used,
-        refunded=refund,
+        refunded=returned,
         **{k: v for k, v in totals.items() if k != "used"},
     )
 

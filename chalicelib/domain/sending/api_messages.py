@@ -18,10 +18,10 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.credits import refund_items, shortfall, take
 from chalicelib.domain.errors import (
     ColonyError,
     Conflict,
-    InsufficientCredits,
     InvalidInput,
     NotFound,
     invalid_field,
@@ -214,11 +214,11 @@ def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
         try:
             with transaction() as write:
                 write.save(record, condition=new)
-                _take_credits(write, company, credits)
+                take(write, company, credits)
             return
         except TransactWriteError as error:
             if condition_failed(error):
-                raise _short(company, credits) from error
+                raise shortfall(company, credits) from error
             if not conflicted(error):
                 raise
             if attempt == PAY_ATTEMPTS - 1:
@@ -226,20 +226,6 @@ def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
                     "Too many payments at once; please retry.", code="concurrent_change"
                 ) from error
             back_off(attempt)
-
-
-def _take_credits(write: Any, company: int, credits: int) -> None:
-    write.update(
-        Company(id=company), actions=[Company.credits.add(-credits)], condition=Company.credits >= credits
-    )
-
-
-def _short(company: int, credits: int) -> InsufficientCredits:
-    balance = Company.get(company, consistent_read=True).credits
-    return InsufficientCredits(
-        f"Sending needs {credits:,} credits; the balance is {balance:,} (short by {credits - balance:,}).",
-        code="insufficient_credits",
-    )
 
 
 def check_item_types(item: Any) -> dict[str, Any]:
@@ -288,7 +274,7 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
         pending = writes.Pending(refunds={company: message.credits if paid else 0})
         pending.tally.add(company, None, now, tz, "unsent")
         try:
-            transact_write([failed, *writes.refunds(pending), *pending.tally.updates()])
+            transact_write([failed, *refund_items(pending.refunds), *pending.tally.updates()])
         except StillConflicting:
             busy.append(message.id)  # the others are still failed; this one raises below
         except ClientError as error:

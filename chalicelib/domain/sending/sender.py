@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from chalicelib import aws, queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
+from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import launch
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
@@ -340,7 +341,11 @@ class Sender:
         while True:
             deployments = self._deployment_updates(pending, require_sending=bool(claims), level=level)
             actions = (
-                pending.updates + claims + deployments + writes.refunds(pending) + pending.tally.updates()
+                pending.updates
+                + claims
+                + deployments
+                + refund_items(pending.refunds)
+                + pending.tally.updates()
             )
             if not actions:
                 return claims, stopped

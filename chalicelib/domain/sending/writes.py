@@ -10,7 +10,6 @@ from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.stats import periods, tally
 from chalicelib.log import logger
-from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
 
 
@@ -165,21 +164,6 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
 def item_name(action: dict[str, Any]) -> str:
     update = action["Update"]
     return update["TableName"] + ":" + ":".join(f"{k}={v}" for k, v in sorted(update["Key"].items()))
-
-
-def refunds(pending: Pending) -> list[dict[str, Any]]:
-    return [
-        {
-            "Update": {
-                "TableName": Company.Meta.table_name,
-                "Key": {"id": {"N": str(company)}},
-                "UpdateExpression": "ADD credits :refund",
-                "ExpressionAttributeValues": {":refund": {"N": str(n)}},
-            }
-        }
-        for company, n in pending.refunds.items()
-        if n
-    ]
 
 
 def claim_name(action: dict[str, Any]) -> str:

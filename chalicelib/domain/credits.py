@@ -1,0 +1,70 @@
+"""Credits: one per SMS segment, paid from the company's balance. The balance is never negative and no
+credit moves twice: every movement is a conditional write inside the transaction that makes it
+necessary (the approval, the message, the settlement), so it happens exactly when that does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain import clock
+from chalicelib.domain.errors import InsufficientCredits, NotFound, invalid_field
+from chalicelib.models.base import condition_failed
+from chalicelib.models.companies import Company
+
+
+def take(write: TransactWrite, company: int, credits: int) -> None:
+    """Take `credits` in `write`: a deployment's reservation at approval, or an API message's price.
+    The write fails its condition when the balance does not cover them (see `shortfall`)."""
+    write.update(
+        Company(id=company), actions=[Company.credits.add(-credits)], condition=Company.credits >= credits
+    )
+
+
+def refund(write: TransactWrite, company: int, credits: int) -> None:
+    """Give `credits` back in `write`: what a cancelled or settled deployment did not use."""
+    write.update(Company(id=company), actions=[Company.credits.add(credits)], condition=Company.id.exists())
+
+
+def refund_items(refunds: dict[int, int]) -> list[dict[str, Any]]:
+    """The same refunds, by company, as the sender's low-level transaction items (none for zero)."""
+    return [
+        {
+            "Update": {
+                "TableName": Company.Meta.table_name,
+                "Key": {"id": {"N": str(company)}},
+                "UpdateExpression": "ADD credits :refund",
+                "ExpressionAttributeValues": {":refund": {"N": str(credits)}},
+            }
+        }
+        for company, credits in refunds.items()
+        if credits
+    ]
+
+
+def shortfall(company: int, credits: int) -> InsufficientCredits:
+    """The 402 for a `take` the balance could not cover: what was needed, the balance, the difference."""
+    balance = Company.get(company, consistent_read=True).credits
+    return InsufficientCredits(
+        f"Sending needs {credits:,} credits; the balance is {balance:,} (short by {credits - balance:,}).",
+        code="insufficient_credits",
+    )
+
+
+def top_up(company_id: int, amount: int) -> Company:
+    """Add credits to a company's balance (the operator's CLI; never a client-writable field)."""
+    if amount <= 0:
+        raise invalid_field("amount", "must be a positive whole number of credits")
+    company = Company(id=company_id)
+    try:
+        company.update(
+            actions=[Company.credits.add(amount), Company.date_updated.set(clock.now())],
+            condition=Company.id.exists(),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            raise NotFound(f"There is no company {company_id}.") from error
+        raise
+    return company
