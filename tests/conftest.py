@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import socket
@@ -82,10 +83,21 @@ def provisioned_aws():
     return EmbeddedAws()
 
 
+@pytest.fixture(scope="session")
+def made_tenants(provisioned_aws):
+    """Acme and Bravo, made once per test process, and the embedded AWS just after they were made."""
+    with provisioned_aws.started():
+        # Sending at the default 20 a second would make every sending test slow; pacing has its own tests.
+        made = create_tenant("Acme", send_rate=1000), create_tenant("Bravo", send_rate=1000)
+        return made, provisioned_aws.capture()
+
+
 @pytest.fixture
-def aws(provisioned_aws):
-    """A fresh embedded AWS for one test: the stack as infra/ provisions it, holding nothing else."""
-    with provisioned_aws:
+def aws(request, provisioned_aws):
+    """A fresh embedded AWS for one test: the stack as infra/ provisions it, holding nothing else (but
+    the two companies, when the test asks for `tenants`)."""
+    state = request.getfixturevalue("made_tenants")[1] if "tenants" in request.fixturenames else None
+    with provisioned_aws.started(state):
         yield
 
 
@@ -101,10 +113,9 @@ def client(aws):
 
 
 @pytest.fixture
-def tenants(aws) -> tuple[Tenant, Tenant]:
+def tenants(aws, made_tenants) -> tuple[Tenant, Tenant]:
     """Two companies, each with an admin, an approver and a member; B's data must never reach A."""
-    # Sending at the default 20 a second would make every sending test slow; pacing has its own tests.
-    return create_tenant("Acme", send_rate=1000), create_tenant("Bravo", send_rate=1000)
+    return copy.deepcopy(made_tenants[0])
 
 
 @pytest.fixture

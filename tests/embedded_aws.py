@@ -4,9 +4,12 @@ few hundred."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import copyreg
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import moto
@@ -25,7 +28,8 @@ Key = tuple[BackendDict, str, str]
 
 
 class EmbeddedAws:
-    """`with embedded:` runs a block under moto, starting from the provisioned stack and nothing else."""
+    """`with embedded.started(state):` runs a block under moto, starting from `state` (by default the
+    provisioned stack and nothing else); `capture()` inside such a block takes a state to start from."""
 
     def __init__(self) -> None:
         from chalicelib.local import stack
@@ -34,25 +38,31 @@ class EmbeddedAws:
         self._mock.start()
         try:
             stack.provision()
-            self._provisioned = _copy({key: backend.__dict__ for key, backend in _backends().items()})
-            self._buckets = dict(s3_backends.bucket_accounts)
+            self.provisioned = self.capture()
         finally:
             self._stop()
 
-    def __enter__(self) -> EmbeddedAws:
-        self._mock.start(reset=False)
-        fresh = _copy(self._provisioned)
-        for (backends, account, region), state in fresh.items():
-            backends[account][region].__dict__ = state  # made anew if another mock reset moto meanwhile
-        for key, backend in _backends().items():
-            if key not in fresh:
-                backend.reset()
-        s3_backends.bucket_accounts.clear()
-        s3_backends.bucket_accounts.update(self._buckets)
-        return self
+    def capture(self) -> State:
+        return State(
+            _copy({key: b.__dict__ for key, b in _backends().items()}), dict(s3_backends.bucket_accounts)
+        )
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop()
+    @contextlib.contextmanager
+    def started(self, state: State | None = None) -> Iterator[None]:
+        state = state or self.provisioned
+        self._mock.start(reset=False)
+        try:
+            fresh = _copy(state.backends)
+            for (backends, account, region), backend_state in fresh.items():
+                backends[account][region].__dict__ = backend_state  # anew if another mock reset moto
+            for key, backend in _backends().items():
+                if key not in fresh:
+                    backend.reset()
+            s3_backends.bucket_accounts.clear()
+            s3_backends.bucket_accounts.update(state.buckets)
+            yield
+        finally:
+            self._stop()
 
     def _stop(self) -> None:
         """Stop mocking, close what S3 keeps in temporary files, and drop what moto tracks per start."""
@@ -64,6 +74,14 @@ class EmbeddedAws:
         self._mock.stop(remove_data=False)
         reset_responses_mock(responses_mock)
         reset_model_data()
+
+
+@dataclass(frozen=True)
+class State:
+    """Every moto backend's state, and S3's registry of bucket names (which lives outside them)."""
+
+    backends: dict[Key, dict[str, Any]]
+    buckets: dict[str, Any]
 
 
 def _backends() -> dict[Key, Any]:

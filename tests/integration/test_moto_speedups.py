@@ -112,14 +112,14 @@ def test_each_test_starts_from_the_stack_as_provisioned(provisioned_aws):
 
     settings = get_settings()
     table, queue, bucket = settings.table("counters"), settings.queue("tasks"), settings.bucket
-    with provisioned_aws:
+    with provisioned_aws.started():
         dynamodb, sqs, s3 = aws.client("dynamodb"), aws.client("sqs"), aws.client("s3")
         tables, queues = dynamodb.list_tables()["TableNames"], sqs.list_queues()["QueueUrls"]
         dynamodb.put_item(TableName=table, Item={"name": {"S": "left-behind"}, "value": {"N": "1"}})
         sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody="{}")
         s3.put_object(Bucket=bucket, Key="left/behind.csv", Body=b"x")
         sqs.create_queue(QueueName="left-behind")
-    with provisioned_aws:
+    with provisioned_aws.started():
         assert dynamodb.scan(TableName=table)["Items"] == []
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
