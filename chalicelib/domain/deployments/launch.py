@@ -19,7 +19,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.deployments.settlement import finish_if_done
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.rules import lifecycle
-from chalicelib.domain.rules.lifecycle import APPROVED, PAUSED, SENDING
+from chalicelib.domain.rules.lifecycle import PAUSED, SENDING
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.stats.tally import Tally
 from chalicelib.log import logger
@@ -85,7 +85,7 @@ def launch(deployment: Deployment, now: datetime) -> str:
                     Deployment.date_updated.set(now),
                     *([Deployment.date_sent.set(now)] if deployment.date_sent is None else []),
                 ],
-                condition=Deployment.status.is_in(APPROVED, PAUSED)
+                condition=Deployment.status.is_in(*lifecycle.MOVES["start"])
                 & (Deployment.launch_queue == DUE)
                 & (Deployment.round == deployment.round),
             )

@@ -214,6 +214,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     if final is None:
         nothing_sent = totals["sent"] == 0 and totals["failed"] + totals["unknown"] > 0
         final = FAILED if deployment.error or nothing_sent else SENT
+    lifecycle.move(lifecycle.SETTLED_BY[final], deployment.status)
     with unchanged_meanwhile(), transaction() as write:
         write.update(
             deployment,

@@ -31,7 +31,11 @@ MOVES: dict[str, dict[int, int]] = {
     "delete": {DRAFT: DRAFT},
     "pause": {SENDING: PAUSED},
     "resume": {PAUSED: PAUSED},  # back in the launcher's line; it starts sending when hours allow
+    "start": {APPROVED: SENDING, PAUSED: SENDING},  # the launcher, once due and inside permitted hours
+    "complete": {SENDING: SENT},  # settlement: every recipient has a status
+    "fail": {SENDING: FAILED},  # settlement: nothing could be sent, or part of the send was given up
 }
+SETTLED_BY = {SENT: "complete", FAILED: "fail", CANCELLED: "cancel"}
 
 
 class Delivery(StrEnum):
