@@ -13,7 +13,7 @@ from pynamodb.connection import Connection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import aws
+from chalicelib.models import dynamodb
 from chalicelib.settings import Settings, get_settings
 
 CONFLICT_RETRIES = 8
@@ -88,16 +88,21 @@ def _connection(settings: Settings) -> Connection:
 
 
 def condition_failed(error: Exception) -> bool:
-    """Whether a PynamoDB write (or transaction) failed because a condition did not hold."""
+    """Whether a write (or transaction) failed because a condition did not hold."""
     if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
         return True
-    return any(failed_conditions(error))
+    return isinstance(error, dynamodb.ConditionFailed) or any(failed_conditions(error))
 
 
 def failed_conditions(error: Exception) -> list[bool]:
-    """For a cancelled transaction: whether each item's condition failed, in the order written."""
+    """For a cancelled transaction, PynamoDB's or a raw one: whether each item's condition failed, in the
+    order the items were written (empty for any other error)."""
+    if isinstance(error, ClientError):
+        error = dynamodb.cancelled(error) or error
+    if isinstance(error, dynamodb.TransactionCancelled):
+        return [code == dynamodb.CONDITION_FAILED for code in error.reasons]
     reasons = getattr(error, "cancellation_reasons", None) or []
-    return [reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons]
+    return [reason is not None and reason.code == dynamodb.CONDITION_FAILED for reason in reasons]
 
 
 class StillConflicting(Exception):
@@ -106,13 +111,14 @@ class StillConflicting(Exception):
 
 def transact_write(actions: list[dict[str, Any]], conflict_retries: int = CONFLICT_RETRIES) -> None:
     """TransactWriteItems, retried under jittered backoff while it only meets other transactions on its
-    items (TransactionConflict, routine on shared counters); a failed condition is raised at once."""
+    items (TransactionConflict, routine on shared counters); a failed condition is raised at once, as
+    `dynamodb.TransactionCancelled`."""
     for attempt in range(conflict_retries + 1):
         try:
-            aws.client("dynamodb").transact_write_items(TransactItems=actions)
+            dynamodb.transact(actions)
             return
-        except ClientError as error:
-            if not only_conflicts(error):
+        except dynamodb.TransactionCancelled as error:
+            if not error.conflicted or error.failed:
                 raise
         if attempt < conflict_retries:
             back_off(attempt)
@@ -128,13 +134,3 @@ def conflicted(error: Exception) -> bool:
     """Whether a PynamoDB transaction was cancelled by another transaction on one of its items."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
-
-
-def only_conflicts(error: ClientError) -> bool:
-    """A cancelled transaction that met other transactions, and no failed condition."""
-    reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
-    return (
-        error.response["Error"]["Code"] == "TransactionCanceledException"
-        and "TransactionConflict" in reasons
-        and "ConditionalCheckFailed" not in reasons
-    )

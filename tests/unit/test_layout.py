@@ -1,5 +1,5 @@
-"""The house's shape: no import circle in chalicelib (function-local imports count), and no module over
-450 lines."""
+"""The house's shape: no import circle in chalicelib (function-local imports count), no module over 450
+lines, and a domain that reaches AWS only through models/."""
 
 from __future__ import annotations
 
@@ -56,3 +56,9 @@ def test_no_module_imports_itself_in_a_circle():
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_is_over_450_lines(name):
     assert len(MODULES[name].read_text().splitlines()) <= 450
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("chalicelib.domain")))
+def test_the_domain_reaches_aws_only_through_models(name):
+    assert "botocore" not in MODULES[name].read_text()
+    assert "chalicelib.aws" not in imports_of(MODULES[name])

@@ -7,9 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
@@ -19,7 +16,7 @@ from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
-from chalicelib.models import batch
+from chalicelib.models import batch, dynamodb
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.optouts import (
     EVERY_SENDER,
@@ -120,9 +117,9 @@ def create(
         history_key=history_key(company, number),
     )
     try:
-        aws.client("dynamodb").transact_write_items(TransactItems=activation(optout))
-    except ClientError as error:
-        if not _cancelled_by_condition(error):
+        dynamodb.transact(activation(optout))
+    except dynamodb.TransactionCancelled as cancelled:
+        if not cancelled.failed:
             raise
         return Recorded(active(company, number, sender), created=False)
     return Recorded(optout, created=True)
@@ -243,8 +240,8 @@ def overwrite_record(optout: OptOut, overwritten_by: int | None, source: str) ->
         expression += ", overwritten_by = :by"
         values[":by"] = {"N": str(overwritten_by)}
     try:
-        aws.client("dynamodb").transact_write_items(
-            TransactItems=[
+        dynamodb.transact(
+            [
                 {
                     "Update": {
                         "TableName": OptOut.Meta.table_name,
@@ -266,17 +263,10 @@ def overwrite_record(optout: OptOut, overwritten_by: int | None, source: str) ->
                 },
             ]
         )
-    except ClientError as error:
-        if _cancelled_by_condition(error):
-            raise Conflict(f"Opt-out {optout.id} was already lifted.", code="already_lifted") from error
+    except dynamodb.TransactionCancelled as cancelled:
+        if cancelled.failed:
+            raise Conflict(f"Opt-out {optout.id} was already lifted.", code="already_lifted") from cancelled
         raise
-
-
-def _cancelled_by_condition(error: ClientError) -> bool:
-    reasons = error.response.get("CancellationReasons") or []
-    return error.response["Error"]["Code"] == "TransactionCanceledException" and any(
-        reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
-    )
 
 
 def start_export(caller: Caller) -> Task:

@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.contacts.optouts import MAX_REASON, activation
 from chalicelib.domain.imports.csvfiles import ContactRow, Layout
-from chalicelib.models import batch
+from chalicelib.models import batch, dynamodb
 from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment, Recipient
@@ -246,12 +244,11 @@ class OptOutsTarget:
         while optouts:
             actions = [action for optout in optouts for action in activation(optout)]
             try:
-                aws.client("dynamodb").transact_write_items(TransactItems=actions)
+                dynamodb.transact(actions)
                 return
-            except ClientError as error:
-                reasons = error.response.get("CancellationReasons") or []
-                failed = {i // 2 for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
-                if error.response["Error"]["Code"] != "TransactionCanceledException" or not failed:
+            except dynamodb.TransactionCancelled as cancelled:
+                failed = {i // 2 for i in cancelled.failed}
+                if not failed:
                     raise
                 self.already += len(failed)
                 optouts = [o for i, o in enumerate(optouts) if i not in failed]

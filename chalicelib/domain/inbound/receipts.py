@@ -13,14 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Busy
 from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.log import logger
+from chalicelib.models import dynamodb
 from chalicelib.models.base import StillConflicting, transact_write
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message, Recipient
@@ -138,9 +136,8 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None)
     """Read the SMS, decide, then write the new status (and move its count to the right column of the
     hour it was sent in) in one transaction conditional on what was read; a race means read again.
     Never silently dropped: when the writes keep colliding, Busy (503) asks the sender to retry."""
-    client = aws.client("dynamodb")
     for _ in range(READ_ATTEMPTS):
-        item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        item = dynamodb.get(table, key)
         if not item or (owner is not None and item.get("company", {}).get("N") != str(owner)):
             return "unknown"
         status, held = item["status"]["S"], item.get("receipt", {}).get("S")
@@ -151,9 +148,7 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None)
             transact_write(actions)
         except StillConflicting:
             raise Busy("Too many updates to this message at once; send the receipt again.") from None
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
+        except dynamodb.TransactionCancelled:
             continue  # the SMS changed since it was read: read it again
         return "applied"
     raise Busy("This message keeps changing; send the receipt again.")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import queue_messages
@@ -32,8 +31,9 @@ from chalicelib.domain.rules.templates import priced_text
 from chalicelib.domain.sending import writes
 from chalicelib.domain.stats import periods
 from chalicelib.log import logger
-from chalicelib.models import batch
+from chalicelib.models import batch, dynamodb
 from chalicelib.models.base import (
+    CONFLICT_RETRIES,
     StillConflicting,
     back_off,
     condition_failed,
@@ -47,7 +47,6 @@ from chalicelib.models.deployments import Bulk, Message
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
 MAX_TEXT = 1600
-PAY_ATTEMPTS = 5
 MAX_BULK = 10_000
 CHUNK = 100
 
@@ -210,7 +209,7 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
 def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
     """Save `record` and take its credits in one transaction: 402 if the balance is short; a conflict
     with another write to the busy company item is retried, and if it persists is a 409."""
-    for attempt in range(PAY_ATTEMPTS):
+    for attempt in range(CONFLICT_RETRIES + 1):
         try:
             with transaction() as write:
                 write.save(record, condition=new)
@@ -221,7 +220,7 @@ def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
                 raise shortfall(company, credits) from error
             if not conflicted(error):
                 raise
-            if attempt == PAY_ATTEMPTS - 1:
+            if attempt == CONFLICT_RETRIES:
                 raise Conflict(
                     "Too many payments at once; please retry.", code="concurrent_change"
                 ) from error
@@ -277,9 +276,8 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
             transact_write([failed, *refund_items(pending.refunds), *pending.tally.updates()])
         except StillConflicting:
             busy.append(message.id)  # the others are still failed; this one raises below
-        except ClientError as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
-            if "ConditionalCheckFailed" not in reasons:
+        except dynamodb.TransactionCancelled as cancelled:
+            if not cancelled.failed:
                 raise
             logger.info("message settled elsewhere meanwhile", message=message.id)
     if busy:

@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib import aws, queue_messages
+from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
@@ -28,7 +26,8 @@ from chalicelib.domain.rules.templates import Template, compile_template, priced
 from chalicelib.domain.sending import pacing, writes
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
-from chalicelib.models.base import back_off
+from chalicelib.models import dynamodb
+from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient
 from chalicelib.providers import Outgoing, Permanent, Retryable, provider
@@ -37,7 +36,6 @@ GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
 OPTOUTS_FRESH_SECONDS = 10.0  # a chunk re-reads its opt-outs when its last read is older than this
-CONFLICT_RETRIES = 6
 STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
 
 
@@ -350,14 +348,11 @@ class Sender:
             if not actions:
                 return claims, stopped
             try:
-                aws.client("dynamodb").transact_write_items(TransactItems=actions)
+                dynamodb.transact(actions)
                 return claims, stopped
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
-                failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
-                if not failed and "TransactionConflict" in reasons and conflicts < CONFLICT_RETRIES:
+            except dynamodb.TransactionCancelled as cancelled:
+                failed = cancelled.failed
+                if not failed and cancelled.conflicted and conflicts < CONFLICT_RETRIES:
                     # Every worker's flush touches the deployment's counters: a conflict is routine.
                     conflicts += 1
                     back_off(conflicts)

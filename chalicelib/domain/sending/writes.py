@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.stats import periods, tally
 from chalicelib.log import logger
+from chalicelib.models import dynamodb
 from chalicelib.models.deployments import Deployment, Message, Recipient
 
 
@@ -131,14 +131,11 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
     """Statuses whose condition failed: the claim was settled without us. One a settlement marked
     `unknown` (the deployment finished, or the claim looked lost) gets its real outcome, its count
     moving from unsent; anything else is dropped with its count (a give-back of a settled claim)."""
-    client = aws.client("dynamodb")
     for index in reversed(failed):
         update = pending.updates[index]["Update"]
         name = item_name(pending.updates[index])
         counted = pending.counted.pop(name, None)
-        item = client.get_item(TableName=update["TableName"], Key=update["Key"], ConsistentRead=True).get(
-            "Item"
-        )
+        item = dynamodb.get(update["TableName"], update["Key"])
         status = item["status"]["S"] if item else None
         if counted is not None and status == "unknown" and not counted[5]:
             update["ConditionExpression"] = "#status = :unknown AND attribute_not_exists(#at)"

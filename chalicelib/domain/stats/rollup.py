@@ -10,6 +10,7 @@ running it again changes nothing and its cost follows what changed, not the leng
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,14 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib import aws
 from chalicelib.domain.background import leases
 from chalicelib.domain.stats.periods import Period, enclosing, iso, parse_utc
 from chalicelib.domain.stats.tally import COLUMNS
 from chalicelib.log import logger
-from chalicelib.models import batch
+from chalicelib.models import batch, dynamodb
 from chalicelib.models.stats import (
     DIRTY_SHARDS,
     YEAR,
@@ -139,9 +137,8 @@ def _recompute(scope: str, period: Period, company: int, tz: str) -> dict[str, A
         },
         "ConsistentRead": True,
     }
-    client = aws.client("dynamodb")
     while True:
-        answer = client.query(**request)
+        answer = dynamodb.query(**request)
         for row in answer["Items"]:
             if row["period_start"]["S"] < iso(period.end) and row["tz"]["S"] == tz:
                 totals.update({c: int(row[c]["N"]) for c in COLUMNS if c in row})
@@ -163,8 +160,8 @@ def _recompute(scope: str, period: Period, company: int, tz: str) -> dict[str, A
 
 def _clean(scope: str, period: str, version: int) -> None:
     """The hour is rolled up, unless it changed since it was read (then the next run sees it again)."""
-    try:
-        aws.client("dynamodb").update_item(
+    with contextlib.suppress(dynamodb.ConditionFailed):
+        dynamodb.update(
             TableName=Stat.Meta.table_name,
             Key={"scope": {"S": scope}, "period": {"S": period}},
             UpdateExpression="REMOVE #dirty",
@@ -172,9 +169,6 @@ def _clean(scope: str, period: str, version: int) -> None:
             ExpressionAttributeNames={"#dirty": "dirty", "#version": "version"},
             ExpressionAttributeValues={":version": {"N": str(version)}},
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
 
 
 # ---- reading -----------------------------------------------------------------------------------------
