@@ -16,7 +16,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
-from chalicelib.domain.deployments.settlement import finish_if_done
+from chalicelib.domain.deployments import settlement
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING
@@ -39,7 +39,7 @@ def launch_due(now: datetime | None = None) -> dict[str, int]:
             counts[launch(deployment, now)] += 1
     for deployment in Deployment.by_launch.query(ACTIVE):
         with _one_of_many(deployment):
-            counts["finished"] += finish_if_done(deployment, now)
+            counts["finished"] += settlement.finish_if_done(deployment, now)
     if any(counts.values()):
         logger.info("launcher ran", **counts)
     return counts
