@@ -190,7 +190,7 @@ def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
     numbers = [f"2784{n:07d}" for n in range(60)]
     deployment_id = approve(api, acme, numbers, marketing=False)
     (step,) = captured.take(queue_messages.FanOut)
-    real_save = fanout.Unique.save
+    real_save = fanout.Claim.save
     crashes = {"left": 1}
 
     def crash_after_queueing(self, *args, **kwargs):
@@ -199,7 +199,7 @@ def test_a_fan_out_retried_after_its_chunks_ran_counts_and_sends_everyone(
             raise RuntimeError("the worker died after queueing its chunks")
         return real_save(self, *args, **kwargs)
 
-    monkeypatch.setattr(fanout.Unique, "save", crash_after_queueing)
+    monkeypatch.setattr(fanout.Claim, "save", crash_after_queueing)
     run_send_worker([step])
     run_send_worker(captured.take(queue_messages.SendChunk))  # those chunks run meanwhile
     run_send_worker([step], attempt=2)

@@ -14,10 +14,10 @@ from chalicelib.domain.accounts.auth import ROLES, Caller, new_key
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.base import failed_conditions, transaction
+from chalicelib.models.claims import Claim
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
-from chalicelib.models.uniques import Unique
 from chalicelib.models.users import User
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -60,7 +60,7 @@ def add_new_user(write: TransactWrite, company: int, email: str, role: str) -> N
     key_id = allocate_ids("api_key")[0]
     issued = new_key(key_id)
     write.save(
-        Unique(key=_email_key(company, email), owner=f"user#{user.id}"), condition=Unique.key.does_not_exist()
+        Claim(key=_email_key(company, email), owner=f"user#{user.id}"), condition=Claim.key.does_not_exist()
     )
     write.save(user, condition=User.id.does_not_exist())
     write.save(
@@ -138,7 +138,7 @@ def delete_user(caller: Caller, user_id: int) -> None:
 
     def delete(write: TransactWrite) -> None:
         write.delete(user, condition=User.role == user.role)
-        write.delete(Unique(key=_email_key(user.company, user.email)))
+        write.delete(Claim(key=_email_key(user.company, user.email)))
 
     _write_with_admin_count(user, delete, admin_delta=-(user.role == "admin"))
     for key in ApiKey.by_company.query(caller.company, filter_condition=ApiKey.user == user.id):

@@ -7,16 +7,16 @@ from collections.abc import Iterator
 
 from chalicelib.domain import clock
 from chalicelib.models.base import condition_failed
-from chalicelib.models.uniques import Unique
+from chalicelib.models.claims import Claim
 
 
 @contextlib.contextmanager
 def held(name: str, seconds: int) -> Iterator[bool]:
     """Yields True while this run holds the lease `name` (False: another run has it); released after."""
     now = int(clock.now().timestamp())
-    lease = Unique(key=f"lease#{name}", owner=f"{now + seconds:012d}")
+    lease = Claim(key=f"lease#{name}", owner=f"{now + seconds:012d}")
     try:
-        lease.save(condition=Unique.key.does_not_exist() | (Unique.owner < f"{now:012d}"))
+        lease.save(condition=Claim.key.does_not_exist() | (Claim.owner < f"{now:012d}"))
     except Exception as error:
         if condition_failed(error):
             yield False
@@ -26,4 +26,4 @@ def held(name: str, seconds: int) -> Iterator[bool]:
         yield True
     finally:
         with contextlib.suppress(Exception):
-            lease.delete(condition=Unique.owner == lease.owner)
+            lease.delete(condition=Claim.owner == lease.owner)

@@ -13,8 +13,8 @@ from chalicelib.domain.deployments.settlement import count_given_up, fail_unclai
 from chalicelib.domain.rules.lifecycle import SENDING
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.claims import Claim
 from chalicelib.models.deployments import Deployment, Recipient
-from chalicelib.models.uniques import Unique
 
 CHUNK = 100
 
@@ -36,13 +36,13 @@ def fan_out(step: queue_messages.FanOut) -> None:
     if deployment.status != SENDING or deployment.round != step.round:
         return
     guard_key = f"fanout#{deployment.id}#{step.round}#{step.after}"
-    guard = Unique.get_or_none(guard_key, consistent_read=True)
+    guard = Claim.get_or_none(guard_key, consistent_read=True)
     if guard is None:
         page = _queued(deployment.id, step.after, until=None)
         cursor = page[-1].msisdn if len(page) == FANOUT_PAGE else ""
         try:
             with transaction() as write:
-                write.save(Unique(key=guard_key, owner=cursor), condition=Unique.key.does_not_exist())
+                write.save(Claim(key=guard_key, owner=cursor), condition=Claim.key.does_not_exist())
                 write.update(
                     deployment,
                     actions=[
@@ -56,14 +56,14 @@ def fan_out(step: queue_messages.FanOut) -> None:
                 raise
             fan_out(step)  # a twin step got there first, or the round is over: look again
             return
-    elif Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
+    elif Claim.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
         cursor = guard.owner
         page = _queued(deployment.id, step.after, until=cursor or None)
     else:
         _pass_on(step, guard.owner)
         return
     queue_messages.enqueue_many(_chunks(deployment, step.round, page))
-    Unique(key=f"{guard_key}#queued", owner=cursor).save()
+    Claim(key=f"{guard_key}#queued", owner=cursor).save()
     _pass_on(step, cursor)
 
 
@@ -139,9 +139,9 @@ def give_up_fan_out(step: queue_messages.FanOut, reason: str) -> None:
     """A fan-out step that failed on its last attempt: the page it counted but never queued fails, and
     the deployment finishes with what was queued (whoever was never reached fails, and is refunded)."""
     guard_key = f"fanout#{step.deployment}#{step.round}#{step.after}"
-    guard = Unique.get_or_none(guard_key, consistent_read=True)
+    guard = Claim.get_or_none(guard_key, consistent_read=True)
     failed = 0
-    if guard is not None and Unique.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
+    if guard is not None and Claim.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
         page = _queued(step.deployment, step.after, until=guard.owner or None)
         failed = fail_unclaimed(step.company, step.deployment, [r.msisdn for r in page], reason)
     count_given_up(step.company, step.deployment, step.round, failed, "started", reason)

@@ -24,11 +24,11 @@ from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.domain.sending import api_messages
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.claims import Claim
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import Counter, allocate_ids
 from chalicelib.models.inbound import Inbound
 from chalicelib.models.pagination import Page, PageRequest, paginate
-from chalicelib.models.uniques import Unique
 
 STOP_KEYWORDS = (
     "STOP",
@@ -81,7 +81,7 @@ def receive(company: Company, sms_in: InboundSms) -> str:
     `stored` or `duplicate` (the gateway sent it before)."""
     number, sender = _parties(company, sms_in)
     seen_key = f"inbound:{company.id}:{sms_in.provider_id}" if sms_in.provider_id else None
-    if seen_key and Unique.get_or_none(seen_key) is not None:
+    if seen_key and Claim.get_or_none(seen_key) is not None:
         return "duplicate"
     found = keyword(sms_in.text)
     outcome = None
@@ -92,7 +92,7 @@ def receive(company: Company, sms_in: InboundSms) -> str:
     if outcome is None:
         return _store(company, number, sender, sms_in, seen_key)
     if seen_key:
-        Unique(key=seen_key, owner="keyword").save()
+        Claim(key=seen_key, owner="keyword").save()
     logger.info("inbound keyword", company=company.id, keyword=found[1] if found else None, outcome=outcome)
     return outcome
 
@@ -173,7 +173,7 @@ def _store(
             write.save(message, condition=Inbound.id.does_not_exist())
             if seen_key:
                 write.save(
-                    Unique(key=seen_key, owner=f"inbound:{message.id}"), condition=Unique.key.does_not_exist()
+                    Claim(key=seen_key, owner=f"inbound:{message.id}"), condition=Claim.key.does_not_exist()
                 )
     except TransactWriteError as error:
         if condition_failed(error):
