@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.accounts import companies, users
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.rules.lifecycle import CHARGED
 from chalicelib.models.companies import Company
 from chalicelib.models.users import User
 
@@ -138,9 +139,6 @@ def create_saved_query(company_id: int, query: str, title: str = "Cape people"):
     return saved_queries.create(Caller.operator(company_id), {"title": title, "query": query})
 
 
-_SENT = ("sent", "delivered", "unknown")
-
-
 def create_recipient(deployment: Any, msisdn: str, status: str = "queued", **fields: Any):
     """A recipient of `deployment` stored in `status` as the sender leaves it (no pipeline run): a sent,
     delivered or unknown one has a provider id and a send time, a failed one its error."""
@@ -155,9 +153,9 @@ def create_recipient(deployment: Any, msisdn: str, status: str = "queued", **fie
         "message": deployment.message,
         "status": status,
         "segments": None if status == "opted_out" else 1,
-        "provider_id": f"test-{deployment.id}-{msisdn}" if status in _SENT else None,
+        "provider_id": f"test-{deployment.id}-{msisdn}" if status in CHARGED else None,
         "error": "InvalidNumber: no route" if status == "failed" else None,
-        "date_sent": now if status in _SENT else None,
+        "date_sent": now if status in CHARGED else None,
         "date_delivered": now if status == "delivered" else None,
     }
     recipient = Recipient(**{**values, **fields})
@@ -181,10 +179,10 @@ def create_message(company_id: int, destination: str = "27815854565", status: st
         "segments": 1,
         "encoding": "GSM-7",
         "credits": 1,
-        "provider_id": f"test-message-{destination}" if status in _SENT else None,
+        "provider_id": f"test-message-{destination}" if status in CHARGED else None,
         "error": "InvalidNumber: no route" if status == "failed" else None,
         "date_created": now,
-        "date_sent": now if status in _SENT else None,
+        "date_sent": now if status in CHARGED else None,
         "date_delivered": now if status == "delivered" else None,
     }
     message = Message(**{**values, **fields})

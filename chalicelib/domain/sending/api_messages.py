@@ -72,7 +72,7 @@ def quote(caller: Caller, data: dict[str, Any]) -> Cost:
     if len(set(flags.values())) > 1:
         raise invalid_field("optout", "is the older name of marketing: give one, or the same value")
     marketing = bool(next(iter(flags.values()), False))
-    return cost(priced_text(text, optout_line(get_company(caller), marketing)))
+    return cost(priced_text(text, optout_line(get_company(caller), True) if marketing else None))
 
 
 def send_one(caller: Caller, data: dict[str, Any]) -> Message:
