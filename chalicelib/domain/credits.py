@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import clock
 from chalicelib.domain.errors import InsufficientCredits, NotFound, invalid_field
 from chalicelib.models.base import condition_failed
-from chalicelib.models.companies import Company
+from chalicelib.models.companies import Company, credit_addition
 
 
 def take(write: TransactWrite, company: int, credits: int) -> None:
@@ -30,18 +30,7 @@ def refund(write: TransactWrite, company: int, credits: int) -> None:
 
 def refund_items(refunds: dict[int, int]) -> list[dict[str, Any]]:
     """The same refunds, by company, as the sender's low-level transaction items (none for zero)."""
-    return [
-        {
-            "Update": {
-                "TableName": Company.Meta.table_name,
-                "Key": {"id": {"N": str(company)}},
-                "UpdateExpression": "ADD credits :refund",
-                "ExpressionAttributeValues": {":refund": {"N": str(credits)}},
-            }
-        }
-        for company, credits in refunds.items()
-        if credits
-    ]
+    return [credit_addition(company, credits) for company, credits in refunds.items() if credits]
 
 
 def shortfall(company: int, credits: int) -> InsufficientCredits:

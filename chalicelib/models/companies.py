@@ -1,7 +1,10 @@
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.expressions import Update, key
 
 STOP_REPLY = "You are opted out and will get no more messages from us. Reply START to opt in again."
 START_REPLY = "You are opted in again. Reply STOP to opt out."
@@ -53,3 +56,8 @@ class Company(BaseModel):
 
     by_webhook_token = WebhookIndex()
     by_sender = SenderIndex()
+
+
+def credit_addition(company: int, credits: int) -> dict[str, Any]:
+    """Add `credits` to a company's balance, as a raw transaction item."""
+    return Update(Company.Meta.table_name, key(id=company)).add("credits", credits).action()

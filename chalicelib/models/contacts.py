@@ -5,6 +5,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute,
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.expressions import key
 
 SAVED = "saved"
 
@@ -112,3 +113,7 @@ def contact_item(
 def stored_datetime(moment: datetime) -> str:
     """A datetime in the form the models store it (PynamoDB's own serialiser)."""
     return Contact.date_created.serialize(moment)
+
+
+def contact_key(contact_list: int, msisdn: str) -> dict[str, Any]:
+    return key(contact_list=contact_list, msisdn=msisdn)

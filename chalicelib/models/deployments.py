@@ -1,3 +1,5 @@
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -9,6 +11,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.expressions import key
 
 
 class Campaign(BaseModel):
@@ -182,3 +185,7 @@ class Bulk(BaseModel):
     accepted = NumberAttribute()
     credits = NumberAttribute()
     date_created = UTCDateTimeAttribute()
+
+
+def recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
+    return key(deployment=deployment, msisdn=msisdn)

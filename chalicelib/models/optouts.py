@@ -3,15 +3,20 @@ per company and number, which opt-out is active for every sender and for each si
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from chalicelib.models import batch
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.expressions import Update, key, plain
 from chalicelib.settings import get_settings
 
 EVERY_SENDER = "all"
+SENDER_SCOPE = "sender:"  # the prefix of a suppression item's attribute for one sender
 
 
 class HistoryIndex(GlobalSecondaryIndex):
@@ -52,7 +57,7 @@ def history_key(company: int, originator: str) -> str:
 
 def scope_attribute(sender: str | None) -> str:
     """The suppression item's attribute that holds the active opt-out for this scope."""
-    return EVERY_SENDER if sender is None else f"sender:{sender}"
+    return EVERY_SENDER if sender is None else f"{SENDER_SCOPE}{sender}"
 
 
 def suppressions_table() -> str:
@@ -60,4 +65,59 @@ def suppressions_table() -> str:
 
 
 def suppression_key(company: int, msisdn: str) -> dict[str, Any]:
-    return {"key": {"S": f"{company}#{msisdn}"}}
+    return key(key=f"{company}#{msisdn}")
+
+
+def optout_key(company: int, optout_id: int) -> dict[str, Any]:
+    return key(company=company, id=optout_id)
+
+
+def suppressions(
+    company: int, numbers: Sequence[str], scopes: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """For each of `numbers` with a suppression item: its active opt-out ids by scope attribute (only
+    `scopes`, if given). One BatchGetItem per 100 numbers."""
+    keys = [suppression_key(company, number) for number in numbers]
+    projection = ("msisdn", *scopes) if scopes is not None else ()
+    found = {}
+    for item in batch.get_items(suppressions_table(), keys, projection=projection):
+        values = plain(item)
+        found[values.pop("msisdn")] = {
+            name: optout_id
+            for name, optout_id in values.items()
+            if name == EVERY_SENDER or name.startswith(SENDER_SCOPE)
+        }
+    return found
+
+
+def activation(optout: OptOut) -> list[dict[str, Any]]:
+    """The two writes that make an opt-out exist: its record, and its scope in the suppression index
+    (only if that scope holds no active opt-out: the condition is what stops duplicates)."""
+    record = {
+        "Put": {
+            "TableName": OptOut.Meta.table_name,
+            "Item": optout.serialize(),
+            "ConditionExpression": "attribute_not_exists(id)",
+        }
+    }
+    scope = Update(suppressions_table(), suppression_key(optout.company, optout.originator))
+    scope.set(scope_attribute(optout.sender), optout.id)
+    scope.set("company", optout.company).set("msisdn", optout.originator)
+    return [record, scope.when("attribute_not_exists({scope})", names=_scope(optout)).action()]
+
+
+def lifting(optout: OptOut, at: datetime, source: str, overwritten_by: int | None) -> list[dict[str, Any]]:
+    """The two writes that lift an opt-out: its record marked overwritten (once), and its scope freed
+    in the suppression index (only if the scope still names it)."""
+    record = Update(OptOut.Meta.table_name, optout_key(optout.company, optout.id))
+    record.set("date_overwritten", OptOut.date_overwritten.serialize(at)).set("overwrite_source", source)
+    if overwritten_by is not None:
+        record.set("overwritten_by", overwritten_by)
+    record.when("attribute_not_exists({date_overwritten})")
+    scope = Update(suppressions_table(), suppression_key(optout.company, optout.originator))
+    scope.remove(scope_attribute(optout.sender)).when("{scope} = :id", names=_scope(optout), id=optout.id)
+    return [record.action(), scope.action()]
+
+
+def _scope(optout: OptOut) -> dict[str, str]:
+    return {"scope": scope_attribute(optout.sender)}

@@ -7,10 +7,15 @@ rollup last saw it carries `dirty` (a shard name), which puts it in a sparse ind
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
+from chalicelib.models import dynamodb
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.expressions import Update, key, plain
 
 HOUR, DAY, MONTH, YEAR = 1, 2, 3, 4
 DIRTY_SHARDS = 8
@@ -57,3 +62,64 @@ def company_scope(company: int) -> str:
 
 def period_key(period_type: int, start: str) -> str:
     return f"{period_type}#{start}"
+
+
+def hour_addition(
+    scope: str,
+    hour: tuple[str, str, str],
+    company: int,
+    deployment: int | None,
+    tz: str,
+    counts: dict[str, int],
+    dirty: str,
+) -> dict[str, Any]:
+    """Add `counts` to the hour row (`hour` is its period key, start and end), as a raw transaction
+    item: the row is made if missing, its version goes up and it is marked `dirty` for the rollup."""
+    period, start, end = hour
+    update = Update(Stat.Meta.table_name, key(scope=scope, period=period))
+    for column, n in counts.items():
+        if n:
+            update.add(column, n)
+    update.add("version", 1)
+    update.set("company", company).set("period_type", HOUR).set("period_start", start)
+    update.set("period_end", end).set("tz", tz).set("dirty", dirty)
+    if deployment is not None:
+        update.set("deployment", deployment)
+    return update.action()
+
+
+def rows_between(scope: str, low: str, high: str, columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """A scope's rows with period keys from `low` to `high`, read consistently: their start, zone and
+    `columns` as plain values."""
+    names = {"#scope": "scope", "#period": "period", "#start": "period_start", "#tz": "tz"}
+    names.update({f"#c{i}": column for i, column in enumerate(columns)})
+    request: dict[str, Any] = {
+        "TableName": Stat.Meta.table_name,
+        "KeyConditionExpression": "#scope = :scope AND #period BETWEEN :low AND :high",
+        "ProjectionExpression": ", ".join(name for name in names if name not in ("#scope", "#period")),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": key(**{":scope": scope, ":low": low, ":high": high}),
+        "ConsistentRead": True,
+    }
+    while True:
+        answer = dynamodb.query(**request)
+        yield from (plain(row) for row in answer["Items"])
+        if "LastEvaluatedKey" not in answer:
+            return
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def mark_clean(scope: str, period: str, version: int) -> bool:
+    """Clear an hour row's `dirty` unless its version moved on (then it stays for the next run)."""
+    try:
+        dynamodb.update(
+            TableName=Stat.Meta.table_name,
+            Key=key(scope=scope, period=period),
+            UpdateExpression="REMOVE #dirty",
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#dirty": "dirty", "#version": "version"},
+            ExpressionAttributeValues={":version": {"N": str(version)}},
+        )
+    except dynamodb.ConditionFailed:
+        return False
+    return True

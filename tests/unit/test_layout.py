@@ -1,9 +1,10 @@
 """The house's shape: no import circle in chalicelib (function-local imports count), no module over 450
-lines, and a domain that reaches AWS only through models/."""
+lines, and a domain that reaches AWS only through models/ and spells no raw DynamoDB itself."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,24 @@ def test_no_module_is_over_450_lines(name):
 def test_the_domain_reaches_aws_only_through_models(name):
     assert "botocore" not in MODULES[name].read_text()
     assert "chalicelib.aws" not in imports_of(MODULES[name])
+
+
+# A typed value ({"N": …}), a read of one (item["S"]), an expression or a raw transaction item.
+RAW_DYNAMODB = re.compile(
+    r"""\{\s*["'](N|S|BOOL|L|M)["']\s*:|\[["'](N|S)["']\]|Expression|["'](Update|Put|ConditionCheck)["']\s*:"""
+)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("chalicelib.domain")))
+def test_the_domain_leaves_dynamodb_spelling_to_models(name):
+    assert RAW_DYNAMODB.findall(MODULES[name].read_text()) == []
+
+
+def test_the_raw_pattern_finds_what_it_is_for():
+    samples = [
+        '{"N": str(1)}',
+        "item['msisdn']['S']",
+        '"UpdateExpression": "SET"',
+        '{"Update": {}}',
+    ]
+    assert all(RAW_DYNAMODB.search(sample) for sample in samples)

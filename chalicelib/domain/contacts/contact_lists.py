@@ -9,7 +9,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.models import batch
-from chalicelib.models.contacts import SAVED, Contact, ContactList
+from chalicelib.models.contacts import SAVED, Contact, ContactList, contact_key
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.tasks import Task
@@ -138,7 +138,7 @@ def delete_contacts_of(list_id: int) -> int:
     deleted = 0
     while True:
         keys = [
-            {"contact_list": {"N": str(list_id)}, "msisdn": {"S": c.msisdn}}
+            contact_key(list_id, c.msisdn)
             for c in Contact.query(list_id, attributes_to_get=["contact_list", "msisdn"], limit=1000)
         ]
         if not keys:

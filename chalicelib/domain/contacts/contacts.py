@@ -17,7 +17,7 @@ from chalicelib.domain.imports.csvfiles import field_name
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, transaction
-from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
+from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
@@ -142,8 +142,9 @@ def _write(
     caller: Caller, contact_list: ContactList, accepted: list[tuple[int, ContactInput]]
 ) -> list[ItemResult]:
     table = Contact.Meta.table_name
-    keys = [{"contact_list": {"N": str(contact_list.id)}, "msisdn": {"S": c.msisdn}} for _, c in accepted]
-    existing = {item["msisdn"]["S"]: Contact.from_raw_data(item) for item in batch.get_items(table, keys)}
+    keys = [contact_key(contact_list.id, c.msisdn) for _, c in accepted]
+    found = (Contact.from_raw_data(item) for item in batch.get_items(table, keys))
+    existing = {contact.msisdn: contact for contact in found}
     new_ids = iter(allocate_ids("contact", len(accepted)) if accepted else ())
     now = stored_datetime(clock.now())
     items, results = [], []
@@ -164,8 +165,10 @@ def _item(
     old: Contact | None,
     new_id: int,
     now: str,
+    created: str | None = None,
 ) -> dict[str, Any]:
-    """The stored form of a contact: new values over the old ones; a field set to null is removed."""
+    """The stored form of a contact: new values over the old ones; a field set to null is removed.
+    It was created `created` (default: when `old` was, or `now`)."""
     merged_fields = {**(old.fields.as_dict() if old else {}), **checked.fields}
     return contact_item(
         contact_list=contact_list.id,
@@ -176,7 +179,7 @@ def _item(
         last_name=checked.values.get("last_name", old.last_name if old else None),
         email=checked.values.get("email", old.email if old else None),
         fields={k: v for k, v in merged_fields.items() if v is not None},
-        created=stored_datetime(old.date_created) if old else now,
+        created=created or (stored_datetime(old.date_created) if old else now),
         updated=now,
     )
 
@@ -193,9 +196,8 @@ def update_contact(
     checked.msisdn = checked.msisdn or current.msisdn
     contact_list = contact_lists.get_writable_list(caller, list_id)
     base = None if replace else current
-    item = _item(caller, contact_list, checked, base, current.id, stored_datetime(clock.now()))
-    if replace:
-        item["date_created"] = {"S": stored_datetime(current.date_created)}
+    created = stored_datetime(current.date_created)
+    item = _item(caller, contact_list, checked, base, current.id, stored_datetime(clock.now()), created)
     updated = Contact.from_raw_data(item)
     if checked.msisdn == current.msisdn:
         updated.save()

@@ -24,7 +24,7 @@ from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES
 from chalicelib.domain.rules.query_language import Query, parse
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed
-from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
+from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.saved_queries import SavedQuery
@@ -151,7 +151,7 @@ class _Changes:
         if self.deletes:
             batch.delete_keys(
                 Contact.Meta.table_name,
-                [{"contact_list": {"N": str(self.list.id)}, "msisdn": {"S": m}} for m in self.deletes],
+                [contact_key(self.list.id, m) for m in self.deletes],
             )
             self.removed += len(self.deletes)
             self.deletes = []

@@ -16,15 +16,16 @@ from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
-from chalicelib.models import batch, dynamodb
+from chalicelib.models import dynamodb
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.optouts import (
     EVERY_SENDER,
     OptOut,
+    activation,
     history_key,
+    lifting,
     scope_attribute,
-    suppression_key,
-    suppressions_table,
+    suppressions,
 )
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.tasks import Task
@@ -49,9 +50,8 @@ def opted_out(company: int, sender: str | None, numbers: Iterable[str]) -> set[s
     if not wanted:
         return set()
     scope = scope_attribute(normalise_sender(sender) if sender else None)
-    keys = [suppression_key(company, number) for number in wanted]
-    items = batch.get_items(suppressions_table(), keys, projection=("msisdn", EVERY_SENDER, scope))
-    return {item["msisdn"]["S"] for item in items if EVERY_SENDER in item or scope in item}
+    held = suppressions(company, wanted, scopes=(EVERY_SENDER, scope))
+    return {number for number, scopes in held.items() if scopes}
 
 
 def opted_out_of_any(company: int, numbers: Iterable[str]) -> set[str]:
@@ -59,12 +59,7 @@ def opted_out_of_any(company: int, numbers: Iterable[str]) -> set[str]:
     wanted = sorted(set(numbers))
     if not wanted:
         return set()
-    items = batch.get_items(suppressions_table(), [suppression_key(company, number) for number in wanted])
-    return {
-        item["msisdn"]["S"]
-        for item in items
-        if any(name == EVERY_SENDER or name.startswith("sender:") for name in item)
-    }
+    return {number for number, scopes in suppressions(company, wanted).items() if scopes}
 
 
 def check_originator(value: Any, region: str, name: str = "originator") -> str:
@@ -125,42 +120,13 @@ def create(
     return Recorded(optout, created=True)
 
 
-def activation(optout: OptOut) -> list[dict[str, Any]]:
-    """The two writes that make an opt-out exist: its record, and its scope in the suppression index
-    (only if that scope holds no active opt-out: the condition is what stops duplicates)."""
-    scope = scope_attribute(optout.sender)
-    return [
-        {
-            "Put": {
-                "TableName": OptOut.Meta.table_name,
-                "Item": optout.serialize(),
-                "ConditionExpression": "attribute_not_exists(id)",
-            }
-        },
-        {
-            "Update": {
-                "TableName": suppressions_table(),
-                "Key": suppression_key(optout.company, optout.originator),
-                "UpdateExpression": "SET #scope = :id, company = :company, msisdn = :msisdn",
-                "ConditionExpression": "attribute_not_exists(#scope)",
-                "ExpressionAttributeNames": {"#scope": scope},
-                "ExpressionAttributeValues": {
-                    ":id": {"N": str(optout.id)},
-                    ":company": {"N": str(optout.company)},
-                    ":msisdn": {"S": optout.originator},
-                },
-            }
-        },
-    ]
-
-
 def active(company: int, number: str, sender: str | None) -> OptOut:
     """The opt-out active for exactly this scope (the suppression index names it)."""
     scope = scope_attribute(sender)
-    found = batch.get_items(suppressions_table(), [suppression_key(company, number)], projection=(scope,))
-    if not found or scope not in found[0]:
+    held = suppressions(company, [number], scopes=(scope,)).get(number, {})
+    if scope not in held:
         raise Conflict("The opt-out changed meanwhile; please retry.", code="concurrent_change")
-    return OptOut.get(company, int(found[0][scope]["N"]))
+    return OptOut.get(company, held[scope])
 
 
 def get_optout(caller: Caller, optout_id: int) -> OptOut:
@@ -217,8 +183,8 @@ def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> l
     """The subscriber opts back in (START): overwrite what keeps `sender` (None: every sender) from them —
     the opt-out of every sender and the one of that sender. Returns what was lifted (maybe nothing)."""
     scopes = [EVERY_SENDER] + ([scope_attribute(sender)] if sender else [])
-    found = batch.get_items(suppressions_table(), [suppression_key(company, number)], projection=scopes)
-    active_ids = [int(found[0][scope]["N"]) for scope in scopes if found and scope in found[0]]
+    held = suppressions(company, [number], scopes=scopes).get(number, {})
+    active_ids = [held[scope] for scope in scopes if scope in held]
     lifted = []
     for optout in OptOut.batch_get([(company, optout_id) for optout_id in active_ids]):
         try:
@@ -232,37 +198,8 @@ def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> l
 def overwrite_record(optout: OptOut, overwritten_by: int | None, source: str) -> None:
     """Mark the record overwritten (by whom: `admin` or `subscriber`) and free its scope, in one
     transaction."""
-    scope = scope_attribute(optout.sender)
-    now = OptOut.date_overwritten.serialize(clock.now())
-    values: dict[str, Any] = {":now": {"S": now}, ":source": {"S": source}}
-    expression = "SET date_overwritten = :now, overwrite_source = :source"
-    if overwritten_by is not None:
-        expression += ", overwritten_by = :by"
-        values[":by"] = {"N": str(overwritten_by)}
     try:
-        dynamodb.transact(
-            [
-                {
-                    "Update": {
-                        "TableName": OptOut.Meta.table_name,
-                        "Key": {"company": {"N": str(optout.company)}, "id": {"N": str(optout.id)}},
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "attribute_not_exists(date_overwritten)",
-                        "ExpressionAttributeValues": values,
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": suppressions_table(),
-                        "Key": suppression_key(optout.company, optout.originator),
-                        "UpdateExpression": "REMOVE #scope",
-                        "ConditionExpression": "#scope = :id",
-                        "ExpressionAttributeNames": {"#scope": scope},
-                        "ExpressionAttributeValues": {":id": {"N": str(optout.id)}},
-                    }
-                },
-            ]
-        )
+        dynamodb.transact(lifting(optout, clock.now(), source, overwritten_by))
     except dynamodb.TransactionCancelled as cancelled:
         if cancelled.failed:
             raise Conflict(f"Opt-out {optout.id} was already lifted.", code="already_lifted") from cancelled

@@ -10,7 +10,7 @@ from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES
 from chalicelib.models import batch
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.deployments import Deployment, Recipient, recipient_key
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
 
@@ -80,7 +80,7 @@ def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
 def discard_recipients(deployment: Deployment) -> None:
     """Remove a deployment's recipients (a new freeze replaces them; a deleted draft leaves none)."""
     keys = [
-        {"deployment": {"N": str(deployment.id)}, "msisdn": {"S": r.msisdn}}
+        recipient_key(deployment.id, r.msisdn)
         for r in Recipient.query(deployment.id, attributes_to_get=["deployment", "msisdn"])
     ]
     batch.delete_keys(Recipient.Meta.table_name, keys)

@@ -12,19 +12,20 @@ from typing import Any, Protocol
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
-from chalicelib.domain.contacts.optouts import MAX_REASON, activation
+from chalicelib.domain.contacts.optouts import MAX_REASON
 from chalicelib.domain.imports.csvfiles import ContactRow, Layout
 from chalicelib.models import batch, dynamodb
-from chalicelib.models.contacts import Contact, ContactList, contact_item, stored_datetime
+from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.deployments import Deployment, Recipient, recipient_key
 from chalicelib.models.imports import Import
 from chalicelib.models.optouts import (
     OptOut,
+    activation,
     history_key,
+    optout_key,
     scope_attribute,
-    suppression_key,
-    suppressions_table,
+    suppressions,
 )
 
 ID_BLOCK = 10_000
@@ -127,7 +128,7 @@ class ContactsTarget(_ConcurrentWrites):
         return values_problem(row)
 
     def stored(self, msisdns: list[str]) -> dict[str, Stored]:
-        keys = [{"contact_list": {"N": str(self.job.contact_list)}, "msisdn": {"S": m}} for m in msisdns]
+        keys = [contact_key(self.job.contact_list, m) for m in msisdns]
         found = {}
         for item in batch.get_items(self.table, keys):
             contact = Contact.from_raw_data(item)
@@ -200,15 +201,10 @@ class OptOutsTarget:
         return f"reason longer than {MAX_REASON} characters" if reason and len(reason) > MAX_REASON else ""
 
     def stored(self, msisdns: list[str]) -> dict[str, Stored]:
-        keys = [suppression_key(self.job.company, m) for m in msisdns]
-        active = {
-            item["msisdn"]["S"]: int(item[self.scope]["N"])
-            for item in batch.get_items(suppressions_table(), keys, projection=("msisdn", self.scope))
-            if self.scope in item
-        }
+        held = suppressions(self.job.company, msisdns, scopes=(self.scope,))
+        active = {number: scopes[self.scope] for number, scopes in held.items() if self.scope in scopes}
         records = batch.get_items(
-            OptOut.Meta.table_name,
-            [{"company": {"N": str(self.job.company)}, "id": {"N": str(i)}} for i in active.values()],
+            OptOut.Meta.table_name, [optout_key(self.job.company, i) for i in active.values()]
         )
         found = {}
         for raw in records:
@@ -295,7 +291,7 @@ class RecipientsTarget(_ConcurrentWrites):
         return values_problem(row)
 
     def stored(self, msisdns: list[str]) -> dict[str, Stored]:
-        keys = [{"deployment": {"N": str(self.deployment.id)}, "msisdn": {"S": m}} for m in msisdns]
+        keys = [recipient_key(self.deployment.id, m) for m in msisdns]
         found = {}
         for item in batch.get_items(self.table, keys):
             recipient = Recipient.from_raw_data(item)

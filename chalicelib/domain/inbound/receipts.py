@@ -18,10 +18,10 @@ from chalicelib.domain.errors import Busy
 from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.log import logger
-from chalicelib.models import dynamodb
+from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import StillConflicting, transact_write
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Message, Recipient
+from chalicelib.models.deployments import Message, Recipient, recipient_key
 
 SENT, FAILED, DELIVERED = "sent", "failed", "delivered"
 # The receipts each outcome may replace; everything else it meets stays.
@@ -110,15 +110,15 @@ def _targets(receipt: Receipt, company: int | None) -> list[tuple[str, dict[str,
     if parsed is not None:
         kind, first, second = parsed
         if kind == "d":
-            targets.append((Recipient.Meta.table_name, _recipient_key(first, str(second)), company))
+            targets.append((Recipient.Meta.table_name, recipient_key(first, str(second)), company))
         elif company is None or company == first:
-            targets.append((Message.Meta.table_name, _message_key(first, int(second)), None))
+            targets.append((Message.Meta.table_name, sends.message_key(first, int(second)), None))
     if receipt.provider_id and not targets:
         for hit in Recipient.by_provider_id.query(receipt.provider_id, limit=2):
-            targets.append((Recipient.Meta.table_name, _recipient_key(hit.deployment, hit.msisdn), company))
+            targets.append((Recipient.Meta.table_name, recipient_key(hit.deployment, hit.msisdn), company))
         for hit in Message.by_provider_id.query(receipt.provider_id, limit=2):
             if company is None or hit.company == company:
-                targets.append((Message.Meta.table_name, _message_key(hit.company, hit.id), None))
+                targets.append((Message.Meta.table_name, sends.message_key(hit.company, hit.id), None))
     return targets
 
 
@@ -137,13 +137,16 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None)
     hour it was sent in) in one transaction conditional on what was read; a race means read again.
     Never silently dropped: when the writes keep colliding, Busy (503) asks the sender to retry."""
     for _ in range(READ_ATTEMPTS):
-        item = dynamodb.get(table, key)
-        if not item or (owner is not None and item.get("company", {}).get("N") != str(owner)):
+        item = sends.read(table, key)
+        if not item or (owner is not None and item.get("company") != owner):
             return "unknown"
-        status, held = item["status"]["S"], item.get("receipt", {}).get("S")
+        status, held = item["status"], item.get("receipt")
         if not may_apply(status, held, receipt.outcome):
             return "unchanged"
-        actions = [_update(receipt, table, key, status, held), *_count_moves(item, status, receipt.outcome)]
+        update = sends.receipt(
+            table, key, receipt.outcome, status, held, clock.now(), receipt.error, receipt.provider_id
+        )
+        actions = [update, *_count_moves(item, status, receipt.outcome)]
         try:
             transact_write(actions)
         except StillConflicting:
@@ -162,63 +165,18 @@ def may_apply(status: str, held: str | None, outcome: str) -> bool:
     return held is None or held in _REPLACES[outcome]
 
 
-def _update(
-    receipt: Receipt, table: str, key: dict[str, Any], status: str, held: str | None
-) -> dict[str, Any]:
-    names = {"#status": "status", "#receipt": "receipt"}
-    values: dict[str, Any] = {":outcome": {"S": receipt.outcome}, ":was": {"S": status}}
-    sets = ["#status = :outcome", "#receipt = :outcome"]
-    removes = []
-    if receipt.outcome == DELIVERED:
-        names["#delivered"], names["#error"] = "date_delivered", "error"
-        values[":at"] = {"S": Recipient.date_delivered.serialize(clock.now())}
-        sets.append("#delivered = :at")
-        removes.append("#error")
-    elif receipt.outcome == FAILED and receipt.error:
-        names["#error"] = "error"
-        values[":error"] = {"S": receipt.error[:500]}
-        sets.append("#error = :error")
-    if receipt.provider_id:
-        names["#provider"] = "provider_id"
-        values[":provider"] = {"S": receipt.provider_id[:200]}
-        sets.append("#provider = if_not_exists(#provider, :provider)")
-    if status == "unknown":
-        # a settlement already counted it (unsent) and this receipt moves that count: mark it counted,
-        # so neither a late sender outcome nor a later settlement/recovery counts it again
-        names["#at"] = "date_sent"
-        values[":sent_at"] = {"S": Recipient.date_sent.serialize(clock.now())}
-        sets.append("#at = if_not_exists(#at, :sent_at)")
-    condition = "#status = :was AND "
-    if held is None:
-        condition += "attribute_not_exists(#receipt)"
-    else:
-        condition += "#receipt = :held"
-        values[":held"] = {"S": held}
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": key,
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
 def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
     """The hour counts' move from the column the SMS is counted in to the outcome's. One still
     `sending` will be counted as sent by its sender, so it moves from there."""
     was = column("sent" if status == "sending" else status)
     if was == column(outcome):
         return []
-    company = int(item["company"]["N"])
-    deployment = int(item["deployment"]["N"]) if "deployment" in item else None
+    company = item["company"]
+    deployment = item.get("deployment")
     if "claimed_at" in item:
-        moment = periods.from_epoch(int(item["claimed_at"]["N"]))
+        moment = periods.from_epoch(item["claimed_at"])
     elif "date_sent" in item:
-        moment = Recipient.date_sent.deserialize(item["date_sent"]["S"])
+        moment = Recipient.date_sent.deserialize(item["date_sent"])
     else:
         moment = clock.now()
     tally = Tally()
@@ -226,15 +184,5 @@ def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[s
     return tally.updates()
 
 
-def _recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
-    return {"deployment": {"N": str(deployment)}, "msisdn": {"S": msisdn}}
-
-
-def _message_key(company: int, message_id: int) -> dict[str, Any]:
-    return {"company": {"N": str(company)}, "id": {"N": str(message_id)}}
-
-
 def _name(key: dict[str, Any]) -> str:
-    if "msisdn" in key:
-        return f"d{key['deployment']['N']}:{key['msisdn']['S']}"
-    return f"m{key['company']['N']}:{key['id']['N']}"
+    return sends.reference(key)

@@ -31,7 +31,7 @@ from chalicelib.domain.rules.templates import priced_text
 from chalicelib.domain.sending import writes
 from chalicelib.domain.stats import periods
 from chalicelib.log import logger
-from chalicelib.models import batch, dynamodb
+from chalicelib.models import batch, dynamodb, sends
 from chalicelib.models.base import (
     CONFLICT_RETRIES,
     StillConflicting,
@@ -264,11 +264,8 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
                 bulks[message.bulk] = found is not None and found.status == "paid"
             paid = bulks[message.bulk]
         now = clock.now()
-        failed = writes.move(Message.Meta.table_name, writes.message_key(message), "failed", expect="queued")
-        failed["Update"]["UpdateExpression"] += ", #error = :error, #claimed = :claimed"
-        failed["Update"]["ExpressionAttributeNames"].update({"#error": "error", "#claimed": "claimed_at"})
-        failed["Update"]["ExpressionAttributeValues"].update(
-            {":error": {"S": reason[:500]}, ":claimed": {"N": str(periods.epoch(now))}}
+        failed = sends.fail_queued(
+            Message.Meta.table_name, sends.message_key(company, message.id), reason, periods.epoch(now)
         )
         pending = writes.Pending(refunds={company: message.credits if paid else 0})
         pending.tally.add(company, None, now, tz, "unsent")

@@ -26,10 +26,10 @@ from chalicelib.domain.rules.templates import Template, compile_template, priced
 from chalicelib.domain.sending import pacing, writes
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
-from chalicelib.models import dynamodb
+from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient
+from chalicelib.models.deployments import Bulk, Message, Recipient, recipient_key
 from chalicelib.providers import Outgoing, Permanent, Retryable, provider
 
 GROUP = 25
@@ -81,9 +81,7 @@ class Sender:
                 blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
                 checked_at = time.monotonic()
             group = chunk.recipients[start : start + GROUP]
-            claimed = self._claim(
-                key, chunk.round, [writes.recipient_key(chunk.deployment, r["msisdn"]) for r in group]
-            )
+            claimed = self._claim(key, chunk.round, [r["msisdn"] for r in group])
             if claimed is None:
                 return
             for recipient in group:
@@ -109,16 +107,17 @@ class Sender:
                 )
         self.touched.add(key)
 
-    def _claim(self, key: tuple[int, int], round_: int, keys: list[dict[str, Any]]) -> set[str] | None:
-        """Claim `keys` for sending (in the transaction that also writes the last group's statuses).
+    def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
+        """Claim `numbers` for sending (in the transaction that also writes the last group's statuses).
         Returns the numbers now ours, or None if the deployment is no longer sending this round."""
         if set(self.pending.rounds.items()) - {(key, round_)}:
             # Another deployment's (or round's) statuses go alone: its state must not decide these claims.
             self.flush()
-        done = {writes.claim_name(u) for u in self.pending.updates}
+        done = {sends.claim_name(u) for u in self.pending.updates}
         self._claimed_at = clock.now()
-        for item in keys:
-            if item["msisdn"]["S"] not in done:  # the same recipient twice in one batch: already ours
+        for number in numbers:
+            if number not in done:  # the same recipient twice in one batch: already ours
+                item = recipient_key(key[1], number)
                 self.pending.claims.append(
                     writes.claim_of(Recipient.Meta.table_name, item, self._claimed_at, round_)
                 )
@@ -126,7 +125,7 @@ class Sender:
         return self.flush(claiming=key)
 
     def _recipient_done(self, chunk: queue_messages.SendChunk, recipient: dict, result: Result) -> None:
-        key = writes.recipient_key(chunk.deployment, recipient["msisdn"])
+        key = recipient_key(chunk.deployment, recipient["msisdn"])
         outcome = writes.outcome(Recipient.Meta.table_name, key, result)
         self.pending.updates.append(outcome)
         counts = self.pending.counts.setdefault((chunk.company, chunk.deployment), {})
@@ -136,7 +135,7 @@ class Sender:
         tz = self._company(chunk.company).timezone
         col = tally.column(result.status)
         self.pending.tally.add(chunk.company, chunk.deployment, self._claimed_at, tz, col)
-        self.pending.counted[writes.item_name(outcome)] = (
+        self.pending.counted[sends.item_name(outcome)] = (
             chunk.company,
             chunk.deployment,
             self._claimed_at,
@@ -155,11 +154,9 @@ class Sender:
             for recipient in group:
                 if recipient["msisdn"] in unsent:
                     self.pending.updates.append(
-                        writes.move(
+                        sends.give_back(
                             Recipient.Meta.table_name,
-                            writes.recipient_key(chunk.deployment, recipient["msisdn"]),
-                            "queued",
-                            expect="sending",
+                            recipient_key(chunk.deployment, recipient["msisdn"]),
                         )
                     )
 
@@ -231,23 +228,29 @@ class Sender:
         return self._bulks[message.bulk]
 
     def _claim_messages(self, group: list[Message]) -> set[int]:
-        done = {writes.claim_name(u) for u in self.pending.updates}
+        done = {sends.claim_name(u) for u in self.pending.updates}
         self._claimed_at = clock.now()
         for message in group:
             if f"m#{message.id}" not in done:
                 self.pending.claims.append(
-                    writes.claim_of(Message.Meta.table_name, writes.message_key(message), self._claimed_at)
+                    writes.claim_of(
+                        Message.Meta.table_name,
+                        sends.message_key(message.company, message.id),
+                        self._claimed_at,
+                    )
                 )
         self.flush()
         return {int(key.split("#", 1)[1]) for key in self._last_claimed if key.startswith("m#")}
 
     def _message_done(self, message: Message, result: Result, refund: bool) -> None:
-        outcome = writes.outcome(Message.Meta.table_name, writes.message_key(message), result)
+        outcome = writes.outcome(
+            Message.Meta.table_name, sends.message_key(message.company, message.id), result
+        )
         self.pending.updates.append(outcome)
         tz = self._company(message.company).timezone
         col = tally.column(result.status)
         self.pending.tally.add(message.company, None, self._claimed_at, tz, col)
-        self.pending.counted[writes.item_name(outcome)] = (
+        self.pending.counted[sends.item_name(outcome)] = (
             message.company,
             None,
             self._claimed_at,
@@ -265,8 +268,8 @@ class Sender:
             for message in group:
                 if f"m#{message.id}" in unsent:
                     self.pending.updates.append(
-                        writes.move(
-                            Message.Meta.table_name, writes.message_key(message), "queued", expect="sending"
+                        sends.give_back(
+                            Message.Meta.table_name, sends.message_key(message.company, message.id)
                         )
                     )
 
@@ -298,7 +301,7 @@ class Sender:
 
     def _unsent_claims(self) -> set[str]:
         """Numbers claimed in the last claim transaction that have no status yet."""
-        done = {writes.claim_name(u) for u in self.pending.updates}
+        done = {sends.claim_name(u) for u in self.pending.updates}
         return {c for c in self._last_claimed if c not in done}
 
     def _pacer(self, company: Company, sender: str) -> pacing.Pacer:
@@ -329,7 +332,7 @@ class Sender:
             pending.claims = []
             self.pending = writes.merge(pending, self.pending)
             raise
-        self._last_claimed = {writes.claim_name(c) for c in claims}
+        self._last_claimed = {sends.claim_name(c) for c in claims}
         if stopped and claiming is not None:
             return None
         return self._last_claimed
@@ -378,40 +381,18 @@ class Sender:
     ) -> list[dict[str, Any]]:
         """Counter updates for each deployment, conditional on its round (and, with claims, on its
         sending) when `level` is STRICT, on its not being settled when LOOSE; none when NONE."""
-        updates: list[dict[str, Any]] = []
         if level == NONE:
-            return updates
+            return []
+        updates = []
         for (company, deployment), round_ in pending.rounds.items():
             counts = pending.counts.get((company, deployment), {})
-            parts = [f"#{name} :{name}" for name in counts]
-            values = {f":{name}": {"N": str(n)} for name, n in counts.items()}
-            counter_names = {f"#{name}": name for name in counts}
-            values[":now"] = {"N": str(int(clock.now().timestamp()))}
-            expression = ("ADD " + ", ".join(parts) + " " if parts else "") + "SET #progress = :now"
-            names = {**counter_names, "#progress": "last_progress"}
-            update: dict[str, Any] = {
-                "TableName": Deployment.Meta.table_name,
-                "Key": {"company": {"N": str(company)}, "id": {"N": str(deployment)}},
-                "UpdateExpression": expression,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-            names["#status"] = "status"
-            values[":sending"] = {"N": str(SENDING)}
-            if level == STRICT:
-                values[":round"] = {"N": str(round_)}
-                names["#round"] = "round"
-                condition = "#round = :round"
-                if require_sending:
-                    condition += " AND #status = :sending"
-                else:
-                    condition += " AND #status IN (:sending, :paused)"
-                    values[":paused"] = {"N": str(PAUSED)}
-            else:
-                condition = "#status IN (:sending, :paused)"
-                values[":paused"] = {"N": str(PAUSED)}
-            update["ConditionExpression"] = condition
-            updates.append({"Update": update})
+            progress_at = int(clock.now().timestamp())
+            statuses = (SENDING,) if level == STRICT and require_sending else (SENDING, PAUSED)
+            updates.append(
+                sends.deployment_counts(
+                    company, deployment, counts, progress_at, statuses, round_ if level == STRICT else None
+                )
+            )
         return updates
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from chalicelib.domain import clock
 from chalicelib.domain.stats import periods, tally
 from chalicelib.log import logger
-from chalicelib.models import dynamodb
-from chalicelib.models.deployments import Deployment, Message, Recipient
+from chalicelib.models import sends
+from chalicelib.models.deployments import Deployment
 
 
 @dataclass
@@ -50,16 +50,7 @@ def forget_old_rounds(pending: Pending) -> None:
 def claim_of(table: str, key: dict[str, Any], moment: datetime, round_: int | None = None) -> dict[str, Any]:
     """queued → sending, stamped (with the deployment's round): a claim older than a worker can live
     belongs to a dead one, and the launcher recovers it; the stamp is also the hour it is counted in."""
-    claim = move(table, key, "sending", expect="queued")
-    update = claim["Update"]
-    update["UpdateExpression"] += ", #claimed = :claimed"
-    update["ExpressionAttributeNames"]["#claimed"] = "claimed_at"
-    update["ExpressionAttributeValues"][":claimed"] = {"N": str(periods.epoch(moment))}
-    if round_ is not None:
-        update["UpdateExpression"] += ", #claim_round = :claim_round"
-        update["ExpressionAttributeNames"]["#claim_round"] = "claim_round"
-        update["ExpressionAttributeValues"][":claim_round"] = {"N": str(round_)}
-    return claim
+    return sends.claim(table, key, periods.epoch(moment), round_)
 
 
 def merge(first: Pending, then: Pending) -> Pending:
@@ -82,49 +73,13 @@ def merge(first: Pending, then: Pending) -> Pending:
     return merged
 
 
-def move(table: str, key: dict[str, Any], to: str, expect: str) -> dict[str, Any]:
-    """A status change that happens only from `expect` (a claim, or giving a claim back)."""
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": key,
-            "UpdateExpression": "SET #status = :to",
-            "ConditionExpression": "#status = :expect",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":to": {"S": to}, ":expect": {"S": expect}},
-        }
-    }
-
-
 def outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
     """Write what became of a claimed recipient or message (the claim makes it ours alone). A delivery
     receipt can beat this write (a fast network, a slow group): its status stands. Conditional on no
     settlement having written for us (a stamped `date_sent`, or a status other than `sending`)."""
-    values: dict[str, Any] = {":status": {"S": result.status}, ":at": {"S": stamp()}}
-    names = {"#status": "status", "#at": "date_sent", "#receipt": "receipt"}
-    parts = ["#status = if_not_exists(#receipt, :status)", "#at = :at"]
-    for name, value in (
-        ("segments", result.segments),
-        ("provider_id", result.provider_id),
-        ("error", result.error),
-    ):
-        if value:
-            names[f"#{name}"] = name
-            parts.append(f"#{name} = :{name}")
-            values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value[:500]}
-    values[":sending"] = {"S": "sending"}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": key,
-            "UpdateExpression": "SET " + ", ".join(parts),
-            "ConditionExpression": (
-                "(#status = :sending OR attribute_exists(#receipt)) AND attribute_not_exists(#at)"
-            ),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
+    return sends.outcome(
+        table, key, result.status, clock.now(), result.segments, result.provider_id, result.error
+    )
 
 
 def settle_late(pending: Pending, failed: list[int]) -> None:
@@ -132,15 +87,11 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
     `unknown` (the deployment finished, or the claim looked lost) gets its real outcome, its count
     moving from unsent; anything else is dropped with its count (a give-back of a settled claim)."""
     for index in reversed(failed):
-        update = pending.updates[index]["Update"]
-        name = item_name(pending.updates[index])
+        name = sends.item_name(pending.updates[index])
         counted = pending.counted.pop(name, None)
-        item = dynamodb.get(update["TableName"], update["Key"])
-        status = item["status"]["S"] if item else None
+        status = sends.status_now(pending.updates[index])
         if counted is not None and status == "unknown" and not counted[5]:
-            update["ConditionExpression"] = "#status = :unknown AND attribute_not_exists(#at)"
-            update["ExpressionAttributeValues"].pop(":sending")
-            update["ExpressionAttributeValues"][":unknown"] = {"S": "unknown"}
+            sends.outcome_over_unknown(pending.updates[index])
             company, deployment, moment, tz, _, _ = counted
             pending.tally.add(company, deployment, moment, tz, "unsent", -1)
             pending.counted[name] = (*counted[:5], True)
@@ -156,26 +107,3 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
             if late:
                 pending.tally.add(company, deployment, moment, tz, "unsent", 1)
         logger.warning("a status settled elsewhere was dropped", item=name, status=status)
-
-
-def item_name(action: dict[str, Any]) -> str:
-    update = action["Update"]
-    return update["TableName"] + ":" + ":".join(f"{k}={v}" for k, v in sorted(update["Key"].items()))
-
-
-def claim_name(action: dict[str, Any]) -> str:
-    """The number a recipient claim or status is for, or `m#<id>` for an API message."""
-    key = action["Update"]["Key"]
-    return key["msisdn"]["S"] if "msisdn" in key else f"m#{key['id']['N']}"
-
-
-def message_key(message: Message) -> dict[str, Any]:
-    return {"company": {"N": str(message.company)}, "id": {"N": str(message.id)}}
-
-
-def recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
-    return {"deployment": {"N": str(deployment)}, "msisdn": {"S": msisdn}}
-
-
-def stamp() -> str:
-    return Recipient.date_sent.serialize(clock.now())

@@ -10,7 +10,6 @@ running it again changes nothing and its cost follows what changed, not the leng
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,13 +21,8 @@ from chalicelib.domain.background import leases
 from chalicelib.domain.stats.periods import Period, enclosing, iso, parse_utc
 from chalicelib.domain.stats.tally import COLUMNS
 from chalicelib.log import logger
-from chalicelib.models import batch, dynamodb
-from chalicelib.models.stats import (
-    DIRTY_SHARDS,
-    YEAR,
-    Stat,
-    period_key,
-)
+from chalicelib.models import batch
+from chalicelib.models.stats import DIRTY_SHARDS, YEAR, Stat, mark_clean, period_key, rows_between
 
 RESERVE_MS = 30_000
 MAX_HOURS_A_RUN = 5_000
@@ -119,32 +113,10 @@ def _recompute(scope: str, period: Period, company: int, tz: str) -> dict[str, A
     company that changed zones keeps its earlier rows in the earlier zone's periods), as an item."""
     below = period.type - 1
     totals: Counter = Counter()
-    request: dict[str, Any] = {
-        "TableName": Stat.Meta.table_name,
-        "KeyConditionExpression": "#scope = :scope AND #period BETWEEN :low AND :high",
-        "ProjectionExpression": "#start, #tz, " + ", ".join(f"#{c}" for c in COLUMNS),
-        "ExpressionAttributeNames": {
-            "#scope": "scope",
-            "#period": "period",
-            "#start": "period_start",
-            "#tz": "tz",
-            **{f"#{c}": c for c in COLUMNS},
-        },
-        "ExpressionAttributeValues": {
-            ":scope": {"S": scope},
-            ":low": {"S": period_key(below, iso(period.start))},
-            ":high": {"S": period_key(below, iso(period.end))},
-        },
-        "ConsistentRead": True,
-    }
-    while True:
-        answer = dynamodb.query(**request)
-        for row in answer["Items"]:
-            if row["period_start"]["S"] < iso(period.end) and row["tz"]["S"] == tz:
-                totals.update({c: int(row[c]["N"]) for c in COLUMNS if c in row})
-        if "LastEvaluatedKey" not in answer:
-            break
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    low, high = period_key(below, iso(period.start)), period_key(below, iso(period.end))
+    for row in rows_between(scope, low, high, COLUMNS):
+        if row["period_start"] < iso(period.end) and row["tz"] == tz:
+            totals.update({c: row[c] for c in COLUMNS if c in row})
     return Stat(
         scope=scope,
         period=period.key,
@@ -160,15 +132,7 @@ def _recompute(scope: str, period: Period, company: int, tz: str) -> dict[str, A
 
 def _clean(scope: str, period: str, version: int) -> None:
     """The hour is rolled up, unless it changed since it was read (then the next run sees it again)."""
-    with contextlib.suppress(dynamodb.ConditionFailed):
-        dynamodb.update(
-            TableName=Stat.Meta.table_name,
-            Key={"scope": {"S": scope}, "period": {"S": period}},
-            UpdateExpression="REMOVE #dirty",
-            ConditionExpression="#version = :version",
-            ExpressionAttributeNames={"#dirty": "dirty", "#version": "version"},
-            ExpressionAttributeValues={":version": {"N": str(version)}},
-        )
+    mark_clean(scope, period, version)
 
 
 # ---- reading -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from chalicelib.models.stats import (
     Stat,
     company_scope,
     deployment_scope,
+    hour_addition,
 )
 
 COLUMNS = ("sent", "unsent", "optout")
@@ -109,36 +110,9 @@ class Tally:
 def _hour_update(
     scope: str, hour: Period, company: int, deployment: int | None, tz: str, counts: Counter
 ) -> dict[str, Any]:
-    adds = [f"#{c} :{c}" for c in COLUMNS if counts.get(c)]
-    values: dict[str, Any] = {f":{c}": {"N": str(counts[c])} for c in COLUMNS if counts.get(c)}
-    names = {f"#{c}": c for c in COLUMNS if counts.get(c)}
-    sets = {
-        "company": {"N": str(company)},
-        "period_type": {"N": str(HOUR)},
-        "period_start": {"S": iso(hour.start)},
-        "period_end": {"S": iso(hour.end)},
-        "tz": {"S": tz},
-        "dirty": {"S": dirty_shard(company, deployment)},
-    }
-    if deployment is not None:
-        sets["deployment"] = {"N": str(deployment)}
-    for name, value in sets.items():
-        names[f"#{name}"] = name
-        values[f":{name}"] = value
-    names["#version"] = "version"
-    values[":one"] = {"N": "1"}
-    expression = (
-        "ADD " + ", ".join([*adds, "#version :one"]) + " SET " + ", ".join(f"#{n} = :{n}" for n in sets)
-    )
-    return {
-        "Update": {
-            "TableName": Stat.Meta.table_name,
-            "Key": {"scope": {"S": scope}, "period": {"S": hour.key}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
+    period = (hour.key, iso(hour.start), iso(hour.end))
+    columns = {c: counts[c] for c in COLUMNS if counts.get(c)}
+    return hour_addition(scope, period, company, deployment, tz, columns, dirty_shard(company, deployment))
 
 
 def dirty_shard(company: int, deployment: int | None) -> str:
