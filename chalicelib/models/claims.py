@@ -1,6 +1,7 @@
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.leases import Lease
 
 
 class Claim(BaseModel):
@@ -11,3 +12,7 @@ class Claim(BaseModel):
 
     key = UnicodeAttribute(hash_key=True)
     owner = UnicodeAttribute()
+    until = NumberAttribute(null=True)  # a lease's end, in epoch seconds
+
+
+CLAIM_LEASE = Lease(Claim.owner, Claim.until)

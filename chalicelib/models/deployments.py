@@ -12,6 +12,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 
 from chalicelib.models.base import BaseModel, table_meta
 from chalicelib.models.expressions import key
+from chalicelib.models.leases import Lease
 
 
 class Campaign(BaseModel):
@@ -185,6 +186,9 @@ class Bulk(BaseModel):
     accepted = NumberAttribute()
     credits = NumberAttribute()
     date_created = UTCDateTimeAttribute()
+
+
+APPROVAL_LEASE = Lease(Deployment.approving, Deployment.approving_until)
 
 
 def recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.leases import Lease
 
 
 class Import(BaseModel):
@@ -42,3 +43,6 @@ class Import(BaseModel):
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
     date_completed = UTCDateTimeAttribute(null=True)
+
+
+IMPORT_LEASE = Lease(Import.lease_owner, Import.lease_until)

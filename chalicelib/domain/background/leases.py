@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 
 from chalicelib.domain import clock
 from chalicelib.models.base import condition_failed
-from chalicelib.models.claims import Claim
+from chalicelib.models.claims import CLAIM_LEASE, Claim
 
 
 @contextlib.contextmanager
 def held(name: str, seconds: int) -> Iterator[bool]:
     """Yields True while this run holds the lease `name` (False: another run has it); released after."""
     now = int(clock.now().timestamp())
-    lease = Claim(key=f"lease#{name}", owner=f"{now + seconds:012d}")
+    lease = Claim(key=f"lease#{name}", owner=str(uuid.uuid4()), until=now + seconds)
     try:
-        lease.save(condition=Claim.key.does_not_exist() | (Claim.owner < f"{now:012d}"))
+        lease.save(condition=CLAIM_LEASE.free(now))
     except Exception as error:
         if condition_failed(error):
             yield False
@@ -26,4 +27,4 @@ def held(name: str, seconds: int) -> Iterator[bool]:
         yield True
     finally:
         with contextlib.suppress(Exception):
-            lease.delete(condition=Claim.owner == lease.owner)
+            lease.delete(condition=CLAIM_LEASE.held_by(lease.owner))

@@ -31,7 +31,7 @@ from chalicelib.domain.rules.lifecycle import APPROVED, CANCELLED, PAUSED, PENDI
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, failed_conditions, transaction
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment
+from chalicelib.models.deployments import APPROVAL_LEASE, Deployment
 from chalicelib.models.tasks import Task
 
 SYNC_AUDIENCE = 20_000
@@ -121,7 +121,7 @@ def _reserve(
                 ],
                 condition=(Deployment.status == PENDING_APPROVAL)
                 & (Deployment.version == deployment.version)
-                & (Deployment.approving == token),
+                & APPROVAL_LEASE.held_by(token),
             )
             take(write, deployment.company, credits)
     except TransactWriteError as error:
@@ -179,13 +179,10 @@ def _take_lease(deployment: Deployment) -> str:
     now = int(clock.now().timestamp())
     try:
         deployment.update(
-            actions=[
-                Deployment.approving.set(token),
-                Deployment.approving_until.set(now + APPROVAL_LEASE_SECONDS),
-            ],
+            actions=APPROVAL_LEASE.take(token, now, APPROVAL_LEASE_SECONDS),
             condition=(Deployment.status == PENDING_APPROVAL)
             & (Deployment.version == deployment.version)
-            & (Deployment.approving.does_not_exist() | (Deployment.approving_until < now)),
+            & APPROVAL_LEASE.free(now),
         )
     except Exception as error:
         if condition_failed(error):
@@ -200,8 +197,8 @@ def _take_lease(deployment: Deployment) -> str:
 def _drop_lease(deployment: Deployment, token: str) -> None:
     try:
         deployment.update(
-            actions=[Deployment.approving.remove(), Deployment.approving_until.remove()],
-            condition=Deployment.approving == token,
+            actions=APPROVAL_LEASE.release(),
+            condition=APPROVAL_LEASE.held_by(token),
         )
     except Exception as error:
         if not condition_failed(error):

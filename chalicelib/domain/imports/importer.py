@@ -51,7 +51,7 @@ from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.imports import Import
+from chalicelib.models.imports import IMPORT_LEASE, Import
 
 GROUP = 100
 PROGRESS_EVERY = 5000
@@ -348,7 +348,7 @@ class FileImport:
 
     def _update_job(self, actions: list) -> None:
         try:
-            self.job.update(actions=actions, condition=Import.lease_owner == self.owner)
+            self.job.update(actions=actions, condition=IMPORT_LEASE.held_by(self.owner))
         except Exception as error:
             if condition_failed(error):
                 raise LeaseLost(self.job.id) from error
@@ -372,8 +372,7 @@ class FileImport:
                 [
                     *self._shown_counts(self._percent(row.end)),
                     Import.resume.set(committed),
-                    Import.lease_owner.remove(),
-                    Import.lease_until.set(0),
+                    *IMPORT_LEASE.release(),
                 ]
             )
         except LeaseLost:
@@ -399,12 +398,11 @@ class FileImport:
             Import.errors_file.set(errors_file) if errors_file else Import.errors_file.remove(),
             Import.date_completed.set(clock.now()),
             Import.resume.remove(),
-            Import.lease_owner.remove(),
-            Import.lease_until.set(0),
+            *IMPORT_LEASE.release(),
         ]
         # One transaction: a retry of a completion that failed halfway can never count the list twice.
         with transaction() as write:
-            write.update(self.job, actions=finished, condition=Import.lease_owner == self.owner)
+            write.update(self.job, actions=finished, condition=IMPORT_LEASE.held_by(self.owner))
             self.target.finish(write, created)
         self.target.completed()
         storage.delete_prefix(self._state_prefix)

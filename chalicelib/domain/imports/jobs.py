@@ -14,7 +14,7 @@ from chalicelib.domain.files.filebox import safe_name
 from chalicelib.models.base import condition_failed
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.imports import Import
+from chalicelib.models.imports import IMPORT_LEASE, Import
 
 PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
 MAX_DIRECT_BYTES = 4 * 1024 * 1024
@@ -133,7 +133,7 @@ def fail(job: Import, reason: str) -> None:
             actions=[
                 Import.status.set(FAILED),
                 Import.error.set(reason),
-                Import.lease_owner.remove(),
+                *IMPORT_LEASE.release(),
                 Import.date_updated.set(clock.now()),
                 Import.date_completed.set(clock.now()),
             ],

@@ -12,7 +12,7 @@ from chalicelib.domain.imports.jobs import (
 )
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed
-from chalicelib.models.imports import Import
+from chalicelib.models.imports import IMPORT_LEASE, Import
 
 
 class LeaseLost(Exception):
@@ -48,10 +48,7 @@ class ResumePoint:
 def release(job: Import, owner: str) -> None:
     """Let a retry take the job at once after a failure this invocation survived (a crash cannot)."""
     try:
-        job.update(
-            actions=[Import.lease_owner.remove(), Import.lease_until.set(0)],
-            condition=Import.lease_owner == owner,
-        )
+        job.update(actions=IMPORT_LEASE.release(), condition=IMPORT_LEASE.held_by(owner))
     except Exception:
         logger.exception("could not release the import lease", import_id=job.id)
 
@@ -71,17 +68,15 @@ def bind(job: Import, etag: str) -> bool:
 
 def lease(job: Import, owner: str) -> bool:
     now = int(clock.now().timestamp())
-    free = Import.lease_until.does_not_exist() | (Import.lease_until < now)
     try:
         job.update(
             actions=[
-                Import.lease_owner.set(owner),
-                Import.lease_until.set(now + LEASE_SECONDS),
+                *IMPORT_LEASE.take(owner, now, LEASE_SECONDS),
                 Import.status.set(RUNNING),
                 Import.invocations.add(1),
                 Import.date_updated.set(clock.now()),
             ],
-            condition=free & Import.status.is_in(PENDING, RUNNING),
+            condition=IMPORT_LEASE.free(now) & Import.status.is_in(PENDING, RUNNING),
         )
     except Exception as error:
         if condition_failed(error):
