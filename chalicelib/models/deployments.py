@@ -10,6 +10,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models.base import BaseModel, table_meta
 from chalicelib.models.expressions import key
 from chalicelib.models.leases import Lease
@@ -132,7 +133,7 @@ class Recipient(BaseModel):
     email = UnicodeAttribute(null=True)
     fields = MapAttribute(default=dict)
     message = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="queued")
+    status = UnicodeAttribute(default=Delivery.QUEUED.value)
     segments = NumberAttribute(null=True)
     provider_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)

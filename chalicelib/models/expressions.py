@@ -21,7 +21,7 @@ def typed(value: int | str) -> dict[str, str]:
     """A number or a string as DynamoDB's typed value."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"only whole numbers and strings are written raw, not {value!r}")
-    return {"N": str(value)} if isinstance(value, int) else {"S": value}
+    return {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
 
 
 def key(**parts: int | str) -> dict[str, dict[str, str]]:

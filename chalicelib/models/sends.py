@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models import dynamodb
 from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.models.expressions import Update, key, plain
@@ -65,7 +66,7 @@ def move(table: str, item_key: dict[str, Any], to: str, expect: str) -> Update:
 
 def claim(table: str, item_key: dict[str, Any], claimed_at: int, round_: int | None) -> dict[str, Any]:
     """queued → sending, stamped with the epoch second (and the deployment's round) it was claimed in."""
-    update = move(table, item_key, "sending", expect="queued").set("claimed_at", claimed_at)
+    update = move(table, item_key, Delivery.SENDING, expect=Delivery.QUEUED).set("claimed_at", claimed_at)
     if round_ is not None:
         update.set("claim_round", round_)
     return update.action()
@@ -73,13 +74,13 @@ def claim(table: str, item_key: dict[str, Any], claimed_at: int, round_: int | N
 
 def fail_queued(table: str, item_key: dict[str, Any], error: str, claimed_at: int) -> dict[str, Any]:
     """queued → failed with its reason, stamped as if claimed then (the hour it is counted in)."""
-    update = move(table, item_key, "failed", expect="queued")
+    update = move(table, item_key, Delivery.FAILED, expect=Delivery.QUEUED)
     return update.set("error", error[:TEXT_LENGTH]).set("claimed_at", claimed_at).action()
 
 
 def give_back(table: str, item_key: dict[str, Any]) -> dict[str, Any]:
     """sending → queued: a claim released unsent, for a retry to send."""
-    return move(table, item_key, "queued", expect="sending").action()
+    return move(table, item_key, Delivery.QUEUED, expect=Delivery.SENDING).action()
 
 
 def outcome(
@@ -102,7 +103,7 @@ def outcome(
     if error:
         update.set("error", error[:TEXT_LENGTH])
     condition = "({status} = :sending OR attribute_exists({receipt})) AND attribute_not_exists({date_sent})"
-    return update.when(condition, sending="sending").action()
+    return update.when(condition, sending=Delivery.SENDING).action()
 
 
 def outcome_over_unknown(action: dict[str, Any]) -> None:
@@ -110,7 +111,7 @@ def outcome_over_unknown(action: dict[str, Any]) -> None:
     update = action["Update"]
     update["ConditionExpression"] = "#status = :unknown AND attribute_not_exists(#date_sent)"
     update["ExpressionAttributeValues"].pop(":sending")
-    update["ExpressionAttributeValues"][":unknown"] = {"S": "unknown"}
+    update["ExpressionAttributeValues"][":unknown"] = {"S": Delivery.UNKNOWN.value}
 
 
 def receipt(
@@ -127,13 +128,13 @@ def receipt(
     holding `held`. A delivery stamps `date_delivered` and clears an earlier error; over `unknown` it
     stamps `date_sent` too, so neither a late sender outcome nor a settlement counts it again."""
     update = Update(table, item_key).set("status", outcome_status).set("receipt", outcome_status)
-    if outcome_status == "delivered":
+    if outcome_status == Delivery.DELIVERED:
         update.set("date_delivered", Recipient.date_delivered.serialize(at)).remove("error")
-    elif outcome_status == "failed" and error:
+    elif outcome_status == Delivery.FAILED and error:
         update.set("error", error[:TEXT_LENGTH])
     if provider_id:
         update.set_once("provider_id", provider_id[:PROVIDER_ID_LENGTH])
-    if was == "unknown":
+    if was == Delivery.UNKNOWN:
         update.set_once("date_sent", Recipient.date_sent.serialize(at))
     if held is None:
         return update.when("{status} = :was AND attribute_not_exists({receipt})", was=was).action()

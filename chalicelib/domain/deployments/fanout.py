@@ -10,7 +10,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import queue_messages
 from chalicelib.domain.deployments.settlement import count_given_up, fail_unclaimed
-from chalicelib.domain.rules.lifecycle import SENDING
+from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.claims import Claim
@@ -73,7 +73,7 @@ def _queued(deployment_id: int, after: str, until: str | None) -> list[Recipient
     for recipient in Recipient.query(
         deployment_id,
         Recipient.msisdn > after if after else None,
-        filter_condition=Recipient.status == "queued",
+        filter_condition=Recipient.status == Delivery.QUEUED,
         consistent_read=True,
         page_size=FANOUT_PAGE,
     ):

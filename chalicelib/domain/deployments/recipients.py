@@ -7,7 +7,7 @@ from chalicelib.domain.contacts import audience
 from chalicelib.domain.deployments.quotes import quote_builder
 from chalicelib.domain.deployments.store import get
 from chalicelib.domain.errors import invalid_field
-from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES
+from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES, Delivery
 from chalicelib.models import batch
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient, recipient_key
@@ -50,7 +50,7 @@ def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
             blocked = builder.add(page)
             changed = []
             for recipient in page:
-                status = "opted_out" if recipient.msisdn in blocked else "queued"
+                status = Delivery.OPTED_OUT if recipient.msisdn in blocked else Delivery.QUEUED
                 if recipient.status != status:
                     recipient.status = status
                     changed.append(recipient.serialize())
@@ -73,7 +73,7 @@ def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
         last_name=contact.last_name,
         email=contact.email,
         fields=contact.fields.as_dict() if contact.fields else {},
-        status="opted_out" if contact.msisdn in blocked else "queued",
+        status=Delivery.OPTED_OUT if contact.msisdn in blocked else Delivery.QUEUED,
     )
 
 

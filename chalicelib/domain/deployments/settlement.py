@@ -16,7 +16,7 @@ from chalicelib.domain.credits import refund
 from chalicelib.domain.deployments.store import unchanged_meanwhile
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.rules import lifecycle
-from chalicelib.domain.rules.lifecycle import CHARGED, FAILED, PAUSED, SENDING, SENT
+from chalicelib.domain.rules.lifecycle import CHARGED, FAILED, PAUSED, SENDING, SENT, Delivery
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.domain.stats import periods
@@ -72,11 +72,11 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
     tz = Company.get(deployment.company).timezone
     counted = 0
-    lost = (Recipient.status == "sending") & (Recipient.claimed_at < before)
+    lost = (Recipient.status == Delivery.SENDING) & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
         tally = Tally()
         tally.add(deployment.company, deployment.id, periods.from_epoch(recipient.claimed_at), tz, "unsent")
-        if _counted_update(recipient, [Recipient.status.set("unknown")], "sending", tally):
+        if _counted_update(recipient, [Recipient.status.set(Delivery.UNKNOWN)], Delivery.SENDING, tally):
             counted += recipient.claim_round == deployment.round
     sent = 0
     unwritten = _receipt_without_outcome() & (Recipient.claimed_at < before)
@@ -101,7 +101,7 @@ def _receipt_without_outcome():
     return (
         Recipient.receipt.exists()
         & Recipient.date_sent.does_not_exist()
-        & (Recipient.status != "sending")
+        & (Recipient.status != Delivery.SENDING)
         & Recipient.claimed_at.exists()
     )
 
@@ -138,12 +138,12 @@ def fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason:
         tally = Tally()
         tally.add(company, deployment_id, now, tz, "unsent")
         actions = [
-            Recipient.status.set("failed"),
+            Recipient.status.set(Delivery.FAILED),
             Recipient.error.set(f"not sent: {reason}"[:500]),
             Recipient.claimed_at.set(periods.epoch(now)),
         ]
         failed += _counted_update(
-            Recipient(deployment=deployment_id, msisdn=number), actions, "queued", tally
+            Recipient(deployment=deployment_id, msisdn=number), actions, Delivery.QUEUED, tally
         )
     return failed
 
@@ -197,13 +197,13 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     if deployment.status not in (SENDING, PAUSED):
         return
     template = compile_template(deployment.message or "")
-    totals = {"sent": 0, "failed": 0, "opted_out": 0, "unknown": 0, "used": 0}
+    totals = {Delivery.SENT: 0, Delivery.FAILED: 0, Delivery.OPTED_OUT: 0, Delivery.UNKNOWN: 0, "used": 0}
     tz = Company.get(deployment.company).timezone
     for recipient in Recipient.query(deployment.id, consistent_read=True):
         recipient = _settled(
             recipient, template, deployment.frozen_optout_text or None, deployment.company, tz
         )
-        status = recipient.status if recipient.status in totals else "sent"
+        status = recipient.status if recipient.status in totals else Delivery.SENT
         totals[status] += 1
         if recipient.status in CHARGED or recipient.receipt:
             totals["used"] += recipient.segments or 0
@@ -212,7 +212,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         logger.error("a deployment used more than it reserved", deployment=deployment.id, used=totals["used"])
     returned = (deployment.reserved or 0) - used
     if final is None:
-        nothing_sent = totals["sent"] == 0 and totals["failed"] + totals["unknown"] > 0
+        nothing_sent = totals[Delivery.SENT] == 0 and totals[Delivery.FAILED] + totals[Delivery.UNKNOWN] > 0
         final = FAILED if deployment.error or nothing_sent else SENT
     lifecycle.move(lifecycle.SETTLED_BY[final], deployment.status)
     with unchanged_meanwhile(), transaction() as write:
@@ -223,9 +223,9 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
                 Deployment.total_credits.set(used),
                 Deployment.reserved.set(0),
                 Deployment.credits_used.set(used),
-                Deployment.sent_count.set(totals["sent"]),
-                Deployment.failed_count.set(totals["failed"] + totals["unknown"]),
-                Deployment.blocked_count.set(totals["opted_out"]),
+                Deployment.sent_count.set(totals[Delivery.SENT]),
+                Deployment.failed_count.set(totals[Delivery.FAILED] + totals[Delivery.UNKNOWN]),
+                Deployment.blocked_count.set(totals[Delivery.OPTED_OUT]),
                 Deployment.launch_queue.remove(),
                 Deployment.launch_at.remove(),
                 Deployment.date_finished.set(clock.now()),
@@ -254,24 +254,26 @@ def _settled(
     while True:
         actions = []
         tally = Tally()
-        if recipient.status == "queued":
+        if recipient.status == Delivery.QUEUED:
             now = clock.now()
             actions = [
-                Recipient.status.set("failed"),
+                Recipient.status.set(Delivery.FAILED),
                 Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
                 Recipient.claimed_at.set(periods.epoch(now)),
             ]
             tally.add(company, recipient.deployment, now, tz, "unsent")
-        elif recipient.status in ("sending", "unknown") or (recipient.receipt and recipient.segments is None):
-            if recipient.status == "sending":
-                actions.append(Recipient.status.set("unknown"))
+        elif recipient.status in (Delivery.SENDING, Delivery.UNKNOWN) or (
+            recipient.receipt and recipient.segments is None
+        ):
+            if recipient.status == Delivery.SENDING:
+                actions.append(Recipient.status.set(Delivery.UNKNOWN))
                 claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
                 tally.add(company, recipient.deployment, claimed, tz, "unsent")
             if recipient.segments is None:
                 segments = cost(text_for(template, optout_text, recipient)).segments
                 actions.append(Recipient.segments.set(segments))
         extra = None
-        if recipient.receipt and recipient.date_sent is None and recipient.status != "sending":
+        if recipient.receipt and recipient.date_sent is None and recipient.status != Delivery.SENDING:
             claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
             actions.append(Recipient.date_sent.set(claimed))  # its sender never wrote: count it here
             tally.add(company, recipient.deployment, claimed, tz, "sent")

@@ -14,6 +14,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import clock
 from chalicelib.domain.contacts.optouts import MAX_REASON
 from chalicelib.domain.imports.csvfiles import ContactRow, Layout
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models import batch, dynamodb
 from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
 from chalicelib.models.counters import allocate_ids
@@ -309,7 +310,7 @@ class RecipientsTarget(_ConcurrentWrites):
             email=row.email,
             fields=fields,
             message=row.fields.get("message") or None,
-            status="queued",
+            status=Delivery.QUEUED,
             import_id=self.job.id,
             import_row=row.number,
         ).serialize()

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Busy
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.log import logger
@@ -23,11 +24,11 @@ from chalicelib.models.base import StillConflicting, transact_write
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message, Recipient, recipient_key
 
-SENT, FAILED, DELIVERED = "sent", "failed", "delivered"
+SENT, FAILED, DELIVERED = Delivery.SENT, Delivery.FAILED, Delivery.DELIVERED
 # The receipts each outcome may replace; everything else it meets stays.
 _REPLACES = {SENT: (), FAILED: (SENT,), DELIVERED: (SENT, FAILED)}
 # A receipt can only be about an SMS the gateway took: never a queued, opted-out or refused one.
-_RECEIVABLE = ("sending", "sent", "unknown")
+_RECEIVABLE = (Delivery.SENDING, Delivery.SENT, Delivery.UNKNOWN)
 
 _DELIVERED = {"DELIVERED", "DELIVRD", "READ"}
 _ACCEPTED = {"SUCCESSFUL", "SUCCESS"}
@@ -168,7 +169,7 @@ def may_apply(status: str, held: str | None, outcome: str) -> bool:
 def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
     """The hour counts' move from the column the SMS is counted in to the outcome's. One still
     `sending` will be counted as sent by its sender, so it moves from there."""
-    was = column("sent" if status == "sending" else status)
+    was = column(Delivery.SENT if status == Delivery.SENDING else status)
     if was == column(outcome):
         return []
     company = item["company"]

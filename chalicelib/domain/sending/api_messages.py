@@ -25,6 +25,7 @@ from chalicelib.domain.errors import (
     NotFound,
     invalid_field,
 )
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import Cost, cost
 from chalicelib.domain.rules.templates import priced_text
@@ -145,7 +146,7 @@ def send_reply(company: Company, number: str, text: str, sender: str | None) -> 
         id=allocate_ids("message")[0],
         destination=number,
         text=text,
-        status="queued",
+        status=Delivery.QUEUED,
         segments=price.segments,
         encoding=price.encoding,
         credits=0,
@@ -195,7 +196,7 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
         id=message_id,
         destination=destination,
         text=full,
-        status="queued",
+        status=Delivery.QUEUED,
         segments=price.segments,
         encoding=price.encoding,
         credits=price.credits,
@@ -255,7 +256,7 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
     busy: list[int] = []
     tz = Company.get(company).timezone
     for message in Message.batch_get([(company, i) for i in ids]):
-        if message.status != "queued":
+        if message.status != Delivery.QUEUED:
             continue
         paid = True
         if message.bulk is not None:

@@ -19,7 +19,7 @@ from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import launch
-from chalicelib.domain.rules.lifecycle import PAUSED, SENDING
+from chalicelib.domain.rules.lifecycle import PAUSED, SENDING, Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template, priced_text
@@ -36,6 +36,12 @@ GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
 OPTOUTS_FRESH_SECONDS = 10.0  # a chunk re-reads its opt-outs when its last read is older than this
+# the deployment's counter each outcome of the sender adds to
+COUNTER_OF = {
+    Delivery.SENT: "sent_count",
+    Delivery.FAILED: "failed_count",
+    Delivery.OPTED_OUT: "blocked_count",
+}
 STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
 
 
@@ -88,7 +94,7 @@ class Sender:
                 if recipient["msisdn"] not in claimed:
                     continue
                 if recipient["msisdn"] in blocked:
-                    self._recipient_done(chunk, recipient, Result("opted_out"))
+                    self._recipient_done(chunk, recipient, Result(Delivery.OPTED_OUT))
                     continue
                 text = _text(template, chunk.optout_text, recipient)
                 sms = Outgoing(
@@ -130,7 +136,7 @@ class Sender:
         self.pending.updates.append(outcome)
         counts = self.pending.counts.setdefault((chunk.company, chunk.deployment), {})
         counts["processed"] = counts.get("processed", 0) + 1
-        name = {"sent": "sent_count", "failed": "failed_count", "opted_out": "blocked_count"}[result.status]
+        name = COUNTER_OF[result.status]
         counts[name] = counts.get(name, 0) + 1
         tz = self._company(chunk.company).timezone
         col = tally.column(result.status)
@@ -143,7 +149,7 @@ class Sender:
             col,
             False,
         )
-        if result.status == "sent":
+        if result.status == Delivery.SENT:
             counts["credits_used"] = counts.get("credits_used", 0) + result.segments
         self.pending.rounds.setdefault((chunk.company, chunk.deployment), chunk.round)
 
@@ -173,7 +179,7 @@ class Sender:
         found = {m.id: m for m in Message.batch_get([(batch_of.company, i) for i in batch_of.ids])}
         if len(found) < len(set(batch_of.ids)):
             raise RetryLater("some messages are not written yet")
-        queued = [found[i] for i in dict.fromkeys(batch_of.ids) if found[i].status == "queued"]
+        queued = [found[i] for i in dict.fromkeys(batch_of.ids) if found[i].status == Delivery.QUEUED]
         unpaid = [m for m in queued if m.bulk is not None and self._bulk(m) != "paid"]
         if any(self._bulk(m) is None for m in unpaid):
             raise RetryLater("a bulk request is not settled yet")
@@ -202,11 +208,11 @@ class Sender:
                 if message in unpaid:
                     self._message_done(
                         message,
-                        Result("failed", error="not paid: the bulk request was refused"),
+                        Result(Delivery.FAILED, error="not paid: the bulk request was refused"),
                         refund=False,
                     )
                 elif message.id in blocked:
-                    self._message_done(message, Result("opted_out"), refund=True)
+                    self._message_done(message, Result(Delivery.OPTED_OUT), refund=True)
                 else:
                     sms = Outgoing(
                         to=message.destination,
@@ -219,7 +225,7 @@ class Sender:
                     result = self._deliver(
                         sms, company, message.sender, release=self._release_messages(group)
                     )
-                    self._message_done(message, result, refund=result.status != "sent")
+                    self._message_done(message, result, refund=result.status != Delivery.SENT)
 
     def _bulk(self, message: Message) -> str | None:
         if message.bulk not in self._bulks:
@@ -288,7 +294,7 @@ class Sender:
             try:
                 provider_id = self.gateway.send(sms)
             except Permanent as error:
-                return Result("failed", error=f"{error.code}: {error.message}")
+                return Result(Delivery.FAILED, error=f"{error.code}: {error.message}")
             except Retryable as error:
                 if pause_seconds is None:
                     release(self._unsent_claims())
@@ -296,7 +302,7 @@ class Sender:
                     raise RetryLater(f"{error.code} after {attempt + 1} attempts") from error
                 time.sleep(pause_seconds)
                 continue
-            return Result("sent", segments=sms.segments, provider_id=provider_id)
+            return Result(Delivery.SENT, segments=sms.segments, provider_id=provider_id)
         raise AssertionError("unreachable")
 
     def _unsent_claims(self) -> set[str]:

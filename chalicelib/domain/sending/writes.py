@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import clock
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats import periods, tally
 from chalicelib.log import logger
 from chalicelib.models import sends
@@ -90,7 +91,7 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
         name = sends.item_name(pending.updates[index])
         counted = pending.counted.pop(name, None)
         status = sends.status_now(pending.updates[index])
-        if counted is not None and status == "unknown" and not counted[5]:
+        if counted is not None and status == Delivery.UNKNOWN and not counted[5]:
             sends.outcome_over_unknown(pending.updates[index])
             company, deployment, moment, tz, _, _ = counted
             pending.tally.add(company, deployment, moment, tz, "unsent", -1)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats.periods import Period, hour_of, iso
 from chalicelib.models.stats import (
     DIRTY_SHARDS,
@@ -23,11 +24,11 @@ COLUMNS = ("sent", "unsent", "optout")
 
 
 _COLUMN_OF = {
-    "sent": "sent",
-    "delivered": "sent",
-    "failed": "unsent",
-    "unknown": "unsent",
-    "opted_out": "optout",
+    Delivery.SENT: "sent",
+    Delivery.DELIVERED: "sent",
+    Delivery.FAILED: "unsent",
+    Delivery.UNKNOWN: "unsent",
+    Delivery.OPTED_OUT: "optout",
 }
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats.periods import enclosing, from_epoch, hour_of
 from chalicelib.domain.stats.rollup import LEASE_SECONDS, period_of, roll_up_alone
 from chalicelib.domain.stats.tally import COLUMNS, column
@@ -86,7 +87,7 @@ def verify(company_id: int) -> list[str]:
             if recipient.claimed_at is not None:
                 moment = from_epoch(recipient.claimed_at)
             else:  # opted out at approval: counted when the deployment first went out
-                moment = deployment.date_sent if recipient.status == "opted_out" else None
+                moment = deployment.date_sent if recipient.status == Delivery.OPTED_OUT else None
             records.append((deployment.id, recipient.status, moment))
     for message in Message.query(company_id, consistent_read=True):
         moment = from_epoch(message.claimed_at) if message.claimed_at is not None else None
