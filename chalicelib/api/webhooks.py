@@ -88,7 +88,7 @@ def _receipt(item: dict[str, Any], index: int | None) -> receipts.Receipt:
         outcome=outcome,
         provider_id=fields.get("id"),
         reference=fields.get("reference"),
-        error=fields.get("error") or (fields["status"] if outcome == receipts.FAILED else None),
+        error=receipts.failure_text(outcome, str(fields["status"]), fields.get("error")),
     )
 
 

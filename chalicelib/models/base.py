@@ -94,15 +94,28 @@ def condition_failed(error: Exception) -> bool:
     return isinstance(error, dynamodb.ConditionFailed) or any(failed_conditions(error))
 
 
-def failed_conditions(error: Exception) -> list[bool]:
-    """For a cancelled transaction, PynamoDB's or a raw one: whether each item's condition failed, in the
-    order the items were written (empty for any other error)."""
+def cancellation_reasons(error: Exception) -> list[str | None]:
+    """For a cancelled transaction, PynamoDB's or a raw one: each item's reason code (None: none), in the
+    order the items were written; empty for any other error. The one reader of both dialects."""
     if isinstance(error, ClientError):
         error = dynamodb.cancelled(error) or error
     if isinstance(error, dynamodb.TransactionCancelled):
-        return [code == dynamodb.CONDITION_FAILED for code in error.reasons]
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    return [reason is not None and reason.code == dynamodb.CONDITION_FAILED for reason in reasons]
+        return list(error.reasons)
+    return [reason.code if reason is not None else None for reason in _pynamodb_reasons(error)]
+
+
+def failed_conditions(error: Exception) -> list[bool]:
+    """For a cancelled transaction: whether each item's condition failed, in the order written."""
+    return [code == dynamodb.CONDITION_FAILED for code in cancellation_reasons(error)]
+
+
+def conflicted(error: Exception) -> bool:
+    """Whether a transaction was cancelled by another transaction on one of its items."""
+    return dynamodb.CONFLICT in cancellation_reasons(error)
+
+
+def _pynamodb_reasons(error: Exception) -> list[Any]:
+    return getattr(error, "cancellation_reasons", None) or []
 
 
 class StillConflicting(Exception):
@@ -128,9 +141,3 @@ def transact_write(actions: list[dict[str, Any]], conflict_retries: int = CONFLI
 def back_off(attempt: int) -> None:
     """Wait before retry `attempt` (from 0) of a write that met others: jittered, doubling, under 2 s."""
     time.sleep(random.uniform(0, min(2.0, 0.02 * 2**attempt)))
-
-
-def conflicted(error: Exception) -> bool:
-    """Whether a PynamoDB transaction was cancelled by another transaction on one of its items."""
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)

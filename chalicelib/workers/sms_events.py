@@ -40,12 +40,11 @@ def handle_event(message: str) -> dict[str, Any]:
         logger.info("SMS event ignored", event_type=body["eventType"])
         return {"ignored": 1}
     context = body.get("context") if isinstance(body.get("context"), dict) else {}
-    description = body.get("messageStatusDescription") or ""
     receipt = receipts.Receipt(
         outcome=outcome,
         provider_id=str(body["messageId"]),
         reference=context.get("reference"),
-        error=f"{body['eventType']}: {description}".rstrip(": ") if outcome == receipts.FAILED else None,
+        error=receipts.failure_text(outcome, body["eventType"], body.get("messageStatusDescription")),
     )
     return {"result": receipts.apply(receipt, company=None)}
 

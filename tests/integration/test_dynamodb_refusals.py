@@ -5,7 +5,7 @@ import pytest
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.models import dynamodb
-from chalicelib.models.base import condition_failed, failed_conditions, transaction
+from chalicelib.models.base import condition_failed, conflicted, failed_conditions, transaction
 from chalicelib.models.counters import Counter
 from chalicelib.settings import get_settings
 
@@ -57,3 +57,27 @@ def test_other_errors_are_not_taken_for_refusals(aws):
     with pytest.raises(ClientError) as error:
         dynamodb.transact([{"Update": {**counter_update("a", 0)["Update"], "TableName": "no-such-table"}}])
     assert failed_conditions(error.value) == [] and not condition_failed(error.value)
+
+
+def test_a_conflict_is_read_the_same_from_every_dialect():
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import CancellationReason, VerboseClientError
+
+    codes = [None, "TransactionConflict"]
+    response = {
+        "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+        "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+    }
+    pynamodb_cause = VerboseClientError(
+        response,
+        "TransactWriteItems",
+        cancellation_reasons=[None, CancellationReason(code="TransactionConflict")],
+    )
+    dialects = [
+        dynamodb.TransactionCancelled(codes),
+        ClientError(response, "TransactWriteItems"),
+        TransactWriteError("cancelled", cause=pynamodb_cause),
+    ]
+    assert [conflicted(error) for error in dialects] == [True, True, True]
+    assert [failed_conditions(error) for error in dialects] == [[False, False]] * 3
+    assert not conflicted(dynamodb.TransactionCancelled([None, "ConditionalCheckFailed"]))

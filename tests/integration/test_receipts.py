@@ -61,7 +61,7 @@ def test_receipts_in_any_order_and_twice_end_the_same(api, tenants, sent):
     assert [r["unchanged"] for r in results] == [0, 1, 1, 1]
     # A failure, then the delivery that came later from the handset: delivered wins.
     post_status(api, acme, {"id": second, "status": "undelivered", "error": "absent subscriber"})
-    assert Recipient.get(deployment_id, NUMBERS[1]).error == "absent subscriber"
+    assert Recipient.get(deployment_id, NUMBERS[1]).error == "undelivered: absent subscriber"
     post_status(api, acme, {"id": second, "status": "DELIVRD"})
     # Accepted, then failed: failed.
     post_status(api, acme, {"id": third, "status": "queued"})

@@ -8,6 +8,7 @@ from chalicelib.domain.inbound.receipts import (
     FAILED,
     SENT,
     UnknownStatus,
+    failure_text,
     outcome_of,
     parse_reference,
 )
@@ -108,3 +109,20 @@ def test_an_unknown_status_is_refused():
 )
 def test_references_name_a_recipient_or_a_message(reference, expected):
     assert parse_reference(reference) == expected
+
+
+@pytest.mark.parametrize(
+    "outcome, status, description, kept",
+    [
+        ("failed", "undelivered", "absent subscriber", "undelivered: absent subscriber"),
+        ("failed", "TEXT_BLOCKED", "Blocked by carrier", "TEXT_BLOCKED: Blocked by carrier"),
+        ("failed", "TEXT_BLOCKED", "  ", "TEXT_BLOCKED"),
+        ("failed", "REJECTD", None, "REJECTD"),
+        ("delivered", "DELIVRD", "ok", None),
+        ("sent", "ACCEPTD", "queued at SMSC", None),
+    ],
+)
+def test_a_failure_keeps_the_gateways_status_and_description_the_same_way_for_every_gateway(
+    outcome, status, description, kept
+):
+    assert failure_text(outcome, status, description) == kept

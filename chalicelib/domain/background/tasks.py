@@ -10,11 +10,11 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.background import leases
 from chalicelib.domain.errors import ColonyError, NotFound
+from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.log import logger
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.tasks import Task
 
-PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
 LEASE_SECONDS = 960  # the tasks worker runs for at most 900 s
 
 
@@ -25,7 +25,7 @@ def start(caller: Caller, task_kind: str, params: dict[str, Any]) -> Task:
         id=allocate_ids("task")[0],
         kind=task_kind,
         user=caller.user,
-        status=PENDING,
+        status=Job.PENDING,
         params=params,
         date_created=now,
         date_updated=now,
@@ -54,11 +54,11 @@ def run(company: int, task_id: int, kinds: dict[str, Callable[[Task], dict[str, 
         if not mine:
             raise TaskBusy(f"task {task_id} is running")
         task = Task.get_or_none(company, task_id, consistent_read=True)
-        if task is None or task.status in (COMPLETED, FAILED):
+        if task is None or task.status in (Job.COMPLETED, Job.FAILED):
             logger.info("task already done or gone", task=task_id, company=company)
             return
         task.update(
-            actions=[Task.status.set(RUNNING), Task.attempts.add(1), Task.date_updated.set(clock.now())]
+            actions=[Task.status.set(Job.RUNNING), Task.attempts.add(1), Task.date_updated.set(clock.now())]
         )
         try:
             result = kinds[task.kind](task)
@@ -67,7 +67,7 @@ def run(company: int, task_id: int, kinds: dict[str, Callable[[Task], dict[str, 
             return
         task.update(
             actions=[
-                Task.status.set(COMPLETED),
+                Task.status.set(Job.COMPLETED),
                 Task.result.set(result),
                 Task.progress.set(100),
                 Task.error.remove(),
@@ -85,7 +85,7 @@ def report_progress(task: Task, done: int, total: int) -> None:
 
 def fail(company: int, task_id: int, reason: str) -> None:
     task = Task.get_or_none(company, task_id)
-    if task is not None and task.status not in (COMPLETED, FAILED):
+    if task is not None and task.status not in (Job.COMPLETED, Job.FAILED):
         task.update(
-            actions=[Task.status.set(FAILED), Task.error.set(reason), Task.date_updated.set(clock.now())]
+            actions=[Task.status.set(Job.FAILED), Task.error.set(reason), Task.date_updated.set(clock.now())]
         )

@@ -36,8 +36,6 @@ from chalicelib.domain.imports.csvfiles import (
     sniff,
 )
 from chalicelib.domain.imports.jobs import (
-    COMPLETED,
-    FAILED,
     fail,
     parse_upload_key,
     state_prefix,
@@ -45,6 +43,7 @@ from chalicelib.domain.imports.jobs import (
 from chalicelib.domain.imports.resume import Counts, LeaseLost, ResumePoint, bind, lease, release
 from chalicelib.domain.imports.seen import SeenNumbers
 from chalicelib.domain.imports.targets import TARGETS
+from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
@@ -76,7 +75,7 @@ def run(company: int, import_id: int, should_pause: Callable[[int], bool], etag:
     if job is None:
         logger.warning("no such import", company=company, import_id=import_id)
         return "ignored"
-    if job.status in (COMPLETED, FAILED):
+    if job.status in (Job.COMPLETED, Job.FAILED):
         return "already_done"
     if etag is not None and not bind(job, etag):
         logger.warning("a different object arrived for a bound import", import_id=import_id)
@@ -120,12 +119,12 @@ class FileImport:
             resume = self._start()
         except NotACsv as error:
             fail(self.job, str(error))
-            return FAILED
+            return Job.FAILED
         except storage.ObjectChanged:
             fail(self.job, "The uploaded file was replaced or removed during the import.")
-            return FAILED
+            return Job.FAILED
         if resume is None:
-            return FAILED
+            return Job.FAILED
         self.resume = resume
         self.layout = Layout.from_dict(resume.layout)
         self.counts = resume.counts
@@ -140,7 +139,7 @@ class FileImport:
                 str(error) if isinstance(error, NotACsv) else "The uploaded file was replaced or removed."
             )
             fail(self.job, f"{reason} Rows before that stay imported.")
-            return FAILED
+            return Job.FAILED
 
     def _start(self) -> ResumePoint | None:
         if (
@@ -394,7 +393,7 @@ class FileImport:
         created = self.counts.imported - self.counts.updated
         finished = [
             *self._shown_counts(100),
-            Import.status.set(COMPLETED),
+            Import.status.set(Job.COMPLETED),
             Import.errors_file.set(errors_file) if errors_file else Import.errors_file.remove(),
             Import.date_completed.set(clock.now()),
             Import.resume.remove(),
@@ -409,7 +408,7 @@ class FileImport:
         logger.info(
             "import completed", import_id=self.job.id, rows=self.counts.rows, invocations=self.job.invocations
         )
-        return COMPLETED
+        return Job.COMPLETED
 
     def _errors_file(self) -> int:
         """Gather the error rows into the uploader's filebox; its id is reserved on the job first, so

@@ -11,12 +11,12 @@ from chalicelib.domain.contacts import contact_lists
 from chalicelib.domain.contacts.optouts import MAX_REASON, check_sender
 from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
 from chalicelib.domain.files.filebox import safe_name
+from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.models.base import condition_failed
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.imports import IMPORT_LEASE, Import
 
-PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
 MAX_DIRECT_BYTES = 4 * 1024 * 1024
 MAX_UPLOAD_BYTES = 5 * 1024**3
 UPLOAD_KINDS = ("contacts",)
@@ -131,13 +131,13 @@ def fail(job: Import, reason: str) -> None:
     try:
         job.update(
             actions=[
-                Import.status.set(FAILED),
+                Import.status.set(Job.FAILED),
                 Import.error.set(reason),
                 *IMPORT_LEASE.release(),
                 Import.date_updated.set(clock.now()),
                 Import.date_completed.set(clock.now()),
             ],
-            condition=Import.status.is_in(PENDING, RUNNING),
+            condition=Import.status.is_in(Job.PENDING, Job.RUNNING),
         )
     except Exception as error:
         if condition_failed(error):
@@ -180,7 +180,7 @@ def _new_job(
         deployment=deployment,
         merge=merge,
         options=options,
-        status=PENDING,
+        status=Job.PENDING,
         filename=filename[:200],
         source_key=upload_key(caller.company, import_id, filename),
         date_created=now,

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.domain import clock
-from chalicelib.domain.imports.jobs import (
-    PENDING,
-    RUNNING,
-)
+from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed
 from chalicelib.models.imports import IMPORT_LEASE, Import
@@ -72,11 +69,11 @@ def lease(job: Import, owner: str) -> bool:
         job.update(
             actions=[
                 *IMPORT_LEASE.take(owner, now, LEASE_SECONDS),
-                Import.status.set(RUNNING),
+                Import.status.set(Job.RUNNING),
                 Import.invocations.add(1),
                 Import.date_updated.set(clock.now()),
             ],
-            condition=IMPORT_LEASE.free(now) & Import.status.is_in(PENDING, RUNNING),
+            condition=IMPORT_LEASE.free(now) & Import.status.is_in(Job.PENDING, Job.RUNNING),
         )
     except Exception as error:
         if condition_failed(error):

@@ -123,6 +123,15 @@ def _targets(receipt: Receipt, company: int | None) -> list[tuple[str, dict[str,
     return targets
 
 
+def failure_text(outcome: str, status: str, description: str | None) -> str | None:
+    """What a failed SMS keeps as its `error`, whichever gateway reported it: the gateway's status and
+    its description (`UNDELIVERED: absent subscriber`); None for an outcome that is no failure."""
+    if outcome != FAILED:
+        return None
+    description = (description or "").strip()
+    return f"{status}: {description}" if description else status
+
+
 def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
     """`d<deployment>:<number>` → ("d", deployment, number); `m<company>:<id>` → ("m", company, id)."""
     if not reference or reference[0] not in "dm" or ":" not in reference:

@@ -50,6 +50,15 @@ class Delivery(StrEnum):
     UNKNOWN = "unknown"  # a claim a crash left behind: maybe sent, never sent again
 
 
+class Job(StrEnum):
+    """Where a background job (an import, or a task such as an export) has got to."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 DELIVERY_STATUSES = tuple(status.value for status in Delivery)
 # These cost their segments: an unknown one may well have been sent. A failed one costs them only when
 # the gateway took it (it has a send time or a receipt).
