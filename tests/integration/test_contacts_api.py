@@ -62,7 +62,7 @@ def test_a_batch_says_what_happened_to_every_item(api, tenants):
     assert errors[2]["fields"] == {"msisdn": ["invalid_number"]}
     assert errors[3]["code"] == "duplicate"
     assert errors[4]["fields"] == {"msisdn": ["is required"]}
-    assert errors[5]["fields"] == {"email": ["must be an email address"]}
+    assert errors[5]["fields"]["email"][0].startswith("must be an email address (")
     assert errors[6]["fields"] == {"colour": ["is not a field of this object"]}
     assert (answer.body["created"], answer.body["updated"], answer.body["rejected"]) == (1, 1, 5)
     assert sorted(c.msisdn for c in Contact.query(contact_list.id)) == ["27815854565", "27821234567"]
@@ -177,3 +177,18 @@ def test_every_contact_route_is_404_across_companies(api, tenants):
     assert api.get(f"{contacts_path(mine.id)}/{their_contact.id}", acme.admin).status == 404
     assert Contact.get(theirs.id, "27815854565").first_name is None
     assert Contact.count(theirs.id) == 1
+
+
+def test_an_address_is_stored_normalised_and_a_blank_one_clears_it(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    made = api.post(
+        contacts_path(contact_list.id), acme.member, {"msisdn": "0815854565", "email": " Ann@Example.COM "}
+    )
+    assert made.status == 201 and made.body["email"] == "Ann@example.com"
+    cleared = api.post(contacts_path(contact_list.id), acme.member, {"msisdn": "0815854565", "email": " "})
+    assert cleared.body["email"] is None
+    refused = api.post(contacts_path(contact_list.id), acme.member, {"msisdn": "0815854565", "email": "a@b"})
+    assert refused.status == 400
+    assert refused.body["error"]["fields"]["email"][0].startswith("must be an email address (")
+    assert Contact.get(contact_list.id, "27815854565").email is None

@@ -94,6 +94,18 @@ def test_every_row_not_imported_is_in_the_error_file_with_its_reason(api, tenant
     assert listed[0]["url"].startswith("https://")
 
 
+def test_an_address_is_normalised_and_a_bad_one_rejects_its_row_as_invalid_email(api, tenants, pump):
+    acme, _ = tenants
+    data = b"mobile,email\r\n0815854565,Ann@Example.COM\r\n0821234567,not-an-address\r\n0831234567,\r\n"
+    job = import_file(api, pump, acme.member, "emails.csv", data)
+    assert (job["rows"], job["imported"], job["rejected"]) == (3, 2, 1)
+    assert Contact.get(job["contact_list"], "27815854565").email == "Ann@example.com"
+    assert Contact.get(job["contact_list"], "27831234567").email is None
+    ((row, value, reason, detail),) = error_rows(job, acme.id)
+    assert (row, value, reason) == ("3", "not-an-address", "invalid_email")
+    assert detail.startswith("must be an email address")
+
+
 def test_a_new_list_is_titled_from_the_form_or_the_file(api, tenants, pump):
     acme, _ = tenants
     titled = import_file(api, pump, acme.member, "semicolon.csv", title="Gauteng leads")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import ROLES, Caller, new_key
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
+from chalicelib.domain.rules.addresses import InvalidAddress, address_key, normalise_address
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.claims import Claim
@@ -19,8 +19,6 @@ from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.users import User
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
 @dataclass(frozen=True)
@@ -30,10 +28,11 @@ class NewUser:
 
 
 def check_email(value: str) -> str:
-    value = value.strip().lower()
-    if len(value) > 254 or not _EMAIL.fullmatch(value):
-        raise invalid_field("email", "must be an email address")
-    return value
+    """A user's sign-in address: normalised, and lowercased whole (one user per mailbox)."""
+    try:
+        return address_key(normalise_address(value))
+    except InvalidAddress as error:
+        raise invalid_field("email", error.reason) from None
 
 
 def check_role(value: str) -> str:

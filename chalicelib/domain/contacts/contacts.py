@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.contacts import contact_lists
 from chalicelib.domain.errors import ColonyError, Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.imports.csvfiles import field_name
+from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, transaction
@@ -22,8 +22,7 @@ from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
 MAX_BATCH = 1000
-MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+MAX_NAME, MAX_FIELD_VALUE, MAX_FIELDS = 100, 1000, 100
 
 
 @dataclass
@@ -53,14 +52,19 @@ def check_contact(data: dict[str, Any], region: str, *, partial: bool = False) -
         except InvalidPhoneNumber as error:
             problems["msisdn"] = [error.reason]
     values = {}
-    for name, limit in (("first_name", MAX_NAME), ("last_name", MAX_NAME), ("email", MAX_EMAIL)):
+    for name, limit in (("first_name", MAX_NAME), ("last_name", MAX_NAME)):
         if name in data:
             value = (data[name] or "").strip() or None
             if value is not None and len(value) > limit:
                 problems[name] = [f"must be at most {limit} characters"]
             values[name] = value
-    if values.get("email") and not _EMAIL.fullmatch(values["email"]):
-        problems["email"] = ["must be an email address"]
+    if "email" in data:
+        values["email"] = None
+        if (data["email"] or "").strip():
+            try:
+                values["email"] = normalise_address(data["email"])
+            except InvalidAddress as error:
+                problems["email"] = [error.reason]
     fields = _check_fields(data.get("fields") or {}, problems)
     if problems:
         raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)

@@ -43,6 +43,7 @@ from chalicelib.domain.imports.jobs import (
 from chalicelib.domain.imports.resume import Counts, LeaseLost, ResumePoint, bind, lease, release
 from chalicelib.domain.imports.seen import SeenNumbers
 from chalicelib.domain.imports.targets import TARGETS
+from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.log import logger
@@ -217,6 +218,12 @@ class FileImport:
         if problem:
             self._reject(row.number, contact.phone, "value_too_long", problem)
             return
+        if contact.email is not None:
+            try:
+                contact.email = normalise_address(contact.email)
+            except InvalidAddress as error:
+                self._reject(row.number, contact.email, "invalid_email", error.reason)
+                return
         if msisdn in self.unchecked:
             # Which row this repeats is known once the earlier one is checked (it may repeat another).
             self.repeats.setdefault(msisdn, []).append(contact)

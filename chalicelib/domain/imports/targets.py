@@ -31,7 +31,7 @@ from chalicelib.models.optouts import (
 
 ID_BLOCK = 10_000
 MAX_MESSAGE = 1600
-MAX_NAME, MAX_EMAIL, MAX_FIELD_VALUE, MAX_FIELDS = 100, 254, 1000, 100
+MAX_NAME, MAX_FIELD_VALUE, MAX_FIELDS = 100, 1000, 100
 _OPTOUTS_PER_TRANSACTION = 50
 
 
@@ -69,11 +69,11 @@ class Target(Protocol):
 
 
 def values_problem(row: ContactRow) -> str:
-    """Why a row's names, email or other columns cannot be stored ("" when they can)."""
+    """Why a row's names or other columns cannot be stored ("" when they can; the address is checked
+    by the importer)."""
     for name, value, limit in (
         ("first name", row.first_name, MAX_NAME),
         ("last name", row.last_name, MAX_NAME),
-        ("email", row.email, MAX_EMAIL),
     ):
         if value is not None and len(value) > limit:
             return f"{name} longer than {limit} characters"
