@@ -48,6 +48,7 @@ _DEFAULT_PROVIDERS = {
     "dev": "end-user-messaging",
     "prod": "end-user-messaging",
 }
+_DEFAULT_EMAIL_PROVIDERS = {"local": "outbox", "test": "fake", "dev": "ses", "prod": "ses"}
 # The send worker's reserved concurrency in infra/: workers share a sender's rate between them.
 SEND_CONCURRENCY = 4
 LOCAL_CREDENTIALS = ("local", "local")
@@ -68,6 +69,10 @@ class Settings:
     provider: str
     outbox_path: str
     send_concurrency: int
+    email_provider: str
+    mail_dir: str
+    email_outbox_path: str
+    public_url: str  # where the public routes (an email's unsubscribe link) are reached
 
     @property
     def is_local(self) -> bool:
@@ -92,6 +97,11 @@ class Settings:
 
     def dead_letter_queue(self, name: str) -> str:
         return f"{self.queue(name)}-dlq"
+
+    @property
+    def email_configuration_set(self) -> str:
+        """The SES configuration set every email is sent with (its events reach Colony)."""
+        return f"{self.prefix}-email"
 
     @property
     def bucket(self) -> str:
@@ -119,6 +129,13 @@ def get_settings() -> Settings:
         provider=env.get("COLONY_PROVIDER") or _DEFAULT_PROVIDERS[stage],
         outbox_path=env.get("COLONY_OUTBOX") or str(PROJECT_DIR / ".local" / "outbox.jsonl"),
         send_concurrency=int(env.get("COLONY_SEND_CONCURRENCY", SEND_CONCURRENCY)),
+        email_provider=env.get("COLONY_EMAIL_PROVIDER") or _DEFAULT_EMAIL_PROVIDERS[stage],
+        mail_dir=env.get("COLONY_MAIL_DIR") or str(PROJECT_DIR / ".local" / "mail"),
+        email_outbox_path=env.get("COLONY_EMAIL_OUTBOX")
+        or str(PROJECT_DIR / ".local" / "outbox-email.jsonl"),
+        public_url=(env.get("COLONY_PUBLIC_URL") or f"http://127.0.0.1:{env.get('PORT', '8000')}").rstrip(
+            "/"
+        ),
     )
 
 

@@ -152,6 +152,17 @@ def gateway():
     fake.reset()
 
 
+@pytest.fixture
+def mail_gateway():
+    """The fake email gateway the test stage sends through: it records every email and fails on script."""
+    from chalicelib.providers import email_provider
+
+    fake = email_provider()
+    fake.reset()
+    yield fake
+    fake.reset()
+
+
 PINNED_MOMENT = "2026-11-26T10:00:00+02:00"
 
 

@@ -1,13 +1,26 @@
-"""SMS gateways behind one interface (`base.Provider`); `provider()` gives the one the stage uses."""
+"""Gateways behind one base per channel (`base.Provider` for SMS, `mail.EmailProvider` for email);
+`provider()` and `email_provider()` give the ones the stage uses."""
 
 from __future__ import annotations
 
 from chalicelib.providers.base import Outgoing, Permanent, Provider, ProviderError, Retryable
+from chalicelib.providers.mail import EmailProvider, OutgoingEmail
 from chalicelib.settings import get_settings
 
-__all__ = ["Outgoing", "Permanent", "Provider", "ProviderError", "Retryable", "provider"]
+__all__ = [
+    "EmailProvider",
+    "Outgoing",
+    "OutgoingEmail",
+    "Permanent",
+    "Provider",
+    "ProviderError",
+    "Retryable",
+    "email_provider",
+    "provider",
+]
 
 _instances: dict[str, Provider] = {}
+_email_instances: dict[str, EmailProvider] = {}
 
 
 def provider() -> Provider:
@@ -24,3 +37,17 @@ def provider() -> Provider:
             from chalicelib.providers.end_user_messaging import EndUserMessagingProvider as chosen
         _instances[name] = chosen()
     return _instances[name]
+
+
+def email_provider() -> EmailProvider:
+    """The email gateway the settings name: outbox (embedded stack), fake (tests), ses."""
+    name = get_settings().email_provider
+    if name not in _email_instances:
+        if name == "outbox":
+            from chalicelib.providers.mail_outbox import MailOutboxProvider as chosen
+        elif name == "fake":
+            from chalicelib.providers.fake import FakeEmailProvider as chosen
+        else:
+            from chalicelib.providers.ses import SesProvider as chosen
+        _email_instances[name] = chosen()
+    return _email_instances[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.log import logger
 
@@ -42,36 +43,39 @@ class Permanent(ProviderError):
 
 
 class Provider(ABC):
-    name = "provider"
+    """An SMS gateway; the base of every channel's gateways (`mail.EmailProvider` for email)."""
 
-    def send(self, sms: Outgoing) -> str:
-        """Send one SMS; returns the gateway's id for it, or raises Retryable or Permanent."""
+    name = "provider"
+    channel = "sms"
+
+    def send(self, outgoing: Any) -> str:
+        """Send one SMS (or email); returns the gateway's id for it, or raises Retryable or Permanent."""
         started = time.monotonic()
         try:
-            provider_id = self._send(sms)
+            provider_id = self._send(outgoing)
         except ProviderError as error:
-            self._log(sms, started, outcome=error.code)
+            self._log(outgoing, started, outcome=error.code)
             raise
         except Exception as error:
             classified = self.classify(error)
-            self._log(sms, started, outcome=classified.code)
+            self._log(outgoing, started, outcome=classified.code)
             raise classified from error
-        self._log(sms, started, outcome="sent")
+        self._log(outgoing, started, outcome="sent")
         return provider_id
 
     @abstractmethod
-    def _send(self, sms: Outgoing) -> str: ...
+    def _send(self, outgoing: Any) -> str: ...
 
     def classify(self, error: Exception) -> ProviderError:
-        """An unexpected failure is retryable: it says nothing about the number."""
+        """An unexpected failure is retryable: it says nothing about the number or address."""
         return Retryable("error", f"{type(error).__name__}: {error}")
 
-    def _log(self, sms: Outgoing, started: float, outcome: str) -> None:
+    def _log(self, outgoing: Any, started: float, outcome: str) -> None:
         logger.info(
-            "sms",
+            self.channel,
             provider=self.name,
             outcome=outcome,
-            reference=sms.reference,
-            segments=sms.segments,
+            reference=outgoing.reference,
+            segments=getattr(outgoing, "segments", None),
             ms=round((time.monotonic() - started) * 1000, 1),
         )

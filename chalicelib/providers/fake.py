@@ -1,21 +1,23 @@
-"""A gateway for tests: records every SMS and fails when a test scripts it to."""
+"""Gateways for tests: record every SMS (or email) and fail when a test scripts them to."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-from chalicelib.providers.base import Outgoing, Provider
+from chalicelib.providers.base import Provider
+from chalicelib.providers.mail import EmailProvider
 
 
 class FakeProvider(Provider):
     name = "fake"
 
     def __init__(self) -> None:
-        self.sent: list[Outgoing] = []
-        self.attempts: list[Outgoing] = []
-        self.script: Callable[[Outgoing, int], None] | None = None
+        self.sent: list[Any] = []
+        self.attempts: list[Any] = []
+        self.script: Callable[[Any, int], None] | None = None
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -23,7 +25,7 @@ class FakeProvider(Provider):
         self.attempts.clear()
         self.script = None
 
-    def _send(self, sms: Outgoing) -> str:
+    def _send(self, sms: Any) -> str:
         with self._lock:
             self.attempts.append(sms)
             tries = sum(1 for a in self.attempts if a.reference == sms.reference)
@@ -32,3 +34,8 @@ class FakeProvider(Provider):
         with self._lock:
             self.sent.append(sms)
         return f"fake-{uuid.uuid4()}"
+
+
+class FakeEmailProvider(FakeProvider, EmailProvider):
+    name = "fake-email"
+    channel = "email"

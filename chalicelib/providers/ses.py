@@ -1,0 +1,47 @@
+"""Amazon SES v2 `SendEmail` with raw MIME: the company's `email_from` as the sender identity, and the
+stack's configuration set, whose event destination reports deliveries, bounces and complaints."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+from chalicelib import aws
+from chalicelib.providers.base import Permanent, ProviderError, Retryable
+from chalicelib.providers.mail import EmailProvider, OutgoingEmail
+from chalicelib.settings import get_settings
+
+_RETRYABLE = {
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "SendingPausedException",
+    "Throttling",
+}
+
+
+class SesProvider(EmailProvider):
+    name = "ses"
+
+    def _send(self, outgoing: OutgoingEmail) -> str:
+        answer = aws.client("sesv2").send_email(
+            FromEmailAddress=str(Address(outgoing.sender_name or "", addr_spec=outgoing.sender)),
+            Destination={"ToAddresses": [outgoing.to]},
+            Content={"Raw": {"Data": outgoing.mime().as_bytes()}},
+            ConfigurationSetName=get_settings().email_configuration_set,
+        )
+        return answer["MessageId"]
+
+    def classify(self, error: Exception) -> ProviderError:
+        if isinstance(error, ClientError):
+            code = error.response["Error"]["Code"]
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            message = error.response["Error"].get("Message", "")
+            if code in _RETRYABLE or status >= 500:
+                return Retryable(code, message)
+            return Permanent(code, message)
+        if isinstance(error, (ConnectionError, ReadTimeoutError)):
+            return Retryable("timeout", str(error))
+        return super().classify(error)
