@@ -12,8 +12,9 @@ from tests.factories import Member
 @dataclass
 class Answer:
     status: int
-    body: Any
+    body: Any  # the parsed JSON, or None for another type of body (then read `text`)
     headers: dict[str, str]
+    text: str = ""
 
     @property
     def error_code(self) -> str | None:
@@ -38,8 +39,11 @@ class Api:
         body = raw if raw is not None else (json.dumps(json_body) if json_body is not None else None)
         response = getattr(self._client.http, method.lower())(path, headers=sent, body=body)
         text = response.body.decode() if isinstance(response.body, bytes) else response.body
-        parsed = json.loads(text) if text else None
-        return Answer(status=response.status_code, body=parsed, headers=dict(response.headers))
+        is_json = "json" in {k.lower(): v for k, v in response.headers.items()}.get("content-type", "json")
+        parsed = json.loads(text) if text and is_json else None
+        return Answer(
+            status=response.status_code, body=parsed, headers=dict(response.headers), text=text or ""
+        )
 
     def get(self, path: str, as_: Member | None = None, **kw: Any) -> Answer:
         return self.call("GET", path, as_, **kw)

@@ -23,6 +23,10 @@ COMPANY = Schema(
         "keyword_replies": Field(bool),
         "stop_reply": Field(str, max_length=160),
         "start_reply": Field(str, max_length=160),
+        "email_from": Field(str, nullable=True, max_length=320),
+        "email_reply_to": Field(str, nullable=True, max_length=254),
+        "email_credits": Field(int),
+        "email_send_rate": Field(int),
     },
     read_only=("id", "credits", "webhook_token", "date_created", "date_updated"),
 )
@@ -45,6 +49,10 @@ def render_company(company: Company, caller: Caller | None) -> dict:
         "keyword_replies": company.keyword_replies,
         "stop_reply": company.stop_reply,
         "start_reply": company.start_reply,
+        "email_from": company.email_from,
+        "email_reply_to": company.email_reply_to,
+        "email_credits": company.email_credits,
+        "email_send_rate": company.email_send_rate,
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }

@@ -3,13 +3,14 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.domain.deployments import store
 from chalicelib.domain.stats import periods, reading
+from chalicelib.domain.stats.tally import COLUMNS
 from chalicelib.models.stats import Stat, company_scope, deployment_scope
 
 bp = Blueprint(__name__)
 
 
 def render_stat(row: Stat) -> dict:
-    sent, unsent, optout = row.sent or 0, row.unsent or 0, row.optout or 0
+    counts = {c: getattr(row, c) or 0 for c in COLUMNS}
     period = periods.Period(
         row.period_type, periods.parse_utc(row.period_start), periods.parse_utc(row.period_end)
     )
@@ -19,13 +20,13 @@ def render_stat(row: Stat) -> dict:
         "period_type": row.period_type,
         "period_start": row.period_start,
         "period_end": row.period_end,
-        "total": sent + unsent + optout,
-        "sms_sent_count": sent,
-        "sms_unsent_count": unsent,
-        "sms_optout_count": optout,
-        "email_sent_count": 0,
-        "email_unsent_count": 0,
-        "email_optout_count": 0,
+        "total": sum(counts.values()),
+        "sms_sent_count": counts["sent"],
+        "sms_unsent_count": counts["unsent"],
+        "sms_optout_count": counts["optout"],
+        "email_sent_count": counts["email_sent"],
+        "email_unsent_count": counts["email_unsent"],
+        "email_optout_count": counts["email_optout"],
     }
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
-from chalicelib.domain.errors import InsufficientCredits, NotFound, invalid_field
-from chalicelib.models.base import condition_failed
+from chalicelib.domain.errors import Conflict, InsufficientCredits, NotFound, invalid_field
+from chalicelib.models.base import CONFLICT_RETRIES, back_off, condition_failed, conflicted, transaction
 from chalicelib.models.companies import Company, credit_addition
 
 
@@ -31,6 +33,28 @@ def refund(write: TransactWrite, company: int, credits: int) -> None:
 def refund_items(refunds: dict[int, int]) -> list[dict[str, Any]]:
     """The same refunds, by company, as the sender's low-level transaction items (none for zero)."""
     return [credit_addition(company, credits) for company, credits in refunds.items() if credits]
+
+
+def pay_for(record: Model, new: Condition, company: int, credits: int) -> None:
+    """Save `record` (an API message, email or bulk request) and take its price in one transaction:
+    402 if the balance is short; a conflict with another write to the busy company item is retried,
+    and if it persists is a 409."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            with transaction() as write:
+                write.save(record, condition=new)
+                take(write, company, credits)
+            return
+        except TransactWriteError as error:
+            if condition_failed(error):
+                raise shortfall(company, credits) from error
+            if not conflicted(error):
+                raise
+            if attempt == CONFLICT_RETRIES:
+                raise Conflict(
+                    "Too many payments at once; please retry.", code="concurrent_change"
+                ) from error
+            back_off(attempt)
 
 
 def shortfall(company: int, credits: int) -> InsufficientCredits:

@@ -50,6 +50,11 @@ class Company(BaseModel):
     keyword_replies = BooleanAttribute(default=True)
     stop_reply = UnicodeAttribute(default=STOP_REPLY)
     start_reply = UnicodeAttribute(default=START_REPLY)
+    email_from = UnicodeAttribute(null=True)  # `Display Name <address>` or a bare address
+    email_reply_to = UnicodeAttribute(null=True)
+    email_credits = NumberAttribute(default=1)
+    email_send_rate = NumberAttribute(default=10)
+    unsubscribe_secret = UnicodeAttribute(null=True)  # signs the unsubscribe links of its emails
     admin_count = NumberAttribute(default=0)
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()

@@ -149,7 +149,8 @@ class Recipient(BaseModel):
 
 
 class Message(BaseModel):
-    """One SMS sent through the API (`POST /messages/send` or one item of `/messages/bulk`)."""
+    """One SMS sent through the API (`POST /messages/send` or one item of `/messages/bulk`), or one
+    email (`POST /emails/send`: `channel` is `email`, `destination` the address)."""
 
     Meta = table_meta("messages")
 
@@ -172,6 +173,9 @@ class Message(BaseModel):
     date_delivered = UTCDateTimeAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
     claimed_at = NumberAttribute(null=True)
+    channel = UnicodeAttribute(null=True)  # None: sms
+    subject = UnicodeAttribute(null=True)
+    html = UnicodeAttribute(null=True)
 
     by_provider_id = MessageByProviderId()
 

@@ -47,6 +47,7 @@ class OptOut(BaseModel):
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
     history_key = UnicodeAttribute()
+    channel = UnicodeAttribute(null=True)  # None: sms; for email, `originator` is the address
 
     by_originator = HistoryIndex()
 

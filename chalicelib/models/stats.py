@@ -46,6 +46,9 @@ class Stat(BaseModel):
     sent = NumberAttribute(default=0)
     unsent = NumberAttribute(default=0)
     optout = NumberAttribute(default=0)
+    email_sent = NumberAttribute(default=0)
+    email_unsent = NumberAttribute(default=0)
+    email_optout = NumberAttribute(default=0)
     version = NumberAttribute(default=0)
     dirty = UnicodeAttribute(null=True)
 

@@ -216,7 +216,7 @@ def test_a_bulk_never_paid_for_refunds_nothing_when_given_up(api, tenants, gatew
 
     acme, _ = tenants
     monkeypatch.setattr(
-        api_messages, "_pay", lambda *args: (_ for _ in ()).throw(SystemExit("the API Lambda was killed"))
+        api_messages, "pay_for", lambda *args: (_ for _ in ()).throw(SystemExit("the API Lambda was killed"))
     )
     caller = Caller(company=acme.id, user=acme.member.user.id, role="member")
     with pytest.raises(SystemExit):

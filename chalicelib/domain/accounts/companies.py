@@ -6,6 +6,7 @@ import hmac
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 import phonenumbers
@@ -14,6 +15,7 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts import users
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
+from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.models.base import transaction
 from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
@@ -32,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "keyword_replies": True,
     "stop_reply": STOP_REPLY,
     "start_reply": START_REPLY,
+    "email_from": None,
+    "email_reply_to": None,
+    "email_credits": 1,
+    "email_send_rate": 10,
 }
 EDITABLE = ("name", *DEFAULTS)
 
@@ -105,6 +111,41 @@ def _reply(value: str) -> str:
     return value
 
 
+def _email_from(value: str | None) -> str | None:
+    """`Display Name <address>` or a bare address, normalised; None sends no email."""
+    if value is None or not value.strip():
+        return None
+    name, address = parseaddr(value.strip())
+    if not address:
+        raise ValueError("must be an address, or a display name and <address>")
+    try:
+        address = normalise_address(address)
+    except InvalidAddress as error:
+        raise ValueError(error.reason) from None
+    return formataddr((name, address)) if name else address
+
+
+def _reply_to(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalise_address(value)
+    except InvalidAddress as error:
+        raise ValueError(error.reason) from None
+
+
+def _email_credits(value: int) -> int:
+    if not 0 <= value <= 100:
+        raise ValueError("must be 0 to 100 credits an email")
+    return value
+
+
+def _email_send_rate(value: int) -> int:
+    if not 1 <= value <= 1000:
+        raise ValueError("must be 1 to 1000 emails a second")
+    return value
+
+
 def _send_rate(value: int) -> int:
     if not 1 <= value <= 1000:
         raise ValueError("must be 1 to 1000 messages a second")
@@ -121,6 +162,10 @@ _CHECKS = {
     "timezone": _timezone,
     "sender_id": normalise_sender,
     "optout_text": _optout_text,
+    "email_from": _email_from,
+    "email_reply_to": _reply_to,
+    "email_credits": _email_credits,
+    "email_send_rate": _email_send_rate,
 }
 
 
@@ -135,6 +180,7 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
         id=allocate_ids("company")[0],
         credits=credits,
         webhook_token=secrets.token_urlsafe(24),
+        unsubscribe_secret=secrets.token_urlsafe(32),
         admin_count=1,
         date_created=now,
         date_updated=now,

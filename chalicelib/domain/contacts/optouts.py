@@ -14,6 +14,7 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
+from chalicelib.domain.rules.channels import SMS
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.models import dynamodb
@@ -96,8 +97,10 @@ def create(
     created_by: int | None = None,
     import_id: int | None = None,
     import_row: int | None = None,
+    channel: str = SMS,
 ) -> Recorded:
-    """Write the record and activate it in the suppression index, in one transaction."""
+    """Write the record and activate it in the suppression index, in one transaction. An email
+    opt-out's `number` is the address's key (`rules/addresses.address_key`); it covers every sender."""
     optout = OptOut(
         company=company,
         id=allocate_ids("optout")[0],
@@ -110,6 +113,7 @@ def create(
         import_id=import_id,
         import_row=import_row,
         history_key=history_key(company, number),
+        channel=None if channel == SMS else channel,
     )
     try:
         dynamodb.transact(activation(optout))

@@ -178,8 +178,9 @@ def may_apply(status: str, held: str | None, outcome: str) -> bool:
 def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
     """The hour counts' move from the column the SMS is counted in to the outcome's. One still
     `sending` will be counted as sent by its sender, so it moves from there."""
-    was = column(Delivery.SENT if status == Delivery.SENDING else status)
-    if was == column(outcome):
+    channel = item.get("channel")
+    was = column(Delivery.SENT if status == Delivery.SENDING else status, channel)
+    if was == column(outcome, channel):
         return []
     company = item["company"]
     deployment = item.get("deployment")
@@ -190,7 +191,7 @@ def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[s
     else:
         moment = clock.now()
     tally = Tally()
-    tally.move(company, deployment, moment, Company.get(company).timezone, was, column(outcome))
+    tally.move(company, deployment, moment, Company.get(company).timezone, was, column(outcome, channel))
     return tally.updates()
 
 

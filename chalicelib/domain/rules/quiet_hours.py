@@ -11,6 +11,8 @@ from typing import Protocol
 
 import holidays
 
+from chalicelib.domain.rules.channels import CHANNELS
+
 _SATURDAY, _SUNDAY = 5, 6
 WEEKDAY_HOURS = (time(8), time(20))
 SATURDAY_HOURS = (time(9), time(13))
@@ -36,9 +38,6 @@ class MarketingSettings(Protocol):
     quiet_hours: bool
     timezone: str
     default_region: str
-
-
-CHANNELS = ("sms",)
 
 
 def marketing_may_go(company: MarketingSettings, channel: str, moment: datetime) -> bool:

@@ -10,17 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.credits import refund_items, shortfall, take
+from chalicelib.domain.credits import pay_for, refund_items
 from chalicelib.domain.errors import (
     ColonyError,
-    Conflict,
     InvalidInput,
     NotFound,
     invalid_field,
@@ -31,16 +28,12 @@ from chalicelib.domain.rules.segments import Cost, cost
 from chalicelib.domain.rules.templates import priced_text
 from chalicelib.domain.sending import writes
 from chalicelib.domain.stats import periods
+from chalicelib.domain.stats.tally import column
 from chalicelib.log import logger
 from chalicelib.models import batch, dynamodb, sends
 from chalicelib.models.base import (
-    CONFLICT_RETRIES,
     StillConflicting,
-    back_off,
-    condition_failed,
-    conflicted,
     transact_write,
-    transaction,
 )
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
@@ -80,7 +73,7 @@ def send_one(caller: Caller, data: dict[str, Any]) -> Message:
     company = get_company(caller)
     message = _message(caller, company, data, allocate_ids("message")[0])
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[message.id]))
-    _pay(message, Message.id.does_not_exist(), caller.company, message.credits)
+    pay_for(message, Message.id.does_not_exist(), caller.company, message.credits)
     return message
 
 
@@ -123,7 +116,7 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             ],
         )
     try:
-        _pay(bulk, Bulk.id.does_not_exist(), caller.company, credits)
+        pay_for(bulk, Bulk.id.does_not_exist(), caller.company, credits)
     except ColonyError:
         Bulk(
             company=caller.company,
@@ -161,13 +154,15 @@ def send_reply(company: Company, number: str, text: str, sender: str | None) -> 
 
 def get_message(caller: Caller, message_id: int) -> Message:
     found = Message.get_or_none(caller.company, message_id)
-    if found is None:
+    if found is None or found.channel is not None:
         raise NotFound(f"There is no message {message_id}.")
     return found
 
 
 def list_messages(caller: Caller, page: PageRequest) -> Page:
-    return paginate(Message, caller.company, page, scan_index_forward=False)
+    """The company's SMS, newest first (its emails are read at /emails)."""
+    sms_only = Message.channel.does_not_exist()
+    return paginate(Message, caller.company, page, filter_condition=sms_only, scan_index_forward=False)
 
 
 def _message(caller: Caller, company: Company, data: dict[str, Any], message_id: int) -> Message:
@@ -205,27 +200,6 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
         sender=company.sender_id,
         date_created=clock.now(),
     )
-
-
-def _pay(record: Message | Bulk, new: Any, company: int, credits: int) -> None:
-    """Save `record` and take its credits in one transaction: 402 if the balance is short; a conflict
-    with another write to the busy company item is retried, and if it persists is a 409."""
-    for attempt in range(CONFLICT_RETRIES + 1):
-        try:
-            with transaction() as write:
-                write.save(record, condition=new)
-                take(write, company, credits)
-            return
-        except TransactWriteError as error:
-            if condition_failed(error):
-                raise shortfall(company, credits) from error
-            if not conflicted(error):
-                raise
-            if attempt == CONFLICT_RETRIES:
-                raise Conflict(
-                    "Too many payments at once; please retry.", code="concurrent_change"
-                ) from error
-            back_off(attempt)
 
 
 def check_item_types(item: Any) -> dict[str, Any]:
@@ -269,7 +243,7 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
             Message.Meta.table_name, sends.message_key(company, message.id), reason, periods.epoch(now)
         )
         pending = writes.Pending(refunds={company: message.credits if paid else 0})
-        pending.tally.add(company, None, now, tz, "unsent")
+        pending.tally.add(company, None, now, tz, column(Delivery.FAILED, message.channel))
         try:
             transact_write([failed, *refund_items(pending.refunds), *pending.tally.updates()])
         except StillConflicting:

@@ -19,18 +19,21 @@ from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import launch
+from chalicelib.domain.rules.addresses import address_key
+from chalicelib.domain.rules.channels import EMAIL, SMS
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING, Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template, priced_text
 from chalicelib.domain.sending import pacing, writes
+from chalicelib.domain.sending.emails import outgoing_email
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Message, Recipient, recipient_key
-from chalicelib.providers import Outgoing, Permanent, Retryable, provider
+from chalicelib.providers import Outgoing, Permanent, Provider, Retryable, email_provider, provider
 
 GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
@@ -57,6 +60,7 @@ class Sender:
         self.concurrency = concurrency
         self.pending = writes.Pending()
         self.gateway = provider()
+        self.mail_gateway = email_provider()
         self.pacers: dict[tuple[int, str], pacing.Pacer] = {}
         self.companies: dict[int, Company] = {}
         self.touched: set[tuple[int, int]] = set()
@@ -106,11 +110,9 @@ class Sender:
                     reference=f"d{chunk.deployment}:{recipient['msisdn']}",
                     deployment=chunk.deployment,
                 )
-                self._recipient_done(
-                    chunk,
-                    recipient,
-                    self._deliver(sms, company, chunk.sender, release=self._release_recipients(chunk, group)),
-                )
+                pacer = self._pacer(company, chunk.sender or "")
+                release = self._release_recipients(chunk, group)
+                self._recipient_done(chunk, recipient, self._deliver(sms, self.gateway, pacer, release))
         self.touched.add(key)
 
     def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
@@ -184,7 +186,7 @@ class Sender:
         if any(self._bulk(m) is None for m in unpaid):
             raise RetryLater("a bulk request is not settled yet")
         now = clock.now()
-        waiting = [m for m in queued if m.marketing and not marketing_may_go(company, "sms", now)]
+        waiting = [m for m in queued if m.marketing and not marketing_may_go(company, _channel(m), now)]
         if waiting:
             opening = next_opening(clock.now(), company.timezone, company.default_region)
             delay = int(min(900, max(1, (opening - clock.now()).total_seconds())))
@@ -214,17 +216,8 @@ class Sender:
                 elif message.id in blocked:
                     self._message_done(message, Result(Delivery.OPTED_OUT), refund=True)
                 else:
-                    sms = Outgoing(
-                        to=message.destination,
-                        sender=message.sender,
-                        text=message.text,
-                        segments=message.segments,
-                        marketing=message.marketing,
-                        reference=f"m{message.company}:{message.id}",
-                    )
-                    result = self._deliver(
-                        sms, company, message.sender, release=self._release_messages(group)
-                    )
+                    outgoing, gateway, pacer = self._outgoing(message, company)
+                    result = self._deliver(outgoing, gateway, pacer, self._release_messages(group))
                     self._message_done(message, result, refund=result.status != Delivery.SENT)
 
     def _bulk(self, message: Message) -> str | None:
@@ -254,7 +247,7 @@ class Sender:
         )
         self.pending.updates.append(outcome)
         tz = self._company(message.company).timezone
-        col = tally.column(result.status)
+        col = tally.column(result.status, _channel(message))
         self.pending.tally.add(message.company, None, self._claimed_at, tz, col)
         self.pending.counted[sends.item_name(outcome)] = (
             message.company,
@@ -283,16 +276,34 @@ class Sender:
 
     # ---- the gateway ---------------------------------------------------------------------------
 
+    def _outgoing(self, message: Message, company: Company) -> tuple[Any, Provider, pacing.Pacer]:
+        """What an API message goes out as, through which gateway, at which pace."""
+        reference = f"m{message.company}:{message.id}"
+        if _channel(message) == EMAIL:
+            return (
+                outgoing_email(company, message, reference),
+                self.mail_gateway,
+                self._pacer(company, EMAIL, company.email_send_rate),
+            )
+        sms = Outgoing(
+            to=message.destination,
+            sender=message.sender,
+            text=message.text,
+            segments=message.segments,
+            marketing=message.marketing,
+            reference=reference,
+        )
+        return sms, self.gateway, self._pacer(company, message.sender or "")
+
     def _deliver(
-        self, sms: Outgoing, company: Company, sender: str | None, release: Callable[[set[str]], None]
+        self, outgoing: Any, gateway: Provider, pacer: pacing.Pacer, release: Callable[[set[str]], None]
     ) -> Result:
-        """One SMS through the gateway at the sender's pace; retryable errors back off and, if they
+        """One SMS (or email) through its gateway at its pace; retryable errors back off and, if they
         persist, release what is unsent in the group and hand the chunk back to SQS."""
-        pacer = self._pacer(company, sender or "")
         for attempt, pause_seconds in enumerate((*BACKOFF_SECONDS, None)):
             pacer.wait()
             try:
-                provider_id = self.gateway.send(sms)
+                provider_id = gateway.send(outgoing)
             except Permanent as error:
                 return Result(Delivery.FAILED, error=f"{error.code}: {error.message}")
             except Retryable as error:
@@ -302,7 +313,7 @@ class Sender:
                     raise RetryLater(f"{error.code} after {attempt + 1} attempts") from error
                 time.sleep(pause_seconds)
                 continue
-            return Result(Delivery.SENT, segments=sms.segments, provider_id=provider_id)
+            return Result(Delivery.SENT, segments=getattr(outgoing, "segments", 0), provider_id=provider_id)
         raise AssertionError("unreachable")
 
     def _unsent_claims(self) -> set[str]:
@@ -310,10 +321,11 @@ class Sender:
         done = {sends.claim_name(u) for u in self.pending.updates}
         return {c for c in self._last_claimed if c not in done}
 
-    def _pacer(self, company: Company, sender: str) -> pacing.Pacer:
+    def _pacer(self, company: Company, sender: str, rate: int | None = None) -> pacing.Pacer:
+        """The pace of one sender (an SMS sender id, or `email` for the company's email)."""
         key = (company.id, sender)
         if key not in self.pacers:
-            rate = (company.send_rate or pacing.DEFAULT_RATE) / max(1, self.concurrency)
+            rate = (rate or company.send_rate or pacing.DEFAULT_RATE) / max(1, self.concurrency)
             self.pacers[key] = pacing.Pacer(rate)
         return self.pacers[key]
 
@@ -403,16 +415,23 @@ class Sender:
 
 
 def _blocked_messages(company: int, ready: list[Message]) -> set[int]:
-    """The marketing messages among `ready` whose number opted out of their sender (or of all)."""
-    by_sender: dict[str | None, list[Message]] = {}
+    """The marketing messages among `ready` whose number opted out of their sender (or of all), or
+    whose address opted out of the company's email."""
+    by_sender: dict[str | None, list[tuple[Message, str]]] = {}
     for message in ready:
-        if message.marketing:
-            by_sender.setdefault(message.sender, []).append(message)
+        if message.marketing and _channel(message) == EMAIL:
+            by_sender.setdefault(None, []).append((message, address_key(message.destination)))
+        elif message.marketing:
+            by_sender.setdefault(message.sender, []).append((message, message.destination))
     blocked = set()
     for sender, group in by_sender.items():
-        out = optouts.opted_out(company, sender, [m.destination for m in group])
-        blocked |= {m.id for m in group if m.destination in out}
+        out = optouts.opted_out(company, sender, [key for _, key in group])
+        blocked |= {m.id for m, key in group if key in out}
     return blocked
+
+
+def _channel(message: Message) -> str:
+    return message.channel or SMS
 
 
 def _text(template: Template, optout_text: str, recipient: dict) -> str:

@@ -93,8 +93,8 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
         status = sends.status_now(pending.updates[index])
         if counted is not None and status == Delivery.UNKNOWN and not counted[5]:
             sends.outcome_over_unknown(pending.updates[index])
-            company, deployment, moment, tz, _, _ = counted
-            pending.tally.add(company, deployment, moment, tz, "unsent", -1)
+            company, deployment, moment, tz, col, _ = counted
+            pending.tally.add(company, deployment, moment, tz, tally.unsent_beside(col), -1)
             pending.counted[name] = (*counted[:5], True)
             if deployment is not None:  # its settlement counted it processed (and failed) already
                 counts = pending.counts.setdefault((company, deployment), {})
@@ -106,5 +106,5 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
             company, deployment, moment, tz, col, late = counted
             pending.tally.add(company, deployment, moment, tz, col, -1)
             if late:
-                pending.tally.add(company, deployment, moment, tz, "unsent", 1)
+                pending.tally.add(company, deployment, moment, tz, tally.unsent_beside(col), 1)
         logger.warning("a status settled elsewhere was dropped", item=name, status=status)

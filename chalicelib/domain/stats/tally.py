@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.rules.channels import EMAIL, SMS
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats.periods import Period, hour_of, iso
 from chalicelib.models.stats import (
@@ -20,7 +21,8 @@ from chalicelib.models.stats import (
     hour_addition,
 )
 
-COLUMNS = ("sent", "unsent", "optout")
+SMS_COLUMNS = ("sent", "unsent", "optout")
+COLUMNS = (*SMS_COLUMNS, *(f"{EMAIL}_{c}" for c in SMS_COLUMNS))
 
 
 _COLUMN_OF = {
@@ -32,9 +34,16 @@ _COLUMN_OF = {
 }
 
 
-def column(status: str | None) -> str | None:
-    """The column a status counts in (`sent`, `unsent`, `optout`), or None (queued, sending)."""
-    return _COLUMN_OF.get(status or "")
+def column(status: str | None, channel: str | None = SMS) -> str | None:
+    """The column a status counts in (`sent`, `unsent`, `optout`; `email_sent` … for email), or None
+    (queued, sending)."""
+    found = _COLUMN_OF.get(status or "")
+    return f"{EMAIL}_{found}" if found and channel == EMAIL else found
+
+
+def unsent_beside(col: str) -> str:
+    """The `unsent` column of the channel `col` belongs to."""
+    return f"{EMAIL}_unsent" if col.startswith(f"{EMAIL}_") else "unsent"
 
 
 class Tally:

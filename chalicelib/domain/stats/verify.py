@@ -23,12 +23,13 @@ from chalicelib.models.stats import (
 
 
 def expected_hours(
-    records: Iterable[tuple[int | None, str | None, datetime | None]], company: int, tz: str
+    records: Iterable[tuple[int | None, str | None, datetime | None, str | None]], company: int, tz: str
 ) -> dict:
-    """What the hour rows should hold for `records` of (deployment or None, status, counted at)."""
+    """What the hour rows should hold for `records` of (deployment or None, status, counted at,
+    channel)."""
     expected: dict[tuple[str, str], Counter] = {}
-    for deployment, status, moment in records:
-        col = column(status)
+    for deployment, status, moment, channel in records:
+        col = column(status, channel)
         if col is None or moment is None:
             continue
         hour = hour_of(moment, tz)
@@ -81,15 +82,15 @@ def verify(company_id: int) -> list[str]:
     so day, month and year rows are compared too. Reads everything: an operator's check."""
     _roll_up_pending()
     tz = Company.get(company_id).timezone
-    records: list[tuple[int | None, str | None, datetime | None]] = []
+    records: list[tuple[int | None, str | None, datetime | None, str | None]] = []
     for deployment in Deployment.query(company_id):
         for recipient in Recipient.query(deployment.id, consistent_read=True):
             if recipient.claimed_at is not None:
                 moment = from_epoch(recipient.claimed_at)
             else:  # opted out at approval: counted when the deployment first went out
                 moment = deployment.date_sent if recipient.status == Delivery.OPTED_OUT else None
-            records.append((deployment.id, recipient.status, moment))
+            records.append((deployment.id, recipient.status, moment, None))
     for message in Message.query(company_id, consistent_read=True):
         moment = from_epoch(message.claimed_at) if message.claimed_at is not None else None
-        records.append((None, message.status, moment))
+        records.append((None, message.status, moment, message.channel))
     return differences(expected_hours(records, company_id, tz), tz)

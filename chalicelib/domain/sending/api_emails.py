@@ -1,0 +1,94 @@
+"""Email through the API (`POST /emails/send`): one address, a subject, a text part and an optional HTML
+part (sanitised on the way in), priced at the company's `email_credits` and paid for in the transaction
+that records it, then sent by the same claims as an API SMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nh3
+
+from chalicelib import queue_messages
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.campaigns import check_campaign
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.credits import pay_for
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
+from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.models.companies import Company
+from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Message
+
+MAX_SUBJECT = 200
+MAX_TEXT = 100_000
+MAX_HTML = 200_000
+
+
+def sanitised_html(html: str) -> str:
+    """HTML with scripts, event handlers and other active content removed (`nh3`)."""
+    return nh3.clean(html)
+
+
+def send_email(caller: Caller, data: dict[str, Any]) -> Message:
+    """Record one email and take its credits (402 if short), then queue it; 409 if the company has
+    no `email_from` yet."""
+    company = get_company(caller)
+    if not company.email_from:
+        raise Conflict(
+            "Set the company's email_from (PATCH /company) before sending email.", code="email_not_set_up"
+        )
+    email = _email(caller, company, data, allocate_ids("message")[0])
+    queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[email.id]))
+    pay_for(email, Message.id.does_not_exist(), caller.company, email.credits)
+    return email
+
+
+def get_email(caller: Caller, email_id: int) -> Message:
+    found = Message.get_or_none(caller.company, email_id)
+    if found is None or found.channel != EMAIL:
+        raise NotFound(f"There is no email {email_id}.")
+    return found
+
+
+def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int) -> Message:
+    problems: dict[str, list[str]] = {}
+    destination = ""
+    try:
+        destination = normalise_address(data.get("destination"))
+    except InvalidAddress as error:
+        problems["destination"] = [error.reason]
+    subject = (data.get("subject") or "").strip()
+    if not subject:
+        problems["subject"] = ["is required"]
+    elif len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject:
+        problems["subject"] = [f"must be one line of at most {MAX_SUBJECT} characters"]
+    text = data.get("message")
+    if not isinstance(text, str) or not text.strip():
+        problems["message"] = ["is required (the text part every email carries)"]
+    elif len(text) > MAX_TEXT:
+        problems["message"] = [f"must be at most {MAX_TEXT} characters"]
+    html = data.get("html")
+    if html is not None and len(html) > MAX_HTML:
+        problems["html"] = [f"must be at most {MAX_HTML} characters"]
+    if problems:
+        raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
+    return Message(
+        company=caller.company,
+        id=email_id,
+        channel=EMAIL,
+        destination=destination,
+        subject=subject,
+        text=text,
+        html=sanitised_html(html) if html else None,
+        status=Delivery.QUEUED,
+        segments=0,
+        encoding="utf-8",
+        credits=company.email_credits,
+        marketing=bool(data.get("marketing", False)),
+        campaign=check_campaign(caller, data.get("campaign_pk"), "campaign_pk"),
+        sender=company.email_from,
+        date_created=clock.now(),
+    )
