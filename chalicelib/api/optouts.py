@@ -8,6 +8,7 @@ from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.imports import jobs
+from chalicelib.domain.rules.channels import SMS
 from chalicelib.models.optouts import OptOut
 
 bp = Blueprint(__name__)
@@ -17,6 +18,7 @@ NEW_OPTOUT = Schema(
         "originator": Field((str, int), required=True, max_length=64),
         "sender": Field(str, nullable=True, max_length=20),
         "reason": Field(str, nullable=True, max_length=optouts.MAX_REASON),
+        "channel": Field(str),
     },
     read_only=(
         "id",
@@ -44,6 +46,7 @@ def render_optout(optout: OptOut) -> dict:
         "sender": optout.sender,
         "active": optout.date_overwritten is None,
         "source": optout.source,
+        "channel": optout.channel or SMS,
     }
 
 
@@ -57,6 +60,7 @@ def list_optouts(call: Call) -> dict:
         call.page(),
         originator=call.query("originator"),
         sender=call.query("sender"),
+        channel=call.query("channel"),
         active_only=None if active is None else active == "true",
     )
     return {"results": [render_optout(o) for o in page.items], "next": page.next}
@@ -67,7 +71,9 @@ def create_optout(call: Call) -> Response:
     """201 with the new opt-out, or 200 with the one already active for that number and scope."""
     body = call.body(NEW_OPTOUT)
     originator = body["originator"]
-    result = optouts.record(call.caller, str(originator), body.get("sender"), body.get("reason"))
+    result = optouts.record(
+        call.caller, str(originator), body.get("sender"), body.get("reason"), body.get("channel", SMS)
+    )
     return Response(body=render_optout(result.optout), status_code=201 if result.created else 200)
 
 

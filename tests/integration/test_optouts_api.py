@@ -1,3 +1,5 @@
+import pytest
+
 from bench.counting import count_aws_calls
 from chalicelib.domain.contacts import optouts
 from chalicelib.models.optouts import OptOut
@@ -204,18 +206,22 @@ def test_the_export_lists_active_optouts_in_the_filebox(api, tenants, pump):
     lifted = create_optout(acme.id, "27831234567")
     optouts.overwrite_record(lifted, overwritten_by=None, source="admin")
     create_optout(bravo.id, "27841234567")
+    assert (
+        api.post("/optouts", acme.member, {"originator": "Ann@Example.com", "channel": "email"}).status == 201
+    )
     started = api.post("/optouts/export", acme.member)
     assert started.status == 202
     pump.drain()
     task = api.get(f"/tasks/{started.body['id']}", acme.member).body
     assert task["status"] == "completed"
-    assert task["result"]["rows"] == 2
+    assert task["result"]["rows"] == 3
     text = storage.get(File.get(acme.id, task["result"]["file"]).key).decode()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["originator", "sender", "reason", "date_opted_out", "source", "id"]
-    assert sorted((r[0], r[1], r[2]) for r in rows[1:]) == [
-        ("27815854565", "", '\'=HYPERLINK("http://evil")'),
-        ("27821234567", "ACME", ""),
+    assert rows[0] == ["originator", "sender", "reason", "date_opted_out", "source", "id", "channel"]
+    assert sorted((r[0], r[1], r[2], r[6]) for r in rows[1:]) == [
+        ("27815854565", "", '\'=HYPERLINK("http://evil")', "sms"),
+        ("27821234567", "ACME", "", "sms"),
+        ("ann@example.com", "", "", "email"),
     ]
     assert api.get(f"/filebox/{task['result']['file']}", acme.member).status == 200
     assert api.get(f"/tasks/{started.body['id']}", bravo.admin).status == 404
@@ -242,3 +248,41 @@ def test_an_optout_import_split_across_invocations_equals_one_pass(api, tenants,
     assert sorted(o.originator for o in OptOut.query(acme.id)) == sorted(
         o.originator for o in OptOut.query(bravo.id)
     )
+
+
+def test_an_email_optout_is_one_per_mailbox_listed_by_channel_and_blocks_marketing_email_only(api, tenants):
+    acme, bravo = tenants
+    made = api.post("/optouts", acme.member, {"originator": "Ann@Example.com", "channel": "email"})
+    assert made.status == 201 and made.body["channel"] == "email"
+    assert made.body["originator"] == "ann@example.com"
+    again = api.post("/optouts", acme.member, {"originator": "ANN@example.COM", "channel": "email"})
+    assert again.status == 200 and again.body["id"] == made.body["id"]
+    sms = api.post("/optouts", acme.member, {"originator": "0815854565"}).body
+    assert sms["channel"] == "sms"
+    by_channel = {
+        channel: [o["id"] for o in api.get(f"/optouts?channel={channel}", acme.member).body["results"]]
+        for channel in ("sms", "email")
+    }
+    assert by_channel == {"sms": [sms["id"]], "email": [made.body["id"]]}
+    found = api.get("/optouts?originator=ann@example.com", acme.member).body["results"]
+    assert [o["id"] for o in found] == [made.body["id"]]
+    assert optouts.opted_out(acme.id, None, ["ann@example.com"]) == {"ann@example.com"}
+    assert optouts.opted_out(bravo.id, None, ["ann@example.com"]) == set()
+    assert api.get(f"/optouts/{made.body['id']}", bravo.member).status == 404
+    lifted = api.post(f"/optouts/{made.body['id']}/overwrite", acme.admin)
+    assert lifted.status == 200 and optouts.opted_out(acme.id, None, ["ann@example.com"]) == set()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"originator": "not-an-address", "channel": "email"}, "originator"),
+        ({"originator": "ann@example.com", "channel": "email", "sender": "ACME"}, "sender"),
+        ({"originator": "0815854565", "channel": "fax"}, "channel"),
+    ],
+)
+def test_bad_email_optouts_are_400_by_field(api, tenants, body, field):
+    acme, _ = tenants
+    answer = api.post("/optouts", acme.member, body)
+    assert answer.status == 400 and field in answer.body["error"]["fields"]
+    assert api.get("/optouts?channel=fax", acme.member).status == 400

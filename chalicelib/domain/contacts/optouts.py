@@ -14,7 +14,8 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
-from chalicelib.domain.rules.channels import SMS
+from chalicelib.domain.rules.addresses import InvalidAddress, address_key, normalise_address
+from chalicelib.domain.rules.channels import CHANNELS, EMAIL, SMS
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.models import dynamodb
@@ -70,6 +71,20 @@ def check_originator(value: Any, region: str, name: str = "originator") -> str:
         raise invalid_field(name, error.reason) from None
 
 
+def check_channel(value: Any) -> str:
+    if value not in CHANNELS:
+        raise invalid_field("channel", f"must be one of {', '.join(CHANNELS)}")
+    return value
+
+
+def check_address(value: Any, name: str = "originator") -> str:
+    """An address as email opt-outs hold it (its key: one opt-out per mailbox, whatever its case)."""
+    try:
+        return address_key(normalise_address(value))
+    except InvalidAddress as error:
+        raise invalid_field(name, error.reason) from None
+
+
 def check_sender(value: str | None) -> str | None:
     try:
         return normalise_sender(value)
@@ -77,14 +92,29 @@ def check_sender(value: str | None) -> str | None:
         raise invalid_field("sender", str(error)) from None
 
 
-def record(caller: Caller, originator: str, sender: str | None = None, reason: str | None = None) -> Recorded:
-    """Opt a number out (of every sender, or of one); an opt-out already active for that scope is returned."""
-    number = check_originator(originator, get_company(caller).default_region)
+def record(
+    caller: Caller,
+    originator: str,
+    sender: str | None = None,
+    reason: str | None = None,
+    channel: str = SMS,
+) -> Recorded:
+    """Opt a number out (of every sender, or of one), or an address out of the company's email; an
+    opt-out already active for that scope is returned."""
+    channel = check_channel(channel)
+    if channel == EMAIL:
+        if sender is not None:
+            raise invalid_field("sender", "must be empty for email: an email opt-out covers every sender")
+        number = check_address(originator)
+    else:
+        number = check_originator(originator, get_company(caller).default_region)
     sender = check_sender(sender)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
-    return create(caller.company, number, sender, reason, source="api", created_by=caller.user)
+    return create(
+        caller.company, number, sender, reason, source="api", created_by=caller.user, channel=channel
+    )
 
 
 def create(
@@ -146,6 +176,7 @@ def list_optouts(
     originator: str | None = None,
     sender: str | None = None,
     active_only: bool | None = None,
+    channel: str | None = None,
 ) -> Page:
     """Newest first; by number (any spelling) through the history index, else the company's whole list."""
     conditions = []
@@ -153,6 +184,10 @@ def list_optouts(
         normalised = check_sender(sender)
         conditions.append(
             OptOut.sender.does_not_exist() if normalised is None else OptOut.sender == normalised
+        )
+    if channel is not None:
+        conditions.append(
+            OptOut.channel.does_not_exist() if check_channel(channel) == SMS else OptOut.channel == channel
         )
     if active_only is not None:
         conditions.append(
@@ -162,7 +197,10 @@ def list_optouts(
     for part in conditions:
         condition = part if condition is None else condition & part
     if originator is not None:
-        number = check_originator(originator, get_company(caller).default_region)
+        if "@" in originator:
+            number = check_address(originator)
+        else:
+            number = check_originator(originator, get_company(caller).default_region)
         return paginate(
             OptOut.by_originator,
             history_key(caller.company, number),
@@ -222,7 +260,15 @@ def write_optouts_export(task: Task) -> dict[str, Any]:
     name = f"optouts-{clock.now():%Y-%m-%d}-task-{task.id}.csv"
     key = filebox.key_for(task.company, task.user or 0, name)
     rows = (
-        [o.originator, o.sender or "", o.reason or "", clock.iso(o.date_opted_out), o.source, o.id]
+        [
+            o.originator,
+            o.sender or "",
+            o.reason or "",
+            clock.iso(o.date_opted_out),
+            o.source,
+            o.id,
+            o.channel or SMS,
+        ]
         for o in OptOut.query(task.company, filter_condition=OptOut.date_overwritten.does_not_exist())
     )
     size, count = write_csv(key, EXPORT_HEADER, rows, safe_columns=(0,))
@@ -230,4 +276,4 @@ def write_optouts_export(task: Task) -> dict[str, Any]:
     return {"file": file_id, "rows": count}
 
 
-EXPORT_HEADER = ("originator", "sender", "reason", "date_opted_out", "source", "id")
+EXPORT_HEADER = ("originator", "sender", "reason", "date_opted_out", "source", "id", "channel")
