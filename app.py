@@ -28,10 +28,10 @@ from chalicelib.api import (
 )
 from chalicelib.api.errors import chalice_errors_middleware
 from chalicelib.settings import get_settings
+from chalicelib.workers import email_events, sms_events
 from chalicelib.workers import imports as imports_worker_module
 from chalicelib.workers import launcher as launcher_module
 from chalicelib.workers import send as send_worker_module
-from chalicelib.workers import sms_events
 from chalicelib.workers import stats as stats_worker_module
 from chalicelib.workers import tasks as tasks_worker_module
 
@@ -100,3 +100,8 @@ def sms_inbound(event):
 @app.on_sns_message(topic=get_settings().topic("sms-events"), name="sms_events")
 def sms_events_worker(event):
     return sms_events.handle_event(event.message)
+
+
+@app.on_sns_message(topic=get_settings().topic("email-events"), name="email_events")
+def email_events_worker(event):
+    return email_events.handle(event.message)

@@ -39,7 +39,7 @@ TABLES = (
     "saved-queries",
 )
 QUEUES = ("imports", "tasks", "send")
-TOPICS = ("sms-inbound", "sms-events")
+TOPICS = ("sms-inbound", "sms-events", "email-events")
 BUCKET = "files"
 DEFAULT_REGION = "af-south-1"
 _DEFAULT_PROVIDERS = {

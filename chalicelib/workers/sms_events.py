@@ -55,6 +55,6 @@ def _parse(message: str, *required: str) -> dict[str, Any] | None:
     except ValueError:
         body = None
     if not isinstance(body, dict) or any(not isinstance(body.get(name), str) for name in required):
-        logger.error("SNS message not understood; dropped", message=message[:500], required=required)
+        logger.error("SNS message not understood; dropped", body=message[:500], required=required)
         return None
     return body

@@ -194,3 +194,10 @@ def test_end_user_messaging_events_arrive_through_sns(api, tenants, sent, pump):
     pump.drain()
     assert [status_of(deployment_id, n) for n in NUMBERS] == ["delivered", "sent", "failed"]
     assert Recipient.get(deployment_id, NUMBERS[2]).error.startswith("TEXT_TTL_EXPIRED")
+
+
+def test_an_sns_message_that_is_not_understood_is_dropped_not_retried():
+    from chalicelib.workers import sms_events
+
+    assert sms_events.handle_event("not json") == {"dropped": 1}
+    assert sms_events.handle_inbound('{"originationNumber": 1}') == {"dropped": 1}

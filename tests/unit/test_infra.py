@@ -51,12 +51,28 @@ def test_every_sqs_handler_reads_a_declared_queue():
             assert source.queue in declared, source.name
 
 
-def test_topics_match_settings_and_end_user_messaging_may_publish_to_them():
+def test_topics_match_settings_and_their_services_may_publish_to_them():
     assert _physical_suffixes("AWS::SNS::Topic", "TopicName") == set(TOPICS)
-    (policy,) = _named("AWS::SNS::TopicPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "sms-voice.amazonaws.com"}
-    assert {t["Ref"] for t in policy["Properties"]["Topics"]} == set(_named("AWS::SNS::Topic"))
+    publishers = {}
+    for policy in _named("AWS::SNS::TopicPolicy").values():
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        for topic in policy["Properties"]["Topics"]:
+            publishers[topic["Ref"]] = statement["Principal"]["Service"]
+    assert publishers == {
+        "SmsInboundTopic": "sms-voice.amazonaws.com",
+        "SmsEventsTopic": "sms-voice.amazonaws.com",
+        "EmailEventsTopic": "ses.amazonaws.com",
+    }
+
+
+def test_email_is_sent_with_the_configuration_set_whose_events_reach_the_email_topic():
+    (configuration_set,) = _named("AWS::SES::ConfigurationSet").values()
+    assert configuration_set["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-email"}
+    assert get_settings().email_configuration_set == f"{get_settings().prefix}-email"
+    (destination,) = _named("AWS::SES::ConfigurationSetEventDestination").values()
+    event_destination = destination["Properties"]["EventDestination"]
+    assert event_destination["SnsDestination"] == {"TopicARN": {"Ref": "EmailEventsTopic"}}
+    assert set(event_destination["MatchingEventTypes"]) == {"delivery", "bounce", "complaint", "reject"}
 
 
 def test_every_sns_handler_reads_a_declared_topic():

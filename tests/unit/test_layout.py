@@ -84,3 +84,30 @@ def test_the_raw_pattern_finds_what_it_is_for():
         '{"Update": {}}',
     ]
     assert all(RAW_DYNAMODB.search(sample) for sample in samples)
+
+
+# Keys the standard library's LogRecord already has: passing one to the logger raises a KeyError.
+RESERVED_LOG_KEYS = {"message", "msg", "args", "name", "levelname", "exc_info", "stack_info", "module"}
+
+
+def test_no_log_call_passes_a_key_the_log_record_reserves():
+    clashes = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "logger"
+            ):
+                clashes += [
+                    f"{name}:{node.lineno} {k.arg}" for k in node.keywords if k.arg in RESERVED_LOG_KEYS
+                ]
+    assert clashes == []
+
+
+def test_the_logger_refuses_a_reserved_key_so_the_check_above_matters():
+    from chalicelib.log import logger
+
+    with pytest.raises(KeyError):
+        logger.critical("x", message="y")

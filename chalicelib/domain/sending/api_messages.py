@@ -251,6 +251,6 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
         except dynamodb.TransactionCancelled as cancelled:
             if not cancelled.failed:
                 raise
-            logger.info("message settled elsewhere meanwhile", message=message.id)
+            logger.info("message settled elsewhere meanwhile", message_id=message.id)
     if busy:
         raise StillConflicting(f"messages {busy} could not be failed: their writes kept conflicting")

@@ -1,0 +1,53 @@
+"""SES's word on each email (Delivery, Bounce, Complaint, Reject), applied like SMS receipts: found by
+the id SES gave it, order-free (a delivery beats a bounce, a duplicate changes nothing). A permanent
+bounce and a complaint also suppress the address for the company's marketing email."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.contacts import optouts
+from chalicelib.domain.inbound import receipts
+from chalicelib.domain.rules.addresses import InvalidAddress, address_key, normalise_address
+from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.log import logger
+from chalicelib.models.deployments import Message
+
+SOURCE = "ses"
+_OUTCOMES = {"Delivery": Delivery.DELIVERED, "Complaint": Delivery.DELIVERED, "Reject": Delivery.FAILED}
+
+
+@dataclass(frozen=True)
+class EmailEvent:
+    kind: str  # Delivery, Bounce, Complaint, Reject
+    message_id: str
+    addresses: tuple[str, ...] = ()  # the bounced or complaining recipients
+    permanent: bool = False  # a bounce SES will not retry
+    description: str = ""
+
+
+def apply(event: EmailEvent) -> str:
+    """Apply one event: `applied`, `unchanged`, `unknown` (no email of ours has that id) or `ignored`
+    (an event kind that changes nothing)."""
+    outcome = _OUTCOMES.get(event.kind, Delivery.FAILED if event.kind == "Bounce" else None)
+    if outcome is None:
+        return "ignored"
+    companies = {hit.company for hit in Message.by_provider_id.query(event.message_id, limit=2)}
+    error = receipts.failure_text(outcome, event.kind, event.description)
+    result = receipts.apply(receipts.Receipt(outcome, provider_id=event.message_id, error=error), None)
+    if event.kind == "Complaint" or (event.kind == "Bounce" and event.permanent):
+        reason = "complained" if event.kind == "Complaint" else "bounced"
+        for company in companies:
+            _suppress(company, event.addresses, reason)
+    return result
+
+
+def _suppress(company: int, addresses: tuple[str, ...], reason: str) -> None:
+    for address in addresses:
+        try:
+            key = address_key(normalise_address(address))
+        except InvalidAddress:
+            logger.warning("email event names no address we can suppress", company=company)
+            continue
+        optouts.create(company, key, None, reason, source=SOURCE, channel=EMAIL)
