@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
 from chalicelib.log import logger
 
 
@@ -40,6 +42,21 @@ class Retryable(ProviderError):
 
 class Permanent(ProviderError):
     """An invalid or blocked number and the like: trying again cannot help; the SMS fails."""
+
+
+def classify_aws(error: Exception, retryable: set[str]) -> ProviderError | None:
+    """An AWS gateway's error sorted: throttling, server errors and timeouts may be retried, any other
+    refusal is permanent; None for an error that did not come from AWS."""
+    if isinstance(error, ClientError):
+        code = error.response["Error"]["Code"]
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        message = error.response["Error"].get("Message", "")
+        if code in retryable or status >= 500:
+            return Retryable(code, message)
+        return Permanent(code, message)
+    if isinstance(error, (ConnectionError, ReadTimeoutError)):
+        return Retryable("timeout", str(error))
+    return None
 
 
 class Provider(ABC):

@@ -4,10 +4,8 @@ message type PROMOTIONAL for marketing else TRANSACTIONAL, and a Context naming 
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
-
 from chalicelib import aws
-from chalicelib.providers.base import Outgoing, Permanent, Provider, ProviderError, Retryable
+from chalicelib.providers.base import Outgoing, Provider, ProviderError, classify_aws
 
 _RETRYABLE = {
     "ThrottlingException",
@@ -32,13 +30,4 @@ class EndUserMessagingProvider(Provider):
         return aws.client("pinpoint-sms-voice-v2").send_text_message(**request)["MessageId"]
 
     def classify(self, error: Exception) -> ProviderError:
-        if isinstance(error, ClientError):
-            code = error.response["Error"]["Code"]
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
-            message = error.response["Error"].get("Message", "")
-            if code in _RETRYABLE or status >= 500:
-                return Retryable(code, message)
-            return Permanent(code, message)
-        if isinstance(error, (ConnectionError, ReadTimeoutError)):
-            return Retryable("timeout", str(error))
-        return super().classify(error)
+        return classify_aws(error, _RETRYABLE) or super().classify(error)

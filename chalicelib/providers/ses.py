@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from email.headerregistry import Address
 
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
-
 from chalicelib import aws
-from chalicelib.providers.base import Permanent, ProviderError, Retryable
+from chalicelib.providers.base import ProviderError, classify_aws
 from chalicelib.providers.mail import EmailProvider, OutgoingEmail
 from chalicelib.settings import get_settings
 
@@ -35,13 +33,4 @@ class SesProvider(EmailProvider):
         return answer["MessageId"]
 
     def classify(self, error: Exception) -> ProviderError:
-        if isinstance(error, ClientError):
-            code = error.response["Error"]["Code"]
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
-            message = error.response["Error"].get("Message", "")
-            if code in _RETRYABLE or status >= 500:
-                return Retryable(code, message)
-            return Permanent(code, message)
-        if isinstance(error, (ConnectionError, ReadTimeoutError)):
-            return Retryable("timeout", str(error))
-        return super().classify(error)
+        return classify_aws(error, _RETRYABLE) or super().classify(error)
