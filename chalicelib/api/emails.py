@@ -59,6 +59,13 @@ def get_email(call: Call, email_id: str) -> dict:
     return render_email(api_emails.get_email(call.caller, object_id(email_id, "email")))
 
 
+@endpoint(bp, "/emails")
+def list_emails(call: Call) -> dict:
+    """The company's API emails, newest first."""
+    page = api_emails.list_emails(call.caller, call.page())
+    return {"results": [render_email(e) for e in page.items], "next": page.next}
+
+
 @endpoint(bp, "/unsubscribe/{token}", public=True)
 def unsubscribe_page(call: Call, token: str) -> Response:
     """The page the link opens: which address, and a button that unsubscribes it (a GET changes

@@ -94,6 +94,10 @@ def test_emails_and_sms_are_404_across_channels_and_companies(api, acme, tenants
     assert api.get(f"/emails/{sms['id']}", acme.member).status == 404
     listed = api.get("/messages", acme.member).body["results"]
     assert [m["id"] for m in listed] == [sms["id"]]
+    second = send(api, acme.member, subject="Second").body
+    emails = api.get("/emails", acme.member).body["results"]
+    assert [e["id"] for e in emails] == [second["id"], mail["id"]]
+    assert api.get("/emails", bravo.member).body["results"] == []
 
 
 def test_a_redelivered_email_is_sent_once(api, acme, mail_gateway, captured):

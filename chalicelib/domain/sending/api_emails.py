@@ -21,6 +21,7 @@ from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Message
+from chalicelib.models.pagination import Page, PageRequest, paginate
 
 MAX_SUBJECT = 200
 MAX_TEXT = 100_000
@@ -51,6 +52,12 @@ def get_email(caller: Caller, email_id: int) -> Message:
     if found is None or found.channel != EMAIL:
         raise NotFound(f"There is no email {email_id}.")
     return found
+
+
+def list_emails(caller: Caller, page: PageRequest) -> Page:
+    """The company's API emails, newest first."""
+    emails_only = Message.channel == EMAIL
+    return paginate(Message, caller.company, page, filter_condition=emails_only, scan_index_forward=False)
 
 
 def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int) -> Message:
