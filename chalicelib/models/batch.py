@@ -32,7 +32,8 @@ def get_items(
 ) -> list[dict[str, Any]]:
     """The items that exist among `keys` (in no particular order), 100 keys a request."""
     client = aws.client("dynamodb")
-    names = {f"#a{i}": name for i, name in enumerate(projection)}
+    # DynamoDB refuses a projection that names one path twice ("all" for every sender, asked twice)
+    names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(projection))}
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), READ_BATCH):
         request: dict[str, Any] = {"Keys": list(keys[start : start + READ_BATCH]), "ConsistentRead": True}

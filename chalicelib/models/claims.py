@@ -1,4 +1,5 @@
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.models.base import BaseModel, table_meta
 from chalicelib.models.leases import Lease
@@ -16,3 +17,18 @@ class Claim(BaseModel):
 
 
 CLAIM_LEASE = Lease(Claim.owner, Claim.until)
+
+
+def claim_lease_owner(until: int, token: str) -> str:
+    """A claim lease's holder: its end second, zero-padded, then a token of its own. The end first keeps
+    the earlier shape readable (it held only the end second, and no `until`)."""
+    return f"{until:012d}-{token}"
+
+
+def claim_lease_free(now: int) -> Condition:
+    """`CLAIM_LEASE.free`, and free too when nobody has claimed it or an earlier-shaped lease (no
+    `until`, its end in `owner`) ran out."""
+    earlier_shape = Claim.until.does_not_exist() & (
+        Claim.key.does_not_exist() | (Claim.owner < f"{now:012d}")
+    )
+    return earlier_shape | (Claim.until < now)

@@ -109,7 +109,7 @@ class Update:
 
     def _value(self, label: str, value: int | str) -> str:
         placeholder = f":{_WORD_PART.sub('_', label)}"
-        while placeholder in self._values:
+        while placeholder in self._values or placeholder in self._condition_values:
             placeholder += "_"
         self._values[placeholder] = typed(value)
         return placeholder

@@ -36,3 +36,19 @@ def test_a_lease_taken_by_another_meanwhile_is_not_released_by_the_first(aws, at
     assert Claim.get("lease#nightly").owner == theirs
     second.__exit__(None, None, None)
     assert Claim.get_or_none("lease#nightly") is None
+
+
+def test_a_lease_of_the_earlier_shape_is_held_until_its_end_and_then_free(aws, at_time):
+    """The earlier code kept only the end second in `owner`; a deploy must not run two jobs at once."""
+    Claim(key="lease#launcher", owner=f"{1_795_680_000 + 60:012d}").save()
+    with leases.held("launcher", seconds=60) as taken:
+        assert taken is False
+    at_time("2026-11-26T10:05:00+02:00")
+    with leases.held("launcher", seconds=60) as taken:
+        assert taken is True
+
+
+def test_a_lease_starts_with_its_end_so_the_earlier_code_reads_it_too(aws):
+    with leases.held("launcher", seconds=60):
+        owner = Claim.get("lease#launcher").owner
+    assert owner.startswith(f"{1_795_680_000 + 60:012d}-") and len(owner) > 13

@@ -286,3 +286,18 @@ def test_bad_email_optouts_are_400_by_field(api, tenants, body, field):
     answer = api.post("/optouts", acme.member, body)
     assert answer.status == 400 and field in answer.body["error"]["fields"]
     assert api.get("/optouts?channel=fax", acme.member).status == 400
+
+
+def test_the_any_sender_check_names_each_projected_path_once(aws, monkeypatch):
+    """Real DynamoDB refuses a projection that names a path twice (moto does not): asking for every
+    sender's scope names `all` once, though it is both the company-wide and the asked-for scope."""
+    from chalicelib import aws as factory
+
+    client = factory.client("dynamodb")
+    asked = []
+    real = client.batch_get_item
+    monkeypatch.setattr(client, "batch_get_item", lambda **kw: (asked.append(kw), real(**kw))[1])
+    optouts.opted_out(1, None, ["27815854565"])
+    ((request,),) = [list(kw["RequestItems"].values()) for kw in asked]
+    paths = list(request["ExpressionAttributeNames"].values())
+    assert sorted(paths) == ["all", "msisdn"]

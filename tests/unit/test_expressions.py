@@ -68,9 +68,11 @@ def test_a_condition_label_that_repeats_an_update_label_is_refused():
         Update("t", key(id=1)).set("status", "sent").when("{status} <> :status", status="x")
 
 
-def test_the_same_attribute_twice_gets_two_value_labels():
-    update = Update("t", key(id=1)).add("n", 1).add("n", 2).action()["Update"]
-    assert update["ExpressionAttributeValues"] == {":n": {"N": "1"}, ":n_": {"N": "2"}}
+def test_a_value_set_after_the_condition_keeps_its_own_label():
+    update = Update("t", key(id=1)).when("{status} = :status", status="queued").set("status", "sending")
+    written = update.action()["Update"]
+    assert written["UpdateExpression"] == "SET #status = :status_"
+    assert written["ExpressionAttributeValues"] == {":status_": {"S": "sending"}, ":status": {"S": "queued"}}
 
 
 @pytest.mark.parametrize("value", [True, 1.5, None, b"x"])

@@ -117,6 +117,7 @@ def test_references_name_a_recipient_or_a_message(reference, expected):
         ("failed", "undelivered", "absent subscriber", "undelivered: absent subscriber"),
         ("failed", "TEXT_BLOCKED", "Blocked by carrier", "TEXT_BLOCKED: Blocked by carrier"),
         ("failed", "TEXT_BLOCKED", "  ", "TEXT_BLOCKED"),
+        ("failed", "TEXT_BLOCKED", "Carrier blocked:", "TEXT_BLOCKED: Carrier blocked"),
         ("failed", "REJECTD", None, "REJECTD"),
         ("delivered", "DELIVRD", "ok", None),
         ("sent", "ACCEPTD", "queued at SMSC", None),

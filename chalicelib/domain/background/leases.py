@@ -8,16 +8,17 @@ from collections.abc import Iterator
 
 from chalicelib.domain import clock
 from chalicelib.models.base import condition_failed
-from chalicelib.models.claims import CLAIM_LEASE, Claim
+from chalicelib.models.claims import CLAIM_LEASE, Claim, claim_lease_free, claim_lease_owner
 
 
 @contextlib.contextmanager
 def held(name: str, seconds: int) -> Iterator[bool]:
     """Yields True while this run holds the lease `name` (False: another run has it); released after."""
     now = int(clock.now().timestamp())
-    lease = Claim(key=f"lease#{name}", owner=str(uuid.uuid4()), until=now + seconds)
+    until = now + seconds
+    lease = Claim(key=f"lease#{name}", owner=claim_lease_owner(until, str(uuid.uuid4())), until=until)
     try:
-        lease.save(condition=CLAIM_LEASE.free(now))
+        lease.save(condition=claim_lease_free(now))
     except Exception as error:
         if condition_failed(error):
             yield False

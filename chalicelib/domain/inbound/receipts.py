@@ -128,8 +128,7 @@ def failure_text(outcome: str, status: str, description: str | None) -> str | No
     its description (`UNDELIVERED: absent subscriber`); None for an outcome that is no failure."""
     if outcome != FAILED:
         return None
-    description = (description or "").strip()
-    return f"{status}: {description}" if description else status
+    return f"{status}: {description or ''}".rstrip(": ")
 
 
 def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
