@@ -133,10 +133,14 @@ def get_settings() -> Settings:
         mail_dir=env.get("COLONY_MAIL_DIR") or str(PROJECT_DIR / ".local" / "mail"),
         email_outbox_path=env.get("COLONY_EMAIL_OUTBOX")
         or str(PROJECT_DIR / ".local" / "outbox-email.jsonl"),
-        public_url=(env.get("COLONY_PUBLIC_URL") or f"http://127.0.0.1:{env.get('PORT', '8000')}").rstrip(
-            "/"
-        ),
+        public_url=_public_url(env, stage),
     )
+
+
+def _public_url(env: os._Environ[str] | dict[str, str], stage: str) -> str:
+    """COLONY_PUBLIC_URL; on one machine, the local API. A deployed stage without one has none."""
+    local = f"http://127.0.0.1:{env.get('PORT', '8000')}" if stage in ("local", "test") else ""
+    return (env.get("COLONY_PUBLIC_URL") or local).rstrip("/")
 
 
 def stage_environment(stage: str) -> dict[str, str]:

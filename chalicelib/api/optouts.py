@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 
 NEW_OPTOUT = Schema(
     fields={
-        "originator": Field((str, int), required=True, max_length=64),
+        "originator": Field((str, int), required=True, max_length=320),
         "sender": Field(str, nullable=True, max_length=20),
         "reason": Field(str, nullable=True, max_length=optouts.MAX_REASON),
         "channel": Field(str),

@@ -26,12 +26,15 @@ def parse(message: str) -> EmailEvent | None:
     if not isinstance(body, dict):
         body = {}
     kind, mail = body.get("eventType") or body.get("notificationType"), body.get("mail")
-    if not isinstance(kind, str) or not isinstance(mail, dict) or not isinstance(mail.get("messageId"), str):
+    if not isinstance(mail, dict) or not all(isinstance(v, str) and v for v in (kind, mail.get("messageId"))):
         logger.error("SES event not understood; dropped", body=message[:500])
         return None
     detail = body.get(kind.lower()) if isinstance(body.get(kind.lower()), dict) else {}
     listed = detail.get("bouncedRecipients") or detail.get("complainedRecipients") or []
-    addresses = tuple(r["emailAddress"] for r in listed if isinstance(r, dict) and "emailAddress" in r)
+    listed = listed if isinstance(listed, list) else []
+    addresses = tuple(
+        r["emailAddress"] for r in listed if isinstance(r, dict) and isinstance(r.get("emailAddress"), str)
+    )
     diagnostic = next((r.get("diagnosticCode") for r in listed if isinstance(r, dict)), None)
     described = [detail.get("bounceType"), detail.get("bounceSubType"), detail.get("reason"), diagnostic]
     return EmailEvent(

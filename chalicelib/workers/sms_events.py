@@ -43,8 +43,10 @@ def handle_event(message: str) -> dict[str, Any]:
     receipt = receipts.Receipt(
         outcome=outcome,
         provider_id=str(body["messageId"]),
-        reference=context.get("reference"),
-        error=receipts.failure_text(outcome, body["eventType"], body.get("messageStatusDescription")),
+        reference=context.get("reference") if isinstance(context.get("reference"), str) else None,
+        error=receipts.failure_text(
+            outcome, body["eventType"], str(body.get("messageStatusDescription") or "")
+        ),
     )
     return {"result": receipts.apply(receipt, company=None)}
 

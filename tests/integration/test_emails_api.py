@@ -209,3 +209,50 @@ def test_company_email_settings_are_checked(api, tenants):
         assert answer.status == 400 and field in answer.body["error"]["fields"], body
     assert api.patch("/company", acme.member, {"email_from": "news@acme.co.za"}).status == 403
     assert Company.get(acme.id).email_from is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"subject": "=?utf-8?b?U2FsZQ0KQmNjOiB4QHkuY29t?="}, "subject"),  # "Sale\r\nBcc: x@y.com"
+        ({"subject": "Sale\u2028Bcc: x@y.com"}, "subject"),
+        ({"subject": "Sale\x85now"}, "subject"),
+        ({"destination": "=?utf-8?q?a=0D=0ABcc=3A_x?=@example.com"}, "destination"),
+        ({"destination": "ännä@example.com"}, "destination"),
+        ({"html": "&" * 150_000}, "message"),
+    ],
+)
+def test_what_would_inject_headers_or_never_fit_is_refused_before_payment(api, acme, fields, field):
+    answer = send(api, acme.member, **fields)
+    assert answer.status == 400 and field in answer.body["error"]["fields"], answer.body
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_an_email_from_with_an_internationalised_domain_goes_out_in_punycode(api, tenants):
+    acme, _ = tenants
+    answer = api.patch("/company", acme.admin, {"email_from": "Acme <news@bücher.example>"})
+    assert answer.status == 200 and answer.body["email_from"] == "Acme <news@xn--bcher-kva.example>"
+    for garbage in ("someone@else.example, news@acme.co.za", "news@acme.co.za <n@other.example>"):
+        assert api.patch("/company", acme.admin, {"email_from": garbage}).status == 400, garbage
+
+
+def test_an_sms_receipt_never_settles_an_email(api, acme, pump, mail_gateway):
+    answer = send(api, acme.member).body
+    pump.drain()
+    receipt = {"reference": f"m{acme.id}:{answer['id']}", "status": "UNDELIVERED"}
+    token = Company.get(acme.id).webhook_token
+    posted = api.post(f"/webhooks/status/{token}", None, receipt)
+    assert posted.body["unknown"] == 1
+    assert Message.get(acme.id, answer["id"]).status == "sent"
+
+
+def test_a_deployed_stage_without_a_public_url_sends_no_marketing_email_with_a_dead_link(acme, monkeypatch):
+    from chalicelib.settings import SettingsError
+
+    company = Company.get(acme.id)
+    monkeypatch.setenv("COLONY_STAGE", "prod")
+    monkeypatch.delenv("COLONY_PUBLIC_URL", raising=False)
+    with pytest.raises(SettingsError, match="COLONY_PUBLIC_URL"):
+        unsubscribes.link_for(company, ANN)
+    monkeypatch.setenv("COLONY_PUBLIC_URL", "https://colony.example.com/")
+    assert unsubscribes.link_for(company, ANN).startswith("https://colony.example.com/unsubscribe/")

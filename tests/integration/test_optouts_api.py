@@ -301,3 +301,25 @@ def test_the_any_sender_check_names_each_projected_path_once(aws, monkeypatch):
     ((request,),) = [list(kw["RequestItems"].values()) for kw in asked]
     paths = list(request["ExpressionAttributeNames"].values())
     assert sorted(paths) == ["all", "msisdn"]
+
+
+def test_an_email_optout_that_looks_like_a_formula_is_exported_escaped_and_long_ones_are_taken(
+    api, tenants, pump
+):
+    import csv
+    import io
+
+    from chalicelib import storage
+    from chalicelib.models.files import File
+
+    acme, _ = tenants
+    formula = "=1+cmd@example.com"
+    assert api.post("/optouts", acme.member, {"originator": formula, "channel": "email"}).status == 201
+    long_address = "a" * 60 + "@" + "b" * 60 + ".example.com"
+    assert api.post("/optouts", acme.member, {"originator": long_address, "channel": "email"}).status == 201
+    started = api.post("/optouts/export", acme.member)
+    pump.drain()
+    task = api.get(f"/tasks/{started.body['id']}", acme.member).body
+    text = storage.get(File.get(acme.id, task["result"]["file"]).key).decode()
+    originators = sorted(row[0] for row in list(csv.reader(io.StringIO(text)))[1:])
+    assert originators == sorted(["'" + formula, long_address])

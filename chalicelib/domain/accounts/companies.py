@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 from typing import Any
 
 import phonenumbers
@@ -115,9 +116,14 @@ def _email_from(value: str | None) -> str | None:
     """`Display Name <address>` or a bare address, normalised; None sends no email."""
     if value is None or not value.strip():
         return None
-    name, address = parseaddr(value.strip())
-    if not address:
+    text = value.strip()
+    if len(getaddresses([text])) != 1 or text.count("<") > 1 or "=?" in text:
+        raise ValueError("must be one address, or a display name and one <address>")
+    name, address = parseaddr(text)
+    if not address or (name and not text.endswith(f"<{address}>")):
         raise ValueError("must be an address, or a display name and <address>")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+        raise ValueError("must have a display name of one line")
     try:
         address = normalise_address(address)
     except InvalidAddress as error:

@@ -271,7 +271,7 @@ def write_optouts_export(task: Task) -> dict[str, Any]:
         ]
         for o in OptOut.query(task.company, filter_condition=OptOut.date_overwritten.does_not_exist())
     )
-    size, count = write_csv(key, EXPORT_HEADER, rows, safe_columns=(0,))
+    size, count = write_csv(key, EXPORT_HEADER, rows)  # an email originator may begin with = or +
     filebox.record(file_id, task.company, task.user or 0, name, "optouts_export", key, size)
     return {"file": file_id, "rows": count}
 

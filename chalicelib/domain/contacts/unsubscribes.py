@@ -16,15 +16,19 @@ from chalicelib.domain.rules.addresses import address_key
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.models.base import condition_failed
 from chalicelib.models.companies import Company
-from chalicelib.settings import get_settings
+from chalicelib.settings import SettingsError, get_settings
 
 MAC_BYTES = 16
 REASON, SOURCE = "unsubscribed", "unsubscribe_link"
 
 
 def link_for(company: Company, address: str) -> str:
-    """The unsubscribe link of `address`'s marketing email from `company`."""
-    return f"{get_settings().public_url}/unsubscribe/{token_for(company, address)}"
+    """The unsubscribe link of `address`'s marketing email from `company`. Without a public URL (a
+    deployed stage must set COLONY_PUBLIC_URL) no marketing email can go: it would carry a dead link."""
+    public_url = get_settings().public_url
+    if not public_url:
+        raise SettingsError("COLONY_PUBLIC_URL is not set: marketing email needs a working unsubscribe link")
+    return f"{public_url}/unsubscribe/{token_for(company, address)}"
 
 
 def token_for(company: Company, address: str) -> str:
@@ -91,6 +95,6 @@ def _encode(data: bytes) -> str:
 
 
 def _decode(text: str) -> bytes:
-    if not text or len(text) > 400:
+    if not text or len(text) > 1200:
         raise ValueError("no token")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -35,7 +35,8 @@ def apply(event: EmailEvent) -> str:
         return "ignored"
     companies = {hit.company for hit in Message.by_provider_id.query(event.message_id, limit=2)}
     error = receipts.failure_text(outcome, event.kind, event.description)
-    result = receipts.apply(receipts.Receipt(outcome, provider_id=event.message_id, error=error), None)
+    receipt = receipts.Receipt(outcome, provider_id=event.message_id, error=error)
+    result = receipts.apply(receipt, None, channel=EMAIL)
     if event.kind == "Complaint" or (event.kind == "Bounce" and event.permanent):
         reason = "complained" if event.kind == "Complaint" else "bounced"
         for company in companies:

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Busy
+from chalicelib.domain.rules.channels import SMS
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import Tally, column
@@ -87,11 +88,11 @@ def outcome_of(status: str, final: bool = True) -> str:
     raise UnknownStatus(f"unknown status {status!r}")
 
 
-def apply(receipt: Receipt, company: int | None) -> str:
+def apply(receipt: Receipt, company: int | None, channel: str = SMS) -> str:
     """Apply a receipt for `company` (None: trusted, from AWS itself). Returns `applied`, `unchanged` (a
     duplicate, or older news than what is recorded) or `unknown` (no SMS of that company has that id)."""
     for table, key, owner in _targets(receipt, company):
-        result = _write(receipt, table, key, owner)
+        result = _write(receipt, table, key, owner, channel)
         if result != "unknown":
             logger.info("receipt", outcome=receipt.outcome, result=result, reference=_name(key))
             return result
@@ -141,7 +142,7 @@ def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
     return reference[0], int(head), int(tail) if reference[0] == "m" else tail
 
 
-def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None) -> str:
+def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None, channel: str) -> str:
     """Read the SMS, decide, then write the new status (and move its count to the right column of the
     hour it was sent in) in one transaction conditional on what was read; a race means read again.
     Never silently dropped: when the writes keep colliding, Busy (503) asks the sender to retry."""
@@ -149,6 +150,8 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None)
         item = sends.read(table, key)
         if not item or (owner is not None and item.get("company") != owner):
             return "unknown"
+        if (item.get("channel") or SMS) != channel:
+            return "unknown"  # an SMS gateway's receipt never settles an email, nor SES's an SMS
         status, held = item["status"], item.get("receipt")
         if not may_apply(status, held, receipt.outcome):
             return "unchanged"

@@ -1,6 +1,6 @@
 """Email addresses, checked and normalised by `email-validator`: syntax only, never a DNS lookup (an
-import must not wait on the network). The domain is lowercased and internationalised names are kept in
-Unicode; `address_key` is the case-free form opt-outs are matched on."""
+import must not wait on the network). The domain is lowercased, and an internationalised domain is kept in
+punycode (the form SES sends to); `address_key` is the lowercased form opt-outs are matched on."""
 
 from __future__ import annotations
 
@@ -24,13 +24,17 @@ def normalise_address(value: object) -> str:
     text = value.strip()
     if len(text) > MAX_ADDRESS:
         raise InvalidAddress(f"must be at most {MAX_ADDRESS} characters")
+    if "=?" in text:
+        raise InvalidAddress("must be an email address (it may not hold an encoded word, =?…?=)")
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
         raise InvalidAddress(f"must be an email address ({str(error).rstrip('.')})") from None
-    return checked.normalized
+    if checked.ascii_email is None:
+        raise InvalidAddress("must have a plain-ASCII mailbox name (SES sends to no internationalised one)")
+    return checked.ascii_email
 
 
 def address_key(address: str) -> str:
     """The form two spellings of one mailbox share (`Ann@Example.com`, `ann@example.com`)."""
-    return address.casefold()
+    return address.lower()

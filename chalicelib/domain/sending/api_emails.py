@@ -4,6 +4,7 @@ that records it, then sent by the same claims as an API SMS."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import nh3
@@ -26,6 +27,8 @@ from chalicelib.models.pagination import Page, PageRequest, paginate
 MAX_SUBJECT = 200
 MAX_TEXT = 100_000
 MAX_HTML = 200_000
+_BREAKING = {"Cc", "Cs", "Zl", "Zp"}  # controls (tab, CR, LF, \x85 …), surrogates, line/paragraph separators
+MAX_BYTES = 300_000  # a message item must stay under DynamoDB's 400 KB with its statuses and errors
 
 
 def sanitised_html(html: str) -> str:
@@ -60,6 +63,20 @@ def list_emails(caller: Caller, page: PageRequest) -> Page:
     return paginate(Message, caller.company, page, filter_condition=emails_only, scan_index_forward=False)
 
 
+def _one_plain_line(text: str) -> bool:
+    """No line break or control character, and no RFC 2047 encoded word (`=?`), which the MIME
+    writer would decode into header lines of its own."""
+    return "=?" not in text and not any(unicodedata.category(c) in _BREAKING for c in text)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int) -> Message:
     problems: dict[str, list[str]] = {}
     destination = ""
@@ -70,8 +87,10 @@ def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int
     subject = (data.get("subject") or "").strip()
     if not subject:
         problems["subject"] = ["is required"]
-    elif len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject:
-        problems["subject"] = [f"must be one line of at most {MAX_SUBJECT} characters"]
+    elif len(subject) > MAX_SUBJECT or not _one_plain_line(subject):
+        problems["subject"] = [
+            f"must be one line of at most {MAX_SUBJECT} characters, without control characters or =?…?="
+        ]
     text = data.get("message")
     if not isinstance(text, str) or not text.strip():
         problems["message"] = ["is required (the text part every email carries)"]
@@ -80,6 +99,14 @@ def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int
     html = data.get("html")
     if html is not None and len(html) > MAX_HTML:
         problems["html"] = [f"must be at most {MAX_HTML} characters"]
+    if not problems:
+        html = sanitised_html(html) if html else None
+        size = sum(len(part.encode("utf-8", "replace")) for part in (subject, text, html or ""))
+        if size > MAX_BYTES:
+            problems["message"] = [f"the subject, text and HTML must be at most {MAX_BYTES:,} bytes together"]
+        for name, part in (("subject", subject), ("message", text), ("html", html or "")):
+            if not _encodable(part):
+                problems[name] = ["must be valid Unicode text (it holds a lone surrogate)"]
     if problems:
         raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
     return Message(
@@ -89,7 +116,7 @@ def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int
         destination=destination,
         subject=subject,
         text=text,
-        html=sanitised_html(html) if html else None,
+        html=html,
         status=Delivery.QUEUED,
         segments=0,
         encoding="utf-8",

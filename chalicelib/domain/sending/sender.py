@@ -45,6 +45,7 @@ COUNTER_OF = {
     Delivery.FAILED: "failed_count",
     Delivery.OPTED_OUT: "blocked_count",
 }
+EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
 STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
 
 
@@ -283,7 +284,7 @@ class Sender:
             return (
                 outgoing_email(company, message, reference),
                 self.mail_gateway,
-                self._pacer(company, EMAIL, company.email_send_rate),
+                self._pacer(company, EMAIL_PACE, company.email_send_rate),
             )
         sms = Outgoing(
             to=message.destination,
