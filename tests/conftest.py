@@ -153,6 +153,21 @@ def gateway():
 
 
 @pytest.fixture
+def queue_delays(monkeypatch):
+    """The delays messages were queued with; they are delivered at once, so a test need not wait."""
+    from chalicelib import queue_messages
+
+    delays: list[int] = []
+    real = queue_messages.enqueue_many
+    monkeypatch.setattr(
+        queue_messages,
+        "enqueue_many",
+        lambda batch, delay_seconds=0: (delays.append(delay_seconds), real(batch, 0)),
+    )
+    return delays
+
+
+@pytest.fixture
 def mail_gateway():
     """The fake email gateway the test stage sends through: it records every email and fails on script."""
     from chalicelib.providers import email_provider

@@ -92,6 +92,7 @@ def test_emails_and_sms_are_404_across_channels_and_companies(api, acme, tenants
     assert api.get(f"/emails/{mail['id']}", bravo.member).status == 404
     assert api.get(f"/messages/{mail['id']}", acme.member).status == 404
     assert api.get(f"/emails/{sms['id']}", acme.member).status == 404
+    assert api.get("/emails/not-an-id", acme.member).status == 404  # as every id that cannot exist
     listed = api.get("/messages", acme.member).body["results"]
     assert [m["id"] for m in listed] == [sms["id"]]
     second = send(api, acme.member, subject="Second").body
@@ -180,18 +181,11 @@ def test_a_forged_or_foreign_unsubscribe_token_is_404(api, acme, tenants):
     assert list(OptOut.query(acme.id)) == [] and list(OptOut.query(bravo.id)) == []
 
 
-def test_marketing_email_waits_for_permitted_hours(api, acme, pump, mail_gateway, at_time, monkeypatch):
+def test_marketing_email_waits_for_permitted_hours(api, acme, pump, mail_gateway, at_time, queue_delays):
     at_time("2026-11-26T21:00:00+02:00")
-    delays = []
-    real = queue_messages.enqueue_many
-    monkeypatch.setattr(
-        queue_messages,
-        "enqueue_many",
-        lambda batch, delay_seconds=0: (delays.append(delay_seconds), real(batch, 0)),
-    )
     answer = send(api, acme.member, marketing=True)
     pump.pump.deliver(next(q for q in pump.pump.queues if q.name == "send_worker"))
-    assert mail_gateway.sent == [] and delays[-1] == 900
+    assert mail_gateway.sent == [] and queue_delays[-1] == 900
     at_time("2026-11-27T08:30:00+02:00")
     pump.drain()
     assert api.get(f"/emails/{answer.body['id']}", acme.member).body["status"] == "sent"

@@ -102,24 +102,15 @@ def test_marketing_messages_skip_optouts_and_refund_them(api, tenants, pump, gat
     assert Company.get(acme.id).credits == 1000 - 2
 
 
-def test_marketing_messages_wait_for_permitted_hours(api, tenants, pump, gateway, at_time, monkeypatch):
-    from chalicelib import queue_messages
-
+def test_marketing_messages_wait_for_permitted_hours(api, tenants, pump, gateway, at_time, queue_delays):
     acme, _ = tenants
     at_time("2026-11-29T10:00:00+02:00")  # a Sunday
-    delays = []
-    real = queue_messages.enqueue_many
-    monkeypatch.setattr(
-        queue_messages,
-        "enqueue_many",
-        lambda batch, delay_seconds=0: (delays.append(delay_seconds), real(batch, 0)),
-    )
     answer = api.post(
         "/messages/send", acme.member, {"message": "Sale!", "destination": "0815854565", "marketing": True}
     )
     pump.pump.deliver(next(q for q in pump.pump.queues if q.name == "send_worker"))
     assert gateway.sent == []
-    assert delays[-1] == 900
+    assert queue_delays[-1] == 900
     at_time("2026-11-30T08:00:00+02:00")
     pump.drain()
     assert api.get(f"/messages/{answer.body['id']}", acme.member).body["status"] == "sent"

@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import ROLES, Caller, new_key
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
-from chalicelib.domain.rules.addresses import InvalidAddress, address_key, normalise_address
+from chalicelib.domain.rules.addresses import address_key, checked_address
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.claims import Claim
@@ -29,10 +29,7 @@ class NewUser:
 
 def check_email(value: str) -> str:
     """A user's sign-in address: normalised, and lowercased whole (one user per mailbox)."""
-    try:
-        return address_key(normalise_address(value))
-    except InvalidAddress as error:
-        raise invalid_field("email", error.reason) from None
+    return address_key(checked_address(value, "email"))
 
 
 def check_role(value: str) -> str:

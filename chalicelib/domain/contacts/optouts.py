@@ -14,7 +14,7 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
-from chalicelib.domain.rules.addresses import InvalidAddress, address_key, normalise_address
+from chalicelib.domain.rules.addresses import address_key, checked_address
 from chalicelib.domain.rules.channels import CHANNELS, EMAIL, SMS
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
@@ -79,10 +79,7 @@ def check_channel(value: Any) -> str:
 
 def check_address(value: Any, name: str = "originator") -> str:
     """An address as email opt-outs hold it (its key: one opt-out per mailbox, whatever its case)."""
-    try:
-        return address_key(normalise_address(value))
-    except InvalidAddress as error:
-        raise invalid_field(name, error.reason) from None
+    return address_key(checked_address(value, name))
 
 
 def check_sender(value: str | None) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
+from chalicelib.domain.errors import invalid_field
+
 MAX_ADDRESS = 254
 
 
@@ -33,6 +35,14 @@ def normalise_address(value: object) -> str:
     if checked.ascii_email is None:
         raise InvalidAddress("must have a plain-ASCII mailbox name (SES sends to no internationalised one)")
     return checked.ascii_email
+
+
+def checked_address(value: object, field: str) -> str:
+    """`normalise_address`, or the 400 that names `field` and the reason."""
+    try:
+        return normalise_address(value)
+    except InvalidAddress as error:
+        raise invalid_field(field, error.reason) from None
 
 
 def address_key(address: str) -> str:
