@@ -5,14 +5,15 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import contacts
-from chalicelib.domain.errors import InvalidInput, invalid_field
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.rules.destinations import number_in
 from chalicelib.models.contacts import Contact
 
 bp = Blueprint(__name__)
 
 CONTACT = Schema(
     fields={
-        "msisdn": Field((str, int), required=True, max_length=64),
+        "msisdn": Field((str, int), nullable=True, max_length=64),
         "first_name": Field(str, nullable=True),
         "last_name": Field(str, nullable=True),
         "email": Field(str, nullable=True),
@@ -26,7 +27,7 @@ def render_contact(contact: Contact) -> dict:
     return {
         "id": contact.id,
         "contact_list": contact.contact_list,
-        "msisdn": contact.msisdn,
+        "msisdn": number_in(contact.msisdn),
         "first_name": contact.first_name,
         "last_name": contact.last_name,
         "email": contact.email,
@@ -106,8 +107,6 @@ def get_contact(call: Call, list_id: str, contact_id: str) -> dict:
 def update_contact(call: Call, list_id: str, contact_id: str) -> dict:
     replace = call.request.method == "PUT"
     data = _as_text(call.body(CONTACT, partial=not replace))
-    if "msisdn" in data and data["msisdn"] is None:
-        raise invalid_field("msisdn", "must not be null")
     updated = contacts.update_contact(
         call.caller,
         object_id(list_id, "contact list"),

@@ -9,7 +9,9 @@ from chalicelib.domain.deployments import approvals, drafts, launch, quotes, rec
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.files import reports
 from chalicelib.domain.imports import jobs
-from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules import email_content, lifecycle
+from chalicelib.domain.rules.channels import EMAIL, SMS
+from chalicelib.domain.rules.destinations import number_in
 from chalicelib.models.deployments import Deployment, Recipient
 
 bp = Blueprint(__name__)
@@ -17,6 +19,8 @@ bp = Blueprint(__name__)
 FIELDS = {
     "title": Field(str, max_length=200),
     "message": Field(str, max_length=drafts.MAX_MESSAGE),
+    "subject": Field(str, nullable=True, max_length=email_content.MAX_SUBJECT),
+    "html": Field(str, nullable=True, max_length=email_content.MAX_HTML),
     "contact_lists": Field(list, max_length=drafts.MAX_LISTS),
     "sender": Field(str, nullable=True, max_length=20),
     "marketing": Field(bool),
@@ -70,6 +74,8 @@ def render_deployment(deployment: Deployment) -> dict:
         "error": deployment.error,
         "linked_campaign": deployment.linked_campaign,
         "message": deployment.message,
+        "subject": deployment.subject,
+        "html": deployment.html,
         "contact_lists": list(deployment.contact_lists or []),
         "sender": deployment.sender,
         "source": deployment.source,
@@ -175,8 +181,11 @@ def resume_deployment(call: Call, deployment_id: str) -> dict:
 
 
 def render_recipient(recipient: Recipient) -> dict:
+    email = recipient.channel == EMAIL
     return {
-        "msisdn": recipient.msisdn,
+        "channel": recipient.channel or SMS,
+        "msisdn": recipient.number if email else number_in(recipient.msisdn),
+        "email": recipient.email,
         "status": recipient.status,
         "segments": recipient.segments,
         "provider_id": recipient.provider_id,

@@ -11,6 +11,7 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import unsubscribes
+from chalicelib.domain.rules import email_content
 from chalicelib.domain.sending import api_emails
 from chalicelib.models.deployments import Message
 
@@ -19,9 +20,9 @@ bp = Blueprint(__name__)
 SEND = Schema(
     fields={
         "destination": Field(str, required=True, max_length=320),
-        "subject": Field(str, required=True, max_length=api_emails.MAX_SUBJECT),
-        "message": Field(str, required=True, max_length=api_emails.MAX_TEXT),
-        "html": Field(str, nullable=True, max_length=api_emails.MAX_HTML),
+        "subject": Field(str, required=True, max_length=email_content.MAX_SUBJECT),
+        "message": Field(str, required=True, max_length=email_content.MAX_TEXT),
+        "html": Field(str, nullable=True, max_length=email_content.MAX_HTML),
         "campaign_pk": Field(int, nullable=True),
         "marketing": Field(bool),
     },

@@ -54,6 +54,8 @@ class Deployment(BaseModel):
     title = UnicodeAttribute()
     status = NumberAttribute(default=0)
     message = UnicodeAttribute()
+    subject = UnicodeAttribute(null=True)
+    html = UnicodeAttribute(null=True)
     contact_lists = ListAttribute(of=NumberAttribute, default=list)
     source = UnicodeAttribute(default="lists")
     sender = UnicodeAttribute(null=True)
@@ -68,6 +70,9 @@ class Deployment(BaseModel):
     total_contacts = NumberAttribute(default=0)
     total_credits = NumberAttribute(default=0)
     opted_out = NumberAttribute(default=0)
+    email_opted_out = NumberAttribute(default=0)
+    emails = NumberAttribute(default=0)
+    unreachable = NumberAttribute(default=0)
     encoding = UnicodeAttribute(null=True)
     non_gsm_chars = ListAttribute(of=UnicodeAttribute, default=list)
     reserved = NumberAttribute(default=0)
@@ -81,6 +86,7 @@ class Deployment(BaseModel):
     # Sending: what was frozen at approval, where the launcher finds it, and the running counts.
     frozen_optout_text = UnicodeAttribute(null=True)
     frozen_sender = UnicodeAttribute(null=True)
+    frozen_email_credits = NumberAttribute(null=True)
     launch_queue = UnicodeAttribute(null=True)
     launch_at = UnicodeAttribute(null=True)
     round = NumberAttribute(default=0)
@@ -120,13 +126,16 @@ class MessageByProviderId(GlobalSecondaryIndex):
 
 
 class Recipient(BaseModel):
-    """One number a deployment goes to, with what its message is personalised from."""
+    """One message of a deployment to one person, with what it is personalised from: an SMS keyed by
+    the number, or (`channel` email) an email keyed by the address's key (`rules/destinations`)."""
 
     Meta = table_meta("recipients")
 
     deployment = NumberAttribute(hash_key=True)
     msisdn = UnicodeAttribute(range_key=True)
     company = NumberAttribute()
+    channel = UnicodeAttribute(null=True)  # None: sms
+    number = UnicodeAttribute(null=True)  # an email's person's number (for {{msisdn}})
     contact = NumberAttribute(null=True)
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)

@@ -61,7 +61,9 @@ def test_a_batch_says_what_happened_to_every_item(api, tenants):
     errors = {r["index"]: r["error"] for r in answer.body["results"] if r["status"] == "rejected"}
     assert errors[2]["fields"] == {"msisdn": ["invalid_number"]}
     assert errors[3]["code"] == "duplicate"
-    assert errors[4]["fields"] == {"msisdn": ["is required"]}
+    assert errors[4]["fields"] == {
+        "msisdn": ["is required (or an email, for a contact reached by email alone)"]
+    }
     assert errors[5]["fields"]["email"][0].startswith("must be an email address (")
     assert errors[6]["fields"] == {"colour": ["is not a field of this object"]}
     assert (answer.body["created"], answer.body["updated"], answer.body["rejected"]) == (1, 1, 5)

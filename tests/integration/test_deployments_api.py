@@ -59,8 +59,11 @@ def test_a_draft_is_created_with_the_seed_fields(api, tenants, audience):
     [
         ({"message": "Hi {{name}}"}, "message"),
         ({"message": ""}, "message"),
-        ({"dispatch": 2}, "dispatch"),
-        ({"dispatch": 3}, "dispatch"),
+        ({"dispatch": 4}, "dispatch"),
+        ({"dispatch": 0}, "dispatch"),
+        ({"subject": "Hi {{nickname}}"}, "subject"),
+        ({"subject": "two\nlines"}, "subject"),
+        ({"html": "<p>{{unknown}}</p>"}, "html"),
         ({"send_date": "tomorrow"}, "send_date"),
         ({"send_date": "2026-12-01T08:00:00"}, "send_date"),
         ({"contact_lists": [999]}, "contact_lists"),

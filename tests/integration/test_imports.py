@@ -106,6 +106,36 @@ def test_an_address_is_normalised_and_a_bad_one_rejects_its_row_as_invalid_email
     assert detail.startswith("must be an email address")
 
 
+def test_a_file_of_addresses_imports_contacts_reached_by_email_alone(api, tenants, pump):
+    acme, _ = tenants
+    data = b"Email,Name\r\nAnn@Example.com,Ann\r\nbob@example.com,Bob\r\nann@example.com,Again\r\n"
+    data += b"nope,X\r\n,Y\r\n"
+    job = import_file(api, pump, acme.member, "newsletter.csv", data)
+    assert (job["rows"], job["imported"], job["duplicates"], job["rejected"]) == (5, 2, 1, 2)
+    listed = api.get(f"/contact-lists/{job['contact_list']}/contacts", acme.member).body["results"]
+    assert sorted((c["msisdn"], c["email"], c["first_name"]) for c in listed) == [
+        (None, "Ann@example.com", "Ann"),
+        (None, "bob@example.com", "Bob"),
+    ]
+    assert [(r[0], r[2]) for r in error_rows(job, acme.id)] == [
+        ("4", "duplicate"),
+        ("5", "invalid_email"),
+        ("6", "invalid_email"),
+    ]
+    again = import_file(api, pump, acme.member, "newsletter.csv", data, list_id=job["contact_list"])
+    assert again["updated"] == 2  # the same addresses: updated, not doubled
+    assert ContactList.get(acme.id, job["contact_list"]).contact_count == 2
+
+
+def test_a_row_with_an_address_and_no_number_is_keyed_by_its_address(api, tenants, pump):
+    acme, _ = tenants
+    data = b"mobile,email,name\r\n0815854565,ann@example.com,Ann\r\n,bob@example.com,Bob\r\n,,Carl\r\n"
+    job = import_file(api, pump, acme.member, "mixed.csv", data)
+    assert (job["rows"], job["imported"], job["rejected"]) == (3, 2, 1)
+    assert Contact.get(job["contact_list"], "27815854565").email == "ann@example.com"
+    assert Contact.get(job["contact_list"], "bob@example.com").email == "bob@example.com"
+
+
 def test_a_new_list_is_titled_from_the_form_or_the_file(api, tenants, pump):
     acme, _ = tenants
     titled = import_file(api, pump, acme.member, "semicolon.csv", title="Gauteng leads")
@@ -137,7 +167,10 @@ def test_importing_into_a_list_updates_known_numbers_and_keeps_their_ids(api, te
 
 def test_files_that_are_not_csvs_fail_clearly_without_retrying(api, tenants, pump):
     acme, _ = tenants
-    for name, words in (("spreadsheet.xlsx", "not a CSV"), ("no_phone_column.csv", "phone number column")):
+    for name, words in (
+        ("spreadsheet.xlsx", "not a CSV"),
+        ("no_phone_column.csv", "phone number or email column"),
+    ):
         job = import_file(api, pump, acme.member, name)
         assert job["status"] == "failed"
         assert words in job["error"]

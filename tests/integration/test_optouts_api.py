@@ -142,6 +142,25 @@ def _post_optouts(api, member, data, **form):
     return api.call("POST", "/optouts/import", member, raw=body, headers={"Content-Type": content_type})
 
 
+def test_a_suppression_list_of_addresses_imports_email_optouts(api, tenants, pump):
+    acme, _ = tenants
+    data = (
+        b"email,reason\r\nAnn@Example.com,bounced in old tool\r\n0815854565,sms one\r\nnot-an-address,x\r\n"
+    )
+    started = _post_optouts(api, acme.member, data)
+    assert started.status == 202
+    pump.drain()
+    job = api.get(f"/imports/{started.body['id']}", acme.member).body
+    assert (job["status"], job["imported"], job["rejected"]) == ("completed", 1, 2)
+    (email_optout,) = api.get("/optouts?channel=email", acme.member).body["results"]
+    assert (email_optout["originator"], email_optout["channel"]) == ("ann@example.com", "email")
+    assert optouts.opted_out(acme.id, "ANY", ["ann@example.com"]) == {"ann@example.com"}
+    scoped = _post_optouts(api, acme.member, b"email\r\nbob@example.com\r\n", sender="ACME")
+    pump.drain()
+    refused = api.get(f"/imports/{scoped.body['id']}", acme.member).body
+    assert (refused["imported"], refused["rejected"]) == (0, 1)  # an email opt-out covers every sender
+
+
 def test_a_suppression_list_imports_as_optouts_with_its_error_file(api, tenants, pump):
     from chalicelib import storage
     from chalicelib.models.files import File

@@ -41,6 +41,8 @@ def expected_row(r):
     taken = r.status in ("sent", "delivered", "unknown") or (r.status == "failed" and r.date_sent)
     return [
         r.msisdn,
+        "sms",
+        r.email or "",
         spreadsheet_safe(r.first_name),
         r.last_name,
         r.status,
@@ -82,6 +84,8 @@ def test_a_report_of_2500_recipients_over_three_pages_reads_back_row_by_row(
     rows = file_rows(acme.id, task["result"]["file"])
     assert rows[0] == [
         "msisdn",
+        "channel",
+        "email",
         "first_name",
         "last_name",
         "status",
@@ -95,7 +99,7 @@ def test_a_report_of_2500_recipients_over_three_pages_reads_back_row_by_row(
     ordered = sorted(people, key=lambda p: p.msisdn)
     # the approval's own recipient (27820000000) is overwritten by recipient 0 of the same number
     assert rows[1 : 1 + len(ordered)] == [expected_row(p) for p in ordered]
-    credits = sum(int(expected_row(p)[5]) for p in people)
+    credits = sum(int(expected_row(p)[7]) for p in people)
     summary = rows[1 + len(ordered) :]
     assert summary == [
         [],
@@ -121,11 +125,11 @@ def test_formula_cells_are_escaped_except_the_phone_column(api, tenants, sent_de
     started = api.post(f"/deployments/{deployment.id}/report", acme.member)
     pump.drain()
     rows = file_rows(acme.id, api.get(f"/tasks/{started.body['id']}", acme.member).body["result"]["file"])
-    names = [row[1] for row in rows[1 : 1 + len(people)]]
+    names = [row[3] for row in rows[1 : 1 + len(people)]]
     assert names == ["'=SUM(A1)", "'+27 call", "'-1", "'@here", "'\ttab", "'\rreturn", "plain"]
     assert [row[0] for row in rows[1 : 1 + len(people)]] == sorted(p.msisdn for p in people)
-    failed = [row for row in rows[1 : 1 + len(people)] if row[3] == "failed"]
-    assert failed and all(row[7] == '\'=HYPERLINK("x")' for row in failed)
+    failed = [row for row in rows[1 : 1 + len(people)] if row[5] == "failed"]
+    assert failed and all(row[9] == '\'=HYPERLINK("x")' for row in failed)
 
 
 def test_a_draft_has_no_report_and_another_company_gets_404(api, tenants, sent_deployment):

@@ -1,5 +1,5 @@
-"""A deployment's audience: its lists merged and deduplicated by number, read a page at a time, and
-what it costs to send the message to it (the quote)."""
+"""A deployment's audience: its lists merged and deduplicated by contact key, read a page at a time,
+its messages (a row per channel), and what it costs to send them (the quote)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from itertools import groupby
 from typing import Any
 
 from chalicelib.domain.contacts import optouts
+from chalicelib.domain.rules.channels import EMAIL, SMS
+from chalicelib.domain.rules.destinations import destinations, number_in, unreachable_reason
 from chalicelib.domain.rules.segments import GSM7, UCS2, cost
 from chalicelib.domain.rules.templates import Template, priced_text
 from chalicelib.models.contacts import Contact
@@ -21,21 +23,31 @@ MAX_NON_GSM_SHOWN = 50
 
 @dataclass
 class Quote:
+    """What a deployment costs: `recipients` messages to send (SMS and email), `segments_total` the SMS
+    segments, `emails` the emails at `email_credits` each; `opted_out` (of which `email_opted_out`
+    are emails) and `unreachable` (no number for an SMS, no address for an email) cost nothing."""
+
     recipients: int = 0
     opted_out: int = 0
     segments_total: int = 0
     encoding: str = GSM7
     non_gsm_chars: set[str] = field(default_factory=set)
+    emails: int = 0
+    email_opted_out: int = 0
+    unreachable: int = 0
+    email_credits: int = 1
 
     @property
     def credits(self) -> int:
-        return self.segments_total
+        return self.segments_total + self.emails * self.email_credits
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "recipients": self.recipients,
             "opted_out": self.opted_out,
             "segments_total": self.segments_total,
+            "emails": self.emails,
+            "unreachable": self.unreachable,
             "credits": self.credits,
             "encoding": self.encoding,
             "non_gsm_chars": sorted(self.non_gsm_chars)[:MAX_NON_GSM_SHOWN],
@@ -43,9 +55,9 @@ class Quote:
 
 
 def personal_values(person: Contact | Recipient) -> dict[str, Any]:
-    """What a template reads from a contact or a recipient."""
+    """What a template reads from a contact or a recipient (an email recipient's number is `number`)."""
     return {
-        "msisdn": person.msisdn,
+        "msisdn": getattr(person, "number", None) or number_in(person.msisdn),
         "first_name": person.first_name,
         "last_name": person.last_name,
         "email": person.email,
@@ -60,37 +72,82 @@ def text_for(template: Template, optout_text: str | None, person: Contact | Reci
     return priced_text(own if own else template.render(personal_values(person)), optout_text)
 
 
+def messages_to(
+    deployment_id: int, company: int, dispatch: int, people: Iterable[Contact]
+) -> Iterator[Recipient]:
+    """The recipient rows of a deployment sent by `dispatch` to `people` (one per message, queued): an
+    address shared by several people is emailed once."""
+    emailed: set[str] = set()
+    for person in people:
+        for destination in destinations(dispatch, person.msisdn, person.email):
+            if destination.channel == EMAIL and not destination.unreachable:
+                if destination.key in emailed:
+                    continue
+                emailed.add(destination.key)
+            yield Recipient(
+                deployment=deployment_id,
+                msisdn=destination.key,
+                company=company,
+                channel=None if destination.channel == SMS else destination.channel,
+                number=number_in(person.msisdn) if destination.channel == EMAIL else None,
+                contact=person.id,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                email=person.email,
+                fields=person.fields.as_dict() if person.fields else {},
+            )
+
+
+def unreachable(recipient: Recipient) -> bool:
+    """A row its channel cannot send: an SMS with no number, an email with no address."""
+    return unreachable_reason(recipient.channel, recipient.msisdn, recipient.email) is not None
+
+
 class QuoteBuilder:
     """Adds up a quote page by page; opt-outs are looked up once per page (marketing only)."""
 
     def __init__(
-        self, company: int, sender: str | None, marketing: bool, template: Template, optout_text: str | None
+        self,
+        company: int,
+        sender: str | None,
+        marketing: bool,
+        template: Template,
+        optout_text: str | None,
+        email_credits: int = 1,
     ) -> None:
         self.company = company
         self.sender = sender
         self.marketing = marketing
         self.template = template
         self.optout_text = optout_text
-        self.quote = Quote()
+        self.quote = Quote(email_credits=email_credits)
         self._fixed = None if template.personal else cost(text_for(template, optout_text, _NOBODY))
 
-    def add(self, page: list[Contact | Recipient]) -> set[str]:
-        """Count a page; returns the numbers on it that are opted out (and will not be sent to)."""
+    def add(self, page: list[Recipient]) -> set[str]:
+        """Count a page; returns the keys on it that are opted out (and will not be sent to)."""
+        reachable = [p for p in page if not unreachable(p)]
         blocked = (
-            optouts.opted_out(self.company, self.sender, [p.msisdn for p in page])
+            optouts.opted_out(self.company, self.sender, [p.msisdn for p in reachable])
             if self.marketing
             else set()
         )
-        for person in page:
+        self.quote.recipients += len(page) - len(reachable)
+        self.quote.unreachable += len(page) - len(reachable)
+        for person in reachable:
+            email = person.channel == EMAIL
             if person.msisdn in blocked:
                 self.quote.opted_out += 1
+                self.quote.email_opted_out += email
+                continue
+            self.quote.recipients += 1
+            if email:
+                self.quote.emails += 1
                 continue
             price = (
                 self._fixed
                 if self._fixed is not None and not getattr(person, "message", None)
                 else cost(text_for(self.template, self.optout_text, person))
             )
-            self.quote.recipients += 1
             self.quote.segments_total += price.segments
             if price.encoding == UCS2:
                 self.quote.encoding = UCS2
@@ -100,7 +157,7 @@ class QuoteBuilder:
 
 class _Nobody:
     msisdn = ""
-    first_name = last_name = email = message = None
+    first_name = last_name = email = message = number = None
     fields = None
 
 

@@ -14,6 +14,7 @@ from chalicelib.domain.contacts import contact_lists
 from chalicelib.domain.errors import ColonyError, Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.imports.csvfiles import field_name
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
+from chalicelib.domain.rules.destinations import number_in, person_key
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, transaction
@@ -27,7 +28,8 @@ MAX_NAME, MAX_FIELD_VALUE, MAX_FIELDS = 100, 1000, 100
 
 @dataclass
 class ContactInput:
-    """A contact as a client sent it, checked and normalised."""
+    """A contact as a client sent it, checked and normalised; `msisdn` becomes its key (its number, or
+    its address's key when it has none: `rules/destinations.person_key`) once that is known."""
 
     msisdn: str
     values: dict[str, Any]
@@ -46,9 +48,10 @@ def check_contact(data: dict[str, Any], region: str, *, partial: bool = False) -
     """Validate one contact's writable fields (types are checked by the API schema)."""
     problems: dict[str, list[str]] = {}
     msisdn = ""
-    if "msisdn" in data or not partial:
+    raw = data.get("msisdn")
+    if ("msisdn" in data or not partial) and (raw or "").strip():
         try:
-            msisdn = normalise(data.get("msisdn"), region)
+            msisdn = normalise(raw, region)
         except InvalidPhoneNumber as error:
             problems["msisdn"] = [error.reason]
     values = {}
@@ -66,6 +69,8 @@ def check_contact(data: dict[str, Any], region: str, *, partial: bool = False) -
             except InvalidAddress as error:
                 problems["email"] = [error.reason]
     fields = _check_fields(data.get("fields") or {}, problems)
+    if not partial and not msisdn and not values.get("email") and "msisdn" not in problems:
+        problems["msisdn"] = ["is required (or an email, for a contact reached by email alone)"]
     if problems:
         raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)
     return ContactInput(msisdn=msisdn, values=values, fields=fields)
@@ -128,12 +133,14 @@ def save_contacts(
         except InvalidInput as error:
             results.append(ItemResult(index, "rejected", error=error))
             continue
+        checked.msisdn = person_key(checked.msisdn, checked.values.get("email"))
         if checked.msisdn in accepted:
             first = accepted[checked.msisdn][0]
+            name = "msisdn" if number_in(checked.msisdn) else "email"
             duplicate = InvalidInput(
-                f"msisdn is the same number as item {first}",
+                f"{name} is the same as item {first}'s",
                 code="duplicate",
-                fields={"msisdn": [f"duplicate of item {first}"]},
+                fields={name: [f"duplicate of item {first}"]},
             )
             results.append(ItemResult(index, "rejected", error=duplicate))
             continue
@@ -197,7 +204,11 @@ def update_contact(
     if replace:
         data = {"first_name": None, "last_name": None, "email": None, **data}
     checked = check_contact(data, region, partial=not replace)
-    checked.msisdn = checked.msisdn or current.msisdn
+    number = checked.msisdn if replace or "msisdn" in data else number_in(current.msisdn)
+    email = checked.values.get("email", current.email)
+    if not number and not email:
+        raise invalid_field("msisdn", "is required while the contact has no email")
+    checked.msisdn = person_key(number, email)
     contact_list = contact_lists.get_writable_list(caller, list_id)
     base = None if replace else current
     created = stored_datetime(current.date_created)
@@ -213,7 +224,8 @@ def update_contact(
     except TransactWriteError as error:
         if condition_failed(error):
             raise Conflict(
-                f"The list already has a contact with the number {checked.msisdn}.", code="duplicate_number"
+                f"The list already has a contact keyed {checked.msisdn} (its number, or its address).",
+                code="duplicate_number",
             ) from error
         raise
     return updated

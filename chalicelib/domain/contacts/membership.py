@@ -20,6 +20,8 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.background import leases, tasks
 from chalicelib.domain.contacts import audience, contact_lists, optouts, saved_queries
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
+from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.rules.destinations import number_in, person_key
 from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES
 from chalicelib.domain.rules.query_language import Query, parse
 from chalicelib.models import batch
@@ -47,8 +49,10 @@ class Person:
 
     @classmethod
     def of(cls, source: Contact | Recipient) -> Person:
+        """The person a contact or a recipient row is; an email row is its person's contact key."""
+        email_row = getattr(source, "channel", None) == EMAIL
         return cls(
-            source.msisdn,
+            person_key(source.number, source.email) if email_row else source.msisdn,
             source.first_name,
             source.last_name,
             source.email,
@@ -65,6 +69,8 @@ class _Reading:
     def value(self, field: str) -> str | None:
         if field.startswith("fields."):
             return (self.contact.fields.as_dict() if self.contact.fields else {}).get(field[7:])
+        if field == "msisdn":
+            return number_in(self.contact.msisdn)
         return getattr(self.contact, field)
 
     def in_list(self, list_id: int) -> bool:
@@ -109,10 +115,16 @@ def _from_lists(list_ids: list[int]) -> Iterator[Person]:
         yield Person.of(max(found.values(), key=_latest))
 
 
-def _from_recipients(deployment_id: int, status: str) -> Iterator[Person]:
-    for recipient in audience.recipients_of(deployment_id):
-        if recipient.status == status:
-            yield Person.of(recipient)
+def _from_recipients(deployment: Deployment, status: str) -> Iterator[Person]:
+    """The people of a deployment's rows in `status`, in key order, each once. An email row's person is
+    keyed by its number, out of the rows' order: the people of a deployment that emails are gathered
+    and sorted first."""
+    people = (Person.of(r) for r in audience.recipients_of(deployment.id) if r.status == status)
+    if deployment.dispatch == 1:
+        yield from people
+        return
+    gathered = {person.msisdn: person for person in people}
+    yield from (gathered[key] for key in sorted(gathered))
 
 
 # ---- writing the differences ------------------------------------------------------------------------
@@ -378,7 +390,7 @@ def _save_contacts(task: Task) -> dict[str, Any]:
         wanted, total = _from_lists(params["contact_lists"]), _size(params["contact_lists"], task.company)
     else:
         deployment = Deployment.get(task.company, params["deployment"])
-        wanted, total = _from_recipients(deployment.id, params["status"]), deployment.total_contacts or 0
+        wanted, total = _from_recipients(deployment, params["status"]), deployment.total_contacts or 0
     return add_members(target, wanted, task, total + target.contact_count)
 
 

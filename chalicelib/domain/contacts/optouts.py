@@ -20,6 +20,7 @@ from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.models import dynamodb
 from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Message
 from chalicelib.models.optouts import (
     EVERY_SENDER,
     OptOut,
@@ -274,3 +275,19 @@ def write_optouts_export(task: Task) -> dict[str, Any]:
 
 
 EXPORT_HEADER = ("originator", "sender", "reason", "date_opted_out", "source", "id", "channel")
+
+
+def blocked_messages(company: int, ready: list[Message]) -> set[int]:
+    """The marketing messages among `ready` whose number opted out of their sender (or of all), or
+    whose address opted out of the company's email."""
+    by_sender: dict[str | None, list[tuple[Message, str]]] = {}
+    for message in ready:
+        if message.marketing and message.channel == EMAIL:
+            by_sender.setdefault(None, []).append((message, address_key(message.destination)))
+        elif message.marketing:
+            by_sender.setdefault(message.sender, []).append((message, message.destination))
+    blocked = set()
+    for sender, group in by_sender.items():
+        out = opted_out(company, sender, [key for _, key in group])
+        blocked |= {m.id for m, key in group if key in out}
+    return blocked

@@ -27,6 +27,7 @@ from chalicelib.domain.deployments.settlement import finish
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.errors import Conflict, Forbidden, InsufficientCredits
 from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules.channels import DISPATCH, EMAIL
 from chalicelib.domain.rules.lifecycle import APPROVED, CANCELLED, PAUSED, PENDING_APPROVAL
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, failed_conditions, transaction
@@ -51,6 +52,11 @@ def approve(caller: Caller, deployment_id: int) -> Approval:
     deployment = get(caller, deployment_id)
     lifecycle.move("approve", deployment.status)
     company = get_company(caller)
+    if EMAIL in DISPATCH[deployment.dispatch] and not company.email_from:
+        raise Conflict(
+            "Set the company's email_from (PATCH /company) before approving a deployment that sends email.",
+            code="email_not_set_up",
+        )
     if company.require_second_approver and deployment.created_by == caller.user:
         raise Forbidden(
             "A deployment needs a second person to approve it: you created this one.",
@@ -114,6 +120,7 @@ def _reserve(
                     Deployment.launch_at.set(clock.iso(deployment.send_date or clock.now())),
                     Deployment.frozen_sender.set(deployment.sender or company.sender_id or ""),
                     Deployment.frozen_optout_text.set(company.optout_text if deployment.optout else ""),
+                    Deployment.frozen_email_credits.set(quote.email_credits),
                     Deployment.reserved.set(credits),
                     Deployment.date_approved.set(clock.now()),
                     Deployment.date_updated.set(clock.now()),

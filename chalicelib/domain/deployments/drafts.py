@@ -13,6 +13,8 @@ from chalicelib.domain.deployments.recipients import discard_recipients
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.errors import InvalidInput, invalid_field
 from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules.channels import DISPATCH, EMAIL
+from chalicelib.domain.rules.email_content import MAX_HTML, encodable, sanitised_html, subject_problem
 from chalicelib.domain.rules.lifecycle import DRAFT
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.domain.rules.templates import compile_template
@@ -26,6 +28,8 @@ MAX_LISTS = 50
 EDITABLE = (
     "title",
     "message",
+    "subject",
+    "html",
     "contact_lists",
     "sender",
     "marketing",
@@ -89,11 +93,37 @@ def _flag(caller: Caller, value: bool, source: str) -> bool:
 
 
 def _dispatch(caller: Caller, value: int, source: str) -> int:
-    if value not in (1, 2, 3):
+    if value not in DISPATCH:
         raise ValueError("must be 1 (SMS), 2 (email) or 3 (both)")
-    if value != 1:
-        raise ValueError("email is not available yet: only 1 (SMS)")
+    if value != 1 and source == "import":
+        raise ValueError(
+            "must be 1 (SMS) for a deployment imported from a file "
+            "(import the file into a contact list to email it)"
+        )
     return value
+
+
+def _subject(caller: Caller, value: str | None, source: str) -> str | None:
+    """An email's subject (required before an email deployment is submitted); it may hold placeholders."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    problem = subject_problem(value)
+    if problem:
+        raise ValueError(problem)
+    compile_template(value, "subject")
+    return value
+
+
+def _html(caller: Caller, value: str | None, source: str) -> str | None:
+    """An email's HTML part, sanitised; the text part (`message`) is always sent beside it."""
+    if value is None or not value.strip():
+        return None
+    if len(value) > MAX_HTML or not encodable(value):
+        raise ValueError(f"must be valid text of at most {MAX_HTML} characters")
+    clean = sanitised_html(value)
+    compile_template(clean, "html")
+    return clean
 
 
 def _send_date(caller: Caller, value: str | None, source: str) -> datetime | None:
@@ -120,6 +150,8 @@ _CHECKS = {
     "marketing": _flag,
     "optout": _flag,
     "dispatch": _dispatch,
+    "subject": _subject,
+    "html": _html,
     "send_date": _send_date,
     "linked_campaign": _campaign,
 }
@@ -173,6 +205,8 @@ def submit(caller: Caller, deployment_id: int) -> Deployment:
         raise invalid_field("message", "is required before submitting")
     if deployment.source == "lists" and not deployment.contact_lists:
         raise invalid_field("contact_lists", "name at least one contact list before submitting")
+    if EMAIL in DISPATCH[deployment.dispatch] and not deployment.subject:
+        raise invalid_field("subject", "is required before submitting a deployment that sends email")
     _update(
         deployment,
         [Deployment.status.set(target), Deployment.error.remove(), Deployment.date_updated.set(clock.now())],

@@ -127,7 +127,7 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
 
 def _values(recipient: Recipient) -> dict[str, Any]:
     values: dict[str, Any] = {"msisdn": recipient.msisdn}
-    for name in ("first_name", "last_name", "email", "message"):
+    for name in ("channel", "number", "first_name", "last_name", "email", "message"):
         if getattr(recipient, name):
             values[name] = getattr(recipient, name)
     if recipient.fields:
@@ -143,6 +143,6 @@ def give_up_fan_out(step: queue_messages.FanOut, reason: str) -> None:
     failed = 0
     if guard is not None and Claim.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
         page = _queued(step.deployment, step.after, until=guard.owner or None)
-        failed = fail_unclaimed(step.company, step.deployment, [r.msisdn for r in page], reason)
+        failed = fail_unclaimed(step.company, step.deployment, [(r.msisdn, r.channel) for r in page], reason)
     count_given_up(step.company, step.deployment, step.round, failed, "started", reason)
     logger.error("fan-out given up", deployment=step.deployment, failed=failed, reason=reason)

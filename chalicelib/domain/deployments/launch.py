@@ -68,7 +68,10 @@ def launch(deployment: Deployment, now: datetime) -> str:
     tally = Tally()
     if deployment.date_sent is None and deployment.opted_out:
         # Opted out at approval: counted once, when the deployment first goes out.
-        tally.add(deployment.company, deployment.id, now, company.timezone, "optout", deployment.opted_out)
+        emails = deployment.email_opted_out or 0
+        for col, n in (("optout", deployment.opted_out - emails), ("email_optout", emails)):
+            if n:
+                tally.add(deployment.company, deployment.id, now, company.timezone, col, n)
     try:
         with transaction() as write:
             write.update(

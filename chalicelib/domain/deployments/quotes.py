@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.contacts import audience
@@ -11,7 +13,7 @@ from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.models.base import condition_failed
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment
+from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.tasks import Task
 
 
@@ -33,13 +35,17 @@ def quote(caller: Caller, deployment_id: int) -> Quote:
 def compute_quote(deployment: Deployment, company: Company) -> Quote:
     builder = quote_builder(deployment, company)
     people = (
-        audience.recipients_of(deployment.id)
-        if deployment.source == "import"
-        else audience.merged_lists(deployment.contact_lists)
+        audience.recipients_of(deployment.id) if deployment.source == "import" else messages_of(deployment)
     )
     for page in audience.pages(people):
         builder.add(page)
     return builder.quote
+
+
+def messages_of(deployment: Deployment) -> Iterator[Recipient]:
+    """The deployment's messages (not yet written) to its lists as they are now."""
+    people = audience.merged_lists(deployment.contact_lists)
+    return audience.messages_to(deployment.id, deployment.company, deployment.dispatch, people)
 
 
 def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
@@ -49,6 +55,7 @@ def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
         marketing=deployment.marketing,
         template=compile_template(deployment.message or ""),
         optout_text=company.optout_text if deployment.optout else None,
+        email_credits=company.email_credits,
     )
 
 
@@ -57,16 +64,24 @@ def quote_actions(result: Quote) -> list:
         Deployment.total_contacts.set(result.recipients),
         Deployment.total_credits.set(result.credits),
         Deployment.opted_out.set(result.opted_out),
+        Deployment.email_opted_out.set(result.email_opted_out),
+        Deployment.emails.set(result.emails),
+        Deployment.unreachable.set(result.unreachable),
         Deployment.encoding.set(result.encoding),
         Deployment.non_gsm_chars.set(sorted(result.non_gsm_chars)[: audience.MAX_NON_GSM_SHOWN]),
     ]
 
 
 def stored_quote(deployment: Deployment) -> Quote:
+    email_credits = deployment.frozen_email_credits or 1
     return Quote(
         recipients=deployment.total_contacts,
         opted_out=deployment.opted_out,
-        segments_total=deployment.total_credits,
+        segments_total=deployment.total_credits - deployment.emails * email_credits,
+        emails=deployment.emails,
+        email_opted_out=deployment.email_opted_out,
+        unreachable=deployment.unreachable,
+        email_credits=email_credits,
         encoding=deployment.encoding or "GSM-7",
         non_gsm_chars=set(deployment.non_gsm_chars or []),
     )

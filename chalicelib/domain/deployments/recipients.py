@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.contacts import audience
-from chalicelib.domain.deployments.quotes import quote_builder
+from chalicelib.domain.deployments.quotes import messages_of, quote_builder
 from chalicelib.domain.deployments.store import get
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.rules.lifecycle import DELIVERY_STATUSES, Delivery
@@ -23,17 +23,22 @@ def recipients(caller: Caller, deployment_id: int, page: PageRequest, status: st
 
 
 def freeze(deployment: Deployment, company: Company) -> audience.Quote:
-    """Copy the lists (merged, one entry per number) into the deployment's own recipients, so later list
-    changes cannot touch it, and quote that copy. An imported deployment already has its own."""
+    """Copy the lists (merged, one row per message: `rules/destinations`) into the deployment's own
+    recipients, so later list changes cannot touch it, and quote that copy. An opted-out row is not
+    paid for, so it is never sent (even if the opt-out is lifted before the send). An imported
+    deployment already has its own rows."""
     if deployment.source == "import":
         return _mark_imported(deployment, company)
     discard_recipients(deployment)
     builder = quote_builder(deployment, company)
     writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
     try:
-        for page in audience.pages(audience.merged_lists(deployment.contact_lists)):
+        for page in audience.pages(messages_of(deployment)):
             blocked = builder.add(page)
-            writer.submit([_recipient(deployment, contact, blocked).serialize() for contact in page])
+            for recipient in page:
+                if recipient.msisdn in blocked and not audience.unreachable(recipient):
+                    recipient.status = Delivery.OPTED_OUT
+            writer.submit([recipient.serialize() for recipient in page])
         writer.wait()
     finally:
         writer.close()
@@ -59,22 +64,6 @@ def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
     finally:
         writer.close()
     return builder.quote
-
-
-def _recipient(deployment: Deployment, contact, blocked: set[str]) -> Recipient:
-    """A frozen recipient; one opted out at approval is not paid for, so it is never sent (even if the
-    opt-out is lifted before the send)."""
-    return Recipient(
-        deployment=deployment.id,
-        msisdn=contact.msisdn,
-        company=deployment.company,
-        contact=contact.id,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        email=contact.email,
-        fields=contact.fields.as_dict() if contact.fields else {},
-        status=Delivery.OPTED_OUT if contact.msisdn in blocked else Delivery.QUEUED,
-    )
 
 
 def discard_recipients(deployment: Deployment) -> None:

@@ -16,11 +16,12 @@ from chalicelib.domain.credits import refund
 from chalicelib.domain.deployments.store import unchanged_meanwhile
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.rules import lifecycle
+from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import CHARGED, FAILED, PAUSED, SENDING, SENT, Delivery
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.domain.stats import periods
-from chalicelib.domain.stats.tally import Tally
+from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
@@ -75,7 +76,8 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     lost = (Recipient.status == Delivery.SENDING) & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
         tally = Tally()
-        tally.add(deployment.company, deployment.id, periods.from_epoch(recipient.claimed_at), tz, "unsent")
+        moment = periods.from_epoch(recipient.claimed_at)
+        tally.add(deployment.company, deployment.id, moment, tz, column(Delivery.UNKNOWN, recipient.channel))
         if _counted_update(recipient, [Recipient.status.set(Delivery.UNKNOWN)], Delivery.SENDING, tally):
             counted += recipient.claim_round == deployment.round
     sent = 0
@@ -111,7 +113,7 @@ def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
     would have (sent, in its hour; the receipt moved it from there) and stamp it so nobody counts it again."""
     claimed = periods.from_epoch(recipient.claimed_at)
     tally = Tally()
-    tally.add(company, recipient.deployment, claimed, tz, "sent")
+    tally.add(company, recipient.deployment, claimed, tz, column(Delivery.SENT, recipient.channel))
     return _counted_update(
         recipient,
         [Recipient.date_sent.set(claimed)],
@@ -124,19 +126,23 @@ def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
 def give_up_chunk(chunk: queue_messages.SendChunk, reason: str) -> None:
     """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
     and count as processed, so the deployment can finish; any a worker holds are recovered later."""
-    failed = fail_unclaimed(chunk.company, chunk.deployment, [r["msisdn"] for r in chunk.recipients], reason)
+    unclaimed = [(r["msisdn"], r.get("channel")) for r in chunk.recipients]
+    failed = fail_unclaimed(chunk.company, chunk.deployment, unclaimed, reason)
     count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
     logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
 
 
-def fail_unclaimed(company: int, deployment_id: int, numbers: list[str], reason: str) -> int:
-    """Fail each of `numbers` that is still queued (counted as unsent now); returns how many."""
+def fail_unclaimed(
+    company: int, deployment_id: int, recipients: list[tuple[str, str | None]], reason: str
+) -> int:
+    """Fail each of `recipients` (key, channel) that is still queued (counted as unsent now); returns
+    how many."""
     tz = Company.get(company).timezone
     failed = 0
-    for number in numbers:
+    for number, channel in recipients:
         now = clock.now()
         tally = Tally()
-        tally.add(company, deployment_id, now, tz, "unsent")
+        tally.add(company, deployment_id, now, tz, column(Delivery.FAILED, channel))
         actions = [
             Recipient.status.set(Delivery.FAILED),
             Recipient.error.set(f"not sent: {reason}"[:500]),
@@ -197,11 +203,12 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     if deployment.status not in (SENDING, PAUSED):
         return
     template = compile_template(deployment.message or "")
+    email_credits = deployment.frozen_email_credits or 1
     totals = {Delivery.SENT: 0, Delivery.FAILED: 0, Delivery.OPTED_OUT: 0, Delivery.UNKNOWN: 0, "used": 0}
     tz = Company.get(deployment.company).timezone
     for recipient in Recipient.query(deployment.id, consistent_read=True):
         recipient = _settled(
-            recipient, template, deployment.frozen_optout_text or None, deployment.company, tz
+            recipient, template, deployment.frozen_optout_text or None, email_credits, deployment.company, tz
         )
         status = recipient.status if recipient.status in totals else Delivery.SENT
         totals[status] += 1
@@ -246,7 +253,12 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
 
 
 def _settled(
-    recipient: Recipient, template: Template, optout_text: str | None, company: int, tz: str
+    recipient: Recipient,
+    template: Template,
+    optout_text: str | None,
+    email_credits: int,
+    company: int,
+    tz: str,
 ) -> Recipient:
     """The recipient with a final status: queued → failed, sending → unknown (each counted as unsent),
     and a cost for every one that reached (or may have reached) the network; re-read if a worker
@@ -261,22 +273,28 @@ def _settled(
                 Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
                 Recipient.claimed_at.set(periods.epoch(now)),
             ]
-            tally.add(company, recipient.deployment, now, tz, "unsent")
+            tally.add(company, recipient.deployment, now, tz, column(Delivery.FAILED, recipient.channel))
         elif recipient.status in (Delivery.SENDING, Delivery.UNKNOWN) or (
             recipient.receipt and recipient.segments is None
         ):
             if recipient.status == Delivery.SENDING:
                 actions.append(Recipient.status.set(Delivery.UNKNOWN))
                 claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
-                tally.add(company, recipient.deployment, claimed, tz, "unsent")
+                tally.add(
+                    company, recipient.deployment, claimed, tz, column(Delivery.UNKNOWN, recipient.channel)
+                )
             if recipient.segments is None:
-                segments = cost(text_for(template, optout_text, recipient)).segments
+                segments = (
+                    email_credits
+                    if recipient.channel == EMAIL
+                    else cost(text_for(template, optout_text, recipient)).segments
+                )
                 actions.append(Recipient.segments.set(segments))
         extra = None
         if recipient.receipt and recipient.date_sent is None and recipient.status != Delivery.SENDING:
             claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
             actions.append(Recipient.date_sent.set(claimed))  # its sender never wrote: count it here
-            tally.add(company, recipient.deployment, claimed, tz, "sent")
+            tally.add(company, recipient.deployment, claimed, tz, column(Delivery.SENT, recipient.channel))
             extra = Recipient.date_sent.does_not_exist()
         if not actions:
             return recipient

@@ -16,6 +16,8 @@ from chalicelib.domain.deployments import store
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
+from chalicelib.domain.rules.channels import EMAIL, SMS
+from chalicelib.domain.rules.destinations import number_in
 from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL, is_charged
 from chalicelib.models.contacts import Contact, ContactList
 from chalicelib.models.counters import allocate_ids
@@ -24,6 +26,8 @@ from chalicelib.models.tasks import Task
 
 REPORT_HEADER = (
     "msisdn",
+    "channel",
+    "email",
     "first_name",
     "last_name",
     "status",
@@ -72,8 +76,11 @@ class _ReportRows:
             credits = credits_of(r)
             self.statuses[r.status] += 1
             self.credits += credits
+            email = r.channel == EMAIL
             yield [
-                r.msisdn,
+                (r.number if email else number_in(r.msisdn)) or "",
+                r.channel or SMS,
+                r.email or "",
                 r.first_name or "",
                 r.last_name or "",
                 r.status,
@@ -130,7 +137,7 @@ def write_contacts_export(task: Task) -> dict[str, Any]:
     name = f"contact-list-{contact_list.id}-{file_id}.csv"
     key = filebox.key_for(task.company, task.user or 0, name)
     rows = (
-        [c.msisdn, c.first_name or "", c.last_name or "", c.email or ""]
+        [number_in(c.msisdn) or "", c.first_name or "", c.last_name or "", c.email or ""]
         + [(c.fields.as_dict() if c.fields else {}).get(n, "") for n in columns]
         for c in Contact.query(contact_list.id, page_size=1000)
     )

@@ -67,7 +67,7 @@ class Layout:
     encoding: str
     delimiter: str
     columns: list[str]
-    phone_column: int
+    phone_column: int | None  # None: an email column keys the contacts (a file of addresses)
     first_name_column: int | None
     last_name_column: int | None
     email_column: int | None
@@ -211,7 +211,7 @@ def contact_row(row: Row, layout: Layout) -> ContactRow:
             fields[layout.field_names.get(index, f"column_{index + 1}")] = value
     return ContactRow(
         number=row.number,
-        phone=cells[layout.phone_column] if layout.phone_column < len(cells) else "",
+        phone=cell(layout.phone_column) or "",
         first_name=cell(layout.first_name_column),
         last_name=cell(layout.last_name_column),
         email=cell(layout.email_column),
@@ -224,11 +224,11 @@ def _layout_from_header(
 ) -> Layout | None:
     folded = [fold(c) for c in cells]
     phone = _find(folded, PHONE_HEADERS)
-    if phone is None:
-        return None
     first, last, email = (
         _find(folded, names) for names in (FIRST_NAME_HEADERS, LAST_NAME_HEADERS, EMAIL_HEADERS)
     )
+    if phone is None and email is None:
+        return None
     taken = {phone, first, last, email}
     names: dict[int, str] = {}
     for index, header in enumerate(cells):
@@ -253,7 +253,10 @@ def _layout_without_header(
             continue
         return Layout(encoding, delimiter, [], index, None, None, None, {}, data_start, first_row=first_row)
     looked_for = ", ".join(PHONE_HEADERS[:8])
-    raise NotACsv(NO_PHONE_COLUMN, f"No phone number column: looked for a header such as {looked_for}.")
+    raise NotACsv(
+        NO_PHONE_COLUMN,
+        f"No phone number or email column: looked for a header such as {looked_for} or email.",
+    )
 
 
 def _find(folded: list[str], names: tuple[str, ...]) -> int | None:

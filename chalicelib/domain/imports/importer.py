@@ -41,11 +41,10 @@ from chalicelib.domain.imports.jobs import (
     state_prefix,
 )
 from chalicelib.domain.imports.resume import Counts, LeaseLost, ResumePoint, bind, lease, release
-from chalicelib.domain.imports.seen import SeenNumbers
+from chalicelib.domain.imports.row_keys import Refusal, row_key
+from chalicelib.domain.imports.seen import SeenNumbers, seen_number
 from chalicelib.domain.imports.targets import TARGETS
-from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.lifecycle import Job
-from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
@@ -209,21 +208,16 @@ class FileImport:
             self._reject(row.number, "", "malformed_row", row.malformed)
             return
         contact = contact_row(row, self.layout)
-        try:
-            msisdn = normalise(contact.phone, self.region)
-        except InvalidPhoneNumber as error:
-            self._reject(row.number, contact.phone, error.reason, "")
+        msisdn = row_key(
+            contact, self.region, self.target.takes_addresses, self.layout.phone_column is not None
+        )
+        if isinstance(msisdn, Refusal):
+            self._reject(row.number, msisdn.value, msisdn.reason, msisdn.detail)
             return
         problem = self.target.problem(contact)
         if problem:
             self._reject(row.number, contact.phone, "value_too_long", problem)
             return
-        if contact.email is not None:
-            try:
-                contact.email = normalise_address(contact.email)
-            except InvalidAddress as error:
-                self._reject(row.number, contact.email, "invalid_email", error.reason)
-                return
         if msisdn in self.unchecked:
             # Which row this repeats is known once the earlier one is checked (it may repeat another).
             self.repeats.setdefault(msisdn, []).append(contact)
@@ -238,7 +232,7 @@ class FileImport:
         if self.seen is None:
             self.unchecked[msisdn] = contact
             return
-        number = int(msisdn)
+        number = seen_number(msisdn)
         if self.recovering or self.seen.might_contain(number):
             self.unchecked[msisdn] = contact
         else:

@@ -8,6 +8,8 @@ saved and loaded between invocations.
 
 from __future__ import annotations
 
+import hashlib
+
 _MASK = (1 << 64) - 1
 _HASHES = 5
 BITS_PER_ROW = 10
@@ -43,3 +45,11 @@ class SeenNumbers:
         second = ((number * 0xC2B2AE3D27D4EB4F) & _MASK) | 1
         bits = self.bits
         return [(first + i * second) % bits for i in range(_HASHES)]
+
+
+def seen_number(key: str) -> int:
+    """The number the filter holds for a row's key: the number itself, or a stable 64-bit digest of an
+    address's key (a clash with a number is only another "maybe")."""
+    if key.isdigit():
+        return int(key)
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")

@@ -14,6 +14,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import clock
 from chalicelib.domain.contacts.optouts import MAX_REASON
 from chalicelib.domain.imports.csvfiles import ContactRow, Layout
+from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.rules.destinations import number_in
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models import batch, dynamodb
 from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
@@ -48,6 +50,7 @@ class Stored:
 
 class Target(Protocol):
     checks_every_row: bool
+    takes_addresses: bool  # whether a row with an address and no number is keyed by its address
 
     def problem(self, row: ContactRow) -> str: ...
 
@@ -120,6 +123,7 @@ class ContactsTarget(_ConcurrentWrites):
     def __init__(self, job: Import) -> None:
         self.job = job
         self.checks_every_row = bool(job.merge)
+        self.takes_addresses = True
         self.table = Contact.Meta.table_name
         self.now = stored_datetime(clock.now())
         self.ids = _Ids("contact")
@@ -192,6 +196,7 @@ class OptOutsTarget:
         self.job = job
         options = job.options or {}
         self.sender = options.get("sender")
+        self.takes_addresses = self.sender is None  # an email opt-out covers every sender
         self.reason = options.get("reason")
         self.scope = scope_attribute(self.sender)
         self.ids = _Ids("optout")
@@ -221,6 +226,7 @@ class OptOutsTarget:
             company=self.job.company,
             id=self.ids.next(),
             originator=msisdn,
+            channel=None if number_in(msisdn) else EMAIL,
             sender=self.sender,
             reason=row.fields.get("reason") or self.reason,
             source="import",
@@ -271,6 +277,7 @@ class RecipientsTarget(_ConcurrentWrites):
     """A deployment's own recipients, each with the text from a `message` column or the draft's template."""
 
     checks_every_row = False
+    takes_addresses = False  # an imported deployment sends SMS
 
     def __init__(self, job: Import) -> None:
         self.job = job
@@ -279,6 +286,8 @@ class RecipientsTarget(_ConcurrentWrites):
         self.writer = batch.ConcurrentWriter(self.table)
 
     def layout_problem(self, layout: Layout) -> str:
+        if layout.phone_column is None:
+            return "The file has no phone number column (a deployment imported from a file sends SMS)."
         if self.deployment.message.strip() or "message" in layout.field_names.values():
             return ""
         return "The file has no message column and the form gave no message template."

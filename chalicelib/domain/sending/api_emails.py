@@ -4,10 +4,7 @@ that records it, then sent by the same claims as an API SMS."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
-
-import nh3
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
@@ -18,22 +15,19 @@ from chalicelib.domain.credits import pay_for
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.rules.email_content import (
+    MAX_BYTES,
+    MAX_HTML,
+    MAX_TEXT,
+    encodable,
+    sanitised_html,
+    subject_problem,
+)
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Message
 from chalicelib.models.pagination import Page, PageRequest, paginate
-
-MAX_SUBJECT = 200
-MAX_TEXT = 100_000
-MAX_HTML = 200_000
-_BREAKING = {"Cc", "Cs", "Zl", "Zp"}  # controls (tab, CR, LF, \x85 …), surrogates, line/paragraph separators
-MAX_BYTES = 300_000  # a message item must stay under DynamoDB's 400 KB with its statuses and errors
-
-
-def sanitised_html(html: str) -> str:
-    """HTML with scripts, event handlers and other active content removed (`nh3`)."""
-    return nh3.clean(html)
 
 
 def send_email(caller: Caller, data: dict[str, Any]) -> Message:
@@ -63,20 +57,6 @@ def list_emails(caller: Caller, page: PageRequest) -> Page:
     return paginate(Message, caller.company, page, filter_condition=emails_only, scan_index_forward=False)
 
 
-def _one_plain_line(text: str) -> bool:
-    """No line break or control character, and no RFC 2047 encoded word (`=?`), which the MIME
-    writer would decode into header lines of its own."""
-    return "=?" not in text and not any(unicodedata.category(c) in _BREAKING for c in text)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int) -> Message:
     problems: dict[str, list[str]] = {}
     destination = ""
@@ -85,12 +65,9 @@ def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int
     except InvalidAddress as error:
         problems["destination"] = [error.reason]
     subject = (data.get("subject") or "").strip()
-    if not subject:
-        problems["subject"] = ["is required"]
-    elif len(subject) > MAX_SUBJECT or not _one_plain_line(subject):
-        problems["subject"] = [
-            f"must be one line of at most {MAX_SUBJECT} characters, without control characters or =?…?="
-        ]
+    problem = subject_problem(subject)
+    if problem:
+        problems["subject"] = [problem]
     text = data.get("message")
     if not isinstance(text, str) or not text.strip():
         problems["message"] = ["is required (the text part every email carries)"]
@@ -105,7 +82,7 @@ def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int
         if size > MAX_BYTES:
             problems["message"] = [f"the subject, text and HTML must be at most {MAX_BYTES:,} bytes together"]
         for name, part in (("subject", subject), ("message", text), ("html", html or "")):
-            if not _encodable(part):
+            if not encodable(part):
                 problems[name] = ["must be valid Unicode text (it holds a lone surrogate)"]
     if problems:
         raise InvalidInput("; ".join(f"{k} {v[0]}" for k, v in problems.items()), fields=problems)

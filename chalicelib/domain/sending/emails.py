@@ -1,31 +1,94 @@
 """An email as it goes out: from the company's `email_from`, a marketing one with its unsubscribe link
-in the footer and in the one-click headers."""
+in the footer and in the one-click headers; a deployment's email is its approved subject, text and HTML
+rendered for one recipient."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.utils import parseaddr
+from typing import Any
 
 from chalicelib.domain.contacts.unsubscribes import link_for, with_unsubscribe
+from chalicelib.domain.rules.email_content import escaped, one_line
+from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Message
+from chalicelib.models.deployments import Deployment, Message
 from chalicelib.providers.mail import OutgoingEmail
 
 
-def outgoing_email(company: Company, message: Message, reference: str) -> OutgoingEmail:
-    name, address = parseaddr(message.sender or company.email_from or "")
-    text, html, link = message.text, message.html, None
-    if message.marketing:
-        link = link_for(company, message.destination)
+@dataclass(frozen=True)
+class EmailContent:
+    """A deployment's email as approved, split for rendering, and what each one costs."""
+
+    subject: Template
+    text: Template
+    html: Template | None
+    credits: int
+
+
+def email_content(deployment: Deployment) -> EmailContent:
+    return EmailContent(
+        subject=compile_template(deployment.subject or ""),
+        text=compile_template(deployment.message or ""),
+        html=compile_template(deployment.html) if deployment.html else None,
+        credits=deployment.frozen_email_credits or 1,
+    )
+
+
+def deployment_email(
+    company: Company, content: EmailContent, values: dict[str, Any], marketing: bool, reference: str
+) -> OutgoingEmail:
+    """One recipient's email: `values` are what its placeholders read (escaped for the HTML part)."""
+    html = content.html.render(escaped(values)) if content.html else None
+    return outgoing_email(
+        company,
+        to=values["email"],
+        subject=content.subject.render(values),
+        text=content.text.render(values),
+        html=html,
+        marketing=marketing,
+        reference=reference,
+    )
+
+
+def message_email(company: Company, message: Message, reference: str) -> OutgoingEmail:
+    return outgoing_email(
+        company,
+        to=message.destination,
+        subject=message.subject or "",
+        text=message.text,
+        html=message.html,
+        marketing=message.marketing,
+        reference=reference,
+        sender=message.sender,
+    )
+
+
+def outgoing_email(
+    company: Company,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    marketing: bool,
+    reference: str,
+    sender: str | None = None,
+) -> OutgoingEmail:
+    name, address = parseaddr(sender or company.email_from or "")
+    link = None
+    if marketing:
+        link = link_for(company, to)
         text, html = with_unsubscribe(text, html, link)
     return OutgoingEmail(
-        to=message.destination,
+        to=to,
         sender=address,
         sender_name=name or None,
         reply_to=company.email_reply_to,
-        subject=message.subject or "",
+        subject=one_line(subject),
         text=text,
         html=html,
-        marketing=message.marketing,
+        marketing=marketing,
         reference=reference,
         unsubscribe_url=link,
     )

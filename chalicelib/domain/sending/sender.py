@@ -19,20 +19,20 @@ from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import launch
-from chalicelib.domain.rules.addresses import address_key
 from chalicelib.domain.rules.channels import EMAIL, SMS
-from chalicelib.domain.rules.lifecycle import PAUSED, SENDING, Delivery
+from chalicelib.domain.rules.destinations import unreachable_reason
+from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template, priced_text
 from chalicelib.domain.sending import pacing, writes
-from chalicelib.domain.sending.emails import outgoing_email
+from chalicelib.domain.sending.emails import EmailContent, deployment_email, email_content, message_email
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Bulk, Message, Recipient, recipient_key
+from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
 from chalicelib.providers import Outgoing, Permanent, Provider, Retryable, email_provider, provider
 
 GROUP = 25
@@ -46,7 +46,6 @@ COUNTER_OF = {
     Delivery.OPTED_OUT: "blocked_count",
 }
 EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
-STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
 
 
 class RetryLater(Exception):
@@ -68,6 +67,7 @@ class Sender:
         self._last_claimed: set[str] = set()
         self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
+        self._emails: dict[int, EmailContent] = {}
 
     # ---- deployments -------------------------------------------------------------------------
 
@@ -78,7 +78,10 @@ class Sender:
         blocked: set[str] = set()
         checked_at = -OPTOUTS_FRESH_SECONDS
         for start in range(0, len(chunk.recipients), GROUP):
-            if chunk.marketing and not marketing_may_go(company, "sms", clock.now()):
+            group = chunk.recipients[start : start + GROUP]
+            if chunk.marketing and not all(
+                marketing_may_go(company, channel, clock.now()) for channel in {_channel(r) for r in group}
+            ):
                 launch.pause(chunk.company, chunk.deployment, company)
                 self.flush()
                 return
@@ -88,33 +91,61 @@ class Sender:
                 return
             if chunk.marketing and time.monotonic() - checked_at > OPTOUTS_FRESH_SECONDS:
                 # A STOP that arrives mid-chunk is honoured within seconds, not only from the next chunk.
-                rest = [r["msisdn"] for r in chunk.recipients[start:]]
+                rest = [r["msisdn"] for r in chunk.recipients[start:] if _unreachable(r) is None]
                 blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
                 checked_at = time.monotonic()
-            group = chunk.recipients[start : start + GROUP]
             claimed = self._claim(key, chunk.round, [r["msisdn"] for r in group])
             if claimed is None:
                 return
             for recipient in group:
                 if recipient["msisdn"] not in claimed:
                     continue
+                reason = _unreachable(recipient)
+                if reason is not None:
+                    self._recipient_done(chunk, recipient, Result(Delivery.FAILED, error=reason))
+                    continue
                 if recipient["msisdn"] in blocked:
                     self._recipient_done(chunk, recipient, Result(Delivery.OPTED_OUT))
                     continue
-                text = _text(template, chunk.optout_text, recipient)
-                sms = Outgoing(
-                    to=recipient["msisdn"],
-                    sender=chunk.sender or None,
-                    text=text,
-                    segments=cost(text).segments,
-                    marketing=chunk.marketing,
-                    reference=f"d{chunk.deployment}:{recipient['msisdn']}",
-                    deployment=chunk.deployment,
-                )
-                pacer = self._pacer(company, chunk.sender or "")
+                outgoing, gateway, pacer, charge = self._to_recipient(chunk, company, template, recipient)
                 release = self._release_recipients(chunk, group)
-                self._recipient_done(chunk, recipient, self._deliver(sms, self.gateway, pacer, release))
+                result = self._deliver(outgoing, gateway, pacer, release, charge)
+                self._recipient_done(chunk, recipient, result)
         self.touched.add(key)
+
+    def _to_recipient(
+        self, chunk: queue_messages.SendChunk, company: Company, template: Template, recipient: dict
+    ) -> tuple[Any, Provider, pacing.Pacer, int | None]:
+        """What one recipient gets (its SMS or its email), through which gateway, at which pace, for
+        how many credits (None: an SMS's segments)."""
+        reference = f"d{chunk.deployment}:{recipient['msisdn']}"
+        if _channel(recipient) == EMAIL:
+            content = self._email_content(chunk.company, chunk.deployment)
+            values = {**recipient, "msisdn": recipient.get("number")}
+            email = deployment_email(company, content, values, chunk.marketing, reference)
+            return (
+                email,
+                self.mail_gateway,
+                self._pacer(company, EMAIL_PACE, company.email_send_rate),
+                content.credits,
+            )
+        text = _text(template, chunk.optout_text, recipient)
+        sms = Outgoing(
+            to=recipient["msisdn"],
+            sender=chunk.sender or None,
+            text=text,
+            segments=cost(text).segments,
+            marketing=chunk.marketing,
+            reference=reference,
+            deployment=chunk.deployment,
+        )
+        return sms, self.gateway, self._pacer(company, chunk.sender or ""), None
+
+    def _email_content(self, company: int, deployment: int) -> EmailContent:
+        """A deployment's approved email, read once an invocation (it cannot change while sending)."""
+        if deployment not in self._emails:
+            self._emails[deployment] = email_content(Deployment.get(company, deployment))
+        return self._emails[deployment]
 
     def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
         """Claim `numbers` for sending (in the transaction that also writes the last group's statuses).
@@ -142,7 +173,7 @@ class Sender:
         name = COUNTER_OF[result.status]
         counts[name] = counts.get(name, 0) + 1
         tz = self._company(chunk.company).timezone
-        col = tally.column(result.status)
+        col = tally.column(result.status, _channel(recipient))
         self.pending.tally.add(chunk.company, chunk.deployment, self._claimed_at, tz, col)
         self.pending.counted[sends.item_name(outcome)] = (
             chunk.company,
@@ -195,7 +226,7 @@ class Sender:
                 queue_messages.SendMessages(company=batch_of.company, ids=[m.id for m in waiting]), delay
             )
         ready = [m for m in queued if m not in waiting]
-        blocked = _blocked_messages(batch_of.company, ready)
+        blocked = optouts.blocked_messages(batch_of.company, ready)
         for start in range(0, len(ready), GROUP):
             if self.time_left_ms() < RESERVE_MS:
                 self.flush()
@@ -282,7 +313,7 @@ class Sender:
         reference = f"m{message.company}:{message.id}"
         if _channel(message) == EMAIL:
             return (
-                outgoing_email(company, message, reference),
+                message_email(company, message, reference),
                 self.mail_gateway,
                 self._pacer(company, EMAIL_PACE, company.email_send_rate),
             )
@@ -297,10 +328,16 @@ class Sender:
         return sms, self.gateway, self._pacer(company, message.sender or "")
 
     def _deliver(
-        self, outgoing: Any, gateway: Provider, pacer: pacing.Pacer, release: Callable[[set[str]], None]
+        self,
+        outgoing: Any,
+        gateway: Provider,
+        pacer: pacing.Pacer,
+        release: Callable[[set[str]], None],
+        charge: int | None = None,
     ) -> Result:
-        """One SMS (or email) through its gateway at its pace; retryable errors back off and, if they
-        persist, release what is unsent in the group and hand the chunk back to SQS."""
+        """One SMS (or email) through its gateway at its pace, costing `charge` credits (None: its
+        segments); retryable errors back off and, if they persist, release what is unsent in the
+        group and hand the chunk back to SQS."""
         for attempt, pause_seconds in enumerate((*BACKOFF_SECONDS, None)):
             pacer.wait()
             try:
@@ -314,7 +351,8 @@ class Sender:
                     raise RetryLater(f"{error.code} after {attempt + 1} attempts") from error
                 time.sleep(pause_seconds)
                 continue
-            return Result(Delivery.SENT, segments=getattr(outgoing, "segments", 0), provider_id=provider_id)
+            segments = getattr(outgoing, "segments", 0) if charge is None else charge
+            return Result(Delivery.SENT, segments=segments, provider_id=provider_id)
         raise AssertionError("unreachable")
 
     def _unsent_claims(self) -> set[str]:
@@ -357,9 +395,9 @@ class Sender:
         return self._last_claimed
 
     def _write(self, pending: writes.Pending) -> tuple[list[dict[str, Any]], bool]:
-        claims, stopped, level, conflicts = list(pending.claims), False, STRICT, 0
+        claims, stopped, level, conflicts = list(pending.claims), False, writes.STRICT, 0
         while True:
-            deployments = self._deployment_updates(pending, require_sending=bool(claims), level=level)
+            deployments = writes.deployment_updates(pending, require_sending=bool(claims), level=level)
             actions = (
                 pending.updates
                 + claims
@@ -384,10 +422,10 @@ class Sender:
                     writes.settle_late(pending, sorted(i for i in failed if i < first_claim))
                     continue
                 last_deployment = first_deployment + len(deployments)
-                if any(first_deployment <= i < last_deployment for i in failed) and level != NONE:
+                if any(first_deployment <= i < last_deployment for i in failed) and level != writes.NONE:
                     # The deployment moved on: keep the statuses, claim nothing more, leave a newer
                     # round's completion count alone, and add to no counter of a settled deployment.
-                    claims, stopped, level = [], True, LOOSE if level == STRICT else NONE
+                    claims, stopped, level = [], True, writes.LOOSE if level == writes.STRICT else writes.NONE
                     writes.forget_old_rounds(pending)
                     continue
                 lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}
@@ -395,44 +433,15 @@ class Sender:
                     raise
                 claims = [c for i, c in enumerate(claims) if i not in lost]
 
-    def _deployment_updates(
-        self, pending: writes.Pending, require_sending: bool, level: str
-    ) -> list[dict[str, Any]]:
-        """Counter updates for each deployment, conditional on its round (and, with claims, on its
-        sending) when `level` is STRICT, on its not being settled when LOOSE; none when NONE."""
-        if level == NONE:
-            return []
-        updates = []
-        for (company, deployment), round_ in pending.rounds.items():
-            counts = pending.counts.get((company, deployment), {})
-            progress_at = int(clock.now().timestamp())
-            statuses = (SENDING,) if level == STRICT and require_sending else (SENDING, PAUSED)
-            updates.append(
-                sends.deployment_counts(
-                    company, deployment, counts, progress_at, statuses, round_ if level == STRICT else None
-                )
-            )
-        return updates
+
+def _channel(item: Message | dict) -> str:
+    """The channel of an API message or of a chunk's recipient."""
+    channel = item.get("channel") if isinstance(item, dict) else item.channel
+    return channel or SMS
 
 
-def _blocked_messages(company: int, ready: list[Message]) -> set[int]:
-    """The marketing messages among `ready` whose number opted out of their sender (or of all), or
-    whose address opted out of the company's email."""
-    by_sender: dict[str | None, list[tuple[Message, str]]] = {}
-    for message in ready:
-        if message.marketing and _channel(message) == EMAIL:
-            by_sender.setdefault(None, []).append((message, address_key(message.destination)))
-        elif message.marketing:
-            by_sender.setdefault(message.sender, []).append((message, message.destination))
-    blocked = set()
-    for sender, group in by_sender.items():
-        out = optouts.opted_out(company, sender, [key for _, key in group])
-        blocked |= {m.id for m, key in group if key in out}
-    return blocked
-
-
-def _channel(message: Message) -> str:
-    return message.channel or SMS
+def _unreachable(recipient: dict) -> str | None:
+    return unreachable_reason(recipient.get("channel"), recipient["msisdn"], recipient.get("email"))
 
 
 def _text(template: Template, optout_text: str, recipient: dict) -> str:

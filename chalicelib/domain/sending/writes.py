@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import clock
-from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.domain.rules.lifecycle import PAUSED, SENDING, Delivery
 from chalicelib.domain.stats import periods, tally
 from chalicelib.log import logger
 from chalicelib.models import sends
 from chalicelib.models.deployments import Deployment
+
+STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
 
 
 @dataclass
@@ -108,3 +110,21 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
             if late:
                 pending.tally.add(company, deployment, moment, tz, tally.unsent_beside(col), 1)
         logger.warning("a status settled elsewhere was dropped", item=name, status=status)
+
+
+def deployment_updates(pending: Pending, require_sending: bool, level: str) -> list[dict[str, Any]]:
+    """Counter updates for each deployment, conditional on its round (and, with claims, on its
+    sending) when `level` is STRICT, on its not being settled when LOOSE; none when NONE."""
+    if level == NONE:
+        return []
+    updates = []
+    for (company, deployment), round_ in pending.rounds.items():
+        counts = pending.counts.get((company, deployment), {})
+        progress_at = int(clock.now().timestamp())
+        statuses = (SENDING,) if level == STRICT and require_sending else (SENDING, PAUSED)
+        updates.append(
+            sends.deployment_counts(
+                company, deployment, counts, progress_at, statuses, round_ if level == STRICT else None
+            )
+        )
+    return updates

@@ -89,7 +89,7 @@ def verify(company_id: int) -> list[str]:
                 moment = from_epoch(recipient.claimed_at)
             else:  # opted out at approval: counted when the deployment first went out
                 moment = deployment.date_sent if recipient.status == Delivery.OPTED_OUT else None
-            records.append((deployment.id, recipient.status, moment, None))
+            records.append((deployment.id, recipient.status, moment, recipient.channel))
     for message in Message.query(company_id, consistent_read=True):
         moment = from_epoch(message.claimed_at) if message.claimed_at is not None else None
         records.append((None, message.status, moment, message.channel))
