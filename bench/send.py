@@ -1,7 +1,8 @@
-"""Sending benchmark: AWS requests (SQS and DynamoDB; gateway calls excluded) per 1,000 SMS, and SMS per
-second through the real workers with a gateway that does nothing.
+"""Sending benchmark: AWS requests (SQS and DynamoDB; gateway calls excluded) per 1,000 SMS (or emails),
+and messages per second through the real workers with a gateway that does nothing.
 
     .venv/bin/python -m bench.send --recipients 10000
+    .venv/bin/python -m bench.send --channel email --recipients 10000
 
 The embedded AWS (moto server) runs in its own process. Counted: the launch, the fan-out, the sender
 and the settlement, as the app makes them; not counted: the SQS polling that Lambda's event source
@@ -23,19 +24,24 @@ def main() -> None:
     parser.add_argument(
         "--transactional", action="store_true", help="no opt-out checks (marketing by default)"
     )
+    parser.add_argument("--channel", choices=("sms", "email"), default="sms")
     args = parser.parse_args()
-    with embedded_aws("colony-bench-send", COLONY_PROVIDER="fake"):
-        result = _run(args.recipients, marketing=not args.transactional)
+    with embedded_aws("colony-bench-send", COLONY_PROVIDER="fake", COLONY_EMAIL_PROVIDER="fake"):
+        result = _run(args.recipients, marketing=not args.transactional, channel=args.channel)
+    unit = UNITS[args.channel]
     print(
-        f"{result['recipients']} SMS ({'marketing' if result['marketing'] else 'transactional'}): "
-        f"{result['aws_requests_per_1000_sms']:.1f} AWS requests per 1,000 SMS, "
-        f"{result['sms_per_s']:.0f} SMS/s; "
-        f"Lambda's SQS polling adds {result['sqs_polling_per_1000_sms']:.1f}"
+        f"{result['recipients']} {unit} ({'marketing' if result['marketing'] else 'transactional'}): "
+        f"{result[f'aws_requests_per_1000_{unit}']:.1f} AWS requests per 1,000 {unit}, "
+        f"{result[f'{unit}_per_s']:.0f} {unit}/s; "
+        f"Lambda's SQS polling adds {result[f'sqs_polling_per_1000_{unit}']:.1f}"
     )
     print(json.dumps(result))
 
 
-def _run(count: int, marketing: bool) -> dict:
+UNITS = {"sms": "sms", "email": "emails"}
+
+
+def _run(count: int, marketing: bool, channel: str) -> dict:
     from app import app
     from bench.counting import count_aws_calls
     from chalicelib import aws, providers
@@ -50,6 +56,7 @@ def _run(count: int, marketing: bool) -> dict:
     from chalicelib.models.contacts import Contact, contact_item, stored_datetime
     from chalicelib.models.deployments import Deployment
     from chalicelib.providers.base import Outgoing, Provider
+    from chalicelib.providers.mail import EmailProvider, OutgoingEmail
     from chalicelib.settings import get_settings
 
     class NoGateway(Provider):
@@ -58,11 +65,25 @@ def _run(count: int, marketing: bool) -> dict:
         def _send(self, sms: Outgoing) -> str:
             return "none"
 
+    class NoMailGateway(EmailProvider):
+        name = "none"
+
+        def _send(self, outgoing: OutgoingEmail) -> str:
+            return "none"
+
     providers._instances["fake"] = NoGateway()
+    providers._email_instances["fake"] = NoMailGateway()
     stack.provision()
     new = companies.create_company(
-        "Bench", "bench@example.com", credits=10 * count, quiet_hours=False, send_rate=1000
+        "Bench",
+        "bench@example.com",
+        credits=10 * count,
+        quiet_hours=False,
+        send_rate=1000,
+        email_send_rate=1000,
+        email_from="Bench <news@bench.example>",
     )
+    email = channel == "email"
     writer = Caller(company=new.company.id, user=new.admin.id, role="admin")
     contact_list = contact_lists.create_list(writer, "Everyone")
     now = stored_datetime(clock.now())
@@ -76,7 +97,7 @@ def _run(count: int, marketing: bool) -> dict:
                 company=new.company.id,
                 first_name=f"Name{n}",
                 last_name=None,
-                email=None,
+                email=f"reader{n}@example.com" if email else None,
                 fields={},
                 created=now,
                 updated=now,
@@ -93,6 +114,8 @@ def _run(count: int, marketing: bool) -> dict:
             "contact_lists": [contact_list.id],
             "marketing": marketing,
             "send_date": "2099-01-01T00:00:00Z",
+            "dispatch": 2 if email else 1,
+            "subject": "Sale today, {{first_name}}",
         },
     )
     drafts.submit(writer, draft.id)
@@ -151,15 +174,17 @@ def _run(count: int, marketing: bool) -> dict:
         deployment.last_progress,
     )
     total = sum(calls.values())
+    unit = UNITS[channel]
     return {
+        "channel": channel,
         "recipients": count,
         "marketing": marketing,
         "aws_requests": total,
-        "aws_requests_per_1000_sms": round(total * 1000 / count, 2),
+        f"aws_requests_per_1000_{unit}": round(total * 1000 / count, 2),
         "aws_requests_by_operation": dict(sorted(calls.items())),
-        "sqs_polling_per_1000_sms": round(polling * 1000 / count, 2),
+        f"sqs_polling_per_1000_{unit}": round(polling * 1000 / count, 2),
         "seconds": round(elapsed, 2),
-        "sms_per_s": round(count / elapsed),
+        f"{unit}_per_s": round(count / elapsed),
     }
 
 

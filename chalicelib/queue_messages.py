@@ -74,6 +74,9 @@ class SendChunk:
     message: str
     optout_text: str
     recipients: list[dict]
+    subject: str = ""  # an email's, as approved (with `message` its text part and `html`)
+    html: str = ""
+    email_credits: int = 0
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class Stack:
 def stack(tmp_path_factory) -> Iterator[Stack]:
     moto_port, api_port = free_port(), free_port()
     outbox = tmp_path_factory.mktemp("outbox") / "outbox.jsonl"
+    mail = tmp_path_factory.mktemp("mail")
     env = {
         **os.environ,
         "COLONY_STAGE": "local",
@@ -66,8 +67,16 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "PORT": str(api_port),
         "PYTHONUNBUFFERED": "1",
         "COLONY_OUTBOX": str(outbox),
+        "COLONY_MAIL_DIR": str(mail / "eml"),
+        "COLONY_EMAIL_OUTBOX": str(mail / "outbox-email.jsonl"),
     }
-    for name in ("COLONY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "COLONY_PROVIDER"):
+    for name in (
+        "COLONY_PREFIX",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "COLONY_PROVIDER",
+        "COLONY_EMAIL_PROVIDER",
+    ):
         env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local"],

@@ -1,9 +1,12 @@
 """Over real HTTP against the stack `make run` starts: auth, roles and tenancy, then a clean stop."""
 
+import email
+import email.policy
 import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -219,6 +222,78 @@ def test_a_campaign_from_a_csv_to_the_outbox(stack):
     daily = requests.get(f"{stack.api}/stats/daily", headers=member, timeout=10).json()["results"]
     assert {row["deployment"] for row in daily} == {None}
     assert sum(row["sms_sent_count"] for row in daily) == 150
+
+
+def test_an_email_campaign_writes_one_eml_per_recipient_with_the_unsubscribe_headers(stack):
+    """Contacts by address alone and by both, a dispatch-2 deployment: one .eml per address, each with
+    the one-click headers and its own link, and the balance down by exactly the quote."""
+    company = stack.cli("company", "create", "--name", "Letters", "--credits", "1000")
+    admin = auth(company["api_key"])
+    approver = auth(
+        stack.cli(
+            "user",
+            "create",
+            "--company",
+            str(company["company"]["id"]),
+            "--email",
+            "ok@letters.example",
+            "--role",
+            "approver",
+        )["api_key"]
+    )
+    settings = {"quiet_hours": False, "email_from": "Letters <news@letters.example>", "email_send_rate": 100}
+    assert requests.patch(f"{stack.api}/company", headers=admin, json=settings, timeout=10).status_code == 200
+    addresses = [f"reader{n}@example.com" for n in range(12)]
+    csv = "Email,Mobile,Name\r\n" + "".join(
+        f"{a},{'' if i % 2 else f'08300000{i:02d}'},Reader{i}\r\n" for i, a in enumerate(addresses)
+    )
+    started = requests.post(
+        f"{stack.api}/contact-lists/import",
+        headers={"Authorization": admin["Authorization"]},
+        files={"file": ("readers.csv", csv.encode())},
+        timeout=10,
+    )
+    job = _wait_for_import(stack, admin["Authorization"].split()[1], started.json()["id"])
+    assert job["imported"] == 12
+    draft = requests.post(
+        f"{stack.api}/deployments",
+        headers=admin,
+        timeout=10,
+        json={
+            "title": "Letter",
+            "message": "Dear {{first_name}}, news inside.",
+            "subject": "News for {{first_name}}",
+            "html": "<p>Dear <b>{{first_name}}</b></p>",
+            "dispatch": 2,
+            "contact_lists": [job["contact_list"]],
+        },
+    ).json()
+    quote = requests.get(f"{stack.api}/deployments/{draft['id']}/quote", headers=admin, timeout=10).json()
+    assert (quote["emails"], quote["credits"]) == (12, 12)
+    assert requests.post(f"{stack.api}/deployments/{draft['id']}/submit", headers=admin, timeout=10).ok
+    approved = requests.post(f"{stack.api}/deployments/{draft['id']}/approve", headers=approver, timeout=10)
+    assert approved.status_code == 200, approved.text
+
+    def finished():
+        found = requests.get(f"{stack.api}/deployments/{draft['id']}", headers=admin, timeout=10).json()
+        return found if found["status_name"] in ("sent", "failed") else None
+
+    state = _eventually(finished, seconds=90)
+    assert state["status_name"] == "sent", state
+    mails = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in Path(stack.env["COLONY_MAIL_DIR"]).glob("*.eml")
+    ]
+    ours = [m for m in mails if m["X-Colony-Reference"].startswith(f"d{draft['id']}:")]
+    assert sorted(m["To"] for m in ours) == sorted(addresses)
+    links = {m["List-Unsubscribe"] for m in ours}
+    assert len(links) == 12 and all(m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for m in ours)
+    first = ours[0]
+    assert first["Subject"].startswith("News for Reader")
+    assert "<b>Reader" in first.get_body(("html",)).get_content()
+    balance = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"]
+    assert balance == 1000 - quote["credits"]
+    assert stack.cli("stats", "verify", "--company", str(company["company"]["id"]))["ok"] is True
 
 
 def _eventually(check, seconds=30):

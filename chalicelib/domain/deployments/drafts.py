@@ -24,6 +24,7 @@ from chalicelib.models.deployments import Deployment
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
 MAX_MESSAGE = 1600
+MAX_DEPLOYMENT_HTML_BYTES = 100_000  # with the texts, under what a send chunk (an SQS message) holds
 MAX_LISTS = 50
 EDITABLE = (
     "title",
@@ -122,6 +123,10 @@ def _html(caller: Caller, value: str | None, source: str) -> str | None:
     if len(value) > MAX_HTML or not encodable(value):
         raise ValueError(f"must be valid text of at most {MAX_HTML} characters")
     clean = sanitised_html(value)
+    if len(clean.encode()) > MAX_DEPLOYMENT_HTML_BYTES:
+        raise ValueError(
+            f"must be at most {MAX_DEPLOYMENT_HTML_BYTES:,} bytes once sanitised (it rides in every chunk)"
+        )
     compile_template(clean, "html")
     return clean
 

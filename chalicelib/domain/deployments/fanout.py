@@ -19,7 +19,7 @@ from chalicelib.models.deployments import Deployment, Recipient
 CHUNK = 100
 
 
-CHUNK_BYTES = 200_000  # an SQS message holds 256 KiB
+CHUNK_BYTES = 220_000  # an SQS message holds 256 KiB: the texts and the recipients share this
 
 
 FANOUT_PAGE = 2000
@@ -98,10 +98,13 @@ def _chunks(deployment: Deployment, round_: int, page: list[Recipient]) -> list[
     """At most CHUNK recipients a chunk, and few enough bytes for an SQS message however long their
     personal fields and texts are."""
     chunks, values, size = [], [], 0
+    room = CHUNK_BYTES - sum(
+        len((text or "").encode()) for text in (deployment.message, deployment.subject, deployment.html)
+    )
     for recipient in page:
         value = _values(recipient)
         length = len(json.dumps(value, ensure_ascii=False).encode())
-        if values and (len(values) == CHUNK or size + length > CHUNK_BYTES):
+        if values and (len(values) == CHUNK or size + length > room):
             chunks.append(_chunk(deployment, round_, values))
             values, size = [], 0
         values.append(value)
@@ -122,6 +125,9 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
         message=deployment.message or "",
         optout_text=deployment.frozen_optout_text or "",
         recipients=values,
+        subject=deployment.subject or "",
+        html=deployment.html or "",
+        email_credits=deployment.frozen_email_credits or 0,
     )
 
 

@@ -12,13 +12,14 @@ from chalicelib.domain.contacts.unsubscribes import link_for, with_unsubscribe
 from chalicelib.domain.rules.email_content import escaped, one_line
 from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment, Message
+from chalicelib.models.deployments import Message
 from chalicelib.providers.mail import OutgoingEmail
+from chalicelib.queue_messages import SendChunk
 
 
 @dataclass(frozen=True)
 class EmailContent:
-    """A deployment's email as approved, split for rendering, and what each one costs."""
+    """A deployment's email as approved (its chunks carry it), split for rendering, and what each costs."""
 
     subject: Template
     text: Template
@@ -26,12 +27,12 @@ class EmailContent:
     credits: int
 
 
-def email_content(deployment: Deployment) -> EmailContent:
+def email_content(chunk: SendChunk) -> EmailContent:
     return EmailContent(
-        subject=compile_template(deployment.subject or ""),
-        text=compile_template(deployment.message or ""),
-        html=compile_template(deployment.html) if deployment.html else None,
-        credits=deployment.frozen_email_credits or 1,
+        subject=compile_template(chunk.subject),
+        text=compile_template(chunk.message),
+        html=compile_template(chunk.html) if chunk.html else None,
+        credits=chunk.email_credits or 1,
     )
 
 

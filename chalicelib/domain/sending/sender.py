@@ -32,7 +32,7 @@ from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
+from chalicelib.models.deployments import Bulk, Message, Recipient, recipient_key
 from chalicelib.providers import Outgoing, Permanent, Provider, Retryable, email_provider, provider
 
 GROUP = 25
@@ -67,7 +67,7 @@ class Sender:
         self._last_claimed: set[str] = set()
         self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
-        self._emails: dict[int, EmailContent] = {}
+        self._email: tuple[Any, Any] = (None, None)
 
     # ---- deployments -------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class Sender:
         how many credits (None: an SMS's segments)."""
         reference = f"d{chunk.deployment}:{recipient['msisdn']}"
         if _channel(recipient) == EMAIL:
-            content = self._email_content(chunk.company, chunk.deployment)
+            content = self._email_content(chunk)
             values = {**recipient, "msisdn": recipient.get("number")}
             email = deployment_email(company, content, values, chunk.marketing, reference)
             return (
@@ -141,11 +141,11 @@ class Sender:
         )
         return sms, self.gateway, self._pacer(company, chunk.sender or ""), None
 
-    def _email_content(self, company: int, deployment: int) -> EmailContent:
-        """A deployment's approved email, read once an invocation (it cannot change while sending)."""
-        if deployment not in self._emails:
-            self._emails[deployment] = email_content(Deployment.get(company, deployment))
-        return self._emails[deployment]
+    def _email_content(self, chunk: queue_messages.SendChunk) -> EmailContent:
+        """The chunk's email, split once a chunk."""
+        if self._email[0] is not chunk:
+            self._email = (chunk, email_content(chunk))
+        return self._email[1]
 
     def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
         """Claim `numbers` for sending (in the transaction that also writes the last group's statuses).
