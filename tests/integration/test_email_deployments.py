@@ -13,6 +13,7 @@ import pytest
 from chalicelib import queue_messages
 from chalicelib.domain.deployments import fanout, settlement
 from chalicelib.domain.sending import sender
+from chalicelib.domain.stats.verify import verify
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.providers import Permanent, Retryable
@@ -147,6 +148,7 @@ def test_a_recipient_without_an_address_fails_for_free_and_counts_as_email_unsen
     assert Company.get(acme.id).credits == 1000 - 2
     row = hour_row(api, acme.member)
     assert (row["email_sent_count"], row["email_unsent_count"], row["sms_unsent_count"]) == (1, 1, 0)
+    assert verify(acme.id) == []
 
 
 def test_an_address_shared_by_two_people_is_emailed_once(api, acme, pump, mail_gateway):
@@ -212,6 +214,7 @@ def test_an_unsubscribe_stops_the_next_marketing_email_and_not_the_sms(
     assert statuses(second) == {"sent": 1, "opted_out": 1}
     row = hour_row(api, acme.member)
     assert (row["email_sent_count"], row["email_optout_count"], row["sms_sent_count"]) == (1, 1, 1)
+    assert verify(acme.id) == []
 
 
 def test_an_sms_opt_out_does_not_stop_the_email(api, acme, pump, gateway, mail_gateway):
@@ -265,6 +268,7 @@ def test_a_crash_between_ses_and_the_status_write_leaves_one_group_unknown_and_n
     assert Company.get(acme.id).credits == 1000 - 120
     row = hour_row(api, acme.member)
     assert (row["email_sent_count"], row["email_unsent_count"]) == (35, 25)
+    assert verify(acme.id) == []
 
 
 def test_two_workers_on_one_email_chunk_send_each_once(api, acme, subscribers, mail_gateway):
