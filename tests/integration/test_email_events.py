@@ -95,3 +95,29 @@ def test_an_event_for_no_email_of_ours_or_not_understood_changes_nothing(sent_em
     assert email_events.handle(json.dumps({"eventType": "Delivery"})) == {"dropped": 1}
     assert email_events.handle(ses_event("Open", email.provider_id)) == {"result": "ignored"}
     assert Message.get(acme.id, email.id).status == "sent"
+
+
+def test_events_about_a_deployments_email_move_its_recipient_and_a_bounce_suppresses(
+    api, tenants, pump, mail_gateway
+):
+    from chalicelib.models.deployments import Recipient
+    from tests.factories import create_contact_list, create_contacts, pending_deployment
+
+    acme, _ = tenants
+    assert api.patch("/company", acme.admin, {"email_from": "news@acme.co.za"}).status == 200
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, "27820000001", email=ANN)
+    create_contacts(acme.id, contact_list.id, "27820000002", email="bob@example.com")
+    deployment = pending_deployment(acme, [contact_list.id], dispatch=2, subject="News")
+    assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).status == 200
+    pump.drain()
+    ann = Recipient.get(deployment.id, ANN)
+    bob = Recipient.get(deployment.id, "bob@example.com")
+    assert email_events.handle(bounce(ann.provider_id)) == {"result": "applied"}
+    assert email_events.handle(ses_event("Delivery", bob.provider_id)) == {"result": "applied"}
+    assert Recipient.get(deployment.id, ANN).status == "failed"
+    delivered = Recipient.get(deployment.id, "bob@example.com")
+    assert delivered.status == "delivered" and delivered.date_delivered is not None
+    assert optouts.opted_out(acme.id, None, [ANN, "bob@example.com"]) == {ANN}
+    (row,) = api.get(f"/deployments/{deployment.id}/stats/hourly", acme.member).body["results"]
+    assert (row["email_sent_count"], row["email_unsent_count"]) == (1, 1)

@@ -12,7 +12,7 @@ from chalicelib.domain.rules.addresses import InvalidAddress, address_key, norma
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.log import logger
-from chalicelib.models.deployments import Message
+from chalicelib.models.deployments import Message, Recipient
 
 SOURCE = "ses"
 _OUTCOMES = {"Delivery": Delivery.DELIVERED, "Complaint": Delivery.DELIVERED, "Reject": Delivery.FAILED}
@@ -33,7 +33,7 @@ def apply(event: EmailEvent) -> str:
     outcome = _OUTCOMES.get(event.kind, Delivery.FAILED if event.kind == "Bounce" else None)
     if outcome is None:
         return "ignored"
-    companies = {hit.company for hit in Message.by_provider_id.query(event.message_id, limit=2)}
+    companies = _senders_of(event.message_id)
     error = receipts.failure_text(outcome, event.kind, event.description)
     receipt = receipts.Receipt(outcome, provider_id=event.message_id, error=error)
     result = receipts.apply(receipt, None, channel=EMAIL)
@@ -42,6 +42,16 @@ def apply(event: EmailEvent) -> str:
         for company in companies:
             _suppress(company, event.addresses, reason)
     return result
+
+
+def _senders_of(message_id: str) -> set[int]:
+    """The companies whose API email or deployment email SES gave `message_id`."""
+    companies = {hit.company for hit in Message.by_provider_id.query(message_id, limit=2)}
+    for hit in Recipient.by_provider_id.query(message_id, limit=2):
+        found = Recipient.get_or_none(hit.deployment, hit.msisdn)
+        if found is not None:
+            companies.add(found.company)
+    return companies
 
 
 def _suppress(company: int, addresses: tuple[str, ...], reason: str) -> None:
