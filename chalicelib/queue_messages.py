@@ -76,7 +76,7 @@ class SendChunk:
     recipients: list[dict]
     subject: str = ""  # an email's, as approved (with `message` its text part and `html`)
     html: str = ""
-    email_credits: int = 0
+    email_credits: int = 1  # what each email costs, frozen at approval
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.rules.email_content import encodable
 
 _KIND_NAMES = {
     str: "a string",
@@ -35,6 +36,8 @@ class Field:
         if self.max_length is not None and isinstance(value, (str, list)) and len(value) > self.max_length:
             unit = "characters" if self.kind is str else "items"
             return f"must be at most {self.max_length} {unit}"
+        if isinstance(value, str) and not encodable(value):
+            return "must be valid Unicode text (it holds a lone surrogate)"
         return None
 
 

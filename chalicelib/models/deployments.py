@@ -72,6 +72,7 @@ class Deployment(BaseModel):
     opted_out = NumberAttribute(default=0)
     email_opted_out = NumberAttribute(default=0)
     emails = NumberAttribute(default=0)
+    sms_segments = NumberAttribute(null=True)  # the quoted SMS segments (total_credits becomes what was used)
     unreachable = NumberAttribute(default=0)
     encoding = UnicodeAttribute(null=True)
     non_gsm_chars = ListAttribute(of=UnicodeAttribute, default=list)

@@ -11,7 +11,8 @@ from chalicelib.log import logger
 
 
 def handle(message: str) -> dict[str, Any]:
-    """`{eventType, mail: {messageId}, bounce: {bounceType, bouncedRecipients}, complaint: {…}}`."""
+    """`{eventType, mail: {messageId, headers}, bounce: {bounceType, bouncedRecipients}, complaint: {…}}`;
+    the `X-Colony-Reference` header names the email before its SES id is written."""
     event = parse(message)
     if event is None:
         return {"dropped": 1}
@@ -35,11 +36,21 @@ def parse(message: str) -> EmailEvent | None:
     addresses = tuple(
         r["emailAddress"] for r in listed if isinstance(r, dict) and isinstance(r.get("emailAddress"), str)
     )
+    headers = mail.get("headers") if isinstance(mail.get("headers"), list) else []
+    reference = next(
+        (
+            h.get("value")
+            for h in headers
+            if isinstance(h, dict) and str(h.get("name", "")).lower() == "x-colony-reference"
+        ),
+        None,
+    )
     diagnostic = next((r.get("diagnosticCode") for r in listed if isinstance(r, dict)), None)
     described = [detail.get("bounceType"), detail.get("bounceSubType"), detail.get("reason"), diagnostic]
     return EmailEvent(
         kind=kind,
         message_id=mail["messageId"],
+        reference=reference if isinstance(reference, str) else None,
         addresses=addresses,
         permanent=detail.get("bounceType") == "Permanent",
         description=" ".join(str(part) for part in described if part),

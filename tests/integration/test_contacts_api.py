@@ -194,3 +194,24 @@ def test_an_address_is_stored_normalised_and_a_blank_one_clears_it(api, tenants)
     assert refused.status == 400
     assert refused.body["error"]["fields"]["email"][0].startswith("must be an email address (")
     assert Contact.get(contact_list.id, "27815854565").email is None
+
+
+def test_a_contact_reached_by_email_alone_keeps_a_way_to_reach_it(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    made = api.post(f"/contact-lists/{contact_list.id}/contacts", acme.member, {"email": "Ann@Example.com"})
+    assert made.status == 201 and (made.body["msisdn"], made.body["email"]) == (None, "Ann@example.com")
+    path = f"/contact-lists/{contact_list.id}/contacts/{made.body['id']}"
+    emptied = api.patch(path, acme.member, {"email": ""})
+    assert emptied.status == 400 and list(emptied.body["error"]["fields"]) == ["email"]
+    numbered = api.patch(path, acme.member, {"msisdn": "0815854565"})
+    assert numbered.status == 200 and (numbered.body["msisdn"], numbered.body["email"]) == (
+        "27815854565",
+        "Ann@example.com",
+    )
+    again = api.post(f"/contact-lists/{contact_list.id}/contacts", acme.member, {"email": "bob@example.com"})
+    moved = api.patch(
+        f"/contact-lists/{contact_list.id}/contacts/{again.body['id']}", acme.member, {"msisdn": "0815854565"}
+    )
+    assert moved.status == 409
+    assert api.get(f"/contact-lists/{contact_list.id}", acme.member).body["contact_count"] == 2

@@ -60,6 +60,8 @@ def test_a_draft_is_created_with_the_seed_fields(api, tenants, audience):
         ({"message": "Hi {{name}}"}, "message"),
         ({"message": ""}, "message"),
         ({"dispatch": 4}, "dispatch"),
+        ({"message": "Hi \ud800"}, "message"),
+        ({"title": "\udfff"}, "title"),
         ({"dispatch": 0}, "dispatch"),
         ({"subject": "Hi {{nickname}}"}, "subject"),
         ({"subject": "two\nlines"}, "subject"),

@@ -207,6 +207,8 @@ def update_contact(
     number = checked.msisdn if replace or "msisdn" in data else number_in(current.msisdn)
     email = checked.values.get("email", current.email)
     if not number and not email:
+        if "email" in checked.values:
+            raise invalid_field("email", "is required while the contact has no number")
         raise invalid_field("msisdn", "is required while the contact has no email")
     checked.msisdn = person_key(number, email)
     contact_list = contact_lists.get_writable_list(caller, list_id)

@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import queue_messages
+from chalicelib.domain.deployments.quotes import email_price
 from chalicelib.domain.deployments.settlement import count_given_up, fail_unclaimed
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.log import logger
@@ -127,7 +128,7 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
         recipients=values,
         subject=deployment.subject or "",
         html=deployment.html or "",
-        email_credits=deployment.frozen_email_credits or 0,
+        email_credits=email_price(deployment),
     )
 
 

@@ -66,18 +66,26 @@ def quote_actions(result: Quote) -> list:
         Deployment.opted_out.set(result.opted_out),
         Deployment.email_opted_out.set(result.email_opted_out),
         Deployment.emails.set(result.emails),
+        Deployment.sms_segments.set(result.segments_total),
         Deployment.unreachable.set(result.unreachable),
         Deployment.encoding.set(result.encoding),
         Deployment.non_gsm_chars.set(sorted(result.non_gsm_chars)[: audience.MAX_NON_GSM_SHOWN]),
     ]
 
 
+def email_price(deployment: Deployment) -> int:
+    """What each of a deployment's emails costs: the company's `email_credits` frozen at approval (0 is
+    a price too)."""
+    return 1 if deployment.frozen_email_credits is None else deployment.frozen_email_credits
+
+
 def stored_quote(deployment: Deployment) -> Quote:
-    email_credits = deployment.frozen_email_credits or 1
+    email_credits = email_price(deployment)
+    segments = deployment.sms_segments
     return Quote(
         recipients=deployment.total_contacts,
         opted_out=deployment.opted_out,
-        segments_total=deployment.total_credits - deployment.emails * email_credits,
+        segments_total=deployment.total_credits if segments is None else segments,
         emails=deployment.emails,
         email_opted_out=deployment.email_opted_out,
         unreachable=deployment.unreachable,

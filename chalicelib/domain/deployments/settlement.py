@@ -13,10 +13,12 @@ from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.contacts.audience import text_for
 from chalicelib.domain.credits import refund
+from chalicelib.domain.deployments.quotes import email_price
 from chalicelib.domain.deployments.store import unchanged_meanwhile
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.rules.destinations import unreachable_reason
 from chalicelib.domain.rules.lifecycle import CHARGED, FAILED, PAUSED, SENDING, SENT, Delivery
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template
@@ -78,7 +80,7 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
         tally = Tally()
         moment = periods.from_epoch(recipient.claimed_at)
         tally.add(deployment.company, deployment.id, moment, tz, column(Delivery.UNKNOWN, recipient.channel))
-        if _counted_update(recipient, [Recipient.status.set(Delivery.UNKNOWN)], Delivery.SENDING, tally):
+        if _counted_update(recipient, _lost(recipient), Delivery.SENDING, tally):
             counted += recipient.claim_round == deployment.round
     sent = 0
     unwritten = _receipt_without_outcome() & (Recipient.claimed_at < before)
@@ -96,6 +98,15 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
         )
     logger.warning("lost claims recovered", deployment=deployment.id, counted=counted, receipted=sent)
     return counted + sent
+
+
+def _lost(recipient: Recipient) -> list:
+    """What a claim a dead worker left becomes: `unknown` (it may have gone out), or `failed` when its
+    channel could never have sent it (no number, no address: it cost nothing)."""
+    reason = unreachable_reason(recipient.channel, recipient.msisdn, recipient.email)
+    if reason is None:
+        return [Recipient.status.set(Delivery.UNKNOWN)]
+    return [Recipient.status.set(Delivery.FAILED), Recipient.error.set(reason)]
 
 
 def _receipt_without_outcome():
@@ -203,7 +214,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     if deployment.status not in (SENDING, PAUSED):
         return
     template = compile_template(deployment.message or "")
-    email_credits = deployment.frozen_email_credits or 1
+    email_credits = email_price(deployment)
     totals = {Delivery.SENT: 0, Delivery.FAILED: 0, Delivery.OPTED_OUT: 0, Delivery.UNKNOWN: 0, "used": 0}
     tz = Company.get(deployment.company).timezone
     for recipient in Recipient.query(deployment.id, consistent_read=True):
@@ -274,6 +285,12 @@ def _settled(
                 Recipient.claimed_at.set(periods.epoch(now)),
             ]
             tally.add(company, recipient.deployment, now, tz, column(Delivery.FAILED, recipient.channel))
+        elif recipient.status == Delivery.SENDING and unreachable_reason(
+            recipient.channel, recipient.msisdn, recipient.email
+        ):
+            actions = _lost(recipient)
+            claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
+            tally.add(company, recipient.deployment, claimed, tz, column(Delivery.FAILED, recipient.channel))
         elif recipient.status in (Delivery.SENDING, Delivery.UNKNOWN) or (
             recipient.receipt and recipient.segments is None
         ):

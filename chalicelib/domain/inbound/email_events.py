@@ -22,6 +22,7 @@ _OUTCOMES = {"Delivery": Delivery.DELIVERED, "Complaint": Delivery.DELIVERED, "R
 class EmailEvent:
     kind: str  # Delivery, Bounce, Complaint, Reject
     message_id: str
+    reference: str | None = None  # the email's X-Colony-Reference header (m<company>:<id>, d<dep>:<key>)
     addresses: tuple[str, ...] = ()  # the bounced or complaining recipients
     permanent: bool = False  # a bounce SES will not retry
     description: str = ""
@@ -33,9 +34,9 @@ def apply(event: EmailEvent) -> str:
     outcome = _OUTCOMES.get(event.kind, Delivery.FAILED if event.kind == "Bounce" else None)
     if outcome is None:
         return "ignored"
-    companies = _senders_of(event.message_id)
+    companies = _senders_of(event.message_id, event.reference)
     error = receipts.failure_text(outcome, event.kind, event.description)
-    receipt = receipts.Receipt(outcome, provider_id=event.message_id, error=error)
+    receipt = receipts.Receipt(outcome, provider_id=event.message_id, reference=event.reference, error=error)
     result = receipts.apply(receipt, None, channel=EMAIL)
     if event.kind == "Complaint" or (event.kind == "Bounce" and event.permanent):
         reason = "complained" if event.kind == "Complaint" else "bounced"
@@ -44,11 +45,18 @@ def apply(event: EmailEvent) -> str:
     return result
 
 
-def _senders_of(message_id: str) -> set[int]:
-    """The companies whose API email or deployment email SES gave `message_id`."""
+def _senders_of(message_id: str, reference: str | None) -> set[int]:
+    """The companies whose API email or deployment email SES gave `message_id` (or its reference names:
+    an event can beat the write of the id)."""
     companies = {hit.company for hit in Message.by_provider_id.query(message_id, limit=2)}
-    for hit in Recipient.by_provider_id.query(message_id, limit=2):
-        found = Recipient.get_or_none(hit.deployment, hit.msisdn)
+    recipients = [(hit.deployment, hit.msisdn) for hit in Recipient.by_provider_id.query(message_id, limit=2)]
+    parsed = receipts.parse_reference(reference)
+    if parsed is not None and parsed[0] == "m":
+        companies.add(parsed[1])
+    elif parsed is not None:
+        recipients.append((parsed[1], str(parsed[2])))
+    for deployment, key in recipients:
+        found = Recipient.get_or_none(deployment, key)
         if found is not None:
             companies.add(found.company)
     return companies

@@ -9,7 +9,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from chalicelib.domain.contacts.unsubscribes import link_for, with_unsubscribe
-from chalicelib.domain.rules.email_content import escaped, one_line
+from chalicelib.domain.rules.email_content import escaped, one_line, sanitised_html
 from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message
@@ -32,15 +32,16 @@ def email_content(chunk: SendChunk) -> EmailContent:
         subject=compile_template(chunk.subject),
         text=compile_template(chunk.message),
         html=compile_template(chunk.html) if chunk.html else None,
-        credits=chunk.email_credits or 1,
+        credits=chunk.email_credits,
     )
 
 
 def deployment_email(
     company: Company, content: EmailContent, values: dict[str, Any], marketing: bool, reference: str
 ) -> OutgoingEmail:
-    """One recipient's email: `values` are what its placeholders read (escaped for the HTML part)."""
-    html = content.html.render(escaped(values)) if content.html else None
+    """One recipient's email: `values` are what its placeholders read (escaped into the HTML part, which
+    is sanitised again once rendered, so no value can smuggle in a `javascript:` link)."""
+    html = sanitised_html(content.html.render(escaped(values))) if content.html else None
     return outgoing_email(
         company,
         to=values["email"],

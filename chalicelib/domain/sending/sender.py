@@ -19,14 +19,13 @@ from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import launch
-from chalicelib.domain.rules.channels import EMAIL, SMS
-from chalicelib.domain.rules.destinations import unreachable_reason
+from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
-from chalicelib.domain.rules.segments import cost
-from chalicelib.domain.rules.templates import Template, compile_template, priced_text
+from chalicelib.domain.rules.templates import compile_template
 from chalicelib.domain.sending import pacing, writes
-from chalicelib.domain.sending.emails import EmailContent, deployment_email, email_content, message_email
+from chalicelib.domain.sending.emails import email_content
+from chalicelib.domain.sending.outgoing import channel_of, for_message, for_recipient, unreachable
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
@@ -34,6 +33,7 @@ from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Message, Recipient, recipient_key
 from chalicelib.providers import Outgoing, Permanent, Provider, Retryable, email_provider, provider
+from chalicelib.providers.mail import OutgoingEmail
 
 GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
@@ -67,20 +67,21 @@ class Sender:
         self._last_claimed: set[str] = set()
         self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
-        self._email: tuple[Any, Any] = (None, None)
 
     # ---- deployments -------------------------------------------------------------------------
 
     def send_chunk(self, chunk: queue_messages.SendChunk) -> None:
         company = self._company(chunk.company)
         template = compile_template(chunk.message)
+        emails = any(channel_of(r) == EMAIL for r in chunk.recipients)
+        content = email_content(chunk) if emails else None
         key = (chunk.company, chunk.deployment)
         blocked: set[str] = set()
         checked_at = -OPTOUTS_FRESH_SECONDS
         for start in range(0, len(chunk.recipients), GROUP):
             group = chunk.recipients[start : start + GROUP]
             if chunk.marketing and not all(
-                marketing_may_go(company, channel, clock.now()) for channel in {_channel(r) for r in group}
+                marketing_may_go(company, channel, clock.now()) for channel in {channel_of(r) for r in group}
             ):
                 launch.pause(chunk.company, chunk.deployment, company)
                 self.flush()
@@ -91,7 +92,7 @@ class Sender:
                 return
             if chunk.marketing and time.monotonic() - checked_at > OPTOUTS_FRESH_SECONDS:
                 # A STOP that arrives mid-chunk is honoured within seconds, not only from the next chunk.
-                rest = [r["msisdn"] for r in chunk.recipients[start:] if _unreachable(r) is None]
+                rest = [r["msisdn"] for r in chunk.recipients[start:] if unreachable(r) is None]
                 blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
                 checked_at = time.monotonic()
             claimed = self._claim(key, chunk.round, [r["msisdn"] for r in group])
@@ -100,52 +101,19 @@ class Sender:
             for recipient in group:
                 if recipient["msisdn"] not in claimed:
                     continue
-                reason = _unreachable(recipient)
+                reason = unreachable(recipient)
                 if reason is not None:
                     self._recipient_done(chunk, recipient, Result(Delivery.FAILED, error=reason))
                     continue
                 if recipient["msisdn"] in blocked:
                     self._recipient_done(chunk, recipient, Result(Delivery.OPTED_OUT))
                     continue
-                outgoing, gateway, pacer, charge = self._to_recipient(chunk, company, template, recipient)
+                outgoing = for_recipient(chunk, company, template, content, recipient)
+                charge = content.credits if isinstance(outgoing, OutgoingEmail) and content else None
                 release = self._release_recipients(chunk, group)
-                result = self._deliver(outgoing, gateway, pacer, release, charge)
+                result = self._deliver(outgoing, *self._route(company, outgoing), release, charge)
                 self._recipient_done(chunk, recipient, result)
         self.touched.add(key)
-
-    def _to_recipient(
-        self, chunk: queue_messages.SendChunk, company: Company, template: Template, recipient: dict
-    ) -> tuple[Any, Provider, pacing.Pacer, int | None]:
-        """What one recipient gets (its SMS or its email), through which gateway, at which pace, for
-        how many credits (None: an SMS's segments)."""
-        reference = f"d{chunk.deployment}:{recipient['msisdn']}"
-        if _channel(recipient) == EMAIL:
-            content = self._email_content(chunk)
-            values = {**recipient, "msisdn": recipient.get("number")}
-            email = deployment_email(company, content, values, chunk.marketing, reference)
-            return (
-                email,
-                self.mail_gateway,
-                self._pacer(company, EMAIL_PACE, company.email_send_rate),
-                content.credits,
-            )
-        text = _text(template, chunk.optout_text, recipient)
-        sms = Outgoing(
-            to=recipient["msisdn"],
-            sender=chunk.sender or None,
-            text=text,
-            segments=cost(text).segments,
-            marketing=chunk.marketing,
-            reference=reference,
-            deployment=chunk.deployment,
-        )
-        return sms, self.gateway, self._pacer(company, chunk.sender or ""), None
-
-    def _email_content(self, chunk: queue_messages.SendChunk) -> EmailContent:
-        """The chunk's email, split once a chunk."""
-        if self._email[0] is not chunk:
-            self._email = (chunk, email_content(chunk))
-        return self._email[1]
 
     def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
         """Claim `numbers` for sending (in the transaction that also writes the last group's statuses).
@@ -173,7 +141,7 @@ class Sender:
         name = COUNTER_OF[result.status]
         counts[name] = counts.get(name, 0) + 1
         tz = self._company(chunk.company).timezone
-        col = tally.column(result.status, _channel(recipient))
+        col = tally.column(result.status, channel_of(recipient))
         self.pending.tally.add(chunk.company, chunk.deployment, self._claimed_at, tz, col)
         self.pending.counted[sends.item_name(outcome)] = (
             chunk.company,
@@ -218,7 +186,7 @@ class Sender:
         if any(self._bulk(m) is None for m in unpaid):
             raise RetryLater("a bulk request is not settled yet")
         now = clock.now()
-        waiting = [m for m in queued if m.marketing and not marketing_may_go(company, _channel(m), now)]
+        waiting = [m for m in queued if m.marketing and not marketing_may_go(company, channel_of(m), now)]
         if waiting:
             opening = next_opening(clock.now(), company.timezone, company.default_region)
             delay = int(min(900, max(1, (opening - clock.now()).total_seconds())))
@@ -248,8 +216,9 @@ class Sender:
                 elif message.id in blocked:
                     self._message_done(message, Result(Delivery.OPTED_OUT), refund=True)
                 else:
-                    outgoing, gateway, pacer = self._outgoing(message, company)
-                    result = self._deliver(outgoing, gateway, pacer, self._release_messages(group))
+                    outgoing = for_message(message, company)
+                    route = self._route(company, outgoing)
+                    result = self._deliver(outgoing, *route, self._release_messages(group))
                     self._message_done(message, result, refund=result.status != Delivery.SENT)
 
     def _bulk(self, message: Message) -> str | None:
@@ -279,7 +248,7 @@ class Sender:
         )
         self.pending.updates.append(outcome)
         tz = self._company(message.company).timezone
-        col = tally.column(result.status, _channel(message))
+        col = tally.column(result.status, channel_of(message))
         self.pending.tally.add(message.company, None, self._claimed_at, tz, col)
         self.pending.counted[sends.item_name(outcome)] = (
             message.company,
@@ -308,24 +277,11 @@ class Sender:
 
     # ---- the gateway ---------------------------------------------------------------------------
 
-    def _outgoing(self, message: Message, company: Company) -> tuple[Any, Provider, pacing.Pacer]:
-        """What an API message goes out as, through which gateway, at which pace."""
-        reference = f"m{message.company}:{message.id}"
-        if _channel(message) == EMAIL:
-            return (
-                message_email(company, message, reference),
-                self.mail_gateway,
-                self._pacer(company, EMAIL_PACE, company.email_send_rate),
-            )
-        sms = Outgoing(
-            to=message.destination,
-            sender=message.sender,
-            text=message.text,
-            segments=message.segments,
-            marketing=message.marketing,
-            reference=reference,
-        )
-        return sms, self.gateway, self._pacer(company, message.sender or "")
+    def _route(self, company: Company, outgoing: Outgoing | OutgoingEmail) -> tuple[Provider, pacing.Pacer]:
+        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email)."""
+        if isinstance(outgoing, OutgoingEmail):
+            return self.mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate)
+        return self.gateway, self._pacer(company, outgoing.sender or "")
 
     def _deliver(
         self,
@@ -432,17 +388,3 @@ class Sender:
                 if not lost or any(i < first_claim or i >= first_deployment for i in failed):
                     raise
                 claims = [c for i, c in enumerate(claims) if i not in lost]
-
-
-def _channel(item: Message | dict) -> str:
-    """The channel of an API message or of a chunk's recipient."""
-    channel = item.get("channel") if isinstance(item, dict) else item.channel
-    return channel or SMS
-
-
-def _unreachable(recipient: dict) -> str | None:
-    return unreachable_reason(recipient.get("channel"), recipient["msisdn"], recipient.get("email"))
-
-
-def _text(template: Template, optout_text: str, recipient: dict) -> str:
-    return priced_text(recipient.get("message") or template.render(recipient), optout_text)
