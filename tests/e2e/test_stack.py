@@ -172,14 +172,7 @@ def test_a_campaign_from_a_csv_to_the_outbox(stack):
     )
     numbers = [f"2783{n:07d}" for n in range(150)]
     csv = "Mobile,First Name\r\n" + "".join(f"0{n[2:]},Friend{i}\r\n" for i, n in enumerate(numbers))
-    started = requests.post(
-        f"{stack.api}/contact-lists/import",
-        headers={"Authorization": member["Authorization"]},
-        files={"file": ("friends.csv", csv.encode())},
-        data={"title": "Friends"},
-        timeout=10,
-    )
-    job = _wait_for_import(stack, member["Authorization"].split()[1], started.json()["id"])
+    job = _import_list(stack, member, "friends.csv", csv, title="Friends")
     assert job["imported"] == 150
     draft = requests.post(
         f"{stack.api}/deployments",
@@ -247,13 +240,7 @@ def test_an_email_campaign_writes_one_eml_per_recipient_with_the_unsubscribe_hea
     csv = "Email,Mobile,Name\r\n" + "".join(
         f"{a},{'' if i % 2 else f'08300000{i:02d}'},Reader{i}\r\n" for i, a in enumerate(addresses)
     )
-    started = requests.post(
-        f"{stack.api}/contact-lists/import",
-        headers={"Authorization": admin["Authorization"]},
-        files={"file": ("readers.csv", csv.encode())},
-        timeout=10,
-    )
-    job = _wait_for_import(stack, admin["Authorization"].split()[1], started.json()["id"])
+    job = _import_list(stack, admin, "readers.csv", csv)
     assert job["imported"] == 12
     draft = requests.post(
         f"{stack.api}/deployments",
@@ -294,6 +281,18 @@ def test_an_email_campaign_writes_one_eml_per_recipient_with_the_unsubscribe_hea
     balance = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"]
     assert balance == 1000 - quote["credits"]
     assert stack.cli("stats", "verify", "--company", str(company["company"]["id"]))["ok"] is True
+
+
+def _import_list(stack, headers, name, csv, **form):
+    """A new list from the CSV text, imported through the API: the finished import job."""
+    started = requests.post(
+        f"{stack.api}/contact-lists/import",
+        headers={"Authorization": headers["Authorization"]},
+        files={"file": (name, csv.encode())},
+        data=form,
+        timeout=10,
+    )
+    return _wait_for_import(stack, headers["Authorization"].split()[1], started.json()["id"])
 
 
 def _eventually(check, seconds=30):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import email
 import email.policy
-import threading
 
 import pytest
 
@@ -18,7 +17,7 @@ from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.providers import Permanent, Retryable
 from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
-from tests.integration.test_sending import Crash, one_request_at_a_time
+from tests.integration.test_sending import Crash, two_workers_at_once
 from tests.sqs_events import run_send_worker
 
 PEOPLE = [(f"2782{n:07d}", f"person{n}@example.com") for n in range(60)]  # one chunk, three groups
@@ -275,20 +274,7 @@ def test_two_workers_on_one_email_chunk_send_each_once(api, acme, subscribers, m
     deployment_id = approve(api, acme, subscribers)
     deployment = Deployment.get(acme.id, deployment_id)
     (chunk,) = fanout._chunks(deployment, deployment.round, list(Recipient.query(deployment_id)))
-    start = threading.Barrier(2)
-
-    def work():
-        start.wait()
-        worker = sender.Sender(time_left_ms=lambda: 900_000, concurrency=1)
-        worker.send_chunk(chunk)
-        worker.flush()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    with one_request_at_a_time():
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    two_workers_at_once(chunk)
     assert len(mail_gateway.sent) == len(PEOPLE) and set(emailed(mail_gateway).values()) == {1}
     assert statuses(deployment_id)["sent"] == len(PEOPLE)
 

@@ -129,20 +129,7 @@ def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gatewa
     deployment_id = approve(api, acme, contact_list)
     deployment = Deployment.get(acme.id, deployment_id)
     chunk = fanout._chunks(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])[0]
-    start = threading.Barrier(2)
-
-    def work():
-        start.wait()
-        worker = sender.Sender(time_left_ms=lambda: 900_000, concurrency=1)
-        worker.send_chunk(chunk)
-        worker.flush()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    with one_request_at_a_time():
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    two_workers_at_once(chunk)
     assert len(gateway.sent) == 100
     assert set(sent_counts(gateway).values()) == {1}
     assert statuses(deployment_id)["sent"] == 100
@@ -336,6 +323,24 @@ def test_every_send_route_is_404_across_companies(api, campaign, tenants):
         assert api.post(f"/deployments/{deployment_id}/{action}", bravo.admin).status == 404
     assert api.get(f"/deployments/{deployment_id}/messages", bravo.admin).status == 404
     assert api.get(f"/deployments/{deployment_id}/messages?status=bogus", acme.member).status == 400
+
+
+def two_workers_at_once(chunk):
+    """Two send workers on the same chunk, started together."""
+    start = threading.Barrier(2)
+
+    def work():
+        start.wait()
+        worker = sender.Sender(time_left_ms=lambda: 900_000, concurrency=1)
+        worker.send_chunk(chunk)
+        worker.flush()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    with one_request_at_a_time():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 class one_request_at_a_time:
