@@ -1,7 +1,8 @@
 """`make run`: the whole platform on one machine until Ctrl-C.
 
-moto in server mode, the stack provisioned from `infra/`, the API (`chalice local --stage local`) and
-the event pump, in one foreground process group; stopping it stops every process it started.
+moto in server mode, the stack provisioned from `infra/`, the API (Chalice's local server, through
+`chalicelib/local/api_server.py`) and the event pump, in one foreground process group; stopping it
+stops every process it started.
 """
 
 from __future__ import annotations
@@ -49,24 +50,7 @@ def main() -> int:
         from chalicelib.local import stack
 
         stack.provision()
-        chalice = Path(sys.executable).parent / "chalice"
-        children.append(
-            _spawn(
-                [
-                    str(chalice),
-                    "--project-dir",
-                    str(PROJECT_DIR),
-                    "local",
-                    "--stage",
-                    "local",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(api_port),
-                    "--no-autoreload",
-                ]
-            )
-        )
+        children.append(_spawn([sys.executable, "-m", "chalicelib.local.api_server", HOST, str(api_port)]))
         _wait_for(f"http://{HOST}:{api_port}/health", stop, children)
         pump_thread = _start_pump(stop)
         print(f"Colony is up: API http://{HOST}:{api_port}", flush=True)

@@ -47,6 +47,15 @@ def test_no_key_is_401(stack, companies):
     assert answer.json()["error"]["code"] == "missing_api_key"
 
 
+def test_an_unknown_path_is_a_colony_404_that_echoes_no_credential(stack, companies):
+    acme, _, _ = companies
+    for path in ("/no-such-thing", "/deployments/1/nonsense", "/"):
+        answer = requests.get(f"{stack.api}{path}", headers=auth(acme["api_key"]), timeout=10)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json() == {"error": {"code": "not_found", "message": "No such route.", "fields": {}}}
+        assert acme["api_key"] not in answer.text
+
+
 def test_a_key_reads_its_company(stack, companies):
     acme, _, _ = companies
     answer = requests.get(f"{stack.api}/company", headers=auth(acme["api_key"]), timeout=10)
