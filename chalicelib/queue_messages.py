@@ -77,6 +77,7 @@ class SendChunk:
     subject: str = ""  # an email's, as approved (with `message` its text part and `html`)
     html: str = ""
     email_credits: int = 1  # what each email costs, frozen at approval
+    honours_optouts: bool | None = None  # None (a chunk of an earlier release): as `marketing`
 
 
 @dataclass(frozen=True)

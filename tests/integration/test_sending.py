@@ -364,3 +364,28 @@ class one_request_at_a_time:
         from botocore.client import BaseClient
 
         BaseClient._make_api_call = self.original
+
+
+@pytest.mark.parametrize(
+    ("marketing", "optout", "sent_to_the_opted_out", "line"),
+    [
+        (False, False, True, False),
+        (False, True, False, True),
+        (True, False, False, False),
+        (True, True, False, True),
+    ],
+)
+def test_opted_out_numbers_are_left_out_when_marketing_or_optout(
+    api, tenants, pump, gateway, marketing, optout, sent_to_the_opted_out, line
+):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, "27820000001", "27820000002", first_name="Ann")
+    create_optout(acme.id, "27820000002")
+    deployment_id = approve(api, acme, contact_list, marketing=marketing, optout=optout)
+    expected = 2 if sent_to_the_opted_out else 1
+    assert Deployment.get(acme.id, deployment_id).total_contacts == expected
+    pump.drain()
+    assert sorted(sms.to for sms in gateway.sent) == ["27820000001", "27820000002"][:expected]
+    assert all(sms.text.endswith("\nReply STOP to opt out") == line for sms in gateway.sent)
+    assert statuses(deployment_id) == ({"sent": 2} if sent_to_the_opted_out else {"sent": 1, "opted_out": 1})

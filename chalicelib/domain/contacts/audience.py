@@ -104,20 +104,21 @@ def unreachable(recipient: Recipient) -> bool:
 
 
 class QuoteBuilder:
-    """Adds up a quote page by page; opt-outs are looked up once per page (marketing only)."""
+    """Adds up a quote page by page; opt-outs are looked up once per page (when the deployment honours
+    them: `rules/optout_policy`)."""
 
     def __init__(
         self,
         company: int,
         sender: str | None,
-        marketing: bool,
+        honours_optouts: bool,
         template: Template,
         optout_text: str | None,
         email_credits: int = 1,
     ) -> None:
         self.company = company
         self.sender = sender
-        self.marketing = marketing
+        self.honours_optouts = honours_optouts
         self.template = template
         self.optout_text = optout_text
         self.quote = Quote(email_credits=email_credits)
@@ -128,7 +129,7 @@ class QuoteBuilder:
         reachable = [p for p in page if not unreachable(p)]
         blocked = (
             optouts.opted_out(self.company, self.sender, [p.msisdn for p in reachable])
-            if self.marketing
+            if self.honours_optouts
             else set()
         )
         self.quote.recipients += len(page) - len(reachable)

@@ -12,6 +12,7 @@ from chalicelib import queue_messages
 from chalicelib.domain.deployments.quotes import email_price
 from chalicelib.domain.deployments.settlement import count_given_up, fail_unclaimed
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
+from chalicelib.domain.rules.optout_policy import honours_optouts
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.claims import Claim
@@ -122,6 +123,7 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
         round=round_,
         chunk=f"{round_}:{values[0]['msisdn']}",
         marketing=deployment.marketing,
+        honours_optouts=honours_optouts(deployment.marketing, deployment.optout),
         sender=deployment.frozen_sender or "",
         message=deployment.message or "",
         optout_text=deployment.frozen_optout_text or "",

@@ -10,6 +10,7 @@ from chalicelib.domain.contacts import audience
 from chalicelib.domain.contacts.audience import Quote, QuoteBuilder
 from chalicelib.domain.deployments.store import get
 from chalicelib.domain.rules.lifecycle import DRAFT, PENDING_APPROVAL
+from chalicelib.domain.rules.optout_policy import honours_optouts
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.models.base import condition_failed
 from chalicelib.models.companies import Company
@@ -52,7 +53,7 @@ def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
     return QuoteBuilder(
         company=company.id,
         sender=deployment.sender or company.sender_id,
-        marketing=deployment.marketing,
+        honours_optouts=honours_optouts(deployment.marketing, deployment.optout),
         template=compile_template(deployment.message or ""),
         optout_text=company.optout_text if deployment.optout else None,
         email_credits=company.email_credits,

@@ -75,6 +75,7 @@ class Sender:
         template = compile_template(chunk.message)
         emails = any(channel_of(r) == EMAIL for r in chunk.recipients)
         content = email_content(chunk) if emails else None
+        honours = chunk.marketing if chunk.honours_optouts is None else chunk.honours_optouts
         key = (chunk.company, chunk.deployment)
         blocked: set[str] = set()
         checked_at = -OPTOUTS_FRESH_SECONDS
@@ -90,7 +91,7 @@ class Sender:
                 self.flush()
                 queue_messages.enqueue(dataclasses.replace(chunk, recipients=chunk.recipients[start:]))
                 return
-            if chunk.marketing and time.monotonic() - checked_at > OPTOUTS_FRESH_SECONDS:
+            if honours and time.monotonic() - checked_at > OPTOUTS_FRESH_SECONDS:
                 # A STOP that arrives mid-chunk is honoured within seconds, not only from the next chunk.
                 rest = [r["msisdn"] for r in chunk.recipients[start:] if unreachable(r) is None]
                 blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
