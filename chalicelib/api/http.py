@@ -46,12 +46,16 @@ class FormPart:
         return self.data.decode("utf-8", errors="replace").strip()
 
 
+ACCEPTED_EVERYWHERE = ("format",)  # DRF's ?format=json
+
+
 class Call:
     """One request as a view sees it: the caller, and helpers that parse its parts or fail with a 4xx."""
 
     def __init__(self, request: Request, caller: Caller | None) -> None:
         self.request = request
         self._caller = caller
+        self.read: set[str] = set(ACCEPTED_EVERYWHERE)
 
     @property
     def caller(self) -> Caller:
@@ -104,7 +108,21 @@ class Call:
         return parts
 
     def query(self, name: str) -> str | None:
+        self.read.add(name)
         return (self.request.query_params or {}).get(name)
+
+    def unread_query(self) -> None:
+        """A query parameter the route did not read is a 400 naming it: no filter is silently dropped."""
+        params = self.request.query_params or {}
+        if params.get("format", "json") != "json":
+            raise invalid_field("format", "must be json (the only format Colony answers in)")
+        if "page" in params and "page" not in self.read:
+            raise invalid_field(
+                "page", "is not how Colony pages: follow `next`, or pass its value as ?cursor="
+            )
+        unknown = sorted(set(params) - self.read)
+        if unknown:
+            raise invalid_field(unknown[0], "is not a query parameter of this route")
 
     def page(self) -> PageRequest:
         size_text = self.query("page_size")
@@ -167,7 +185,13 @@ def _handle(
             caller = None if public else authenticate(request.headers.get("authorization"))
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
-            response = _render(view(Call(request, caller), **path_params), status)
+            call = Call(request, caller)
+            if not public and request.method not in ("GET", "HEAD"):
+                call.unread_query()  # a write reads no query parameter: refused before it writes
+            result = view(call, **path_params)
+            if not public:
+                call.unread_query()
+            response = _render(result, status)
         except ColonyError as error:
             response = error_response(error)
         except Exception:
