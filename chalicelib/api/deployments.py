@@ -100,7 +100,7 @@ def list_deployments(call: Call) -> dict:
             status = lifecycle.parse_status(raw)
         except ValueError as error:
             raise invalid_field("status", str(error)) from None
-    page = drafts.list_deployments(call.caller, call.page(), status)
+    page = drafts.list_deployments(call.caller, call.page(), status, call.query_id("linked_campaign"))
     return {"results": [render_deployment(d) for d in page.items], "next": page.next}
 
 

@@ -111,6 +111,15 @@ class Call:
         self.read.add(name)
         return (self.request.query_params or {}).get(name)
 
+    def query_id(self, name: str) -> int | None:
+        """An integer id given as a query parameter (`?campaign_pk=3`), or None; anything else is a 400."""
+        raw = self.query(name)
+        if raw is None:
+            return None
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+            raise invalid_field(name, "must be an integer id")
+        return int(raw)
+
     def unread_query(self) -> None:
         """A query parameter the route did not read is a 400 naming it: no filter is silently dropped."""
         params = self.request.query_params or {}

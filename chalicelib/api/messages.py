@@ -103,5 +103,7 @@ def get_message(call: Call, message_id: str) -> dict:
 @endpoint(bp, "/messages")
 def list_messages(call: Call) -> dict:
     """The company's API messages (and keyword confirmations), newest first."""
-    page = api_messages.list_messages(call.caller, call.page())
+    page = api_messages.list_messages(
+        call.caller, call.page(), call.query_id("campaign_pk"), call.query_id("bulk")
+    )
     return {"results": [render_message(m) for m in page.items], "next": page.next}

@@ -46,5 +46,9 @@ def deployment_stats(call: Call, deployment_id: str, period: str) -> dict:
 
 @endpoint(bp, "/stats/{period}")
 def company_stats(call: Call, period: str) -> dict:
-    """The company's totals per period: every deployment and API message (`deployment` null)."""
+    """The company's totals per period: every deployment and API message (`deployment` null), or with
+    `?deployment=` one deployment's rows."""
+    deployment_id = call.query_id("deployment")
+    if deployment_id is not None:
+        return _rows(call, deployment_scope(store.get(call.caller, deployment_id).id), period)
     return _rows(call, company_scope(call.caller.company), period)

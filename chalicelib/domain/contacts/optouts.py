@@ -14,7 +14,7 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.files import filebox
 from chalicelib.domain.files.exports import write_csv
-from chalicelib.domain.rules.addresses import address_key, checked_address
+from chalicelib.domain.rules.addresses import InvalidAddress, address_key, checked_address, normalise_address
 from chalicelib.domain.rules.channels import CHANNELS, EMAIL, SMS
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
@@ -195,10 +195,9 @@ def list_optouts(
     for part in conditions:
         condition = part if condition is None else condition & part
     if originator is not None:
-        if "@" in originator:
-            number = check_address(originator)
-        else:
-            number = check_originator(originator, get_company(caller).default_region)
+        number = _originator_key(originator, get_company(caller).default_region)
+        if number is None:  # no opt-out can be of something that is no number or address
+            return Page(items=[], next=None)
         return paginate(
             OptOut.by_originator,
             history_key(caller.company, number),
@@ -207,6 +206,16 @@ def list_optouts(
             scan_index_forward=False,
         )
     return paginate(OptOut, caller.company, page, filter_condition=condition, scan_index_forward=False)
+
+
+def _originator_key(originator: str, region: str) -> str | None:
+    """The key opt-outs of `originator` are filed under (a number, or an address's key), or None."""
+    try:
+        return (
+            address_key(normalise_address(originator)) if "@" in originator else normalise(originator, region)
+        )
+    except (InvalidAddress, InvalidPhoneNumber):
+        return None
 
 
 def overwrite(caller: Caller, optout_id: int) -> OptOut:

@@ -180,8 +180,17 @@ def create(caller: Caller, data: dict[str, Any], source: str = "lists") -> Deplo
     return deployment
 
 
-def list_deployments(caller: Caller, page: PageRequest, status: int | None = None) -> Page:
-    condition = None if status is None else Deployment.status == status
+def list_deployments(
+    caller: Caller, page: PageRequest, status: int | None = None, campaign: int | None = None
+) -> Page:
+    """Newest first, of one status or one `linked_campaign` when asked (the company's query, filtered)."""
+    conditions = [
+        *([] if status is None else [Deployment.status == status]),
+        *([] if campaign is None else [Deployment.linked_campaign == campaign]),
+    ]
+    condition = None
+    for part in conditions:
+        condition = part if condition is None else condition & part
     return paginate(Deployment, caller.company, page, filter_condition=condition, scan_index_forward=False)
 
 

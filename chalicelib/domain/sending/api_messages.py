@@ -159,10 +159,17 @@ def get_message(caller: Caller, message_id: int) -> Message:
     return found
 
 
-def list_messages(caller: Caller, page: PageRequest) -> Page:
-    """The company's SMS, newest first (its emails are read at /emails)."""
-    sms_only = Message.channel.does_not_exist()
-    return paginate(Message, caller.company, page, filter_condition=sms_only, scan_index_forward=False)
+def list_messages(
+    caller: Caller, page: PageRequest, campaign: int | None = None, bulk: int | None = None
+) -> Page:
+    """The company's SMS, newest first (its emails are read at /emails), of one campaign or one bulk
+    request when asked (a query of the company's messages, filtered)."""
+    condition = Message.channel.does_not_exist()
+    if campaign is not None:
+        condition &= Message.campaign == campaign
+    if bulk is not None:
+        condition &= Message.bulk == bulk
+    return paginate(Message, caller.company, page, filter_condition=condition, scan_index_forward=False)
 
 
 def _message(caller: Caller, company: Company, data: dict[str, Any], message_id: int) -> Message:

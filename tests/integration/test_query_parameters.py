@@ -1,0 +1,87 @@
+"""Query parameters as a DRF client sends them: the filters that exist are honoured, any other is a 400
+naming it (no filter is ever silently dropped), and DRF's own habits get a clear answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Message
+from tests.factories import create_campaign, create_contact_list, create_deployment, create_message
+
+
+def test_messages_filter_by_campaign_and_by_bulk(api, tenants):
+    acme, bravo = tenants
+    spring = create_campaign(acme.id, "Spring")
+    create_message(acme.id, campaign=spring.id)
+    create_message(acme.id)
+    create_message(bravo.id, campaign=spring.id)  # another company's: never listed
+    bulk = api.post(
+        "/messages/bulk",
+        acme.member,
+        [{"destination": "0815854565", "message": "Hi"}, {"destination": "0825854565", "message": "Yo"}],
+    ).body
+    by_campaign = api.get(f"/messages?campaign_pk={spring.id}", acme.member).body["results"]
+    assert [m["campaign_pk"] for m in by_campaign] == [spring.id]
+    by_bulk = api.get(f"/messages?bulk={bulk['id']}", acme.member).body["results"]
+    assert sorted(m["destination"] for m in by_bulk) == ["27815854565", "27825854565"]
+    assert len(api.get("/messages", acme.member).body["results"]) == 4
+    refused = api.get("/messages?campaign_pk=abc", acme.member)
+    assert refused.status == 400 and "campaign_pk" in refused.body["error"]["fields"]
+
+
+def test_deployments_filter_by_linked_campaign(api, tenants):
+    acme, _ = tenants
+    spring = create_campaign(acme.id, "Spring")
+    contact_list = create_contact_list(acme.id)
+    linked = create_deployment(acme, [contact_list.id], linked_campaign=spring.id)
+    create_deployment(acme, [contact_list.id])
+    found = api.get(f"/deployments?linked_campaign={spring.id}", acme.member).body["results"]
+    assert [d["id"] for d in found] == [linked.id]
+
+
+def test_company_stats_of_one_deployment_and_not_of_another_companys(api, tenants):
+    acme, bravo = tenants
+    contact_list = create_contact_list(acme.id)
+    deployment = create_deployment(acme, [contact_list.id])
+    assert api.get(f"/stats/hourly?deployment={deployment.id}", acme.member).status == 200
+    assert api.get(f"/stats/hourly?deployment={deployment.id}", bravo.member).status == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("colour=red", "colour"),
+        ("page=2", "page"),
+        ("format=api", "format"),
+        ("status=3&statuss=4", "statuss"),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it(api, tenants, query, field):
+    acme, _ = tenants
+    answer = api.get(f"/deployments?{query}", acme.member)
+    assert answer.status == 400 and list(answer.body["error"]["fields"]) == [field]
+    if field == "page":
+        assert "cursor" in answer.body["error"]["fields"]["page"][0]
+
+
+def test_drf_format_json_is_accepted(api, tenants):
+    acme, _ = tenants
+    assert api.get("/deployments?format=json", acme.member).status == 200
+    assert api.get("/company?format=json", acme.member).status == 200
+
+
+def test_a_write_with_a_query_parameter_is_refused_before_it_writes(api, tenants):
+    acme, _ = tenants
+    answer = api.post(
+        "/messages/send?priority=high", acme.member, {"destination": "0815854565", "message": "Hi"}
+    )
+    assert answer.status == 400 and list(answer.body["error"]["fields"]) == ["priority"]
+    assert list(Message.query(acme.id)) == [] and Company.get(acme.id).credits == 1000
+
+
+def test_an_optout_lookup_of_no_number_is_an_empty_list(api, tenants):
+    acme, _ = tenants
+    for originator in ("not-a-number", "12", "nobody@"):
+        answer = api.get(f"/optouts?originator={originator}", acme.member)
+        assert answer.status == 200 and answer.body == {"results": [], "next": None}
