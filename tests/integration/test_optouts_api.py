@@ -33,7 +33,7 @@ def test_filter_by_originator_in_any_spelling(api, tenants):
     for spelling in ("27815854565", "0815854565", "%2B27%2081%20585%204565", "081-585-4565"):
         found = api.get(f"/optouts?originator={spelling}", acme.member).body["results"]
         assert [o["id"] for o in found] == [mine.id], spelling
-    assert api.get("/optouts?originator=nonsense", acme.member).status == 400
+    assert api.get("/optouts?originator=nonsense", acme.member).body["results"] == []  # no number: none
 
 
 def test_opt_out_lift_opt_out_again_reads_top_to_bottom(api, tenants):
