@@ -54,6 +54,9 @@ class Api:
     def patch(self, path: str, as_: Member | None = None, json_body: Any = None, **kw: Any) -> Answer:
         return self.call("PATCH", path, as_, json_body, **kw)
 
+    def put(self, path: str, as_: Member | None = None, json_body: Any = None, **kw: Any) -> Answer:
+        return self.call("PUT", path, as_, json_body, **kw)
+
     def delete(self, path: str, as_: Member | None = None, **kw: Any) -> Answer:
         return self.call("DELETE", path, as_, **kw)
 

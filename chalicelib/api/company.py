@@ -66,7 +66,8 @@ def get_company(call: Call) -> dict:
     return render_company(companies.get_company(call.caller), call.caller)
 
 
-@endpoint(bp, "/company", methods=("PATCH",))
+@endpoint(bp, "/company", methods=("PUT", "PATCH"))
 def update_company(call: Call) -> dict:
-    changes = call.body(COMPANY, partial=True)
+    current = render_company(companies.get_company(call.caller), call.caller)
+    changes = call.body(COMPANY, partial=True, current=current)
     return render_company(companies.update_company(call.caller, changes), call.caller)

@@ -51,7 +51,8 @@ def get_list(call: Call, list_id: str) -> dict:
 
 @endpoint(bp, "/contact-lists/{list_id}", methods=("PUT", "PATCH"))
 def update_list(call: Call, list_id: str) -> dict:
-    changes = call.body(NEW_LIST, partial=call.request.method == "PATCH")
+    current = render_list(contact_lists.get_list(call.caller, object_id(list_id, "contact list")))
+    changes = call.body(NEW_LIST, partial=call.request.method == "PATCH", current=current)
     return render_list(contact_lists.update_list(call.caller, object_id(list_id, "contact list"), changes))
 
 

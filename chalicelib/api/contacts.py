@@ -106,7 +106,9 @@ def get_contact(call: Call, list_id: str, contact_id: str) -> dict:
 @endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}", methods=("PUT", "PATCH"))
 def update_contact(call: Call, list_id: str, contact_id: str) -> dict:
     replace = call.request.method == "PUT"
-    data = _as_text(call.body(CONTACT, partial=not replace))
+    ids = object_id(list_id, "contact list"), object_id(contact_id, "contact")
+    current = render_contact(contacts.get_contact(call.caller, *ids))
+    data = _as_text(call.body(CONTACT, partial=not replace, current=current))
     updated = contacts.update_contact(
         call.caller,
         object_id(list_id, "contact list"),

@@ -123,9 +123,11 @@ def get_deployment(call: Call, deployment_id: str) -> dict:
     return render_deployment(store.get(call.caller, _id(deployment_id)))
 
 
-@endpoint(bp, "/deployments/{deployment_id}", methods=("PATCH",))
+@endpoint(bp, "/deployments/{deployment_id}", methods=("PUT", "PATCH"))
 def edit_deployment(call: Call, deployment_id: str) -> dict:
-    changes = call.body(CHANGES, partial=True)
+    current = render_deployment(store.get(call.caller, _id(deployment_id)))
+    schema = CHANGES if call.request.method == "PATCH" else NEW
+    changes = call.body(schema, partial=call.request.method == "PATCH", current=current)
     return render_deployment(drafts.edit(call.caller, _id(deployment_id), changes))
 
 

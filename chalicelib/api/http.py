@@ -80,9 +80,11 @@ class Call:
                 f"The body is not valid JSON: {_json_problem(error)}", code="invalid_json"
             ) from None
 
-    def body(self, schema: Schema, *, partial: bool = False) -> dict[str, Any]:
-        """The body as a JSON object checked against `schema`."""
-        return schema.parse(self.json(), partial=partial)
+    def body(
+        self, schema: Schema, *, partial: bool = False, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The body as a JSON object checked against `schema` (and, for an edit, the object as it is)."""
+        return schema.parse(self.json(), partial=partial, current=current)
 
     def form(self, max_bytes: int) -> dict[str, FormPart]:
         """A multipart/form-data body as {field name: part}; larger than `max_bytes` is a 413."""

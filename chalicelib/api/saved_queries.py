@@ -50,9 +50,10 @@ def get_saved_query(call: Call, query_id: str) -> dict:
     return render_saved_query(saved_queries.get(call.caller, _id(query_id)))
 
 
-@endpoint(bp, "/saved-queries/{query_id}", methods=("PATCH",))
+@endpoint(bp, "/saved-queries/{query_id}", methods=("PUT", "PATCH"))
 def update_saved_query(call: Call, query_id: str) -> dict:
-    changes = call.body(SAVED_QUERY, partial=True)
+    current = render_saved_query(saved_queries.get(call.caller, _id(query_id)))
+    changes = call.body(SAVED_QUERY, partial=call.request.method == "PATCH", current=current)
     return render_saved_query(saved_queries.update(call.caller, _id(query_id), changes))
 
 

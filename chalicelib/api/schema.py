@@ -54,26 +54,47 @@ class Schema:
     fields: dict[str, Field]
     read_only: Iterable[str] = ()
 
-    def parse(self, body: Any, *, partial: bool = False) -> dict[str, Any]:
-        """The fields of `body` that are present, checked; `partial` (PATCH) makes none required."""
+    def parse(
+        self, body: Any, *, partial: bool = False, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The fields of `body` that are present, checked; `partial` (PATCH) makes none required. With
+        `current` (the object as GET renders it), a field the client may not write but sent back
+        unchanged is dropped, as a DRF client sends back what it read; a changed one is a 400."""
         if not isinstance(body, dict):
             raise InvalidInput("The body must be a JSON object.", code="invalid_body")
         problems: dict[str, list[str]] = {}
-        for name, value in body.items():
+        body = dict(body)
+        for name, value in list(body.items()):
             field = self.fields.get(name)
-            if field is None:
-                problems[name] = [
-                    "is read-only" if name in self.read_only else "is not a field of this object"
-                ]
-            elif (problem := field.problem(value)) is not None:
+            if field is None and current is not None and name in current and current[name] == value:
+                del body[name]
+            elif field is None:
+                known = name in self.read_only or (current is not None and name in current)
+                problems[name] = ["is read-only" if known else "is not a field of this object"]
+            elif (problem := field.problem(_as_id(field, value))) is not None:
                 problems[name] = [problem]
+            else:
+                body[name] = _as_id(field, value)
         if not partial:
             for name, field in self.fields.items():
                 if field.required and name not in body:
                     problems[name] = ["is required"]
         if problems:
             raise InvalidInput(_summary(problems), fields=problems)
-        return dict(body)
+        return body
+
+
+def _as_id(field: Field, value: Any) -> Any:
+    """An integer given as its digits (`"1"`, as DRF reads it) where an integer is expected."""
+    kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
+    if int in kinds and str not in kinds and isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value) if len(value) <= 18 else value
+    if field.kind is list and isinstance(value, list):
+        return [
+            int(v) if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 18 else v
+            for v in value
+        ]
+    return value
 
 
 def _summary(problems: dict[str, list[str]]) -> str:

@@ -48,7 +48,8 @@ def get_user(call: Call, user_id: str) -> dict:
 
 @endpoint(bp, "/users/{user_id}", methods=("PATCH",))
 def update_user(call: Call, user_id: str) -> dict:
-    changes = call.body(USER_CHANGES, partial=True)
+    current = render_user(users.get_user(call.caller, object_id(user_id, "user")))
+    changes = call.body(USER_CHANGES, partial=True, current=current)
     return render_user(users.update_user(call.caller, object_id(user_id, "user"), changes))
 
 

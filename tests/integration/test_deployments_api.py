@@ -67,7 +67,7 @@ def test_a_draft_is_created_with_the_seed_fields(api, tenants, audience):
         ({"subject": "two\nlines"}, "subject"),
         ({"html": "<p>{{unknown}}</p>"}, "html"),
         ({"send_date": "tomorrow"}, "send_date"),
-        ({"send_date": "2026-12-01T08:00:00"}, "send_date"),
+        ({"linked_campaign": "abc"}, "linked_campaign"),
         ({"contact_lists": [999]}, "contact_lists"),
         ({"contact_lists": ["1"]}, "contact_lists"),
         ({"linked_campaign": 999}, "linked_campaign"),

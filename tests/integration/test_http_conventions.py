@@ -45,7 +45,7 @@ def test_wrong_content_type_is_415(api, tenants):
 
 def test_wrong_method_is_405_in_the_error_format(api, tenants):
     acme, _ = tenants
-    answer = api.call("PUT", "/company", acme.admin, json_body={})
+    answer = api.call("DELETE", "/company", acme.admin)
     assert answer.status == 405
     assert answer.error_code == "method_not_allowed"
 

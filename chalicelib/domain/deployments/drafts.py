@@ -3,12 +3,14 @@ it reserves live in `approvals`."""
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
+from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.deployments.recipients import discard_recipients
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.errors import InvalidInput, invalid_field
@@ -138,8 +140,8 @@ def _send_date(caller: Caller, value: str | None, source: str) -> datetime | Non
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("must be an ISO-8601 date and time, such as 2026-12-01T08:00:00Z") from None
-    if moment.tzinfo is None:
-        raise ValueError("must say its time zone, such as 2026-12-01T08:00:00Z")
+    if moment.tzinfo is None:  # read in the company's own time zone, as the closed platform did
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(get_company(caller).timezone))
     return moment.astimezone(UTC).replace(microsecond=0)
 
 

@@ -1,0 +1,90 @@
+"""A client written for the closed platform's Django REST framework API: it sends back what it read."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.models.companies import Company
+from tests.factories import create_campaign, create_contact_list, create_contacts, create_deployment
+
+
+def round_trip(api, member, path, change):
+    """GET the object, change one field, PUT the whole of it back."""
+    read = api.get(path, member).body
+    return read, api.put(path, member, {**read, **change})
+
+
+def test_a_draft_read_changed_and_put_back_is_saved(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    draft = create_deployment(acme, [contact_list.id])
+    read, answer = round_trip(api, acme.member, f"/deployments/{draft.id}", {"title": "Summer sale"})
+    assert answer.status == 200, answer.body
+    assert answer.body["title"] == "Summer sale" and answer.body["message"] == read["message"]
+
+
+def test_a_changed_read_only_field_is_still_a_400_naming_it_and_changes_nothing(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    draft = create_deployment(acme, [contact_list.id])
+    read, answer = round_trip(
+        api, acme.member, f"/deployments/{draft.id}", {"title": "New", "total_credits": 0, "company": 99}
+    )
+    assert answer.status == 400 and set(answer.body["error"]["fields"]) == {"company"}
+    assert api.get(f"/deployments/{draft.id}", acme.member).body["title"] == read["title"]
+    made_up = api.patch(f"/deployments/{draft.id}", acme.member, {"colour": "red"})
+    assert made_up.status == 400 and made_up.body["error"]["fields"] == {
+        "colour": ["is not a field of this object"]
+    }
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_company_contact_list_and_contact_take_back_what_they_gave(api, tenants, method):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    (contact,) = create_contacts(acme.id, contact_list.id, "27815854565", first_name="Ann")
+    for path, change in (
+        ("/company", {"sender_id": "ACME"}),
+        (f"/contact-lists/{contact_list.id}", {"title": "Best customers"}),
+        (f"/contact-lists/{contact_list.id}/contacts/{contact.id}", {"first_name": "Anna"}),
+    ):
+        read = api.get(path, acme.admin).body
+        answer = getattr(api, method)(path, acme.admin, {**read, **change})
+        assert answer.status == 200, (path, answer.body)
+        assert all(answer.body[k] == v for k, v in change.items())
+    assert Company.get(acme.id).credits == 1000
+    raised = api.put("/company", acme.admin, {**api.get("/company", acme.admin).body, "credits": 10**6})
+    assert raised.status == 400 and "credits" in raised.body["error"]["fields"]
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_a_put_to_another_companys_object_is_a_404(api, tenants):
+    acme, bravo = tenants
+    contact_list = create_contact_list(acme.id)
+    draft = create_deployment(acme, [contact_list.id])
+    read = api.get(f"/deployments/{draft.id}", acme.member).body
+    assert api.put(f"/deployments/{draft.id}", bravo.member, read).status == 404
+    assert api.put(f"/contact-lists/{contact_list.id}", bravo.member, {"title": "Mine"}).status == 404
+
+
+def test_a_send_date_without_a_zone_is_read_in_the_companys_and_ids_may_be_digits(api, tenants):
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    spring = create_campaign(acme.id, "Spring")
+    body = {
+        "title": "Sale",
+        "message": "Hi",
+        "send_date": "2026-12-01T08:00:00",
+        "contact_lists": [str(contact_list.id)],
+        "linked_campaign": str(spring.id),
+    }
+    made = api.post("/deployments", acme.member, body)
+    assert made.status == 201, made.body
+    assert made.body["send_date"] == "2026-12-01T06:00:00Z"  # 08:00 in Johannesburg
+    assert (made.body["contact_lists"], made.body["linked_campaign"]) == ([contact_list.id], spring.id)
+    sent = api.post(
+        "/messages/send",
+        acme.member,
+        {"destination": "0815854565", "message": "Hi", "campaign_pk": str(spring.id)},
+    )
+    assert sent.status == 201 and sent.body["campaign_pk"] == spring.id
