@@ -87,10 +87,23 @@ def refresh_list(call: Call, list_id: str) -> dict:
     return render_task(contact_lists.refresh(call.caller, object_id(list_id, "contact list")))
 
 
+SOURCE = Schema(
+    fields={
+        "saved_query": Field(int),
+        "contact_lists": Field(list),
+        "deployment": Field(int),
+        "status": Field(str),
+    }
+)
+
+
 @endpoint(bp, "/contact-lists/{list_id}/save-contacts", methods=("POST",), status=202)
 def save_contacts(call: Call, list_id: str) -> dict:
     """From `{"saved_query": id}`, `{"contact_lists": [ids]}` or `{"deployment": id, "status": ...}`."""
-    task = membership.start_save_contacts(call.caller, object_id(list_id, "contact list"), call.json())
+    source = call.fields()
+    if call.is_form():
+        source = SOURCE.parse(source, partial=True, textual=True)
+    task = membership.start_save_contacts(call.caller, object_id(list_id, "contact list"), source)
     return render_task(task)
 
 

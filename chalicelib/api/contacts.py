@@ -55,7 +55,7 @@ def list_contacts(call: Call, list_id: str) -> dict:
 @endpoint(bp, "/contact-lists/{list_id}/contacts", methods=("POST",))
 def create_contacts(call: Call, list_id: str) -> Response | dict:
     """One object (201 created, 200 updated) or an array of up to 1,000, each created, updated or rejected."""
-    body = call.json()
+    body = call.fields()
     single = isinstance(body, dict)
     items = [body] if single else body
     if not isinstance(items, list) or not 1 <= len(items) <= contacts.MAX_BATCH:
@@ -65,7 +65,7 @@ def create_contacts(call: Call, list_id: str) -> Response | dict:
     checked = []
     for item in items:
         try:
-            checked.append(_as_text(CONTACT.parse(item)))
+            checked.append(_as_text(CONTACT.parse(item, textual=call.is_form())))
         except InvalidInput as error:
             checked.append(error)
     results = contacts.save_contacts(call.caller, object_id(list_id, "contact list"), checked)

@@ -10,7 +10,8 @@ import email.policy
 import functools
 import json
 import time
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from typing import Any
@@ -47,6 +48,18 @@ class FormPart:
 
 
 ACCEPTED_EVERYWHERE = ("format",)  # DRF's ?format=json
+JSON, FORM, MULTIPART = "application/json", "application/x-www-form-urlencoded", "multipart/form-data"
+
+
+def _gathered(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Form pairs as fields: one value as text, a repeated name as the list of its values."""
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            found[name] = [*found[name], value] if isinstance(found[name], list) else [found[name], value]
+        else:
+            found[name] = value
+    return found
 
 
 class Call:
@@ -62,15 +75,47 @@ class Call:
         assert self._caller is not None, "a public route has no caller"
         return self._caller
 
-    def json(self) -> Any:
-        """The body as JSON of any shape (objects and arrays)."""
+    @property
+    def content_type(self) -> str:
+        return (self.request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
+
+    def fields(self) -> Any:
+        """The body as JSON, or as a URL-encoded or multipart form (as DRF takes every write): a form
+        gives text, a list for a repeated name."""
+        if self.content_type == FORM:
+            raw = self._raw()
+            try:
+                pairs = urllib.parse.parse_qsl(
+                    raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw)
+                )
+            except (UnicodeDecodeError, ValueError):
+                raise InvalidInput(
+                    "The form body is not valid URL-encoded UTF-8.", code="invalid_form"
+                ) from None
+            return _gathered(pairs)
+        if self.content_type == MULTIPART:
+            parts = self.form(get_settings().max_body_bytes)
+            return _gathered((name, part.text) for name, part in parts.items() if part.filename is None)
+        return self.json()
+
+    def is_form(self) -> bool:
+        return self.content_type in (FORM, MULTIPART)
+
+    def _raw(self) -> bytes:
         raw = self.request.raw_body or b""
         limit = get_settings().max_body_bytes
         if len(raw) > limit:
             raise TooLarge(f"The body is larger than {limit} bytes.", code="body_too_large")
-        content_type = (self.request.headers.get("content-type") or "application/json").split(";")[0].strip()
-        if content_type.lower() != "application/json":
-            raise UnsupportedMediaType(f"Send JSON (Content-Type: application/json), not {content_type}.")
+        return raw
+
+    def json(self) -> Any:
+        """The body as JSON of any shape (objects and arrays)."""
+        raw = self._raw()
+        content_type = self.content_type
+        if content_type != JSON:
+            raise UnsupportedMediaType(
+                f"Send JSON (Content-Type: application/json) or a form, not {content_type}."
+            )
         if not raw.strip():
             raise InvalidInput("The body is empty; send a JSON object.", code="invalid_json")
         try:
@@ -83,8 +128,8 @@ class Call:
     def body(
         self, schema: Schema, *, partial: bool = False, current: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """The body as a JSON object checked against `schema` (and, for an edit, the object as it is)."""
-        return schema.parse(self.json(), partial=partial, current=current)
+        """The body (JSON or a form) checked against `schema` (and, for an edit, the object as it is)."""
+        return schema.parse(self.fields(), partial=partial, current=current, textual=self.is_form())
 
     def form(self, max_bytes: int) -> dict[str, FormPart]:
         """A multipart/form-data body as {field name: part}; larger than `max_bytes` is a 413."""
@@ -169,7 +214,7 @@ def endpoint(
     *,
     public: bool = False,
     status: int = 200,
-    content_types: tuple[str, ...] = ("application/json",),
+    content_types: tuple[str, ...] = (JSON, FORM, MULTIPART),
 ) -> Callable[[View], View]:
     """Register `view` on `bp` for `path`; `public` routes skip authentication (/health, and the
     webhooks, whose path carries a secret)."""

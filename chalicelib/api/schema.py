@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -55,17 +56,26 @@ class Schema:
     read_only: Iterable[str] = ()
 
     def parse(
-        self, body: Any, *, partial: bool = False, current: dict[str, Any] | None = None
+        self,
+        body: Any,
+        *,
+        partial: bool = False,
+        current: dict[str, Any] | None = None,
+        textual: bool = False,
     ) -> dict[str, Any]:
         """The fields of `body` that are present, checked; `partial` (PATCH) makes none required. With
         `current` (the object as GET renders it), a field the client may not write but sent back
-        unchanged is dropped, as a DRF client sends back what it read; a changed one is a 400."""
+        unchanged is dropped, as a DRF client sends back what it read; a changed one is a 400. A
+        `textual` body (a form) has its text read as each field's kind (`true`/`on`/`1`, digits, a
+        list as repeated names or a JSON array)."""
         if not isinstance(body, dict):
             raise InvalidInput("The body must be a JSON object.", code="invalid_body")
         problems: dict[str, list[str]] = {}
         body = dict(body)
         for name, value in list(body.items()):
             field = self.fields.get(name)
+            if textual and field is not None:
+                value = body[name] = _from_text(field, value)
             if field is None and current is not None and name in current and current[name] == value:
                 del body[name]
             elif field is None:
@@ -82,6 +92,28 @@ class Schema:
         if problems:
             raise InvalidInput(_summary(problems), fields=problems)
         return body
+
+
+_TRUE, _FALSE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
+
+
+def _from_text(field: Field, value: Any) -> Any:
+    """A form's text as the field's kind; what cannot be read so is left for the kind check to refuse."""
+    kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
+    if isinstance(value, list) or str in kinds:
+        return [value] if list in kinds and not isinstance(value, list) else value
+    if value == "" and field.nullable:
+        return None
+    if bool in kinds and value.lower() in (*_TRUE, *_FALSE):
+        return value.lower() in _TRUE
+    if (list in kinds and value.startswith("[")) or (dict in kinds and value.startswith("{")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if list in kinds:
+        return [value]
+    return value
 
 
 def _as_id(field: Field, value: Any) -> Any:

@@ -7,16 +7,14 @@ names the common gateways use (`from`/`From`/`msisdn`, `text`/`Body`, `status`/`
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.accounts.companies import company_for_webhook
-from chalicelib.domain.errors import InvalidInput, TooLarge, UnsupportedMediaType, invalid_field
+from chalicelib.domain.errors import InvalidInput, UnsupportedMediaType, invalid_field
 from chalicelib.domain.inbound import keywords, receipts
-from chalicelib.settings import get_settings
 
 bp = Blueprint(__name__)
 
@@ -94,22 +92,10 @@ def _receipt(item: dict[str, Any], index: int | None) -> receipts.Receipt:
 
 def _payload(call: Call) -> Any:
     """The body as JSON (object or array) or as a form; anything else is a 415."""
-    content_type = (
-        (call.request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    )
-    if content_type != FORM:
-        return call.json()
-    raw = call.request.raw_body or b""
-    limit = get_settings().max_body_bytes
-    if len(raw) > limit:
-        raise TooLarge(f"The body is larger than {limit} bytes.", code="body_too_large")
-    try:
-        pairs = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidInput("The form body is not valid URL-encoded UTF-8.", code="invalid_form") from None
-    if not pairs:
+    found = call.fields()
+    if call.is_form() and not found:
         raise UnsupportedMediaType("Send the fields as JSON or as a URL-encoded form.")
-    return dict(pairs)
+    return found
 
 
 def _one(item: Any) -> dict[str, Any]:

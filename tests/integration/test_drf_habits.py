@@ -88,3 +88,70 @@ def test_a_send_date_without_a_zone_is_read_in_the_companys_and_ids_may_be_digit
         {"destination": "0815854565", "message": "Hi", "campaign_pk": str(spring.id)},
     )
     assert sent.status == 201 and sent.body["campaign_pk"] == spring.id
+
+
+def form(api, method, path, member, pairs):
+    from urllib.parse import urlencode
+
+    return api.call(
+        method,
+        path,
+        member,
+        raw=urlencode(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+def test_a_form_encoded_send_is_the_same_send(api, tenants, pump, gateway):
+    acme, _ = tenants
+    answer = form(
+        api, "POST", "/messages/send", acme.member, [("destination", "0815854565"), ("message", "Hi")]
+    )
+    assert answer.status == 201, answer.body
+    assert (answer.body["destination"], answer.body["credits"]) == ("27815854565", 1)
+    bad = form(api, "POST", "/messages/send", acme.member, [("destination", "nope"), ("message", "Hi")])
+    assert bad.status == 400 and "destination" in bad.body["error"]["fields"]
+    pump.drain()
+    assert [sms.to for sms in gateway.sent] == ["27815854565"]
+
+
+def test_forms_carry_lists_booleans_and_ids_as_drf_reads_them(api, tenants):
+    from tests.api_client import multipart
+
+    acme, _ = tenants
+    first, second = create_contact_list(acme.id), create_contact_list(acme.id, "Staff")
+    answer = form(
+        api,
+        "POST",
+        "/deployments",
+        acme.member,
+        [
+            ("title", "Sale"),
+            ("message", "Hi"),
+            ("contact_lists", str(first.id)),
+            ("contact_lists", str(second.id)),
+            ("marketing", "off"),
+            ("optout", "1"),
+        ],
+    )
+    assert answer.status == 201, answer.body
+    assert (answer.body["contact_lists"], answer.body["marketing"], answer.body["optout"]) == (
+        [first.id, second.id],
+        False,
+        True,
+    )
+    body, content_type = multipart({"title": "Sale 2", "message": "Hi", "contact_lists": f"[{first.id}]"}, {})
+    made = api.call("POST", "/deployments", acme.member, raw=body, headers={"Content-Type": content_type})
+    assert made.status == 201 and made.body["contact_lists"] == [first.id]
+    patched = form(api, "PATCH", "/company", acme.admin, [("quiet_hours", "false"), ("send_rate", "20")])
+    assert patched.status == 200 and (patched.body["quiet_hours"], patched.body["send_rate"]) == (False, 20)
+    wrong = form(api, "PATCH", "/company", acme.admin, [("quiet_hours", "maybe")])
+    assert wrong.status == 400 and "quiet_hours" in wrong.body["error"]["fields"]
+    contact = form(
+        api,
+        "POST",
+        f"/contact-lists/{first.id}/contacts",
+        acme.member,
+        [("msisdn", "0815854565"), ("first_name", "Ann")],
+    )
+    assert contact.status == 201 and contact.body["first_name"] == "Ann"
