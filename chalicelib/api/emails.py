@@ -12,7 +12,7 @@ from chalicelib.api.schema import Field, Schema
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import unsubscribes
 from chalicelib.domain.rules import email_content
-from chalicelib.domain.sending import api_emails
+from chalicelib.domain.sending import api_emails, api_messages
 from chalicelib.models.deployments import Message
 
 bp = Blueprint(__name__)
@@ -37,7 +37,7 @@ def render_email(email: Message) -> dict:
         "destination": email.destination,
         "subject": email.subject,
         "status": email.status,
-        "credits": email.credits,
+        "credits": api_messages.credits_kept(email),
         "marketing": email.marketing,
         "campaign_pk": email.campaign,
         "provider_id": email.provider_id,

@@ -48,7 +48,7 @@ def render_message(message: Message) -> dict:
         "status": message.status,
         "segments": message.segments,
         "encoding": message.encoding,
-        "credits": message.credits,
+        "credits": api_messages.credits_kept(message),
         "marketing": message.marketing,
         "campaign_pk": message.campaign,
         "bulk": message.bulk,
@@ -86,6 +86,7 @@ def send_bulk(call: Call) -> Response:
         body={
             "id": result.bulk.id,
             "accepted": result.bulk.accepted,
+            "messages": [{"index": index, "id": message_id} for index, message_id in result.accepted],
             "rejected": [
                 {"index": index, "error": error_body(e.code, e.message, e.fields)["error"]}
                 for index, e in result.rejected

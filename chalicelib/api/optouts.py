@@ -27,10 +27,14 @@ NEW_OPTOUT = Schema(
         "date_overwritten",
         "overwritten_by",
         "overwrite_source",
+        "overwrite_reason",
         "active",
         "source",
     ),
 )
+
+
+OVERWRITE = Schema(fields={"reason": Field(str, nullable=True, max_length=optouts.MAX_REASON)})
 
 
 def render_optout(optout: OptOut) -> dict:
@@ -42,6 +46,7 @@ def render_optout(optout: OptOut) -> dict:
         "date_overwritten": iso(optout.date_overwritten),
         "overwritten_by": optout.overwritten_by,
         "overwrite_source": optout.overwrite_source,
+        "overwrite_reason": optout.overwrite_reason,
         "company": optout.company,
         "sender": optout.sender,
         "active": optout.date_overwritten is None,
@@ -84,7 +89,10 @@ def get_optout(call: Call, optout_id: str) -> dict:
 
 @endpoint(bp, "/optouts/{optout_id}/overwrite", methods=("POST",))
 def overwrite_optout(call: Call, optout_id: str) -> dict:
-    return render_optout(optouts.overwrite(call.caller, object_id(optout_id, "opt-out")))
+    """An admin lifts an opt-out; the body may say why (`{"reason": ...}`), or be empty."""
+    body = call.body(OVERWRITE) if (call.request.raw_body or b"").strip() else {}
+    lifted = optouts.overwrite(call.caller, object_id(optout_id, "opt-out"), body.get("reason"))
+    return render_optout(lifted)
 
 
 @endpoint(bp, "/optouts/import", methods=("POST",), status=202, content_types=MULTIPART)

@@ -44,6 +44,7 @@ class OptOut(BaseModel):
     date_overwritten = UTCDateTimeAttribute(null=True)
     overwritten_by = NumberAttribute(null=True)
     overwrite_source = UnicodeAttribute(null=True)
+    overwrite_reason = UnicodeAttribute(null=True)
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
     history_key = UnicodeAttribute()
@@ -107,13 +108,17 @@ def activation(optout: OptOut) -> list[dict[str, Any]]:
     return [record, scope.when("attribute_not_exists({scope})", names=_scope(optout)).action()]
 
 
-def lifting(optout: OptOut, at: datetime, source: str, overwritten_by: int | None) -> list[dict[str, Any]]:
+def lifting(
+    optout: OptOut, at: datetime, source: str, overwritten_by: int | None, reason: str | None = None
+) -> list[dict[str, Any]]:
     """The two writes that lift an opt-out: its record marked overwritten (once), and its scope freed
     in the suppression index (only if the scope still names it)."""
     record = Update(OptOut.Meta.table_name, optout_key(optout.company, optout.id))
     record.set("date_overwritten", OptOut.date_overwritten.serialize(at)).set("overwrite_source", source)
     if overwritten_by is not None:
         record.set("overwritten_by", overwritten_by)
+    if reason:
+        record.set("overwrite_reason", reason)
     record.when("attribute_not_exists({date_overwritten})")
     scope = Update(suppressions_table(), suppression_key(optout.company, optout.originator))
     scope.remove(scope_attribute(optout.sender)).when("{scope} = :id", names=_scope(optout), id=optout.id)

@@ -176,3 +176,29 @@ def test_a_quote_refuses_marketing_and_optout_that_disagree(api, tenants):
     answer = api.post("/messages/quote", acme.member, {"message": "Hi", "marketing": True, "optout": False})
     assert answer.status == 400 and list(answer.body["error"]["fields"]) == ["optout"]
     assert api.post("/messages/quote", acme.member, {"message": "   "}).status == 400
+
+
+def test_a_refunded_message_shows_no_credits_and_a_bulk_names_its_messages(api, tenants, pump, gateway):
+    acme, _ = tenants
+    optouts.create(acme.id, "27815854565", None, None, source="api")
+    sent = api.post(
+        "/messages/send", acme.member, {"destination": "0815854565", "message": "Sale", "marketing": True}
+    ).body
+    assert sent["credits"] == 1  # reserved until it is settled
+    pump.drain()
+    read = api.get(f"/messages/{sent['id']}", acme.member).body
+    assert (read["status"], read["credits"]) == ("opted_out", 0)
+    bulk = api.post(
+        "/messages/bulk",
+        acme.member,
+        [
+            {"destination": "0825854565", "message": "A"},
+            {"destination": "bad", "message": "B"},
+            {"destination": "0835854565", "message": "C"},
+        ],
+    ).body
+    assert [m["index"] for m in bulk["messages"]] == [0, 2]
+    assert [api.get(f"/messages/{m['id']}", acme.member).body["destination"] for m in bulk["messages"]] == [
+        "27825854565",
+        "27835854565",
+    ]

@@ -342,3 +342,14 @@ def test_an_email_optout_that_looks_like_a_formula_is_exported_escaped_and_long_
     text = storage.get(File.get(acme.id, task["result"]["file"]).key).decode()
     originators = sorted(row[0] for row in list(csv.reader(io.StringIO(text)))[1:])
     assert originators == sorted(["'" + formula, long_address])
+
+
+def test_an_overwrite_keeps_its_reason(api, tenants):
+    acme, _ = tenants
+    optout = create_optout(acme.id, "27815854565")
+    lifted = api.post(f"/optouts/{optout.id}/overwrite", acme.admin, {"reason": "asked to rejoin by phone"})
+    assert lifted.status == 200 and lifted.body["overwrite_reason"] == "asked to rejoin by phone"
+    assert api.get(f"/optouts/{optout.id}", acme.admin).body["overwrite_reason"] == "asked to rejoin by phone"
+    other = create_optout(acme.id, "27825854565")
+    too_long = api.post(f"/optouts/{other.id}/overwrite", acme.admin, {"reason": "x" * 1000})
+    assert too_long.status == 400 and api.get(f"/optouts/{other.id}", acme.admin).body["active"] is True

@@ -218,13 +218,17 @@ def _originator_key(originator: str, region: str) -> str | None:
         return None
 
 
-def overwrite(caller: Caller, optout_id: int) -> OptOut:
-    """An admin overwrites an opt-out: the record stays, marked; its scope is free again."""
+def overwrite(caller: Caller, optout_id: int, reason: str | None = None) -> OptOut:
+    """An admin overwrites an opt-out, saying why (kept as `overwrite_reason`): the record stays, marked;
+    its scope is free again."""
     caller.require("admin")
     optout = get_optout(caller, optout_id)
     if optout.date_overwritten is not None:
         raise Conflict(f"Opt-out {optout_id} was already lifted.", code="already_lifted")
-    overwrite_record(optout, overwritten_by=caller.user, source="admin")
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
+    overwrite_record(optout, overwritten_by=caller.user, source="admin", reason=reason)
     return OptOut.get(caller.company, optout_id)
 
 
@@ -244,11 +248,13 @@ def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> l
     return lifted
 
 
-def overwrite_record(optout: OptOut, overwritten_by: int | None, source: str) -> None:
+def overwrite_record(
+    optout: OptOut, overwritten_by: int | None, source: str, reason: str | None = None
+) -> None:
     """Mark the record overwritten (by whom: `admin` or `subscriber`) and free its scope, in one
     transaction."""
     try:
-        dynamodb.transact(lifting(optout, clock.now(), source, overwritten_by))
+        dynamodb.transact(lifting(optout, clock.now(), source, overwritten_by, reason))
     except dynamodb.TransactionCancelled as cancelled:
         if cancelled.failed:
             raise Conflict(f"Opt-out {optout.id} was already lifted.", code="already_lifted") from cancelled

@@ -22,7 +22,7 @@ from chalicelib.domain.errors import (
     NotFound,
     invalid_field,
 )
-from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.domain.rules.lifecycle import Delivery, is_charged
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import Cost, cost
 from chalicelib.domain.rules.templates import priced_text
@@ -49,6 +49,16 @@ CHUNK = 100
 class BulkResult:
     bulk: Bulk
     rejected: list[tuple[int, ColonyError]]
+    accepted: list[tuple[int, int]]  # (index in the request, message id)
+
+
+def credits_kept(message: Message) -> int:
+    """What an API message (SMS or email) costs the company: its reservation until it is settled, then
+    what was kept: 0 for one refunded (opted out, or failed before any gateway took it)."""
+    settled = message.status not in (Delivery.QUEUED, Delivery.SENDING)
+    if settled and not is_charged(message.status, message.provider_id is not None):
+        return 0
+    return message.credits
 
 
 def optout_line(company: Company, marketing: bool) -> str | None:
@@ -85,7 +95,7 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
         raise InvalidInput(f"Send an array of 1 to {MAX_BULK} messages.", code="invalid_body")
     ids = iter(allocate_ids("message", len(items)))
     bulk_id = allocate_ids("bulk")[0]
-    accepted, rejected = [], []
+    accepted, rejected, indexes = [], [], []
     for index, item in enumerate(items):
         try:
             if isinstance(item, ColonyError):
@@ -96,6 +106,7 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             continue
         message.bulk = bulk_id
         accepted.append(message)
+        indexes.append(index)
     credits = sum(m.credits for m in accepted)
     bulk = Bulk(
         company=caller.company,
@@ -127,7 +138,9 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             date_created=clock.now(),
         ).save()
         raise
-    return BulkResult(bulk=bulk, rejected=rejected)
+    return BulkResult(
+        bulk=bulk, rejected=rejected, accepted=[(i, m.id) for i, m in zip(indexes, accepted, strict=True)]
+    )
 
 
 def send_reply(company: Company, number: str, text: str, sender: str | None) -> Message:
