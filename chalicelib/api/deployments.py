@@ -111,11 +111,13 @@ def create_deployment(call: Call) -> dict:
 
 @endpoint(bp, "/deployments/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_deployment(call: Call) -> dict:
-    """A CSV of destinations (with a `message` column, or the form's `message` template over its columns)."""
+    """A CSV of destinations (with a `message` column, or the form's `message` template over its
+    columns): the draft deployment, with its `import` job to follow."""
     upload, form = posted_file(call)
     title = form["title"].text if "title" in form else None
     message = form["message"].text if "message" in form else None
-    return render_import(jobs.import_deployment(call.caller, upload, title or None, message or None))
+    draft, job = jobs.import_deployment(call.caller, upload, title or None, message or None)
+    return {**render_deployment(draft), "import": render_import(job)}
 
 
 @endpoint(bp, "/deployments/{deployment_id}")

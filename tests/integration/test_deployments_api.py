@@ -400,9 +400,14 @@ def test_a_deployment_csv_with_a_message_per_row(api, tenants, pump):
     ).encode()
     started = _import_deployment(api, acme.member, data, title="Shipping notices")
     assert started.status == 202
-    deployment_id = started.body["deployment"]
+    assert (started.body["status"], started.body["title"], started.body["import"]["status"]) == (
+        0,
+        "Shipping notices",
+        "pending",
+    )
+    deployment_id = started.body["id"]
     pump.drain()
-    job = api.get(f"/imports/{started.body['id']}", acme.member).body
+    job = api.get(f"/imports/{started.body['import']['id']}", acme.member).body
     assert (job["status"], job["imported"], job["duplicates"], job["rejected"]) == ("completed", 3, 1, 1)
     draft = api.get(path(deployment_id), acme.member).body
     assert (draft["title"], draft["status_name"], draft["source"]) == ("Shipping notices", "draft", "import")
@@ -425,7 +430,7 @@ def test_a_deployment_csv_with_a_template_over_its_columns_is_approved_on_its_ow
     data = b"Mobile,First Name,City\r\n0815854565,Ann,Durban\r\n0821234567,Bob,Soweto\r\n"
     started = _import_deployment(api, acme.member, data, message="Hi {{first_name}} from {{fields.city}}")
     pump.drain()
-    deployment_id = started.body["deployment"]
+    deployment_id = started.body["id"]
     assert api.get(path(deployment_id), acme.member).body["total_credits"] == 2
     assert api.post(path(deployment_id, "submit"), acme.member).status == 200
     approved = api.post(path(deployment_id, "approve"), acme.approver)
@@ -438,16 +443,18 @@ def test_a_deployment_csv_without_any_message_fails_clearly(api, tenants, pump):
     acme, _ = tenants
     started = _import_deployment(api, acme.member, b"destination\n0815854565\n")
     pump.drain()
-    job = api.get(f"/imports/{started.body['id']}", acme.member).body
+    job = api.get(f"/imports/{started.body['import']['id']}", acme.member).body
     assert job["status"] == "failed"
     assert "no message column" in job["error"]
+    draft = api.get(path(started.body["id"]), acme.member).body
+    assert draft["status_name"] == "draft" and "no message column" in draft["error"]
 
 
 def test_an_imported_deployment_takes_no_contact_lists(api, tenants, pump, audience):
     acme, _ = tenants
     started = _import_deployment(api, acme.member, b"destination,message\n0815854565,Hi\n")
     pump.drain()
-    answer = api.patch(path(started.body["deployment"]), acme.member, {"contact_lists": audience})
+    answer = api.patch(path(started.body["id"]), acme.member, {"contact_lists": audience})
     assert answer.status == 400
     assert "own recipients" in answer.body["error"]["fields"]["contact_lists"][0]
 

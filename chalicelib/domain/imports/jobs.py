@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from chalicelib import storage
@@ -15,6 +16,7 @@ from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.models.base import condition_failed
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
+from chalicelib.models.deployments import Deployment
 from chalicelib.models.imports import IMPORT_LEASE, Import
 
 MAX_DIRECT_BYTES = 4 * 1024 * 1024
@@ -59,9 +61,12 @@ def import_contacts(
     return job
 
 
-def import_deployment(caller: Caller, upload: Upload, title: str | None, message: str | None) -> Import:
+def import_deployment(
+    caller: Caller, upload: Upload, title: str | None, message: str | None
+) -> tuple[Deployment, Import]:
     """A draft deployment with its own recipients from a file: a `destination` column (or any phone
-    header) and either a `message` column or `message`, a template over the file's other columns."""
+    header) and either a `message` column or `message`, a template over the file's other columns. An
+    import that fails leaves the draft with its reason in `error`."""
     from chalicelib.domain.deployments import drafts
 
     _check_size(upload)
@@ -70,7 +75,7 @@ def import_deployment(caller: Caller, upload: Upload, title: str | None, message
     )
     job = _new_job(caller, upload.filename, kind="deployment", deployment=draft.id)
     _store(job, upload)
-    return job
+    return draft, job
 
 
 def import_optouts(
@@ -144,6 +149,12 @@ def fail(job: Import, reason: str) -> None:
             return
         raise
     storage.delete_prefix(state_prefix(job))
+    if job.deployment is not None:
+        with contextlib.suppress(Exception):  # a draft deleted meanwhile has nowhere to say it
+            Deployment(company=job.company, id=job.deployment).update(
+                actions=[Deployment.error.set(f"The import of {job.filename} failed: {reason}"[:500])],
+                condition=Deployment.id.exists(),
+            )
     contact_list = ContactList.get_or_none(job.company, job.contact_list) if job.contact_list else None
     if contact_list is not None:
         contact_lists.recount(contact_list)
