@@ -74,6 +74,7 @@ class Deployment(BaseModel):
     emails = NumberAttribute(default=0)
     sms_segments = NumberAttribute(null=True)  # the quoted SMS segments (total_credits becomes what was used)
     unreachable = NumberAttribute(default=0)
+    quote_status = UnicodeAttribute(null=True)  # current, or pending (a task is quoting a big audience)
     encoding = UnicodeAttribute(null=True)
     non_gsm_chars = ListAttribute(of=UnicodeAttribute, default=list)
     reserved = NumberAttribute(default=0)

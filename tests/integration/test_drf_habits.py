@@ -155,3 +155,22 @@ def test_forms_carry_lists_booleans_and_ids_as_drf_reads_them(api, tenants):
         [("msisdn", "0815854565"), ("first_name", "Ann")],
     )
     assert contact.status == 201 and contact.body["first_name"] == "Ann"
+
+
+def test_a_drafts_totals_are_its_current_quote_after_every_create_and_edit(api, tenants, pump, monkeypatch):
+    from chalicelib.domain.deployments import quotes
+
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, "27820000001", "27820000002", "27820000003")
+    body = {"title": "Sale", "message": "Hi", "contact_lists": [contact_list.id], "marketing": False}
+    made = api.post("/deployments", acme.member, body).body
+    assert (made["total_contacts"], made["total_credits"], made["quote_status"]) == (3, 3, "current")
+    edited = api.patch(f"/deployments/{made['id']}", acme.member, {"message": "x" * 200}).body
+    assert (edited["total_contacts"], edited["total_credits"]) == (3, 6)
+    monkeypatch.setattr(quotes, "SYNC_AUDIENCE", 2)
+    big = api.patch(f"/deployments/{made['id']}", acme.member, {"message": "Hi again"}).body
+    assert big["quote_status"] == "pending"
+    pump.drain()
+    settled = api.get(f"/deployments/{made['id']}", acme.member).body
+    assert (settled["quote_status"], settled["total_credits"]) == ("current", 3)

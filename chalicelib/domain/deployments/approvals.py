@@ -21,7 +21,7 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
 from chalicelib.domain.credits import refund, shortfall, take
 from chalicelib.domain.deployments.launch import launch
-from chalicelib.domain.deployments.quotes import quote_actions
+from chalicelib.domain.deployments.quotes import SYNC_AUDIENCE, audience_size, quote_actions
 from chalicelib.domain.deployments.recipients import freeze
 from chalicelib.domain.deployments.settlement import finish
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
@@ -35,7 +35,6 @@ from chalicelib.models.companies import Company
 from chalicelib.models.deployments import APPROVAL_LEASE, Deployment
 from chalicelib.models.tasks import Task
 
-SYNC_AUDIENCE = 20_000
 APPROVAL_LEASE_SECONDS = 900
 
 
@@ -62,7 +61,7 @@ def approve(caller: Caller, deployment_id: int) -> Approval:
             "A deployment needs a second person to approve it: you created this one.",
             code="second_approver_required",
         )
-    if _audience_size(deployment) > SYNC_AUDIENCE:
+    if audience_size(deployment) > SYNC_AUDIENCE:
         return Approval(
             task=tasks.start(
                 caller, "approve_deployment", {"deployment": deployment.id, "version": deployment.version}
@@ -170,15 +169,6 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
         else:
             deployment.update(actions=actions, condition=Deployment.status == deployment.status)
     return get(caller, deployment_id)
-
-
-def _audience_size(deployment: Deployment) -> int:
-    if deployment.source == "import":
-        return deployment.total_contacts
-    from chalicelib.models.contacts import ContactList
-
-    lists = [ContactList.get_or_none(deployment.company, i) for i in deployment.contact_lists]
-    return sum(c.contact_count for c in lists if c is not None)
 
 
 def _take_lease(deployment: Deployment) -> str:

@@ -11,6 +11,7 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.deployments.quotes import refresh_quote
 from chalicelib.domain.deployments.recipients import discard_recipients
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.errors import InvalidInput, invalid_field
@@ -179,7 +180,8 @@ def create(caller: Caller, data: dict[str, Any], source: str = "lists") -> Deplo
         **checked,
     )
     deployment.save(condition=Deployment.id.does_not_exist())
-    return deployment
+    refresh_quote(caller, deployment)
+    return get(caller, deployment.id)
 
 
 def list_deployments(
@@ -211,7 +213,8 @@ def edit(caller: Caller, deployment_id: int, data: dict[str, Any]) -> Deployment
         Deployment.date_updated.set(clock.now()),
     ]
     _update(deployment, actions, expected_status=deployment.status)
-    return deployment
+    refresh_quote(caller, get(caller, deployment.id))
+    return get(caller, deployment.id)
 
 
 def submit(caller: Caller, deployment_id: int) -> Deployment:

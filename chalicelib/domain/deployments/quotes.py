@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
 from chalicelib.domain.contacts.audience import Quote, QuoteBuilder
 from chalicelib.domain.deployments.store import get
@@ -14,8 +15,12 @@ from chalicelib.domain.rules.optout_policy import honours_optouts
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.models.base import condition_failed
 from chalicelib.models.companies import Company
+from chalicelib.models.contacts import ContactList
 from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.tasks import Task
+
+SYNC_AUDIENCE = 20_000  # above this many contacts, quoting and approving happen in a task
+CURRENT, PENDING = "current", "pending"
 
 
 def quote(caller: Caller, deployment_id: int) -> Quote:
@@ -99,5 +104,41 @@ def stored_quote(deployment: Deployment) -> Quote:
 def quote_task(task: Task) -> dict:
     deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
     result = compute_quote(deployment, Company.get(task.company))
-    deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
+    try:
+        deployment.update(
+            actions=[*quote_actions(result), Deployment.quote_status.set(CURRENT)],
+            condition=Deployment.version == deployment.version,
+        )
+    except Exception as error:
+        if not condition_failed(error):
+            raise  # an edit meanwhile started a newer quote of its own
     return result.as_dict()
+
+
+def refresh_quote(caller: Caller, deployment: Deployment) -> None:
+    """Make a draft's `total_contacts` and `total_credits` its current quote after a create or an edit:
+    at once for an audience up to SYNC_AUDIENCE contacts, else by a task (`quote_status` pending till
+    then). An imported draft is quoted when its import completes."""
+    if deployment.source == "import":
+        return
+    if audience_size(deployment) > SYNC_AUDIENCE:
+        deployment.update(actions=[Deployment.quote_status.set(PENDING)])
+        tasks.start(caller, "quote_deployment", {"deployment": deployment.id})
+        return
+    result = compute_quote(deployment, get_company(caller))
+    try:
+        deployment.update(
+            actions=[*quote_actions(result), Deployment.quote_status.set(CURRENT)],
+            condition=Deployment.version == deployment.version,
+        )
+    except Exception as error:
+        if not condition_failed(error):
+            raise  # another edit landed meanwhile: its own refresh quotes it
+
+
+def audience_size(deployment: Deployment) -> int:
+    """How many contacts a deployment's audience holds (its own rows once imported)."""
+    if deployment.source == "import":
+        return deployment.total_contacts
+    lists = [ContactList.get_or_none(deployment.company, i) for i in deployment.contact_lists]
+    return sum(c.contact_count for c in lists if c is not None)
