@@ -44,6 +44,17 @@ def deployment_stats(call: Call, deployment_id: str, period: str) -> dict:
     return _rows(call, deployment_scope(deployment.id), period)
 
 
+@endpoint(bp, "/deployments/{deployment_id}/stats/{period}/{row_id}")
+def deployment_stats_row(call: Call, deployment_id: str, period: str, row_id: str) -> dict:
+    deployment = store.get(call.caller, object_id(deployment_id, "deployment"))
+    return render_stat(reading.one_row(call.caller, period, row_id, deployment.id))
+
+
+@endpoint(bp, "/stats/{period}/{row_id}")
+def company_stats_row(call: Call, period: str, row_id: str) -> dict:
+    return render_stat(reading.one_row(call.caller, period, row_id))
+
+
 @endpoint(bp, "/stats/{period}")
 def company_stats(call: Call, period: str) -> dict:
     """The company's totals per period: every deployment and API message (`deployment` null), or with

@@ -479,3 +479,23 @@ def test_londons_25_hour_day_is_one_day_with_distinct_hours(api, aws, pump, gate
         ("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z", 3)
     ]
     assert verify(london.id) == []
+
+
+def test_every_listed_row_is_addressable_by_its_id_and_only_by_its_owner(api, tenants, pump, gateway):
+    from tests.factories import approved_deployment
+
+    acme, bravo = tenants
+    deployment_id = approved_deployment(api, acme, ["27820000001", "27820000002"], marketing=False)
+    pump.drain()
+    rollup.roll_up_alone(lambda: 60_000)
+    for period in ("hourly", "daily", "monthly", "yearly"):
+        for base in (f"/stats/{period}", f"/deployments/{deployment_id}/stats/{period}"):
+            (row,) = api.get(base, acme.member).body["results"]
+            assert api.get(f"{base}/{row['id']}", acme.member).body == row
+            assert api.get(f"{base}/{row['id']}", bravo.member).status == 404
+    company_row = api.get("/stats/daily", acme.member).body["results"][0]
+    deployment_row = api.get(f"/deployments/{deployment_id}/stats/daily", acme.member).body["results"][0]
+    assert api.get(f"/stats/hourly/{company_row['id']}", acme.member).status == 404  # a day row is no hour
+    assert api.get(f"/stats/daily/{deployment_row['id']}", acme.member).status == 404  # not a company row
+    assert api.get("/stats/daily/abc", acme.member).status == 404
+    assert api.get("/stats/weekly/1", acme.member).status == 400

@@ -63,6 +63,16 @@ def row_id(company: int, deployment: int | None, period: Period, tz: str) -> int
     return ((owner << 2 | (period.type - 1)) << 21) | (index & 0x1FFFFF)
 
 
+def parse_row_id(value: int) -> tuple[int | None, int | None, int, datetime]:
+    """What `row_id` made `value` from: (deployment, company) — one of them None — the period type and
+    its start."""
+    owner, period_type = value >> 23, ((value >> 21) & 3) + 1
+    start = _EPOCH + timedelta(seconds=(value & 0x1FFFFF) * 900)
+    if owner & (1 << 28):
+        return None, owner & ~(1 << 28), period_type, start
+    return owner, None, period_type, start
+
+
 def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.errors import invalid_field
-from chalicelib.domain.stats.periods import iso, midnight
+from chalicelib.domain.errors import NotFound, invalid_field
+from chalicelib.domain.stats.periods import iso, midnight, parse_row_id
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.stats import (
     DAY,
@@ -16,6 +16,8 @@ from chalicelib.models.stats import (
     MONTH,
     YEAR,
     Stat,
+    company_scope,
+    deployment_scope,
     period_key,
 )
 
@@ -56,6 +58,22 @@ def list_rows(scope: str, period_type: int, start: str | None, end: str | None, 
     return paginate(
         Stat, scope, page, range_key_condition=Stat.period.between(low, high), range_bounds=(low, high)
     )
+
+
+def one_row(caller: Caller, period: str, row_id: str, deployment: int | None = None) -> Stat:
+    """One row by the id it is listed with: of the caller's company (`deployment` None) or of that
+    deployment (already the caller's); any other id is a 404."""
+    period_type = parse_period_name(period)
+    found = None
+    if row_id.isascii() and row_id.isdigit() and len(row_id) <= 16:
+        owner_deployment, owner_company, row_type, start = parse_row_id(int(row_id))
+        mine = owner_deployment == deployment and (deployment is not None or owner_company == caller.company)
+        if mine and row_type == period_type:
+            scope = deployment_scope(deployment) if deployment is not None else company_scope(caller.company)
+            found = Stat.get_or_none(scope, period_key(period_type, iso(start)))
+    if found is None:
+        raise NotFound(f"There is no {period} stats row {row_id}.")
+    return found
 
 
 def rows_between(
