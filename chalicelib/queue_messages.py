@@ -78,6 +78,7 @@ class SendChunk:
     html: str = ""
     email_credits: int = 1  # what each email costs, frozen at approval
     honours_optouts: bool | None = None  # None (a chunk of an earlier release): as `marketing`
+    gsm_substitute: bool = False
 
 
 @dataclass(frozen=True)

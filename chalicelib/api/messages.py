@@ -5,6 +5,7 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import ColonyError, invalid_field
+from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.sending import api_messages
 from chalicelib.models.deployments import Message
 
@@ -16,6 +17,7 @@ SEND = Schema(
         "destination": Field((str, int), required=True, max_length=64),
         "campaign_pk": Field(int, nullable=True),
         "marketing": Field(bool),
+        "gsm_substitute": Field(bool),
     },
     read_only=("id", "status", "segments", "encoding", "credits"),
 )
@@ -24,6 +26,7 @@ QUOTE = Schema(
         "message": Field(str, required=True, max_length=1600),
         "marketing": Field(bool),
         "optout": Field(bool),
+        "gsm_substitute": Field(bool),
     }
 )
 
@@ -31,14 +34,14 @@ QUOTE = Schema(
 @endpoint(bp, "/messages/quote", methods=("POST",))
 def quote_message(call: Call) -> dict:
     """The cost of one message before sending it, and the characters that make it UCS-2 (if any)."""
-    result = api_messages.quote(call.caller, call.body(QUOTE))
-    return {
-        "encoding": result.encoding,
-        "characters": result.characters,
-        "segments": result.segments,
-        "credits": result.credits,
-        "non_gsm_chars": result.non_gsm_chars,
-    }
+    result, if_substituted = api_messages.quote_both(call.caller, call.body(QUOTE))
+    return {**result.as_dict(), "credits_if_substituted": if_substituted.credits}
+
+
+def _counted(text: str) -> dict:
+    """How a message's text is counted: the unit counted, what a segment holds, what forced UCS-2."""
+    figures = cost(text).as_dict()
+    return {name: figures[name] for name in ("characters", "per_segment", "non_gsm")}
 
 
 def render_message(message: Message) -> dict:
@@ -48,6 +51,7 @@ def render_message(message: Message) -> dict:
         "status": message.status,
         "segments": message.segments,
         "encoding": message.encoding,
+        **_counted(message.text),
         "credits": api_messages.credits_kept(message),
         "marketing": message.marketing,
         "campaign_pk": message.campaign,

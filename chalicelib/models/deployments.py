@@ -61,6 +61,7 @@ class Deployment(BaseModel):
     sender = UnicodeAttribute(null=True)
     marketing = BooleanAttribute(default=True)
     optout = BooleanAttribute(default=True)
+    gsm_substitute = BooleanAttribute(default=False)
     dispatch = NumberAttribute(default=1)
     send_date = UTCDateTimeAttribute(null=True)
     linked_campaign = NumberAttribute(null=True)
@@ -72,7 +73,10 @@ class Deployment(BaseModel):
     opted_out = NumberAttribute(default=0)
     email_opted_out = NumberAttribute(default=0)
     emails = NumberAttribute(default=0)
-    sms_segments = NumberAttribute(null=True)  # the quoted SMS segments (total_credits becomes what was used)
+    sms_segments = NumberAttribute(null=True)
+    sms_segments_substituted = NumberAttribute(
+        null=True
+    )  # the quoted SMS segments (total_credits becomes what was used)
     unreachable = NumberAttribute(default=0)
     quote_status = UnicodeAttribute(null=True)  # current, or pending (a task is quoting a big audience)
     encoding = UnicodeAttribute(null=True)

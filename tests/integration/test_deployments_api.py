@@ -473,3 +473,22 @@ def test_the_quote_is_what_approval_reserves_and_sending_charges(
     sent = Deployment.get(acme.id, deployment.id)
     assert (sent.status, sent.total_credits) == (4, quoted["credits"])
     assert Company.get(acme.id).credits == 1000 - quoted["credits"]
+
+
+def test_a_deployment_chooses_gsm_substitution_and_is_charged_the_substituted_price(
+    api, tenants, audience, pump, gateway
+):
+    acme, _ = tenants
+    text = "Don’t miss it – " + "x" * 120
+    draft = create_deployment(acme, audience, message=text, marketing=False, optout=False)
+    quote = api.get(path(draft.id, "quote"), acme.member).body
+    assert (quote["encoding"], quote["credits"], quote["credits_if_substituted"]) == ("UCS-2", 12, 4)
+    assert [n["char"] for n in quote["non_gsm"]] == ["’", "–"]
+    api.patch(path(draft.id), acme.member, {"gsm_substitute": True})
+    chosen = api.get(path(draft.id, "quote"), acme.member).body
+    assert (chosen["encoding"], chosen["credits"], chosen["credits_if_substituted"]) == ("GSM-7", 4, 4)
+    assert api.post(path(draft.id, "submit"), acme.member).status == 200
+    assert api.post(path(draft.id, "approve"), acme.approver).body["total_credits"] == 4
+    pump.drain()
+    assert {sms.text for sms in gateway.sent} == {"Don't miss it - " + "x" * 120}
+    assert Company.get(acme.id).credits == 1000 - 4

@@ -202,3 +202,32 @@ def test_a_refunded_message_shows_no_credits_and_a_bulk_names_its_messages(api, 
         "27825854565",
         "27835854565",
     ]
+
+
+def test_a_curly_apostrophe_is_visible_in_the_quote_and_substitution_is_a_choice(api, tenants, pump, gateway):
+    acme, _ = tenants
+    text = "We’re open" + " today" * 20  # 130 characters, one of them outside GSM-7
+    quote = api.post("/messages/quote", acme.member, {"message": text}).body
+    assert (quote["encoding"], quote["characters"], quote["segments"], quote["per_segment"]) == (
+        "UCS-2",
+        130,
+        2,
+        67,
+    )
+    assert quote["non_gsm"] == [{"char": "’", "position": 2}]
+    assert (quote["credits"], quote["credits_if_substituted"]) == (2, 1)
+    plain = api.post("/messages/send", acme.member, {"destination": "0815854565", "message": text}).body
+    chosen = api.post(
+        "/messages/send", acme.member, {"destination": "0825854565", "message": text, "gsm_substitute": True}
+    ).body
+    assert (plain["credits"], plain["encoding"]) == (2, "UCS-2")
+    assert (chosen["credits"], chosen["encoding"], chosen["characters"], chosen["non_gsm"]) == (
+        1,
+        "GSM-7",
+        130,
+        [],
+    )
+    pump.drain()
+    texts = {sms.to: sms.text for sms in gateway.sent}
+    assert texts["27815854565"] == text and texts["27825854565"] == text.replace("’", "'")
+    assert Company.get(acme.id).credits == 1000 - 3

@@ -70,3 +70,44 @@ def test_the_gsm_alphabet_is_exactly_128_minus_escape_plus_10_extensions():
         assert cost(character).encoding == GSM7, character
     for character in "ÁáÍíÓÚúÂâÊêçÀ`":
         assert cost(character).encoding == UCS2, character
+
+
+@pytest.mark.parametrize(
+    ("length", "char", "encoding", "segments", "per_segment"),
+    [
+        (160, "a", "GSM-7", 1, 160),
+        (161, "a", "GSM-7", 2, 153),
+        (306, "a", "GSM-7", 2, 153),
+        (307, "a", "GSM-7", 3, 153),
+        (459, "a", "GSM-7", 3, 153),
+        (460, "a", "GSM-7", 4, 153),
+        (70, "ж", "UCS-2", 1, 70),
+        (71, "ж", "UCS-2", 2, 67),
+    ],
+)
+def test_the_table_the_docs_print(length, char, encoding, segments, per_segment):
+    figures = cost(char * length).as_dict()
+    assert (figures["encoding"], figures["characters"], figures["segments"], figures["per_segment"]) == (
+        encoding,
+        length,
+        segments,
+        per_segment,
+    )
+
+
+def test_characters_count_the_unit_that_is_counted_and_non_gsm_names_positions():
+    emoji = cost("a" * 69 + "😀")  # 71 UTF-16 units, not 70 characters
+    assert (emoji.as_dict()["characters"], emoji.segments) == (71, 2)
+    curly = cost("It’s here – now")
+    assert curly.as_dict()["non_gsm"] == [{"char": "’", "position": 2}, {"char": "–", "position": 10}]
+    assert cost("a{b}").as_dict()["characters"] == 6  # extension characters take two septets
+
+
+def test_gsm_substitution_replaces_look_alikes_and_never_letters():
+    from chalicelib.domain.rules.gsm_substitution import substituted
+
+    text = "It’s “fine” – really… ‘ok’ — yes\u00a0no\u200b"
+    assert substituted(text) == "It's \"fine\" - really... 'ok' - yes no"
+    assert cost(substituted(text)).encoding == "GSM-7"
+    for kept in ("Zoë café", "Ahmet Çelik", "😀 hi", "中文", "€5"):
+        assert substituted(kept) == kept

@@ -12,7 +12,8 @@ from typing import Any
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.rules.channels import EMAIL, SMS
 from chalicelib.domain.rules.destinations import destinations, number_in, unreachable_reason
-from chalicelib.domain.rules.segments import GSM7, UCS2, cost
+from chalicelib.domain.rules.gsm_substitution import substituted
+from chalicelib.domain.rules.segments import GSM7, UCS2, Cost, cost
 from chalicelib.domain.rules.templates import Template, priced_text
 from chalicelib.models.contacts import Contact
 from chalicelib.models.deployments import Recipient
@@ -36,6 +37,8 @@ class Quote:
     email_opted_out: int = 0
     unreachable: int = 0
     email_credits: int = 1
+    segments_if_substituted: int = 0
+    sample: Cost | None = None  # the message as a recipient without personal values gets it
 
     @property
     def credits(self) -> int:
@@ -49,9 +52,19 @@ class Quote:
             "emails": self.emails,
             "unreachable": self.unreachable,
             "credits": self.credits,
+            "credits_if_substituted": self.segments_if_substituted + self.emails * self.email_credits,
             "encoding": self.encoding,
             "non_gsm_chars": sorted(self.non_gsm_chars)[:MAX_NON_GSM_SHOWN],
+            **_sample_figures(self.sample),
         }
+
+
+def _sample_figures(sample: Cost | None) -> dict[str, Any]:
+    """How the message itself is counted (for a recipient without personal values)."""
+    if sample is None:
+        return {"characters": None, "per_segment": None, "non_gsm": []}
+    figures = sample.as_dict()
+    return {name: figures[name] for name in ("characters", "per_segment", "non_gsm")}
 
 
 def personal_values(person: Contact | Recipient) -> dict[str, Any]:
@@ -65,11 +78,14 @@ def personal_values(person: Contact | Recipient) -> dict[str, Any]:
     }
 
 
-def text_for(template: Template, optout_text: str | None, person: Contact | Recipient) -> str:
+def text_for(
+    template: Template, optout_text: str | None, person: Contact | Recipient, substitute: bool = False
+) -> str:
     """The exact text one person gets: their own message (an imported row's) or the rendered template,
-    then the opt-out line."""
+    then the opt-out line; with `substitute`, GSM look-alikes in place of what would force UCS-2."""
     own = getattr(person, "message", None)
-    return priced_text(own if own else template.render(personal_values(person)), optout_text)
+    text = priced_text(own if own else template.render(personal_values(person)), optout_text)
+    return substituted(text) if substitute else text
 
 
 def messages_to(
@@ -115,14 +131,17 @@ class QuoteBuilder:
         template: Template,
         optout_text: str | None,
         email_credits: int = 1,
+        substitute: bool = False,
     ) -> None:
         self.company = company
         self.sender = sender
         self.honours_optouts = honours_optouts
         self.template = template
         self.optout_text = optout_text
+        self.substitute = substitute
         self.quote = Quote(email_credits=email_credits)
-        self._fixed = None if template.personal else cost(text_for(template, optout_text, _NOBODY))
+        self.quote.sample = cost(text_for(template, optout_text, _NOBODY, substitute))
+        self._fixed = {s: cost(text_for(template, optout_text, _NOBODY, s)) for s in (False, True)}
 
     def add(self, page: list[Recipient]) -> set[str]:
         """Count a page; returns the keys on it that are opted out (and will not be sent to)."""
@@ -144,16 +163,18 @@ class QuoteBuilder:
             if email:
                 self.quote.emails += 1
                 continue
-            price = (
-                self._fixed
-                if self._fixed is not None and not getattr(person, "message", None)
-                else cost(text_for(self.template, self.optout_text, person))
-            )
+            price = self._price(person, self.substitute)
             self.quote.segments_total += price.segments
+            self.quote.segments_if_substituted += self._price(person, True).segments
             if price.encoding == UCS2:
                 self.quote.encoding = UCS2
                 self.quote.non_gsm_chars.update(price.non_gsm_chars)
         return blocked
+
+    def _price(self, person: Recipient, substitute: bool) -> Cost:
+        if not self.template.personal and not getattr(person, "message", None):
+            return self._fixed[substitute]
+        return cost(text_for(self.template, self.optout_text, person, substitute))
 
 
 class _Nobody:

@@ -124,6 +124,7 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
         chunk=f"{round_}:{values[0]['msisdn']}",
         marketing=deployment.marketing,
         honours_optouts=honours_optouts(deployment.marketing, deployment.optout),
+        gsm_substitute=deployment.gsm_substitute,
         sender=deployment.frozen_sender or "",
         message=deployment.message or "",
         optout_text=deployment.frozen_optout_text or "",

@@ -62,6 +62,7 @@ def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
         template=compile_template(deployment.message or ""),
         optout_text=company.optout_text if deployment.optout else None,
         email_credits=company.email_credits,
+        substitute=deployment.gsm_substitute,
     )
 
 
@@ -73,6 +74,7 @@ def quote_actions(result: Quote) -> list:
         Deployment.email_opted_out.set(result.email_opted_out),
         Deployment.emails.set(result.emails),
         Deployment.sms_segments.set(result.segments_total),
+        Deployment.sms_segments_substituted.set(result.segments_if_substituted),
         Deployment.unreachable.set(result.unreachable),
         Deployment.encoding.set(result.encoding),
         Deployment.non_gsm_chars.set(sorted(result.non_gsm_chars)[: audience.MAX_NON_GSM_SHOWN]),
@@ -92,6 +94,7 @@ def stored_quote(deployment: Deployment) -> Quote:
         recipients=deployment.total_contacts,
         opted_out=deployment.opted_out,
         segments_total=deployment.total_credits if segments is None else segments,
+        segments_if_substituted=deployment.sms_segments_substituted or (segments or 0),
         emails=deployment.emails,
         email_opted_out=deployment.email_opted_out,
         unreachable=deployment.unreachable,

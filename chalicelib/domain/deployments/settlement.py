@@ -219,7 +219,13 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     tz = Company.get(deployment.company).timezone
     for recipient in Recipient.query(deployment.id, consistent_read=True):
         recipient = _settled(
-            recipient, template, deployment.frozen_optout_text or None, email_credits, deployment.company, tz
+            recipient,
+            template,
+            deployment.frozen_optout_text or None,
+            email_credits,
+            deployment.company,
+            tz,
+            deployment.gsm_substitute,
         )
         status = recipient.status if recipient.status in totals else Delivery.SENT
         totals[status] += 1
@@ -270,6 +276,7 @@ def _settled(
     email_credits: int,
     company: int,
     tz: str,
+    substitute: bool = False,
 ) -> Recipient:
     """The recipient with a final status: queued → failed, sending → unknown (each counted as unsent),
     and a cost for every one that reached (or may have reached) the network; re-read if a worker
@@ -304,7 +311,7 @@ def _settled(
                 segments = (
                     email_credits
                     if recipient.channel == EMAIL
-                    else cost(text_for(template, optout_text, recipient)).segments
+                    else cost(text_for(template, optout_text, recipient, substitute)).segments
                 )
                 actions.append(Recipient.segments.set(segments))
         extra = None

@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
     NotFound,
     invalid_field,
 )
+from chalicelib.domain.rules.gsm_substitution import substituted
 from chalicelib.domain.rules.lifecycle import Delivery, is_charged
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import Cost, cost
@@ -76,7 +77,13 @@ def quote(caller: Caller, data: dict[str, Any]) -> Cost:
     if len(set(flags.values())) > 1:
         raise invalid_field("optout", "is the older name of marketing: give one, or the same value")
     marketing = bool(next(iter(flags.values()), False))
-    return cost(priced_text(text, optout_line(get_company(caller), True) if marketing else None))
+    full = priced_text(text, optout_line(get_company(caller), True) if marketing else None)
+    return cost(substituted(full) if data.get("gsm_substitute") else full)
+
+
+def quote_both(caller: Caller, data: dict[str, Any]) -> tuple[Cost, Cost]:
+    """The quote as asked, and as it would be with GSM substitution (the same when it changes nothing)."""
+    return quote(caller, data), quote(caller, {**data, "gsm_substitute": True})
 
 
 def send_one(caller: Caller, data: dict[str, Any]) -> Message:
@@ -205,6 +212,8 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
     campaign = check_campaign(caller, data.get("campaign_pk"), "campaign_pk")
     marketing = bool(data.get("marketing", False))
     full = priced_text(text, optout_line(company, marketing))
+    if data.get("gsm_substitute"):
+        full = substituted(full)
     price = cost(full)
     return Message(
         company=caller.company,
@@ -226,7 +235,7 @@ def check_item_types(item: Any) -> dict[str, Any]:
     """One bulk item's shape (the seed's fields, plus `marketing`); a wrong one is rejected by index."""
     if not isinstance(item, dict):
         raise InvalidInput("Each item must be an object.", code="invalid_item")
-    unknown = set(item) - {"destination", "message", "campaign_pk", "marketing"}
+    unknown = set(item) - {"destination", "message", "campaign_pk", "marketing", "gsm_substitute"}
     if unknown:
         name = sorted(unknown)[0]
         raise invalid_field(name, "is not a field of a message")
@@ -236,8 +245,9 @@ def check_item_types(item: Any) -> dict[str, Any]:
         and not (isinstance(item["campaign_pk"], int) and not isinstance(item["campaign_pk"], bool))
     ):
         raise invalid_field("campaign_pk", "must be a whole number")
-    if "marketing" in item and not isinstance(item["marketing"], bool):
-        raise invalid_field("marketing", "must be true or false")
+    for flag in ("marketing", "gsm_substitute"):
+        if flag in item and not isinstance(item[flag], bool):
+            raise invalid_field(flag, "must be true or false")
     if isinstance(item.get("destination"), int):
         item = {**item, "destination": str(item["destination"])}
     return item

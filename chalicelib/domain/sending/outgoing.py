@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalicelib import queue_messages
 from chalicelib.domain.rules.channels import EMAIL, SMS
 from chalicelib.domain.rules.destinations import unreachable_reason
+from chalicelib.domain.rules.gsm_substitution import substituted
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, priced_text
 from chalicelib.domain.sending.emails import EmailContent, deployment_email, message_email
@@ -38,6 +39,8 @@ def for_recipient(
         values = {**recipient, "msisdn": recipient.get("number")}
         return deployment_email(company, content, values, chunk.marketing, reference)
     text = priced_text(recipient.get("message") or template.render(recipient), chunk.optout_text)
+    if chunk.gsm_substitute:
+        text = substituted(text)
     return Outgoing(
         to=recipient["msisdn"],
         sender=chunk.sender or None,
