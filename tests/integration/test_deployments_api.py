@@ -357,8 +357,11 @@ def test_the_message_quote_names_what_forces_ucs2(api, tenants):
         "encoding": "UCS-2",
         "characters": 13,
         "segments": 1,
+        "per_segment": 70,
         "credits": 1,
+        "credits_if_substituted": 1,
         "non_gsm_chars": ["’"],
+        "non_gsm": [{"char": "’", "position": 3}],
     }
     with_line = api.post("/messages/quote", acme.member, {"message": "x" * 140, "optout": True}).body
     assert (with_line["characters"], with_line["segments"]) == (162, 2)
