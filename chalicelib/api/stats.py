@@ -1,10 +1,11 @@
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.domain.accounts import campaigns
 from chalicelib.domain.deployments import store
 from chalicelib.domain.stats import periods, reading
 from chalicelib.domain.stats.tally import COLUMNS
-from chalicelib.models.stats import Stat, company_scope, deployment_scope
+from chalicelib.models.stats import Stat, campaign_scope, company_scope, deployment_scope
 
 bp = Blueprint(__name__)
 
@@ -15,7 +16,7 @@ def render_stat(row: Stat) -> dict:
         row.period_type, periods.parse_utc(row.period_start), periods.parse_utc(row.period_end)
     )
     return {
-        "id": periods.row_id(row.company, row.deployment, period, row.tz),
+        "id": periods.row_id(row.company, row.deployment, period, row.tz, _campaign_of(row)),
         "deployment": row.deployment,
         "period_type": row.period_type,
         "period_start": row.period_start,
@@ -47,12 +48,29 @@ def deployment_stats(call: Call, deployment_id: str, period: str) -> dict:
 @endpoint(bp, "/deployments/{deployment_id}/stats/{period}/{row_id}")
 def deployment_stats_row(call: Call, deployment_id: str, period: str, row_id: str) -> dict:
     deployment = store.get(call.caller, object_id(deployment_id, "deployment"))
-    return render_stat(reading.one_row(call.caller, period, row_id, deployment.id))
+    return render_stat(reading.one_row(call.caller, period, row_id, deployment_scope(deployment.id)))
 
 
 @endpoint(bp, "/stats/{period}/{row_id}")
 def company_stats_row(call: Call, period: str, row_id: str) -> dict:
-    return render_stat(reading.one_row(call.caller, period, row_id))
+    return render_stat(reading.one_row(call.caller, period, row_id, company_scope(call.caller.company)))
+
+
+@endpoint(bp, "/campaigns/{campaign_id}/stats/{period}")
+def campaign_stats(call: Call, campaign_id: str, period: str) -> dict:
+    """A campaign's rows: its deployments' messages and the API messages that name it."""
+    campaign = campaigns.get_campaign(call.caller, object_id(campaign_id, "campaign"))
+    return _rows(call, campaign_scope(campaign.id), period)
+
+
+@endpoint(bp, "/campaigns/{campaign_id}/stats/{period}/{row_id}")
+def campaign_stats_row(call: Call, campaign_id: str, period: str, row_id: str) -> dict:
+    campaign = campaigns.get_campaign(call.caller, object_id(campaign_id, "campaign"))
+    return render_stat(reading.one_row(call.caller, period, row_id, campaign_scope(campaign.id)))
+
+
+def _campaign_of(row: Stat) -> int | None:
+    return int(row.scope[1:]) if row.scope.startswith("k") else None
 
 
 @endpoint(bp, "/stats/{period}")

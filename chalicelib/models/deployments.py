@@ -142,6 +142,7 @@ class Recipient(BaseModel):
     company = NumberAttribute()
     channel = UnicodeAttribute(null=True)  # None: sms
     number = UnicodeAttribute(null=True)  # an email's person's number (for {{msisdn}})
+    campaign = NumberAttribute(null=True)  # the deployment's linked_campaign, frozen at approval (stats)
     contact = NumberAttribute(null=True)
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)

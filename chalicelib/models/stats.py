@@ -35,7 +35,7 @@ class DirtyIndex(GlobalSecondaryIndex):
 class Stat(BaseModel):
     Meta = table_meta("stats")
 
-    scope = UnicodeAttribute(hash_key=True)  # d<deployment> or c<company>
+    scope = UnicodeAttribute(hash_key=True)  # d<deployment>, c<company> or k<campaign>
     period = UnicodeAttribute(range_key=True)  # <period type>#<period start, UTC ISO>
     company = NumberAttribute()
     deployment = NumberAttribute(null=True)
@@ -61,6 +61,11 @@ def deployment_scope(deployment: int) -> str:
 
 def company_scope(company: int) -> str:
     return f"c{company}"
+
+
+def campaign_scope(campaign: int) -> str:
+    """A campaign's rows: its deployments' messages and the API messages that name it (`campaign_pk`)."""
+    return f"k{campaign}"
 
 
 def period_key(period_type: int, start: str) -> str:

@@ -13,7 +13,7 @@ from chalicelib.domain.sending import api_messages, sender
 from chalicelib.domain.stats import rollup
 from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.domain.stats.verify import verify
-from chalicelib.models.deployments import Recipient
+from chalicelib.models.deployments import Message, Recipient
 from chalicelib.models.stats import Stat
 from chalicelib.providers import Permanent
 from tests.factories import (
@@ -499,3 +499,29 @@ def test_every_listed_row_is_addressable_by_its_id_and_only_by_its_owner(api, te
     assert api.get(f"/stats/daily/{deployment_row['id']}", acme.member).status == 404  # not a company row
     assert api.get("/stats/daily/abc", acme.member).status == 404
     assert api.get("/stats/weekly/1", acme.member).status == 400
+
+
+def test_a_campaign_counts_its_deployments_and_its_api_messages(api, tenants, pump, gateway):
+    from tests.factories import approved_deployment, create_campaign
+
+    acme, bravo = tenants
+    spring = create_campaign(acme.id, "Spring")
+    deployment_id = approved_deployment(api, acme, ["27820000001", "27820000002"], linked_campaign=spring.id)
+    approved_deployment(api, acme, ["27820000003"])  # no campaign
+    message = {"destination": "0815854565", "message": "Hi", "campaign_pk": spring.id}
+    assert api.post("/messages/send", acme.member, message).status == 201
+    pump.drain()
+    (row,) = api.get(f"/campaigns/{spring.id}/stats/hourly", acme.member).body["results"]
+    assert (row["sms_sent_count"], row["total"], row["deployment"]) == (3, 3, None)
+    (company_row,) = api.get("/stats/hourly", acme.member).body["results"]
+    assert company_row["total"] == 4 and company_row["id"] != row["id"]
+    assert api.get(f"/campaigns/{spring.id}/stats/hourly/{row['id']}", acme.member).body == row
+    assert api.get(f"/campaigns/{spring.id}/stats/hourly/{company_row['id']}", acme.member).status == 404
+    assert api.get(f"/campaigns/{spring.id}/stats/hourly", bravo.member).status == 404
+    assert Recipient.get(deployment_id, "27820000001").campaign == spring.id
+    (sent,) = [m for m in Message.query(acme.id) if m.campaign == spring.id]
+    receipt = receipts.Receipt(receipts.FAILED, provider_id=sent.provider_id, error="UNDELIVERED")
+    assert receipts.apply(receipt, acme.id) == "applied"
+    (moved,) = api.get(f"/campaigns/{spring.id}/stats/hourly", acme.member).body["results"]
+    assert (moved["sms_sent_count"], moved["sms_unsent_count"]) == (2, 1)
+    assert verify(acme.id) == []

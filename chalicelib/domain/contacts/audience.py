@@ -89,7 +89,7 @@ def text_for(
 
 
 def messages_to(
-    deployment_id: int, company: int, dispatch: int, people: Iterable[Contact]
+    deployment_id: int, company: int, dispatch: int, people: Iterable[Contact], campaign: int | None = None
 ) -> Iterator[Recipient]:
     """The recipient rows of a deployment sent by `dispatch` to `people` (one per message, queued): an
     address shared by several people is emailed once."""
@@ -105,6 +105,7 @@ def messages_to(
                 msisdn=destination.key,
                 company=company,
                 channel=None if destination.channel == SMS else destination.channel,
+                campaign=campaign,
                 number=number_in(person.msisdn) if destination.channel == EMAIL else None,
                 contact=person.id,
                 first_name=person.first_name,

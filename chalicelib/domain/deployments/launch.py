@@ -71,7 +71,15 @@ def launch(deployment: Deployment, now: datetime) -> str:
         emails = deployment.email_opted_out or 0
         for col, n in (("optout", deployment.opted_out - emails), ("email_optout", emails)):
             if n:
-                tally.add(deployment.company, deployment.id, now, company.timezone, col, n)
+                tally.add(
+                    deployment.company,
+                    deployment.id,
+                    now,
+                    company.timezone,
+                    col,
+                    n,
+                    deployment.linked_campaign,
+                )
     try:
         with transaction() as write:
             write.update(

@@ -51,7 +51,9 @@ def compute_quote(deployment: Deployment, company: Company) -> Quote:
 def messages_of(deployment: Deployment) -> Iterator[Recipient]:
     """The deployment's messages (not yet written) to its lists as they are now."""
     people = audience.merged_lists(deployment.contact_lists)
-    return audience.messages_to(deployment.id, deployment.company, deployment.dispatch, people)
+    return audience.messages_to(
+        deployment.id, deployment.company, deployment.dispatch, people, deployment.linked_campaign
+    )
 
 
 def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:

@@ -56,8 +56,9 @@ def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
             changed = []
             for recipient in page:
                 status = Delivery.OPTED_OUT if recipient.msisdn in blocked else Delivery.QUEUED
-                if recipient.status != status:
+                if recipient.status != status or recipient.campaign != deployment.linked_campaign:
                     recipient.status = status
+                    recipient.campaign = deployment.linked_campaign
                     changed.append(recipient.serialize())
             writer.submit(changed)
         writer.wait()

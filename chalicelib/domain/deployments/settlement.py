@@ -79,7 +79,8 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
         tally = Tally()
         moment = periods.from_epoch(recipient.claimed_at)
-        tally.add(deployment.company, deployment.id, moment, tz, column(Delivery.UNKNOWN, recipient.channel))
+        col = column(Delivery.UNKNOWN, recipient.channel)
+        tally.add(deployment.company, deployment.id, moment, tz, col, 1, recipient.campaign)
         if _counted_update(recipient, _lost(recipient), Delivery.SENDING, tally):
             counted += recipient.claim_round == deployment.round
     sent = 0
@@ -124,7 +125,8 @@ def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
     would have (sent, in its hour; the receipt moved it from there) and stamp it so nobody counts it again."""
     claimed = periods.from_epoch(recipient.claimed_at)
     tally = Tally()
-    tally.add(company, recipient.deployment, claimed, tz, column(Delivery.SENT, recipient.channel))
+    sent = column(Delivery.SENT, recipient.channel)
+    tally.add(company, recipient.deployment, claimed, tz, sent, 1, recipient.campaign)
     return _counted_update(
         recipient,
         [Recipient.date_sent.set(claimed)],
@@ -138,13 +140,17 @@ def give_up_chunk(chunk: queue_messages.SendChunk, reason: str) -> None:
     """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
     and count as processed, so the deployment can finish; any a worker holds are recovered later."""
     unclaimed = [(r["msisdn"], r.get("channel")) for r in chunk.recipients]
-    failed = fail_unclaimed(chunk.company, chunk.deployment, unclaimed, reason)
+    failed = fail_unclaimed(chunk.company, chunk.deployment, unclaimed, reason, chunk.linked_campaign)
     count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
     logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
 
 
 def fail_unclaimed(
-    company: int, deployment_id: int, recipients: list[tuple[str, str | None]], reason: str
+    company: int,
+    deployment_id: int,
+    recipients: list[tuple[str, str | None]],
+    reason: str,
+    campaign: int | None = None,
 ) -> int:
     """Fail each of `recipients` (key, channel) that is still queued (counted as unsent now); returns
     how many."""
@@ -153,7 +159,7 @@ def fail_unclaimed(
     for number, channel in recipients:
         now = clock.now()
         tally = Tally()
-        tally.add(company, deployment_id, now, tz, column(Delivery.FAILED, channel))
+        tally.add(company, deployment_id, now, tz, column(Delivery.FAILED, channel), 1, campaign)
         actions = [
             Recipient.status.set(Delivery.FAILED),
             Recipient.error.set(f"not sent: {reason}"[:500]),
@@ -291,22 +297,23 @@ def _settled(
                 Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
                 Recipient.claimed_at.set(periods.epoch(now)),
             ]
-            tally.add(company, recipient.deployment, now, tz, column(Delivery.FAILED, recipient.channel))
+            col = column(Delivery.FAILED, recipient.channel)
+            tally.add(company, recipient.deployment, now, tz, col, 1, recipient.campaign)
         elif recipient.status == Delivery.SENDING and unreachable_reason(
             recipient.channel, recipient.msisdn, recipient.email
         ):
             actions = _lost(recipient)
             claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
-            tally.add(company, recipient.deployment, claimed, tz, column(Delivery.FAILED, recipient.channel))
+            col = column(Delivery.FAILED, recipient.channel)
+            tally.add(company, recipient.deployment, claimed, tz, col, 1, recipient.campaign)
         elif recipient.status in (Delivery.SENDING, Delivery.UNKNOWN) or (
             recipient.receipt and recipient.segments is None
         ):
             if recipient.status == Delivery.SENDING:
                 actions.append(Recipient.status.set(Delivery.UNKNOWN))
                 claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
-                tally.add(
-                    company, recipient.deployment, claimed, tz, column(Delivery.UNKNOWN, recipient.channel)
-                )
+                col = column(Delivery.UNKNOWN, recipient.channel)
+                tally.add(company, recipient.deployment, claimed, tz, col, 1, recipient.campaign)
             if recipient.segments is None:
                 segments = (
                     email_credits
@@ -318,7 +325,8 @@ def _settled(
         if recipient.receipt and recipient.date_sent is None and recipient.status != Delivery.SENDING:
             claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
             actions.append(Recipient.date_sent.set(claimed))  # its sender never wrote: count it here
-            tally.add(company, recipient.deployment, claimed, tz, column(Delivery.SENT, recipient.channel))
+            col = column(Delivery.SENT, recipient.channel)
+            tally.add(company, recipient.deployment, claimed, tz, col, 1, recipient.campaign)
             extra = Recipient.date_sent.does_not_exist()
         if not actions:
             return recipient

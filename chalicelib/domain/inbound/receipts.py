@@ -196,7 +196,8 @@ def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[s
     else:
         moment = clock.now()
     tally = Tally()
-    tally.move(company, deployment, moment, Company.get(company).timezone, was, column(outcome, channel))
+    zone = Company.get(company).timezone
+    tally.move(company, deployment, moment, zone, was, column(outcome, channel), item.get("campaign"))
     return tally.updates()
 
 

@@ -273,7 +273,8 @@ def fail_messages(company: int, ids: list[int], reason: str) -> None:
             Message.Meta.table_name, sends.message_key(company, message.id), reason, periods.epoch(now)
         )
         pending = writes.Pending(refunds={company: message.credits if paid else 0})
-        pending.tally.add(company, None, now, tz, column(Delivery.FAILED, message.channel))
+        col = column(Delivery.FAILED, message.channel)
+        pending.tally.add(company, None, now, tz, col, 1, message.campaign)
         try:
             transact_write([failed, *refund_items(pending.refunds), *pending.tally.updates()])
         except StillConflicting:

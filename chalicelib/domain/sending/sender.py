@@ -143,15 +143,11 @@ class Sender:
         counts[name] = counts.get(name, 0) + 1
         tz = self._company(chunk.company).timezone
         col = tally.column(result.status, channel_of(recipient))
-        self.pending.tally.add(chunk.company, chunk.deployment, self._claimed_at, tz, col)
-        self.pending.counted[sends.item_name(outcome)] = (
-            chunk.company,
-            chunk.deployment,
-            self._claimed_at,
-            tz,
-            col,
-            False,
+        counted = writes.Counted(
+            chunk.company, chunk.deployment, self._claimed_at, tz, col, campaign=chunk.linked_campaign
         )
+        counted.add_to(self.pending.tally, col, 1)
+        self.pending.counted[sends.item_name(outcome)] = counted
         if result.status == Delivery.SENT:
             counts["credits_used"] = counts.get("credits_used", 0) + result.segments
         self.pending.rounds.setdefault((chunk.company, chunk.deployment), chunk.round)
@@ -250,15 +246,9 @@ class Sender:
         self.pending.updates.append(outcome)
         tz = self._company(message.company).timezone
         col = tally.column(result.status, channel_of(message))
-        self.pending.tally.add(message.company, None, self._claimed_at, tz, col)
-        self.pending.counted[sends.item_name(outcome)] = (
-            message.company,
-            None,
-            self._claimed_at,
-            tz,
-            col,
-            False,
-        )
+        counted = writes.Counted(message.company, None, self._claimed_at, tz, col, campaign=message.campaign)
+        counted.add_to(self.pending.tally, col, 1)
+        self.pending.counted[sends.item_name(outcome)] = counted
         if refund:
             self.pending.refunds[message.company] = (
                 self.pending.refunds.get(message.company, 0) + message.credits

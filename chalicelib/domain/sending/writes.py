@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.domain import clock
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING, Delivery
@@ -26,6 +26,22 @@ class Result:
     error: str | None = None
 
 
+class Counted(NamedTuple):
+    """What a status in `Pending.updates` added to the hour counts: where, and whether it is a late
+    outcome that also took back an `unknown`'s unsent."""
+
+    company: int
+    deployment: int | None
+    moment: datetime
+    tz: str
+    col: str
+    late: bool = False
+    campaign: int | None = None
+
+    def add_to(self, into: tally.Tally, col: str, n: int) -> None:
+        into.add(self.company, self.deployment, self.moment, self.tz, col, n, self.campaign)
+
+
 @dataclass
 class Pending:
     """Writes waiting for the next transaction: statuses, claims, and per-deployment counts."""
@@ -36,9 +52,7 @@ class Pending:
     rounds: dict[tuple[int, int], int] = field(default_factory=dict)
     refunds: dict[int, int] = field(default_factory=dict)
     tally: tally.Tally = field(default_factory=tally.Tally)
-    # what each status in `updates` adds to the hour counts: item name -> (company, deployment, hour
-    # moment, zone, column, whether it is a late outcome that also takes back an `unknown`'s unsent)
-    counted: dict[str, tuple] = field(default_factory=dict)
+    counted: dict[str, Counted] = field(default_factory=dict)  # by item name
 
 
 def forget_old_rounds(pending: Pending) -> None:
@@ -93,22 +107,20 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
         name = sends.item_name(pending.updates[index])
         counted = pending.counted.pop(name, None)
         status = sends.status_now(pending.updates[index])
-        if counted is not None and status == Delivery.UNKNOWN and not counted[5]:
+        if counted is not None and status == Delivery.UNKNOWN and not counted.late:
             sends.outcome_over_unknown(pending.updates[index])
-            company, deployment, moment, tz, col, _ = counted
-            pending.tally.add(company, deployment, moment, tz, tally.unsent_beside(col), -1)
-            pending.counted[name] = (*counted[:5], True)
-            if deployment is not None:  # its settlement counted it processed (and failed) already
-                counts = pending.counts.setdefault((company, deployment), {})
+            counted.add_to(pending.tally, tally.unsent_beside(counted.col), -1)
+            pending.counted[name] = counted._replace(late=True)
+            if counted.deployment is not None:  # its settlement counted it processed (and failed) already
+                counts = pending.counts.setdefault((counted.company, counted.deployment), {})
                 counts["processed"] = counts.get("processed", 0) - 1
                 counts["failed_count"] = counts.get("failed_count", 0) - 1
             continue
         del pending.updates[index]
         if counted is not None:
-            company, deployment, moment, tz, col, late = counted
-            pending.tally.add(company, deployment, moment, tz, col, -1)
-            if late:
-                pending.tally.add(company, deployment, moment, tz, tally.unsent_beside(col), 1)
+            counted.add_to(pending.tally, counted.col, -1)
+            if counted.late:
+                counted.add_to(pending.tally, tally.unsent_beside(counted.col), 1)
         logger.warning("a status settled elsewhere was dropped", item=name, status=status)
 
 

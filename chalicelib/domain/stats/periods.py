@@ -55,22 +55,30 @@ def midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
-def row_id(company: int, deployment: int | None, period: Period, tz: str) -> int:
+_COMPANY, _CAMPAIGN = 1 << 28, 1 << 29  # owner flags: a company's row, a campaign's (else a deployment's)
+
+
+def row_id(company: int, deployment: int | None, period: Period, tz: str, campaign: int | None = None) -> int:
     """A stable integer id (below 2**53, so JavaScript reads it exactly) from what a row is: its owner,
     its type and its start in quarter hours since 2020 (periods of one type never share a start)."""
-    owner = deployment if deployment is not None else company | (1 << 28)
+    if campaign is not None:
+        owner = campaign | _CAMPAIGN
+    else:
+        owner = deployment if deployment is not None else company | _COMPANY
     index = int((period.start - _EPOCH).total_seconds() // 900)
     return ((owner << 2 | (period.type - 1)) << 21) | (index & 0x1FFFFF)
 
 
-def parse_row_id(value: int) -> tuple[int | None, int | None, int, datetime]:
-    """What `row_id` made `value` from: (deployment, company) — one of them None — the period type and
-    its start."""
+def parse_row_id(value: int) -> tuple[str, int, int, datetime]:
+    """What `row_id` made `value` from: the owner's kind (`d` deployment, `c` company, `k` campaign),
+    its id, the period type and its start."""
     owner, period_type = value >> 23, ((value >> 21) & 3) + 1
     start = _EPOCH + timedelta(seconds=(value & 0x1FFFFF) * 900)
-    if owner & (1 << 28):
-        return None, owner & ~(1 << 28), period_type, start
-    return owner, None, period_type, start
+    if owner & _CAMPAIGN:
+        return "k", owner & ~_CAMPAIGN, period_type, start
+    if owner & _COMPANY:
+        return "c", owner & ~_COMPANY, period_type, start
+    return "d", owner, period_type, start
 
 
 def epoch(moment: datetime) -> int:

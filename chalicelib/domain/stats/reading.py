@@ -16,8 +16,6 @@ from chalicelib.models.stats import (
     MONTH,
     YEAR,
     Stat,
-    company_scope,
-    deployment_scope,
     period_key,
 )
 
@@ -60,16 +58,14 @@ def list_rows(scope: str, period_type: int, start: str | None, end: str | None, 
     )
 
 
-def one_row(caller: Caller, period: str, row_id: str, deployment: int | None = None) -> Stat:
-    """One row by the id it is listed with: of the caller's company (`deployment` None) or of that
-    deployment (already the caller's); any other id is a 404."""
+def one_row(caller: Caller, period: str, row_id: str, scope: str) -> Stat:
+    """One row of `scope` (the caller's company's, or one of its deployments' or campaigns', already
+    checked to be the caller's) by the id it is listed with; any other id is a 404."""
     period_type = parse_period_name(period)
     found = None
     if row_id.isascii() and row_id.isdigit() and len(row_id) <= 16:
-        owner_deployment, owner_company, row_type, start = parse_row_id(int(row_id))
-        mine = owner_deployment == deployment and (deployment is not None or owner_company == caller.company)
-        if mine and row_type == period_type:
-            scope = deployment_scope(deployment) if deployment is not None else company_scope(caller.company)
+        kind, owner, row_type, start = parse_row_id(int(row_id))
+        if f"{kind}{owner}" == scope and row_type == period_type:
             found = Stat.get_or_none(scope, period_key(period_type, iso(start)))
     if found is None:
         raise NotFound(f"There is no {period} stats row {row_id}.")

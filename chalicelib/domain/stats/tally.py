@@ -16,6 +16,7 @@ from chalicelib.models.stats import (
     DIRTY_SHARDS,
     HOUR,
     Stat,
+    campaign_scope,
     company_scope,
     deployment_scope,
     hour_addition,
@@ -47,15 +48,23 @@ def unsent_beside(col: str) -> str:
 
 
 class Tally:
-    """Counts waiting to ride in a transaction: per (company, deployment or None, local hour)."""
+    """Counts waiting to ride in a transaction: per (company, deployment or None, campaign or None,
+    local hour); each goes to the company's row, the deployment's and the campaign's."""
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[int, int | None, Period, str], Counter] = {}
+        self.counts: dict[tuple[int, int | None, int | None, Period, str], Counter] = {}
 
     def add(
-        self, company: int, deployment: int | None, moment: datetime, tz: str, col: str, n: int = 1
+        self,
+        company: int,
+        deployment: int | None,
+        moment: datetime,
+        tz: str,
+        col: str,
+        n: int = 1,
+        campaign: int | None = None,
     ) -> None:
-        key = (company, deployment, hour_of(moment, tz), tz)
+        key = (company, deployment, campaign, hour_of(moment, tz), tz)
         self.counts.setdefault(key, Counter())[col] += n
 
     def move(
@@ -66,14 +75,15 @@ class Tally:
         tz: str,
         old: str | None,
         new: str | None,
+        campaign: int | None = None,
     ) -> None:
         """A message changed columns (old None: it was not counted yet)."""
         if old == new:
             return
         if old is not None:
-            self.add(company, deployment, moment, tz, old, -1)
+            self.add(company, deployment, moment, tz, old, -1, campaign)
         if new is not None:
-            self.add(company, deployment, moment, tz, new, 1)
+            self.add(company, deployment, moment, tz, new, 1, campaign)
 
     def merge(self, other: Tally) -> None:
         for key, counts in other.counts.items():
@@ -102,10 +112,12 @@ class Tally:
 
     def _rows(self) -> Iterator[tuple[str, Period, int, int | None, str, Counter]]:
         rows: dict[tuple[str, Period], tuple[int, int | None, str, Counter]] = {}
-        for (company, deployment, hour, tz), counts in self.counts.items():
+        for (company, deployment, campaign, hour, tz), counts in self.counts.items():
             scopes = [(company_scope(company), None)]
             if deployment is not None:
                 scopes.append((deployment_scope(deployment), deployment))
+            if campaign is not None:
+                scopes.append((campaign_scope(campaign), None))
             for scope, owner in scopes:
                 _, _, _, total = rows.setdefault((scope, hour), (company, owner, tz, Counter()))
                 total.update(counts)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
 
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats.periods import enclosing, from_epoch, hour_of
@@ -17,23 +16,24 @@ from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.models.stats import (
     YEAR,
     Stat,
+    campaign_scope,
     company_scope,
     deployment_scope,
 )
 
 
-def expected_hours(
-    records: Iterable[tuple[int | None, str | None, datetime | None, str | None]], company: int, tz: str
-) -> dict:
+def expected_hours(records: Iterable[tuple], company: int, tz: str) -> dict:
     """What the hour rows should hold for `records` of (deployment or None, status, counted at,
-    channel)."""
+    channel, campaign or None)."""
     expected: dict[tuple[str, str], Counter] = {}
-    for deployment, status, moment, channel in records:
+    for deployment, status, moment, channel, *rest in records:
         col = column(status, channel)
         if col is None or moment is None:
             continue
         hour = hour_of(moment, tz)
+        campaign = rest[0] if rest else None
         scopes = [company_scope(company)] + ([deployment_scope(deployment)] if deployment is not None else [])
+        scopes += [campaign_scope(campaign)] if campaign is not None else []
         for scope in scopes:
             expected.setdefault((scope, hour.key), Counter())[col] += 1
     return expected
@@ -82,15 +82,15 @@ def verify(company_id: int) -> list[str]:
     so day, month and year rows are compared too. Reads everything: an operator's check."""
     _roll_up_pending()
     tz = Company.get(company_id).timezone
-    records: list[tuple[int | None, str | None, datetime | None, str | None]] = []
+    records: list[tuple] = []
     for deployment in Deployment.query(company_id):
         for recipient in Recipient.query(deployment.id, consistent_read=True):
             if recipient.claimed_at is not None:
                 moment = from_epoch(recipient.claimed_at)
             else:  # opted out at approval: counted when the deployment first went out
                 moment = deployment.date_sent if recipient.status == Delivery.OPTED_OUT else None
-            records.append((deployment.id, recipient.status, moment, recipient.channel))
+            records.append((deployment.id, recipient.status, moment, recipient.channel, recipient.campaign))
     for message in Message.query(company_id, consistent_read=True):
         moment = from_epoch(message.claimed_at) if message.claimed_at is not None else None
-        records.append((None, message.status, moment, message.channel))
+        records.append((None, message.status, moment, message.channel, message.campaign))
     return differences(expected_hours(records, company_id, tz), tz)
