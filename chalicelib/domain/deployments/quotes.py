@@ -30,11 +30,7 @@ def quote(caller: Caller, deployment_id: int) -> Quote:
     if deployment.status not in (DRAFT, PENDING_APPROVAL):
         return stored_quote(deployment)
     result = compute_quote(deployment, get_company(caller))
-    try:
-        deployment.update(actions=quote_actions(result), condition=Deployment.version == deployment.version)
-    except Exception as error:
-        if not condition_failed(error):
-            raise
+    _store(deployment, result)
     return result
 
 
@@ -109,14 +105,7 @@ def stored_quote(deployment: Deployment) -> Quote:
 def quote_task(task: Task) -> dict:
     deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
     result = compute_quote(deployment, Company.get(task.company))
-    try:
-        deployment.update(
-            actions=[*quote_actions(result), Deployment.quote_status.set(CURRENT)],
-            condition=Deployment.version == deployment.version,
-        )
-    except Exception as error:
-        if not condition_failed(error):
-            raise  # an edit meanwhile started a newer quote of its own
+    _store(deployment, result)
     return result.as_dict()
 
 
@@ -130,7 +119,12 @@ def refresh_quote(caller: Caller, deployment: Deployment) -> None:
         deployment.update(actions=[Deployment.quote_status.set(PENDING)])
         tasks.start(caller, "quote_deployment", {"deployment": deployment.id})
         return
-    result = compute_quote(deployment, get_company(caller))
+    _store(deployment, compute_quote(deployment, get_company(caller)))
+
+
+def _store(deployment: Deployment, result: Quote) -> None:
+    """Keep `result` as the deployment's current quote, unless it was edited meanwhile (the edit's own
+    refresh quotes it)."""
     try:
         deployment.update(
             actions=[*quote_actions(result), Deployment.quote_status.set(CURRENT)],
@@ -138,7 +132,7 @@ def refresh_quote(caller: Caller, deployment: Deployment) -> None:
         )
     except Exception as error:
         if not condition_failed(error):
-            raise  # another edit landed meanwhile: its own refresh quotes it
+            raise
 
 
 def audience_size(deployment: Deployment) -> int:
