@@ -117,8 +117,8 @@ def create_deployment(call: Call) -> dict:
 def import_deployment(call: Call) -> dict:
     """A CSV of destinations (with a `message` column, or the form's `message` template over its
     columns): the draft deployment, with its `import` job to follow."""
-    upload, form = posted_file(call)
-    title = form["title"].text if "title" in form else None
+    upload, form = posted_file(call, "title", "message")
+    title = form["title"].text.strip() if "title" in form else None
     message = form["message"].text if "message" in form else None
     draft, job = jobs.import_deployment(call.caller, upload, title or None, message or None)
     return {**render_deployment(draft), "import": render_import(job)}

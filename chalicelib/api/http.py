@@ -39,12 +39,18 @@ View = Callable[..., Any]
 
 @dataclass(frozen=True)
 class FormPart:
+    name: str
     filename: str | None
     data: bytes
+    charset: str = "utf-8"
 
     @property
     def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace").strip()
+        """The part as text in its own charset (UTF-8 unless it says); text that is not is a 400."""
+        try:
+            return self.data.decode(self.charset)
+        except (LookupError, UnicodeDecodeError):
+            raise invalid_field(self.name, f"is not valid {self.charset} text") from None
 
 
 ACCEPTED_EVERYWHERE = ("format",)  # DRF's ?format=json
@@ -84,18 +90,19 @@ class Call:
         gives text, a list for a repeated name."""
         if self.content_type == FORM:
             raw = self._raw()
-            try:
-                pairs = urllib.parse.parse_qsl(
-                    raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw)
-                )
+            try:  # as Django reads a form: a bare name is an empty value, a trailing & nothing
+                pairs = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
             except (UnicodeDecodeError, ValueError):
                 raise InvalidInput(
                     "The form body is not valid URL-encoded UTF-8.", code="invalid_form"
                 ) from None
             return _gathered(pairs)
         if self.content_type == MULTIPART:
-            parts = self.form(get_settings().max_body_bytes)
-            return _gathered((name, part.text) for name, part in parts.items() if part.filename is None)
+            parts = self.form_parts(get_settings().max_body_bytes)
+            files = [part.name for part in parts if part.filename is not None]
+            if files:
+                raise invalid_field(files[0], "is a file, and this route takes none")
+            return _gathered((part.name, part.text) for part in parts)
         return self.json()
 
     def is_form(self) -> bool:
@@ -131,8 +138,20 @@ class Call:
         """The body (JSON or a form) checked against `schema` (and, for an edit, the object as it is)."""
         return schema.parse(self.fields(), partial=partial, current=current, textual=self.is_form())
 
-    def form(self, max_bytes: int) -> dict[str, FormPart]:
-        """A multipart/form-data body as {field name: part}; larger than `max_bytes` is a 413."""
+    def form(self, max_bytes: int, allowed: Iterable[str] | None = None) -> dict[str, FormPart]:
+        """A multipart/form-data body as {field name: part}; larger than `max_bytes` is a 413; a name
+        given twice, or not `allowed`, is a 400 naming it."""
+        parts: dict[str, FormPart] = {}
+        for part in self.form_parts(max_bytes):
+            if part.name in parts:
+                raise invalid_field(part.name, "is given twice")
+            if allowed is not None and part.name not in allowed:
+                raise invalid_field(part.name, f"is not a field of this form (it takes {', '.join(allowed)})")
+            parts[part.name] = part
+        return parts
+
+    def form_parts(self, max_bytes: int) -> list[FormPart]:
+        """A multipart/form-data body's parts in order; larger than `max_bytes` is a 413."""
         raw = self.request.raw_body or b""
         if len(raw) > max_bytes:
             raise TooLarge(
@@ -145,13 +164,13 @@ class Call:
             raise UnsupportedMediaType("Send the file as multipart/form-data.")
         envelope = f"Content-Type: {content_type}\r\n\r\n".encode()
         message = BytesParser(policy=email.policy.HTTP).parsebytes(envelope + raw)
-        parts = {}
+        parts = []
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             if name:
-                parts[name] = FormPart(
-                    filename=part.get_filename(), data=part.get_payload(decode=True) or b""
-                )
+                data = part.get_payload(decode=True) or b""
+                charset = part.get_content_charset() or "utf-8"
+                parts.append(FormPart(name=name, filename=part.get_filename(), data=data, charset=charset))
         return parts
 
     def query(self, name: str) -> str | None:

@@ -46,8 +46,9 @@ def render_import(job: Import) -> dict:
     }
 
 
-def posted_file(call: Call) -> tuple[jobs.Upload, dict]:
-    form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD)
+def posted_file(call: Call, *fields: str) -> tuple[jobs.Upload, dict]:
+    """The CSV in the form field `file`, and the form's other `fields` (any other is a 400 naming it)."""
+    form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD, allowed=("file", *fields))
     part = form.get("file")
     if part is None or part.filename is None:
         raise invalid_field("file", "is required: send the CSV as the form field `file`")
@@ -56,8 +57,8 @@ def posted_file(call: Call) -> tuple[jobs.Upload, dict]:
 
 @endpoint(bp, "/contact-lists/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_new_list(call: Call) -> dict:
-    upload, form = posted_file(call)
-    title = form["title"].text if "title" in form else None
+    upload, form = posted_file(call, "title")
+    title = form["title"].text.strip() if "title" in form else None
     return render_import(jobs.import_contacts(call.caller, upload, title=title or None))
 
 

@@ -98,9 +98,9 @@ def overwrite_optout(call: Call, optout_id: str) -> dict:
 @endpoint(bp, "/optouts/import", methods=("POST",), status=202, content_types=MULTIPART)
 def import_optouts(call: Call) -> dict:
     """A CSV of numbers (with an optional `reason` column); the form's `sender` scopes them all."""
-    upload, form = posted_file(call)
-    sender = form["sender"].text if "sender" in form else None
-    reason = form["reason"].text if "reason" in form else None
+    upload, form = posted_file(call, "sender", "reason")
+    sender = form["sender"].text.strip() if "sender" in form else None
+    reason = form["reason"].text.strip() if "reason" in form else None
     return render_import(jobs.import_optouts(call.caller, upload, sender or None, reason or None))
 
 

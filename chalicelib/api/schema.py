@@ -76,7 +76,12 @@ class Schema:
             field = self.fields.get(name)
             if textual and field is not None:
                 value = body[name] = _from_text(field, value)
-            if field is None and current is not None and name in current and current[name] == value:
+            if (
+                field is None
+                and current is not None
+                and name in current
+                and _same(current[name], value, textual)
+            ):
                 del body[name]
             elif field is None:
                 known = name in self.read_only or (current is not None and name in current)
@@ -100,10 +105,10 @@ _TRUE, _FALSE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
 def _from_text(field: Field, value: Any) -> Any:
     """A form's text as the field's kind; what cannot be read so is left for the kind check to refuse."""
     kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
+    if value == "" and field.nullable:  # as DRF reads an empty form value of a nullable field
+        return None
     if isinstance(value, list) or str in kinds:
         return [value] if list in kinds and not isinstance(value, list) else value
-    if value == "" and field.nullable:
-        return None
     if bool in kinds and value.lower() in (*_TRUE, *_FALSE):
         return value.lower() in _TRUE
     if (list in kinds and value.startswith("[")) or (dict in kinds and value.startswith("{")):
@@ -114,6 +119,19 @@ def _from_text(field: Field, value: Any) -> Any:
     if list in kinds:
         return [value]
     return value
+
+
+def _same(stored: Any, sent: Any, textual: bool) -> bool:
+    """Whether a read-only field came back as it was read (from a form, as its text)."""
+    if stored == sent:
+        return True
+    if not textual or not isinstance(sent, str):
+        return False
+    if isinstance(stored, bool):
+        return sent.lower() in (_TRUE if stored else _FALSE)
+    if stored is None:
+        return sent == ""
+    return not isinstance(stored, (list, dict)) and str(stored) == sent
 
 
 def _as_id(field: Field, value: Any) -> Any:

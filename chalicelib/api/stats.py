@@ -53,7 +53,12 @@ def deployment_stats_row(call: Call, deployment_id: str, period: str, row_id: st
 
 @endpoint(bp, "/stats/{period}/{row_id}")
 def company_stats_row(call: Call, period: str, row_id: str) -> dict:
-    return render_stat(reading.one_row(call.caller, period, row_id, company_scope(call.caller.company)))
+    deployment_id = call.query_id("deployment")  # as the list was read (`?deployment=`)
+    if deployment_id is not None:
+        scope = deployment_scope(store.get(call.caller, deployment_id).id)
+    else:
+        scope = company_scope(call.caller.company)
+    return render_stat(reading.one_row(call.caller, period, row_id, scope))
 
 
 @endpoint(bp, "/campaigns/{campaign_id}/stats/{period}")

@@ -143,8 +143,20 @@ def _send_date(caller: Caller, value: str | None, source: str) -> datetime | Non
     except ValueError:
         raise ValueError("must be an ISO-8601 date and time, such as 2026-12-01T08:00:00Z") from None
     if moment.tzinfo is None:  # read in the company's own time zone, as the closed platform did
-        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(get_company(caller).timezone))
+        moment = _local(moment, zoneinfo.ZoneInfo(get_company(caller).timezone))
     return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _local(moment: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """A wall-clock time in `zone`; one a clock change skips or repeats names no single moment."""
+    early, late = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        raise ValueError(
+            f"is not one moment in {zone.key} (the clocks change then): give its offset, such as Z"
+        )
+    if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        raise ValueError(f"does not exist in {zone.key} (the clocks skip it): give its offset, such as Z")
+    return early
 
 
 def _campaign(caller: Caller, value: int | None, source: str) -> int | None:
@@ -182,7 +194,8 @@ def create(caller: Caller, data: dict[str, Any], source: str = "lists") -> Deplo
         **checked,
     )
     deployment.save(condition=Deployment.id.does_not_exist())
-    refresh_quote(caller, deployment)
+    if source != "import":  # an imported draft is quoted once its import completes
+        refresh_quote(caller, deployment)
     return get(caller, deployment.id)
 
 

@@ -21,6 +21,7 @@ from chalicelib.models.tasks import Task
 
 SYNC_AUDIENCE = 20_000  # above this many contacts, quoting and approving happen in a task
 CURRENT, PENDING = "current", "pending"
+_QUOTABLE = Deployment.status.is_in(DRAFT, PENDING_APPROVAL)  # a quote changes nothing once approved
 
 
 def quote(caller: Caller, deployment_id: int) -> Quote:
@@ -112,11 +113,14 @@ def quote_task(task: Task) -> dict:
 def refresh_quote(caller: Caller, deployment: Deployment) -> None:
     """Make a draft's `total_contacts` and `total_credits` its current quote after a create or an edit:
     at once for an audience up to SYNC_AUDIENCE contacts, else by a task (`quote_status` pending till
-    then). An imported draft is quoted when its import completes."""
-    if deployment.source == "import":
-        return
-    if audience_size(deployment) > SYNC_AUDIENCE:
-        deployment.update(actions=[Deployment.quote_status.set(PENDING)])
+    then). An imported draft is quoted by a task too (and once more when its import completes)."""
+    if deployment.source == "import" or audience_size(deployment) > SYNC_AUDIENCE:
+        try:
+            deployment.update(actions=[Deployment.quote_status.set(PENDING)], condition=_QUOTABLE)
+        except Exception as error:
+            if condition_failed(error):
+                return  # approved meanwhile: the approval's quote stands
+            raise
         tasks.start(caller, "quote_deployment", {"deployment": deployment.id})
         return
     _store(deployment, compute_quote(deployment, get_company(caller)))
@@ -124,11 +128,11 @@ def refresh_quote(caller: Caller, deployment: Deployment) -> None:
 
 def _store(deployment: Deployment, result: Quote) -> None:
     """Keep `result` as the deployment's current quote, unless it was edited meanwhile (the edit's own
-    refresh quotes it)."""
+    refresh quotes it) or approved (the approval froze its own quote)."""
     try:
         deployment.update(
             actions=[*quote_actions(result), Deployment.quote_status.set(CURRENT)],
-            condition=Deployment.version == deployment.version,
+            condition=(Deployment.version == deployment.version) & _QUOTABLE,
         )
     except Exception as error:
         if not condition_failed(error):
