@@ -198,6 +198,9 @@ class Call:
         unknown = sorted(set(params) - self.read)
         if unknown:
             raise invalid_field(unknown[0], "is not a query parameter of this route")
+        repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
+        if repeated:
+            raise invalid_field(repeated[0], "is given more than once (give one value)")
 
     def page(self) -> PageRequest:
         size_text = self.query("page_size")

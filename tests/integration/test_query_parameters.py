@@ -85,3 +85,9 @@ def test_an_optout_lookup_of_no_number_is_an_empty_list(api, tenants):
     for originator in ("not-a-number", "12", "nobody@"):
         answer = api.get(f"/optouts?originator={originator}", acme.member)
         assert answer.status == 200 and answer.body == {"results": [], "next": None}
+
+
+def test_a_query_parameter_given_twice_is_a_400_not_one_of_them(api, tenants):
+    acme, _ = tenants
+    answer = api.get("/messages?campaign_pk=1&campaign_pk=2", acme.member)
+    assert answer.status == 400 and list(answer.body["error"]["fields"]) == ["campaign_pk"]
