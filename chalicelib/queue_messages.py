@@ -79,7 +79,6 @@ class SendChunk:
     email_credits: int = 1  # what each email costs, frozen at approval
     honours_optouts: bool | None = None  # None (a chunk of an earlier release): as `marketing`
     gsm_substitute: bool = False
-    linked_campaign: int | None = None  # whose stats rows the recipients count in too
 
 
 @dataclass(frozen=True)

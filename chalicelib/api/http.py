@@ -186,6 +186,13 @@ class Call:
             raise invalid_field(name, "must be an integer id")
         return int(raw)
 
+    def repeated_query(self) -> None:
+        """A query parameter given twice is a 400 naming it, before anything reads one of its values."""
+        params = self.request.query_params or {}
+        repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
+        if repeated:
+            raise invalid_field(repeated[0], "is given more than once (give one value)")
+
     def unread_query(self) -> None:
         """A query parameter the route did not read is a 400 naming it: no filter is silently dropped."""
         params = self.request.query_params or {}
@@ -198,9 +205,6 @@ class Call:
         unknown = sorted(set(params) - self.read)
         if unknown:
             raise invalid_field(unknown[0], "is not a query parameter of this route")
-        repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
-        if repeated:
-            raise invalid_field(repeated[0], "is given more than once (give one value)")
 
     def page(self) -> PageRequest:
         size_text = self.query("page_size")
@@ -264,6 +268,8 @@ def _handle(
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
             call = Call(request, caller)
+            if not public:
+                call.repeated_query()
             if not public and request.method not in ("GET", "HEAD"):
                 call.unread_query()  # a write reads no query parameter: refused before it writes
             result = view(call, **path_params)

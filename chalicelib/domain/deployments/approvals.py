@@ -21,7 +21,7 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
 from chalicelib.domain.credits import refund, shortfall, take
 from chalicelib.domain.deployments.launch import launch
-from chalicelib.domain.deployments.quotes import SYNC_AUDIENCE, audience_size, quote_actions
+from chalicelib.domain.deployments.quotes import CURRENT, SYNC_AUDIENCE, audience_size, quote_actions
 from chalicelib.domain.deployments.recipients import freeze
 from chalicelib.domain.deployments.settlement import finish
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
@@ -113,6 +113,7 @@ def _reserve(
                 deployment,
                 actions=[
                     *quote_actions(quote),
+                    Deployment.quote_status.set(CURRENT),
                     Deployment.status.set(APPROVED),
                     Deployment.approved_by.set(caller.user),
                     Deployment.launch_queue.set("due"),

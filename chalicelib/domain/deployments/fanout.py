@@ -125,7 +125,6 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
         marketing=deployment.marketing,
         honours_optouts=honours_optouts(deployment.marketing, deployment.optout),
         gsm_substitute=deployment.gsm_substitute,
-        linked_campaign=deployment.linked_campaign,
         sender=deployment.frozen_sender or "",
         message=deployment.message or "",
         optout_text=deployment.frozen_optout_text or "",
@@ -138,7 +137,7 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
 
 def _values(recipient: Recipient) -> dict[str, Any]:
     values: dict[str, Any] = {"msisdn": recipient.msisdn}
-    for name in ("channel", "number", "first_name", "last_name", "email", "message"):
+    for name in ("channel", "number", "campaign", "first_name", "last_name", "email", "message"):
         if getattr(recipient, name):
             values[name] = getattr(recipient, name)
     if recipient.fields:
@@ -154,9 +153,7 @@ def give_up_fan_out(step: queue_messages.FanOut, reason: str) -> None:
     failed = 0
     if guard is not None and Claim.get_or_none(f"{guard_key}#queued", consistent_read=True) is None:
         page = _queued(step.deployment, step.after, until=guard.owner or None)
-        campaign = page[0].campaign if page else None
-        failed = fail_unclaimed(
-            step.company, step.deployment, [(r.msisdn, r.channel) for r in page], reason, campaign
-        )
+        unclaimed = [(r.msisdn, r.channel, r.campaign) for r in page]
+        failed = fail_unclaimed(step.company, step.deployment, unclaimed, reason)
     count_given_up(step.company, step.deployment, step.round, failed, "started", reason)
     logger.error("fan-out given up", deployment=step.deployment, failed=failed, reason=reason)

@@ -139,8 +139,8 @@ def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
 def give_up_chunk(chunk: queue_messages.SendChunk, reason: str) -> None:
     """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
     and count as processed, so the deployment can finish; any a worker holds are recovered later."""
-    unclaimed = [(r["msisdn"], r.get("channel")) for r in chunk.recipients]
-    failed = fail_unclaimed(chunk.company, chunk.deployment, unclaimed, reason, chunk.linked_campaign)
+    unclaimed = [(r["msisdn"], r.get("channel"), r.get("campaign")) for r in chunk.recipients]
+    failed = fail_unclaimed(chunk.company, chunk.deployment, unclaimed, reason)
     count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
     logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
 
@@ -148,15 +148,14 @@ def give_up_chunk(chunk: queue_messages.SendChunk, reason: str) -> None:
 def fail_unclaimed(
     company: int,
     deployment_id: int,
-    recipients: list[tuple[str, str | None]],
+    recipients: list[tuple[str, str | None, int | None]],
     reason: str,
-    campaign: int | None = None,
 ) -> int:
-    """Fail each of `recipients` (key, channel) that is still queued (counted as unsent now); returns
-    how many."""
+    """Fail each of `recipients` (key, channel, campaign) that is still queued (counted as unsent now);
+    returns how many."""
     tz = Company.get(company).timezone
     failed = 0
-    for number, channel in recipients:
+    for number, channel, campaign in recipients:
         now = clock.now()
         tally = Tally()
         tally.add(company, deployment_id, now, tz, column(Delivery.FAILED, channel), 1, campaign)

@@ -144,7 +144,7 @@ class Sender:
         tz = self._company(chunk.company).timezone
         col = tally.column(result.status, channel_of(recipient))
         counted = writes.Counted(
-            chunk.company, chunk.deployment, self._claimed_at, tz, col, campaign=chunk.linked_campaign
+            chunk.company, chunk.deployment, self._claimed_at, tz, col, campaign=recipient.get("campaign")
         )
         counted.add_to(self.pending.tally, col, 1)
         self.pending.counted[sends.item_name(outcome)] = counted

@@ -12,7 +12,7 @@ from chalicelib.domain.stats.periods import enclosing, from_epoch, hour_of
 from chalicelib.domain.stats.rollup import LEASE_SECONDS, period_of, roll_up_alone
 from chalicelib.domain.stats.tally import COLUMNS, column
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment, Message, Recipient
+from chalicelib.models.deployments import Campaign, Deployment, Message, Recipient
 from chalicelib.models.stats import (
     YEAR,
     Stat,
@@ -39,12 +39,14 @@ def expected_hours(records: Iterable[tuple], company: int, tz: str) -> dict:
     return expected
 
 
-def differences(expected_hour_rows: dict[tuple[str, str], Counter], tz: str) -> list[str]:
+def differences(
+    expected_hour_rows: dict[tuple[str, str], Counter], tz: str, scopes: Iterable[str] = ()
+) -> list[str]:
     """Every row (hour, and the day, month and year rows above them) that differs from `expected`.
     An hour rolls up in the zone it was counted in (a company may have changed zones since)."""
     stored: dict[tuple[str, str], Counter] = {}
     zones: dict[tuple[str, str], str] = {}
-    for scope in {scope for scope, _ in expected_hour_rows}:
+    for scope in {scope for scope, _ in expected_hour_rows} | set(scopes):
         for row in Stat.query(scope, consistent_read=True):
             stored[(scope, row.period)] = Counter({c: getattr(row, c) or 0 for c in COLUMNS})
             zones[(scope, row.period)] = row.tz
@@ -93,4 +95,5 @@ def verify(company_id: int) -> list[str]:
     for message in Message.query(company_id, consistent_read=True):
         moment = from_epoch(message.claimed_at) if message.claimed_at is not None else None
         records.append((None, message.status, moment, message.channel, message.campaign))
-    return differences(expected_hours(records, company_id, tz), tz)
+    campaigns = [campaign_scope(c.id) for c in Campaign.query(company_id)]  # rows no record names, too
+    return differences(expected_hours(records, company_id, tz), tz, campaigns)
