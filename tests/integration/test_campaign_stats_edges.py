@@ -111,40 +111,6 @@ def test_email_deployments_and_api_emails_count_in_the_campaign(api, tenants, pu
         assert api.get(f"/campaigns/{spring.id}/stats/{period}/{row['id']}", acme.member).body == row
 
 
-A = [f"2782{n:07d}" for n in range(30)]
-
-
-@pytest.mark.parametrize("outcome", [receipts.DELIVERED, receipts.FAILED])
-def test_a_receipt_then_a_crash_agree_in_the_campaign(api, tenants, gateway, at_time, captured, outcome):
-    from chalicelib.domain.deployments import launch
-    from tests.sqs_events import chunks_of, run_send_worker
-
-    acme, _ = tenants
-    spring = create_campaign(acme.id, "Spring")
-    deployment_id, (chunk,) = chunks_of(api, acme, A, captured, linked_campaign=spring.id)
-
-    class Crash(BaseException):
-        pass
-
-    def receipt_then_die(sms, tries):
-        if len(gateway.sent) == 2:
-            assert receipts.apply(receipts.Receipt(outcome, reference=sms.reference), acme.id) == "applied"
-        if len(gateway.sent) == 5:
-            gateway.script = None
-            raise Crash
-
-    gateway.script = receipt_then_die
-    with pytest.raises(Crash):
-        run_send_worker([chunk])
-    run_send_worker([chunk], attempt=2)
-    at_time("2026-11-26T10:20:00+02:00")
-    launch.launch_due()
-    at_time("2026-11-27T10:20:00+02:00")
-    launch.launch_due()
-    assert hour_totals(f"k{spring.id}") == hour_totals(f"d{deployment_id}")
-    assert verify(acme.id) == []
-
-
 def test_an_approval_after_an_imported_drafts_edit_leaves_its_quote_current(api, tenants, pump, gateway):
     acme, _ = tenants
     data = b"destination,message\r\n0815854565,Hi\r\n0825854565,Hi\r\n"

@@ -328,16 +328,21 @@ def record_totals(deployment_id):
     return {k: v for k, v in found.items() if k}
 
 
+@pytest.mark.parametrize("linked", [False, True])
 @pytest.mark.parametrize("outcome", [receipts.DELIVERED, receipts.FAILED])
-def test_a_receipt_then_a_sender_crash_is_still_counted(api, tenants, gateway, at_time, captured, outcome):
+def test_a_receipt_then_a_sender_crash_is_still_counted(
+    api, tenants, gateway, at_time, captured, outcome, linked
+):
     """A receipt reaches a recipient still `sending`; the sender dies before writing its status. The
-    recovery counts it as the sender would have, once."""
+    recovery counts it as the sender would have, once (in its campaign's rows too)."""
     from chalicelib.domain.deployments import launch
     from chalicelib.models.deployments import Deployment
+    from tests.factories import create_campaign
     from tests.sqs_events import run_send_worker
 
     acme, _ = tenants
-    deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
+    campaign = create_campaign(acme.id, "Spring").id if linked else None
+    deployment_id, (chunk,) = chunks_of(api, acme, A, captured, linked_campaign=campaign)
 
     class Crash(BaseException):
         pass
@@ -359,6 +364,8 @@ def test_a_receipt_then_a_sender_crash_is_still_counted(api, tenants, gateway, a
     launch.launch_due()
     assert Deployment.get(acme.id, deployment_id).status == 4
     assert hour_totals(f"d{deployment_id}") == record_totals(deployment_id)
+    if linked:
+        assert hour_totals(f"k{campaign}") == record_totals(deployment_id)
     assert verify(acme.id) == []
 
 
