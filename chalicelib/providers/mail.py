@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -26,6 +27,7 @@ class OutgoingEmail:
     marketing: bool
     reference: str
     unsubscribe_url: str | None = None
+    date: datetime | None = None  # when it is sent, by Colony's clock (None: the machine's)
 
     def mime(self) -> EmailMessage:
         """The message as sent: a text part always, the HTML as its alternative; a marketing email
@@ -34,7 +36,7 @@ class OutgoingEmail:
         message["From"] = Address(self.sender_name or "", addr_spec=self.sender)
         message["To"] = self.to
         message["Subject"] = self.subject
-        message["Date"] = formatdate(localtime=False)
+        message["Date"] = formatdate(self.date.timestamp() if self.date else None, usegmt=True)
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2])
         message["X-Colony-Reference"] = self.reference
         if self.reply_to:

@@ -327,3 +327,14 @@ def test_a_deployment_imported_from_a_file_sends_sms_only(acme):
     with pytest.raises(InvalidInput) as refused:
         drafts.create(caller, {"title": "File", "message": "Hi", "dispatch": 2}, source="import")
     assert "dispatch" in refused.value.fields
+
+
+def test_an_emails_date_header_is_colonys_clock(api, acme, subscribers, pump, mail_gateway):
+    from email.utils import parsedate_to_datetime
+
+    from chalicelib.domain import clock
+
+    approve(api, acme, subscribers)
+    pump.drain()
+    message = email.message_from_bytes(mail_gateway.sent[0].mime().as_bytes(), policy=email.policy.default)
+    assert parsedate_to_datetime(message["Date"]) == clock.now()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib.domain import clock
 from chalicelib.domain.contacts.unsubscribes import link_for, with_unsubscribe
 from chalicelib.domain.rules.email_content import escaped, one_line, sanitised_html
 from chalicelib.domain.rules.templates import Template, compile_template
@@ -93,4 +94,5 @@ def outgoing_email(
         marketing=marketing,
         reference=reference,
         unsubscribe_url=link,
+        date=clock.now(),
     )
