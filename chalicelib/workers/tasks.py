@@ -8,7 +8,7 @@ from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
 from chalicelib.domain.background import leases, tasks
-from chalicelib.domain.background.kinds import TASK_KINDS
+from chalicelib.domain.background.kinds import ON_FAILURE, TASK_KINDS
 from chalicelib.domain.contacts import membership
 from chalicelib.workers.sqs import process
 
@@ -23,13 +23,13 @@ def _run(message: queue_messages.RunTask) -> None:
     """A task another delivery is running (or whose list another task fills) comes back later, without
     counting towards giving up: the other run will have finished it, or its lease will have expired."""
     try:
-        tasks.run(message.company, message.task_id, TASK_KINDS)
+        tasks.run(message.company, message.task_id, TASK_KINDS, ON_FAILURE)
     except tasks.TaskBusy:
         queue_messages.enqueue(message, delay_seconds=BUSY_DELAY_SECONDS)
 
 
 def _give_up(message: Any, reason: str) -> None:
-    tasks.fail(message.company, message.task_id, f"The task could not be finished ({reason}).")
+    tasks.fail(message.company, message.task_id, f"The task could not be finished ({reason}).", ON_FAILURE)
 
 
 def refresh_nightly(event: Any) -> dict:

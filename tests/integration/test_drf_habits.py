@@ -174,3 +174,33 @@ def test_a_drafts_totals_are_its_current_quote_after_every_create_and_edit(api, 
     pump.drain()
     settled = api.get(f"/deployments/{made['id']}", acme.member).body
     assert (settled["quote_status"], settled["total_credits"]) == ("current", 3)
+
+
+def test_a_quote_task_that_fails_says_so_on_the_draft_until_it_is_quoted_again(
+    api, tenants, pump, monkeypatch
+):
+    from chalicelib.domain.deployments import quotes
+    from chalicelib.domain.errors import InvalidInput
+
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, "27820000001")
+    made = api.post(
+        "/deployments", acme.member, {"title": "Sale", "message": "Hi", "contact_lists": [contact_list.id]}
+    ).body
+    monkeypatch.setattr(quotes, "SYNC_AUDIENCE", 0)
+    real = quotes.compute_quote
+
+    def broken(deployment, company):
+        raise InvalidInput("the audience could not be read")
+
+    monkeypatch.setattr(quotes, "compute_quote", broken)
+    assert (
+        api.patch(f"/deployments/{made['id']}", acme.member, {"title": "Sale 2"}).body["quote_status"]
+        == "pending"
+    )
+    pump.drain()
+    assert api.get(f"/deployments/{made['id']}", acme.member).body["quote_status"] == "failed"
+    monkeypatch.setattr(quotes, "compute_quote", real)
+    assert api.get(f"/deployments/{made['id']}/quote", acme.member).status == 200
+    assert api.get(f"/deployments/{made['id']}", acme.member).body["quote_status"] == "current"

@@ -22,3 +22,5 @@ TASK_KINDS: dict[str, Callable[[Task], dict[str, Any]]] = {
     "export_contacts": reports.write_contacts_export,
     "deployment_report": reports.write_report,
 }
+# what a kind's failure leaves behind it, said where its users look
+ON_FAILURE: dict[str, Callable[[Task], None]] = {"quote_deployment": quotes.quote_failed}

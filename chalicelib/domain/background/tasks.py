@@ -46,7 +46,12 @@ class TaskBusy(Exception):
     """Another delivery of the same task is running it: try again later (it will have finished)."""
 
 
-def run(company: int, task_id: int, kinds: dict[str, Callable[[Task], dict[str, Any]]]) -> None:
+def run(
+    company: int,
+    task_id: int,
+    kinds: dict[str, Callable[[Task], dict[str, Any]]],
+    on_failure: dict[str, Callable[[Task], None]] | None = None,
+) -> None:
     """Do a task once with the function `kinds` names for its kind: a finished task is left alone, a
     running one is not run beside itself, and a failure that retrying cannot mend (a ColonyError) is
     recorded at once with its reason."""
@@ -63,7 +68,7 @@ def run(company: int, task_id: int, kinds: dict[str, Callable[[Task], dict[str, 
         try:
             result = kinds[task.kind](task)
         except ColonyError as error:
-            fail(company, task_id, error.message)
+            fail(company, task_id, error.message, on_failure)
             return
         task.update(
             actions=[
@@ -83,9 +88,15 @@ def report_progress(task: Task, done: int, total: int) -> None:
         task.update(actions=[Task.progress.set(percent), Task.date_updated.set(clock.now())])
 
 
-def fail(company: int, task_id: int, reason: str) -> None:
+def fail(
+    company: int, task_id: int, reason: str, on_failure: dict[str, Callable[[Task], None]] | None = None
+) -> None:
+    """Record a task as failed with its reason, then let its kind say so where it matters (`on_failure`)."""
     task = Task.get_or_none(company, task_id)
     if task is not None and task.status not in (Job.COMPLETED, Job.FAILED):
         task.update(
             actions=[Task.status.set(Job.FAILED), Task.error.set(reason), Task.date_updated.set(clock.now())]
         )
+        hook = (on_failure or {}).get(task.kind)
+        if hook is not None:
+            hook(task)

@@ -20,7 +20,7 @@ from chalicelib.models.deployments import Deployment, Recipient
 from chalicelib.models.tasks import Task
 
 SYNC_AUDIENCE = 20_000  # above this many contacts, quoting and approving happen in a task
-CURRENT, PENDING = "current", "pending"
+CURRENT, PENDING, FAILED = "current", "pending", "failed"
 _QUOTABLE = Deployment.status.is_in(DRAFT, PENDING_APPROVAL)  # a quote changes nothing once approved
 
 
@@ -108,6 +108,19 @@ def quote_task(task: Task) -> dict:
     result = compute_quote(deployment, Company.get(task.company))
     _store(deployment, result)
     return result.as_dict()
+
+
+def quote_failed(task: Task) -> None:
+    """A quote task that failed for good: its draft says `quote_status` failed (its totals are the last
+    quote's) until an edit or GET /quote quotes it again."""
+    try:
+        Deployment(company=task.company, id=task.params["deployment"]).update(
+            actions=[Deployment.quote_status.set(FAILED)],
+            condition=(Deployment.quote_status == PENDING) & _QUOTABLE,
+        )
+    except Exception as error:
+        if not condition_failed(error):
+            raise
 
 
 def refresh_quote(caller: Caller, deployment: Deployment) -> None:
