@@ -53,12 +53,7 @@ def deployment_stats_row(call: Call, deployment_id: str, period: str, row_id: st
 
 @endpoint(bp, "/stats/{period}/{row_id}")
 def company_stats_row(call: Call, period: str, row_id: str) -> dict:
-    deployment_id = call.query_id("deployment")  # as the list was read (`?deployment=`)
-    if deployment_id is not None:
-        scope = deployment_scope(store.get(call.caller, deployment_id).id)
-    else:
-        scope = company_scope(call.caller.company)
-    return render_stat(reading.one_row(call.caller, period, row_id, scope))
+    return render_stat(reading.one_row(call.caller, period, row_id, _company_or_deployment(call)))
 
 
 @endpoint(bp, "/campaigns/{campaign_id}/stats/{period}")
@@ -74,6 +69,14 @@ def campaign_stats_row(call: Call, campaign_id: str, period: str, row_id: str) -
     return render_stat(reading.one_row(call.caller, period, row_id, campaign_scope(campaign.id)))
 
 
+def _company_or_deployment(call: Call) -> str:
+    """The company's rows, or with `?deployment=` one of its deployments' (another company's is a 404)."""
+    deployment_id = call.query_id("deployment")
+    if deployment_id is None:
+        return company_scope(call.caller.company)
+    return deployment_scope(store.get(call.caller, deployment_id).id)
+
+
 def _campaign_of(row: Stat) -> int | None:
     return int(row.scope[1:]) if row.scope.startswith("k") else None
 
@@ -82,7 +85,4 @@ def _campaign_of(row: Stat) -> int | None:
 def company_stats(call: Call, period: str) -> dict:
     """The company's totals per period: every deployment and API message (`deployment` null), or with
     `?deployment=` one deployment's rows."""
-    deployment_id = call.query_id("deployment")
-    if deployment_id is not None:
-        return _rows(call, deployment_scope(store.get(call.caller, deployment_id).id), period)
-    return _rows(call, company_scope(call.caller.company), period)
+    return _rows(call, _company_or_deployment(call), period)

@@ -154,28 +154,8 @@ def test_a_campaign_from_a_csv_to_the_outbox(stack):
     balance down by exactly the quote."""
     company = stack.cli("company", "create", "--name", "Campaigns", "--credits", "1000")
     admin = auth(company["api_key"])
-    member = auth(
-        stack.cli(
-            "user",
-            "create",
-            "--company",
-            str(company["company"]["id"]),
-            "--email",
-            "writer@campaigns.example",
-        )["api_key"]
-    )
-    approver = auth(
-        stack.cli(
-            "user",
-            "create",
-            "--company",
-            str(company["company"]["id"]),
-            "--email",
-            "boss@campaigns.example",
-            "--role",
-            "approver",
-        )["api_key"]
-    )
+    member = auth(_user_key(stack, company, "writer@campaigns.example"))
+    approver = auth(_user_key(stack, company, "boss@campaigns.example", "approver"))
     requests.patch(
         f"{stack.api}/company", headers=admin, json={"quiet_hours": False, "send_rate": 200}, timeout=10
     )
@@ -231,18 +211,7 @@ def test_an_email_campaign_writes_one_eml_per_recipient_with_the_unsubscribe_hea
     the one-click headers and its own link, and the balance down by exactly the quote."""
     company = stack.cli("company", "create", "--name", "Letters", "--credits", "1000")
     admin = auth(company["api_key"])
-    approver = auth(
-        stack.cli(
-            "user",
-            "create",
-            "--company",
-            str(company["company"]["id"]),
-            "--email",
-            "ok@letters.example",
-            "--role",
-            "approver",
-        )["api_key"]
-    )
+    approver = auth(_user_key(stack, company, "ok@letters.example", "approver"))
     settings = {"quiet_hours": False, "email_from": "Letters <news@letters.example>", "email_send_rate": 100}
     assert requests.patch(f"{stack.api}/company", headers=admin, json=settings, timeout=10).status_code == 200
     addresses = [f"reader{n}@example.com" for n in range(12)]
@@ -290,6 +259,14 @@ def test_an_email_campaign_writes_one_eml_per_recipient_with_the_unsubscribe_hea
     balance = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"]
     assert balance == 1000 - quote["credits"]
     assert stack.cli("stats", "verify", "--company", str(company["company"]["id"]))["ok"] is True
+
+
+def _user_key(stack, company, email, role="member"):
+    """A new user of `company` made with the CLI, as an admin would: the user's API key."""
+    made = stack.cli(
+        "user", "create", "--company", str(company["company"]["id"]), "--email", email, "--role", role
+    )
+    return made["api_key"]
 
 
 def _import_list(stack, headers, name, csv, **form):

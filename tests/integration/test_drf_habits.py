@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.models.companies import Company
-from tests.factories import create_campaign, create_contact_list, create_contacts, create_deployment
+from tests.factories import (
+    create_campaign,
+    create_contact_list,
+    create_contacts,
+    create_deployment,
+    create_saved_query,
+)
 
 
 def round_trip(api, member, path, change):
@@ -65,6 +71,15 @@ def test_a_put_to_another_companys_object_is_a_404(api, tenants):
     read = api.get(f"/deployments/{draft.id}", acme.member).body
     assert api.put(f"/deployments/{draft.id}", bravo.member, read).status == 404
     assert api.put(f"/contact-lists/{contact_list.id}", bravo.member, {"title": "Mine"}).status == 404
+    (contact,) = create_contacts(acme.id, contact_list.id, "27815854565")
+    contact_path = f"/contact-lists/{contact_list.id}/contacts/{contact.id}"
+    assert api.put(contact_path, bravo.member, {"msisdn": "27815854565"}).status == 404
+    saved = create_saved_query(acme.id, 'first_name = "Ann"')
+    assert (
+        api.put(f"/saved-queries/{saved.id}", bravo.member, {"title": "Mine", "query": "list = 1"}).status
+        == 404
+    )
+    assert api.get(f"/saved-queries/{saved.id}", acme.member).body["title"] == saved.title
 
 
 def test_a_send_date_without_a_zone_is_read_in_the_companys_and_ids_may_be_digits(api, tenants):

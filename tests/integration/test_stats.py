@@ -525,6 +525,8 @@ def test_a_campaign_counts_its_deployments_and_its_api_messages(api, tenants, pu
     assert api.get(f"/campaigns/{spring.id}/stats/hourly/{row['id']}", acme.member).body == row
     assert api.get(f"/campaigns/{spring.id}/stats/hourly/{company_row['id']}", acme.member).status == 404
     assert api.get(f"/campaigns/{spring.id}/stats/hourly", bravo.member).status == 404
+    assert api.get(f"/campaigns/{spring.id}/stats/weekly", acme.member).status == 400
+    assert api.get(f"/campaigns/{spring.id}/stats/hourly?start=soon", acme.member).status == 400
     assert Recipient.get(deployment_id, "27820000001").campaign == spring.id
     (sent,) = [m for m in Message.query(acme.id) if m.campaign == spring.id]
     receipt = receipts.Receipt(receipts.FAILED, provider_id=sent.provider_id, error="UNDELIVERED")
