@@ -13,6 +13,7 @@ from chalicelib.api import (
     contact_lists,
     contacts,
     deployments,
+    docs,
     emails,
     filebox,
     health,
@@ -27,6 +28,7 @@ from chalicelib.api import (
     webhooks,
 )
 from chalicelib.api.errors import chalice_errors_middleware
+from chalicelib.api.http import json_content_type
 from chalicelib.settings import get_settings
 from chalicelib.workers import email_events, sms_events
 from chalicelib.workers import imports as imports_worker_module
@@ -38,6 +40,7 @@ from chalicelib.workers import tasks as tasks_worker_module
 app = Chalice(app_name="colony")
 app.api.binary_types.append("multipart/form-data")
 app.register_middleware(chalice_errors_middleware, "http")
+app.register_middleware(json_content_type, "http")
 
 for blueprint in (
     health.bp,
@@ -58,6 +61,7 @@ for blueprint in (
     inbound.bp,
     stats.bp,
     webhooks.bp,
+    docs.bp,
 ):
     app.register_blueprint(blueprint)
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tests import openapi_check
 from tests.factories import Member
 
 
@@ -41,6 +42,7 @@ class Api:
         text = response.body.decode() if isinstance(response.body, bytes) else response.body
         is_json = "json" in {k.lower(): v for k, v in response.headers.items()}.get("content-type", "json")
         parsed = json.loads(text) if text and is_json else None
+        openapi_check.check(method, path, response.status_code, dict(response.headers), text or "", parsed)
         return Answer(
             status=response.status_code, body=parsed, headers=dict(response.headers), text=text or ""
         )

@@ -1,7 +1,10 @@
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.operations import PAGED
 from chalicelib.api.schema import Field, Schema
+from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.accounts import api_keys
 from chalicelib.domain.clock import iso
 from chalicelib.models.api_keys import ApiKey
@@ -14,20 +17,31 @@ NEW_KEY = Schema(
 )
 
 
-def render_key(key: ApiKey) -> dict:
+class ApiKeyBody(TypedDict):
+    id: int
+    user: int
+    name: str | None
+    date_created: Timestamp
+
+
+class IssuedKeyBody(ApiKeyBody):
+    api_key: str
+
+
+def render_key(key: ApiKey) -> ApiKeyBody:
     """A key without its secret, which is never stored and shown only when the key is made."""
     return {"id": key.id, "user": key.user, "name": key.name, "date_created": iso(key.date_created)}
 
 
-@endpoint(bp, "/api-keys")
-def list_keys(call: Call) -> dict:
+@endpoint(bp, "/api-keys", query=PAGED)
+def list_keys(call: Call) -> Page[ApiKeyBody]:
     page = api_keys.list_keys(call.caller, call.page())
     return {"results": [render_key(k) for k in page.items], "next": page.next}
 
 
-@endpoint(bp, "/api-keys", methods=("POST",), status=201)
-def create_key(call: Call) -> dict:
-    body = call.body(NEW_KEY) if call.request.raw_body else {}
+@endpoint(bp, "/api-keys", methods=("POST",), status=201, body=NEW_KEY)
+def create_key(call: Call) -> IssuedKeyBody:
+    body = call.body() if call.request.raw_body else {}
     issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"))
     return {**render_key(issued.key), "api_key": issued.token}
 

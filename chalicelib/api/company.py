@@ -1,7 +1,11 @@
+from typing import NotRequired
+
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.schema import Field, Schema
+from chalicelib.api.shapes import Timestamp
 from chalicelib.domain.accounts import companies
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.clock import iso
@@ -32,9 +36,33 @@ COMPANY = Schema(
 )
 
 
-def render_company(company: Company, caller: Caller | None) -> dict:
+class CompanyBody(TypedDict):
+    id: int
+    name: str
+    credits: int
+    default_region: str
+    timezone: str
+    sender_id: str | None
+    optout_text: str
+    quiet_hours: bool
+    require_second_approver: bool
+    send_rate: int
+    optout_scope: str
+    keyword_replies: bool
+    stop_reply: str
+    start_reply: str
+    email_from: str | None
+    email_reply_to: str | None
+    email_credits: int
+    email_send_rate: int
+    date_created: Timestamp
+    date_updated: Timestamp
+    webhook_token: NotRequired[str]
+
+
+def render_company(company: Company, caller: Caller | None) -> CompanyBody:
     """The company as API.md shows it; `webhook_token` only to admins (and the operator)."""
-    body = {
+    body: CompanyBody = {
         "id": company.id,
         "name": company.name,
         "credits": company.credits,
@@ -62,12 +90,12 @@ def render_company(company: Company, caller: Caller | None) -> dict:
 
 
 @endpoint(bp, "/company")
-def get_company(call: Call) -> dict:
+def get_company(call: Call) -> CompanyBody:
     return render_company(companies.get_company(call.caller), call.caller)
 
 
-@endpoint(bp, "/company", methods=("PUT", "PATCH"))
-def update_company(call: Call) -> dict:
+@endpoint(bp, "/company", methods=("PUT", "PATCH"), body=COMPANY)
+def update_company(call: Call) -> CompanyBody:
     current = render_company(companies.get_company(call.caller), call.caller)
-    changes = call.body(COMPANY, partial=True, current=current)
+    changes = call.body(partial=True, current=current)
     return render_company(companies.update_company(call.caller, changes), call.caller)

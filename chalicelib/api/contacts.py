@@ -1,8 +1,13 @@
-from chalice import Blueprint, Response
+from typing import Any, NotRequired
 
-from chalicelib.api.errors import error_body, status_of
+from chalice import Blueprint, Response
+from typing_extensions import TypedDict
+
+from chalicelib.api.errors import ErrorDetail, error_body, status_of
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.api.schema import Field, Schema
+from chalicelib.api.operations import PAGED, Param
+from chalicelib.api.schema import Field, Many, Schema
+from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import contacts
 from chalicelib.domain.errors import InvalidInput
@@ -23,7 +28,36 @@ CONTACT = Schema(
 )
 
 
-def render_contact(contact: Contact) -> dict:
+class ContactBody(TypedDict):
+    id: int
+    contact_list: int
+    msisdn: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    fields: dict[str, Any]
+    date_created: Timestamp
+    date_updated: Timestamp
+
+
+class ContactResultBody(TypedDict):
+    """What became of one item of a batch, by its index in the array."""
+
+    index: int
+    status: str
+    contact: NotRequired[ContactBody]
+    error: NotRequired[ErrorDetail]
+    error_status: NotRequired[int]
+
+
+class ContactBatchBody(TypedDict):
+    results: list[ContactResultBody]
+    created: int
+    updated: int
+    rejected: int
+
+
+def render_contact(contact: Contact) -> ContactBody:
     return {
         "id": contact.id,
         "contact_list": contact.contact_list,
@@ -44,15 +78,25 @@ def _as_text(data: dict) -> dict:
     return data
 
 
-@endpoint(bp, "/contact-lists/{list_id}/contacts")
-def list_contacts(call: Call, list_id: str) -> dict:
+@endpoint(
+    bp,
+    "/contact-lists/{list_id}/contacts",
+    query=(*PAGED, Param("msisdn", "Only the contact with this number (as it was given, or in E.164).")),
+)
+def list_contacts(call: Call, list_id: str) -> Page[ContactBody]:
     page = contacts.list_contacts(
         call.caller, object_id(list_id, "contact list"), call.page(), call.query("msisdn")
     )
     return {"results": [render_contact(c) for c in page.items], "next": page.next}
 
 
-@endpoint(bp, "/contact-lists/{list_id}/contacts", methods=("POST",))
+@endpoint(
+    bp,
+    "/contact-lists/{list_id}/contacts",
+    methods=("POST",),
+    body=Many(CONTACT, contacts.MAX_BATCH, one=True),
+    responses={201: ContactBody, 200: ContactBody | ContactBatchBody},
+)
 def create_contacts(call: Call, list_id: str) -> Response | dict:
     """One object (201 created, 200 updated) or an array of up to 1,000, each created, updated or rejected."""
     body = call.fields()
@@ -84,8 +128,8 @@ def create_contacts(call: Call, list_id: str) -> Response | dict:
     }
 
 
-def _render_result(result: contacts.ItemResult) -> dict:
-    body: dict = {"index": result.index, "status": result.status}
+def _render_result(result: contacts.ItemResult) -> ContactResultBody:
+    body: ContactResultBody = {"index": result.index, "status": result.status}
     if result.contact is not None:
         body["contact"] = render_contact(result.contact)
     if result.error is not None:
@@ -95,7 +139,7 @@ def _render_result(result: contacts.ItemResult) -> dict:
 
 
 @endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}")
-def get_contact(call: Call, list_id: str, contact_id: str) -> dict:
+def get_contact(call: Call, list_id: str, contact_id: str) -> ContactBody:
     return render_contact(
         contacts.get_contact(
             call.caller, object_id(list_id, "contact list"), object_id(contact_id, "contact")
@@ -103,12 +147,12 @@ def get_contact(call: Call, list_id: str, contact_id: str) -> dict:
     )
 
 
-@endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}", methods=("PUT", "PATCH"))
-def update_contact(call: Call, list_id: str, contact_id: str) -> dict:
+@endpoint(bp, "/contact-lists/{list_id}/contacts/{contact_id}", methods=("PUT", "PATCH"), body=CONTACT)
+def update_contact(call: Call, list_id: str, contact_id: str) -> ContactBody:
     replace = call.request.method == "PUT"
     ids = object_id(list_id, "contact list"), object_id(contact_id, "contact")
     current = render_contact(contacts.get_contact(call.caller, *ids))
-    data = _as_text(call.body(CONTACT, partial=not replace, current=current))
+    data = _as_text(call.body(partial=not replace, current=current))
     updated = contacts.update_contact(
         call.caller,
         object_id(list_id, "contact list"),

@@ -1,9 +1,12 @@
 from chalice import Blueprint, Response
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.api.imports import MULTIPART, posted_file, render_import
-from chalicelib.api.schema import Field, Schema
-from chalicelib.api.tasks import render_task
+from chalicelib.api.imports import MULTIPART, ImportBody, posted_file, render_import
+from chalicelib.api.operations import PAGED, Param
+from chalicelib.api.schema import Field, Schema, Upload
+from chalicelib.api.shapes import NonGsmBody, Page, Timestamp
+from chalicelib.api.tasks import TaskBody, render_task
 from chalicelib.domain.clock import iso
 from chalicelib.domain.deployments import approvals, drafts, launch, quotes, recipients, store
 from chalicelib.domain.errors import invalid_field
@@ -21,7 +24,7 @@ FIELDS = {
     "message": Field(str, max_length=drafts.MAX_MESSAGE),
     "subject": Field(str, nullable=True, max_length=email_content.MAX_SUBJECT),
     "html": Field(str, nullable=True, max_length=email_content.MAX_HTML),
-    "contact_lists": Field(list, max_length=drafts.MAX_LISTS),
+    "contact_lists": Field(list, max_length=drafts.MAX_LISTS, items=int),
     "sender": Field(str, nullable=True, max_length=20),
     "marketing": Field(bool),
     "optout": Field(bool),
@@ -53,11 +56,74 @@ NEW = Schema(
     },
     read_only=READ_ONLY,
 )
-CHANGES = Schema(fields=FIELDS, read_only=READ_ONLY)
 REJECTION = Schema(fields={"reason": Field(str, nullable=True, max_length=500)})
 
 
-def render_deployment(deployment: Deployment) -> dict:
+class DeploymentBody(TypedDict):
+    id: int
+    title: str
+    status: int
+    status_name: str
+    company: int
+    created_by: int | None
+    updated_by: int | None
+    approved_by: int | None
+    marketing: bool
+    optout: bool
+    gsm_substitute: bool
+    dispatch: int
+    total_credits: int
+    total_contacts: int
+    quote_status: str
+    send_date: Timestamp | None
+    error: str | None
+    linked_campaign: int | None
+    message: str
+    subject: str | None
+    html: str | None
+    contact_lists: list[int]
+    sender: str | None
+    source: str | None
+    sent: int
+    failed: int
+    opted_out: int
+    date_created: Timestamp
+    date_updated: Timestamp
+
+
+DeploymentImportBody = TypedDict(
+    "DeploymentImportBody", {**DeploymentBody.__annotations__, "import": ImportBody}
+)
+
+
+class QuoteBody(TypedDict):
+    recipients: int
+    opted_out: int
+    segments_total: int
+    emails: int
+    unreachable: int
+    credits: int
+    credits_if_substituted: int
+    encoding: str
+    non_gsm_chars: list[str]
+    characters: int | None
+    per_segment: int | None
+    non_gsm: list[NonGsmBody]
+
+
+class RecipientBody(TypedDict):
+    channel: str
+    msisdn: str | None
+    email: str | None
+    status: str
+    segments: int | None
+    provider_id: str | None
+    error: str | None
+    date_sent: Timestamp | None
+    date_delivered: Timestamp | None
+
+
+def render_deployment(deployment: Deployment) -> DeploymentBody:
     return {
         "id": deployment.id,
         "title": deployment.title,
@@ -95,8 +161,16 @@ def _id(raw: str) -> int:
     return object_id(raw, "deployment")
 
 
-@endpoint(bp, "/deployments")
-def list_deployments(call: Call) -> dict:
+@endpoint(
+    bp,
+    "/deployments",
+    query=(
+        *PAGED,
+        Param("status", "Only deployments in this status (its number or its name, e.g. `draft`)."),
+        Param("linked_campaign", "Only the deployments of this campaign.", int),
+    ),
+)
+def list_deployments(call: Call) -> Page[DeploymentBody]:
     raw = call.query("status")
     status = None
     if raw is not None:
@@ -108,16 +182,28 @@ def list_deployments(call: Call) -> dict:
     return {"results": [render_deployment(d) for d in page.items], "next": page.next}
 
 
-@endpoint(bp, "/deployments", methods=("POST",), status=201)
-def create_deployment(call: Call) -> dict:
-    return render_deployment(drafts.create(call.caller, call.body(NEW)))
+@endpoint(bp, "/deployments", methods=("POST",), status=201, body=NEW)
+def create_deployment(call: Call) -> DeploymentBody:
+    return render_deployment(drafts.create(call.caller, call.body()))
 
 
-@endpoint(bp, "/deployments/import", methods=("POST",), status=202, content_types=MULTIPART)
-def import_deployment(call: Call) -> dict:
+@endpoint(
+    bp,
+    "/deployments/import",
+    methods=("POST",),
+    status=202,
+    content_types=MULTIPART,
+    body=Upload(
+        {
+            "title": "The deployment's title (the file's name unless given).",
+            "message": "A template over the file's columns, where the file has no `message` column.",
+        }
+    ),
+)
+def import_deployment(call: Call) -> DeploymentImportBody:
     """A CSV of destinations (with a `message` column, or the form's `message` template over its
     columns): the draft deployment, with its `import` job to follow."""
-    upload, form = posted_file(call, "title", "message")
+    upload, form = posted_file(call)
     title = form["title"].text.strip() if "title" in form else None
     message = form["message"].text if "message" in form else None
     draft, job = jobs.import_deployment(call.caller, upload, title or None, message or None)
@@ -125,15 +211,14 @@ def import_deployment(call: Call) -> dict:
 
 
 @endpoint(bp, "/deployments/{deployment_id}")
-def get_deployment(call: Call, deployment_id: str) -> dict:
+def get_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     return render_deployment(store.get(call.caller, _id(deployment_id)))
 
 
-@endpoint(bp, "/deployments/{deployment_id}", methods=("PUT", "PATCH"))
-def edit_deployment(call: Call, deployment_id: str) -> dict:
+@endpoint(bp, "/deployments/{deployment_id}", methods=("PUT", "PATCH"), body=NEW)
+def edit_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     current = render_deployment(store.get(call.caller, _id(deployment_id)))
-    schema = CHANGES if call.request.method == "PATCH" else NEW
-    changes = call.body(schema, partial=call.request.method == "PATCH", current=current)
+    changes = call.body(partial=call.request.method == "PATCH", current=current)
     return render_deployment(drafts.edit(call.caller, _id(deployment_id), changes))
 
 
@@ -143,23 +228,25 @@ def delete_deployment(call: Call, deployment_id: str) -> None:
 
 
 @endpoint(bp, "/deployments/{deployment_id}/report", methods=("POST",), status=202)
-def report_deployment(call: Call, deployment_id: str) -> dict:
+def report_deployment(call: Call, deployment_id: str) -> TaskBody:
     """A CSV of every recipient and a summary, written into the caller's filebox by a task."""
     return render_task(reports.start_report(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/quote")
-def quote_deployment(call: Call, deployment_id: str) -> dict:
+def quote_deployment(call: Call, deployment_id: str) -> QuoteBody:
     return quotes.quote(call.caller, _id(deployment_id)).as_dict()
 
 
 @endpoint(bp, "/deployments/{deployment_id}/submit", methods=("POST",))
-def submit_deployment(call: Call, deployment_id: str) -> dict:
+def submit_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     return render_deployment(drafts.submit(call.caller, _id(deployment_id)))
 
 
-@endpoint(bp, "/deployments/{deployment_id}/approve", methods=("POST",))
-def approve_deployment(call: Call, deployment_id: str) -> Response | dict:
+@endpoint(
+    bp, "/deployments/{deployment_id}/approve", methods=("POST",), responses={202: TaskBody}, errors=(402,)
+)
+def approve_deployment(call: Call, deployment_id: str) -> Response | DeploymentBody:
     """200 with the approved deployment; 202 with a task for an audience too big to freeze at once."""
     approval = approvals.approve(call.caller, _id(deployment_id))
     if approval.task is not None:
@@ -167,28 +254,28 @@ def approve_deployment(call: Call, deployment_id: str) -> Response | dict:
     return render_deployment(approval.deployment)
 
 
-@endpoint(bp, "/deployments/{deployment_id}/reject", methods=("POST",))
-def reject_deployment(call: Call, deployment_id: str) -> dict:
-    body = call.body(REJECTION) if call.request.raw_body else {}
+@endpoint(bp, "/deployments/{deployment_id}/reject", methods=("POST",), body=REJECTION)
+def reject_deployment(call: Call, deployment_id: str) -> DeploymentBody:
+    body = call.body() if call.request.raw_body else {}
     return render_deployment(drafts.reject(call.caller, _id(deployment_id), body.get("reason")))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/cancel", methods=("POST",))
-def cancel_deployment(call: Call, deployment_id: str) -> dict:
+def cancel_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     return render_deployment(approvals.cancel(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/pause", methods=("POST",))
-def pause_deployment(call: Call, deployment_id: str) -> dict:
+def pause_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     return render_deployment(launch.pause_now(call.caller, _id(deployment_id)))
 
 
 @endpoint(bp, "/deployments/{deployment_id}/resume", methods=("POST",))
-def resume_deployment(call: Call, deployment_id: str) -> dict:
+def resume_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     return render_deployment(launch.resume_now(call.caller, _id(deployment_id)))
 
 
-def render_recipient(recipient: Recipient) -> dict:
+def render_recipient(recipient: Recipient) -> RecipientBody:
     email = recipient.channel == EMAIL
     return {
         "channel": recipient.channel or SMS,
@@ -203,8 +290,12 @@ def render_recipient(recipient: Recipient) -> dict:
     }
 
 
-@endpoint(bp, "/deployments/{deployment_id}/messages")
-def deployment_messages(call: Call, deployment_id: str) -> dict:
+@endpoint(
+    bp,
+    "/deployments/{deployment_id}/messages",
+    query=(*PAGED, Param("status", "Only the recipients in this status (queued, sent, failed ...).")),
+)
+def deployment_messages(call: Call, deployment_id: str) -> Page[RecipientBody]:
     """Per-recipient statuses (`?status=sent|failed|...`), in number order."""
     page = recipients.recipients(call.caller, _id(deployment_id), call.page(), call.query("status"))
     return {"results": [render_recipient(r) for r in page.items], "next": page.next}

@@ -6,9 +6,12 @@ from __future__ import annotations
 import html
 
 from chalice import Blueprint, Response
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.operations import HTML, PAGED
 from chalicelib.api.schema import Field, Schema
+from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import unsubscribes
 from chalicelib.domain.rules import email_content
@@ -31,7 +34,22 @@ SEND = Schema(
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json", "text/plain")
 
 
-def render_email(email: Message) -> dict:
+class EmailBody(TypedDict):
+    id: int
+    destination: str
+    subject: str | None
+    status: str
+    credits: int
+    marketing: bool
+    campaign_pk: int | None
+    provider_id: str | None
+    error: str | None
+    date_created: Timestamp
+    date_sent: Timestamp | None
+    date_delivered: Timestamp | None
+
+
+def render_email(email: Message) -> EmailBody:
     return {
         "id": email.id,
         "destination": email.destination,
@@ -48,26 +66,26 @@ def render_email(email: Message) -> dict:
     }
 
 
-@endpoint(bp, "/emails/send", methods=("POST",), status=201)
-def send_email(call: Call) -> dict:
+@endpoint(bp, "/emails/send", methods=("POST",), status=201, body=SEND, errors=(402,))
+def send_email(call: Call) -> EmailBody:
     """One email: 201 with its cost once the credits are taken (402 if short); a marketing one goes
     out only in permitted hours, never to an unsubscribed address, with its unsubscribe link."""
-    return render_email(api_emails.send_email(call.caller, call.body(SEND)))
+    return render_email(api_emails.send_email(call.caller, call.body()))
 
 
 @endpoint(bp, "/emails/{email_id}")
-def get_email(call: Call, email_id: str) -> dict:
+def get_email(call: Call, email_id: str) -> EmailBody:
     return render_email(api_emails.get_email(call.caller, object_id(email_id, "email")))
 
 
-@endpoint(bp, "/emails")
-def list_emails(call: Call) -> dict:
+@endpoint(bp, "/emails", query=PAGED)
+def list_emails(call: Call) -> Page[EmailBody]:
     """The company's API emails, newest first."""
     page = api_emails.list_emails(call.caller, call.page())
     return {"results": [render_email(e) for e in page.items], "next": page.next}
 
 
-@endpoint(bp, "/unsubscribe/{token}", public=True)
+@endpoint(bp, "/unsubscribe/{token}", public=True, responses={200: HTML})
 def unsubscribe_page(call: Call, token: str) -> Response:
     """The page the link opens: which address, and a button that unsubscribes it (a GET changes
     nothing, so a mail scanner that follows links unsubscribes nobody)."""
@@ -79,7 +97,9 @@ def unsubscribe_page(call: Call, token: str) -> Response:
     )
 
 
-@endpoint(bp, "/unsubscribe/{token}", methods=("POST",), public=True, content_types=FORMS)
+@endpoint(
+    bp, "/unsubscribe/{token}", methods=("POST",), public=True, content_types=FORMS, responses={200: HTML}
+)
 def unsubscribe(call: Call, token: str) -> Response:
     """One click (RFC 8058 `List-Unsubscribe=One-Click`, or the page's button): the address is
     opted out of the company's marketing email; a second click changes nothing."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
+from typing_extensions import TypedDict
 
 from chalicelib.domain import errors
 
@@ -46,7 +47,21 @@ def status_of(error: errors.ColonyError) -> int:
     return 400
 
 
-def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+class ErrorDetail(TypedDict):
+    """`code` is stable (branch on it); `message` is for people; `fields` names each field at fault."""
+
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class ErrorBody(TypedDict):
+    """Every error the API answers, whatever its status."""
+
+    error: ErrorDetail
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> ErrorBody:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 

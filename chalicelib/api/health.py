@@ -1,11 +1,16 @@
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint
 
 bp = Blueprint(__name__)
 
 
+class HealthBody(TypedDict):
+    status: str
+
+
 @endpoint(bp, "/health", public=True)
-def health(call: Call) -> dict:
+def health(call: Call) -> HealthBody:
     """The only open route: the API answers (it touches no data)."""
     return {"status": "ok"}

@@ -20,6 +20,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.api.errors import error_response, internal_error_response
+from chalicelib.api.operations import OPERATIONS, Operation, Param
 from chalicelib.api.schema import Schema
 from chalicelib.domain.accounts.auth import Caller, authenticate
 from chalicelib.domain.errors import (
@@ -71,9 +72,10 @@ def _gathered(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 class Call:
     """One request as a view sees it: the caller, and helpers that parse its parts or fail with a 4xx."""
 
-    def __init__(self, request: Request, caller: Caller | None) -> None:
+    def __init__(self, request: Request, caller: Caller | None, operation: Operation | None = None) -> None:
         self.request = request
         self._caller = caller
+        self.operation = operation
         self.read: set[str] = set(ACCEPTED_EVERYWHERE)
 
     @property
@@ -132,10 +134,11 @@ class Call:
                 f"The body is not valid JSON: {_json_problem(error)}", code="invalid_json"
             ) from None
 
-    def body(
-        self, schema: Schema, *, partial: bool = False, current: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """The body (JSON or a form) checked against `schema` (and, for an edit, the object as it is)."""
+    def body(self, *, partial: bool = False, current: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The body (JSON or a form) checked against the route's declared schema (and, for an edit,
+        the object as it is)."""
+        schema = self.operation.body if self.operation is not None else None
+        assert isinstance(schema, Schema), "the route declares no body schema"
         return schema.parse(self.fields(), partial=partial, current=current, textual=self.is_form())
 
     def form(self, max_bytes: int, allowed: Iterable[str] | None = None) -> dict[str, FormPart]:
@@ -174,6 +177,7 @@ class Call:
         return parts
 
     def query(self, name: str) -> str | None:
+        assert self.operation is None or self.operation.declares(name), f"?{name} is not declared"
         self.read.add(name)
         return (self.request.query_params or {}).get(name)
 
@@ -241,14 +245,24 @@ def endpoint(
     public: bool = False,
     status: int = 200,
     content_types: tuple[str, ...] = (JSON, FORM, MULTIPART),
+    body: Any = None,
+    query: tuple[Param, ...] = (),
+    responses: dict[int, Any] | None = None,
+    errors: tuple[int, ...] = (),
 ) -> Callable[[View], View]:
     """Register `view` on `bp` for `path`; `public` routes skip authentication (/health, and the
-    webhooks, whose path carries a secret)."""
+    webhooks, whose path carries a secret). What it takes and answers is declared here (see
+    `operations.Operation`), and the OpenAPI document says it."""
 
     def register(view: View) -> View:
+        operation = Operation(
+            path, methods, view, public, status, content_types, body, query, responses or {}, errors
+        )
+        OPERATIONS.append(operation)
+
         @functools.wraps(view)
         def handler(**path_params: str) -> Response:
-            return _handle(bp.current_request, view, path_params, public=public, status=status, path=path)
+            return _handle(bp.current_request, operation, path_params)
 
         handler.colony_endpoint = {"public": public}  # type: ignore[attr-defined]
         bp.route(path, methods=list(methods), content_types=list(content_types))(handler)
@@ -257,9 +271,8 @@ def endpoint(
     return register
 
 
-def _handle(
-    request: Request, view: View, path_params: dict[str, str], *, public: bool, status: int, path: str
-) -> Response:
+def _handle(request: Request, operation: Operation, path_params: dict[str, str]) -> Response:
+    public, path = operation.public, operation.path
     started = time.monotonic()
     request_id = (request.context or {}).get("requestId")
     with log_context(request_id=request_id, route=f"{request.method} {path}"):
@@ -267,15 +280,15 @@ def _handle(
             caller = None if public else authenticate(request.headers.get("authorization"))
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
-            call = Call(request, caller)
+            call = Call(request, caller, operation)
             if not public:
                 call.repeated_query()
             if not public and request.method not in ("GET", "HEAD"):
                 call.unread_query()  # a write reads no query parameter: refused before it writes
-            result = view(call, **path_params)
+            result = operation.view(call, **path_params)
             if not public:
                 call.unread_query()
-            response = _render(result, status)
+            response = _render(result, operation.status)
         except ColonyError as error:
             response = error_response(error)
         except Exception:
@@ -283,6 +296,16 @@ def _handle(
             response = internal_error_response()
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         logger.info("request", status=response.status_code, duration_ms=duration_ms)
+    return response
+
+
+def json_content_type(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Say `Content-Type: application/json` on every JSON answer (Chalice leaves it to API Gateway)."""
+    response = get_response(event)
+    if not isinstance(response.body, (str, bytes)) and "content-type" not in {
+        name.lower() for name in response.headers
+    }:
+        response.headers["Content-Type"] = JSON
     return response
 
 

@@ -1,7 +1,11 @@
+from typing import Any
+
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.api.schema import Field, Schema
+from chalicelib.api.schema import Field, Schema, Upload
+from chalicelib.api.shapes import Timestamp
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.imports import jobs
@@ -22,7 +26,34 @@ UPLOAD = Schema(
 )
 
 
-def render_import(job: Import) -> dict:
+class ImportBody(TypedDict):
+    """Poll `GET /imports/{id}` until `status` is complete or failed."""
+
+    id: int
+    kind: str
+    contact_list: int | None
+    sender: str | None
+    deployment: int | None
+    status: str
+    filename: str | None
+    rows: int
+    imported: int
+    updated: int
+    duplicates: int
+    rejected: int
+    progress: int
+    errors_file: int | None
+    error: str | None
+    date_created: Timestamp
+    date_updated: Timestamp
+    date_completed: Timestamp | None
+
+
+# POST the file to `url` as a form with these `fields` and the file last, as `file`.
+UploadBody = TypedDict("UploadBody", {"url": str, "fields": dict[str, Any], "import": ImportBody})
+
+
+def render_import(job: Import) -> ImportBody:
     """While running, the counts cover the rows read so far; `progress` is a percentage of the file."""
     return {
         "id": job.id,
@@ -46,34 +77,51 @@ def render_import(job: Import) -> dict:
     }
 
 
-def posted_file(call: Call, *fields: str) -> tuple[jobs.Upload, dict]:
-    """The CSV in the form field `file`, and the form's other `fields` (any other is a 400 naming it)."""
-    form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD, allowed=("file", *fields))
+def posted_file(call: Call) -> tuple[jobs.Upload, dict]:
+    """The CSV in the form field `file`, and the form's other fields as the route declares them (any
+    other is a 400 naming it)."""
+    declared = call.operation.body if call.operation is not None else None
+    assert isinstance(declared, Upload), "the route declares no upload"
+    form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD, allowed=("file", *declared.fields))
     part = form.get("file")
     if part is None or part.filename is None:
         raise invalid_field("file", "is required: send the CSV as the form field `file`")
     return jobs.Upload(filename=part.filename, data=part.data), form
 
 
-@endpoint(bp, "/contact-lists/import", methods=("POST",), status=202, content_types=MULTIPART)
-def import_new_list(call: Call) -> dict:
-    upload, form = posted_file(call, "title")
+@endpoint(
+    bp,
+    "/contact-lists/import",
+    methods=("POST",),
+    status=202,
+    content_types=MULTIPART,
+    body=Upload({"title": "The new list's title (the file's name unless given)."}),
+)
+def import_new_list(call: Call) -> ImportBody:
+    upload, form = posted_file(call)
     title = form["title"].text.strip() if "title" in form else None
     return render_import(jobs.import_contacts(call.caller, upload, title=title or None))
 
 
-@endpoint(bp, "/contact-lists/{list_id}/import", methods=("POST",), status=202, content_types=MULTIPART)
-def import_into_list(call: Call, list_id: str) -> dict:
+@endpoint(
+    bp,
+    "/contact-lists/{list_id}/import",
+    methods=("POST",),
+    status=202,
+    content_types=MULTIPART,
+    body=Upload({}),
+)
+def import_into_list(call: Call, list_id: str) -> ImportBody:
     upload, _ = posted_file(call)
     return render_import(
         jobs.import_contacts(call.caller, upload, list_id=object_id(list_id, "contact list"))
     )
 
 
-@endpoint(bp, "/uploads", methods=("POST",), status=201)
-def create_upload(call: Call) -> dict:
+@endpoint(bp, "/uploads", methods=("POST",), status=201, body=UPLOAD)
+def create_upload(call: Call) -> UploadBody:
     """An S3 form upload for a file of any size; the upload itself starts the import."""
-    body = call.body(UPLOAD)
+    body = call.body()
     presigned = jobs.presign_upload(
         call.caller, body["kind"], body["filename"], body.get("contact_list"), body.get("title")
     )
@@ -81,5 +129,5 @@ def create_upload(call: Call) -> dict:
 
 
 @endpoint(bp, "/imports/{import_id}")
-def get_import(call: Call, import_id: str) -> dict:
+def get_import(call: Call, import_id: str) -> ImportBody:
     return render_import(jobs.get_import(call.caller, object_id(import_id, "import")))

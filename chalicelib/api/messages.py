@@ -1,8 +1,11 @@
 from chalice import Blueprint, Response
+from typing_extensions import TypedDict
 
-from chalicelib.api.errors import error_body
+from chalicelib.api.errors import ErrorDetail, error_body
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.api.schema import Field, Schema
+from chalicelib.api.operations import PAGED, Param
+from chalicelib.api.schema import Field, Many, Schema
+from chalicelib.api.shapes import NonGsmBody, Page, Timestamp
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.segments import cost
@@ -31,10 +34,61 @@ QUOTE = Schema(
 )
 
 
-@endpoint(bp, "/messages/quote", methods=("POST",))
-def quote_message(call: Call) -> dict:
+class MessageQuoteBody(TypedDict):
+    encoding: str
+    characters: int
+    segments: int
+    per_segment: int
+    credits: int
+    non_gsm_chars: list[str]
+    non_gsm: list[NonGsmBody]
+    credits_if_substituted: int
+
+
+class MessageBody(TypedDict):
+    id: int
+    destination: str
+    status: str
+    segments: int
+    encoding: str
+    characters: int
+    per_segment: int
+    non_gsm: list[NonGsmBody]
+    credits: int
+    marketing: bool
+    campaign_pk: int | None
+    bulk: int | None
+    provider_id: str | None
+    error: str | None
+    date_created: Timestamp
+    date_sent: Timestamp | None
+    date_delivered: Timestamp | None
+
+
+class AcceptedBody(TypedDict):
+    index: int
+    id: int
+
+
+class RejectedBody(TypedDict):
+    index: int
+    error: ErrorDetail
+
+
+class BulkBody(TypedDict):
+    """The messages accepted (by their index in the array) and those rejected, with why."""
+
+    id: int
+    accepted: int
+    messages: list[AcceptedBody]
+    rejected: list[RejectedBody]
+    credits: int
+
+
+@endpoint(bp, "/messages/quote", methods=("POST",), body=QUOTE)
+def quote_message(call: Call) -> MessageQuoteBody:
     """The cost of one message before sending it, and the characters that make it UCS-2 (if any)."""
-    result, if_substituted = api_messages.quote_both(call.caller, call.body(QUOTE))
+    result, if_substituted = api_messages.quote_both(call.caller, call.body())
     return {**result.as_dict(), "credits_if_substituted": if_substituted.credits}
 
 
@@ -44,7 +98,7 @@ def _counted(text: str) -> dict:
     return {name: figures[name] for name in ("characters", "per_segment", "non_gsm")}
 
 
-def render_message(message: Message) -> dict:
+def render_message(message: Message) -> MessageBody:
     return {
         "id": message.id,
         "destination": message.destination,
@@ -64,15 +118,23 @@ def render_message(message: Message) -> dict:
     }
 
 
-@endpoint(bp, "/messages/send", methods=("POST",), status=201)
-def send_message(call: Call) -> dict:
+@endpoint(bp, "/messages/send", methods=("POST",), status=201, body=SEND, errors=(402,))
+def send_message(call: Call) -> MessageBody:
     """One SMS: 201 with its cost once the credits are reserved (402 if short); it goes out at once
     (a marketing one only in permitted hours and never to an opted-out number)."""
-    body = api_messages.check_item_types(call.body(SEND))
+    body = api_messages.check_item_types(call.body())
     return render_message(api_messages.send_one(call.caller, body))
 
 
-@endpoint(bp, "/messages/bulk", methods=("POST",), status=202)
+@endpoint(
+    bp,
+    "/messages/bulk",
+    methods=("POST",),
+    status=202,
+    body=Many(SEND, api_messages.MAX_BULK),
+    responses={202: BulkBody},
+    errors=(402,),
+)
 def send_bulk(call: Call) -> Response:
     """Up to 10,000 SMS as the seed's JSON array; each invalid item is listed by index with its reason."""
     body = call.json()
@@ -101,12 +163,20 @@ def send_bulk(call: Call) -> Response:
 
 
 @endpoint(bp, "/messages/{message_id}")
-def get_message(call: Call, message_id: str) -> dict:
+def get_message(call: Call, message_id: str) -> MessageBody:
     return render_message(api_messages.get_message(call.caller, object_id(message_id, "message")))
 
 
-@endpoint(bp, "/messages")
-def list_messages(call: Call) -> dict:
+@endpoint(
+    bp,
+    "/messages",
+    query=(
+        *PAGED,
+        Param("campaign_pk", "Only the messages that name this campaign.", int),
+        Param("bulk", "Only the messages of this bulk request.", int),
+    ),
+)
+def list_messages(call: Call) -> Page[MessageBody]:
     """The company's API messages (and keyword confirmations), newest first."""
     page = api_messages.list_messages(
         call.caller, call.page(), call.query_id("campaign_pk"), call.query_id("bulk")

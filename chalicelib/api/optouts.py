@@ -1,9 +1,12 @@
 from chalice import Blueprint, Response
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
-from chalicelib.api.imports import MULTIPART, posted_file, render_import
-from chalicelib.api.schema import Field, Schema
-from chalicelib.api.tasks import render_task
+from chalicelib.api.imports import MULTIPART, ImportBody, posted_file, render_import
+from chalicelib.api.operations import PAGED, Param
+from chalicelib.api.schema import Field, Schema, Upload
+from chalicelib.api.shapes import Page, Timestamp
+from chalicelib.api.tasks import TaskBody, render_task
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import invalid_field
@@ -37,7 +40,23 @@ NEW_OPTOUT = Schema(
 OVERWRITE = Schema(fields={"reason": Field(str, nullable=True, max_length=optouts.MAX_REASON)})
 
 
-def render_optout(optout: OptOut) -> dict:
+class OptOutBody(TypedDict):
+    id: int
+    originator: str
+    reason: str | None
+    date_opted_out: Timestamp
+    date_overwritten: Timestamp | None
+    overwritten_by: int | None
+    overwrite_source: str | None
+    overwrite_reason: str | None
+    company: int
+    sender: str | None
+    active: bool
+    source: str | None
+    channel: str
+
+
+def render_optout(optout: OptOut) -> OptOutBody:
     return {
         "id": optout.id,
         "originator": optout.originator,
@@ -55,8 +74,18 @@ def render_optout(optout: OptOut) -> dict:
     }
 
 
-@endpoint(bp, "/optouts")
-def list_optouts(call: Call) -> dict:
+@endpoint(
+    bp,
+    "/optouts",
+    query=(
+        *PAGED,
+        Param("originator", "Only the opt-outs of this number or address."),
+        Param("sender", "Only the opt-outs scoped to this sender id."),
+        Param("channel", "Only the opt-outs of this channel.", enum=("sms", "email")),
+        Param("active", "Only those in force (true) or lifted (false).", enum=("true", "false")),
+    ),
+)
+def list_optouts(call: Call) -> Page[OptOutBody]:
     active = call.query("active")
     if active not in (None, "true", "false"):
         raise invalid_field("active", "must be true or false")
@@ -71,10 +100,10 @@ def list_optouts(call: Call) -> dict:
     return {"results": [render_optout(o) for o in page.items], "next": page.next}
 
 
-@endpoint(bp, "/optouts", methods=("POST",))
+@endpoint(bp, "/optouts", methods=("POST",), body=NEW_OPTOUT, responses={201: OptOutBody, 200: OptOutBody})
 def create_optout(call: Call) -> Response:
     """201 with the new opt-out, or 200 with the one already active for that number and scope."""
-    body = call.body(NEW_OPTOUT)
+    body = call.body()
     originator = body["originator"]
     result = optouts.record(
         call.caller, str(originator), body.get("sender"), body.get("reason"), body.get("channel", SMS)
@@ -83,27 +112,39 @@ def create_optout(call: Call) -> Response:
 
 
 @endpoint(bp, "/optouts/{optout_id}")
-def get_optout(call: Call, optout_id: str) -> dict:
+def get_optout(call: Call, optout_id: str) -> OptOutBody:
     return render_optout(optouts.get_optout(call.caller, object_id(optout_id, "opt-out")))
 
 
-@endpoint(bp, "/optouts/{optout_id}/overwrite", methods=("POST",))
-def overwrite_optout(call: Call, optout_id: str) -> dict:
+@endpoint(bp, "/optouts/{optout_id}/overwrite", methods=("POST",), body=OVERWRITE)
+def overwrite_optout(call: Call, optout_id: str) -> OptOutBody:
     """An admin lifts an opt-out; the body may say why (`{"reason": ...}`), or be empty."""
-    body = call.body(OVERWRITE) if (call.request.raw_body or b"").strip() else {}
+    body = call.body() if (call.request.raw_body or b"").strip() else {}
     lifted = optouts.overwrite(call.caller, object_id(optout_id, "opt-out"), body.get("reason"))
     return render_optout(lifted)
 
 
-@endpoint(bp, "/optouts/import", methods=("POST",), status=202, content_types=MULTIPART)
-def import_optouts(call: Call) -> dict:
+@endpoint(
+    bp,
+    "/optouts/import",
+    methods=("POST",),
+    status=202,
+    content_types=MULTIPART,
+    body=Upload(
+        {
+            "sender": "Scope every opt-out of the file to this sender id.",
+            "reason": "The reason recorded where a row gives none.",
+        }
+    ),
+)
+def import_optouts(call: Call) -> ImportBody:
     """A CSV of numbers (with an optional `reason` column); the form's `sender` scopes them all."""
-    upload, form = posted_file(call, "sender", "reason")
+    upload, form = posted_file(call)
     sender = form["sender"].text.strip() if "sender" in form else None
     reason = form["reason"].text.strip() if "reason" in form else None
     return render_import(jobs.import_optouts(call.caller, upload, sender or None, reason or None))
 
 
 @endpoint(bp, "/optouts/export", methods=("POST",), status=202)
-def export_optouts(call: Call) -> dict:
+def export_optouts(call: Call) -> TaskBody:
     return render_task(optouts.start_export(call.caller))

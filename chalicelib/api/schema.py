@@ -27,6 +27,8 @@ class Field:
     required: bool = False
     nullable: bool = False
     max_length: int | None = None
+    items: type | None = None  # what a list holds, as the API reference says it
+    description: str = ""
 
     def problem(self, value: Any) -> str | None:
         if value is None:
@@ -40,6 +42,22 @@ class Field:
         if isinstance(value, str) and not encodable(value):
             return "must be valid Unicode text (it holds a lone surrogate)"
         return None
+
+
+@dataclass(frozen=True)
+class Many:
+    """A JSON array of 1 to `max_items` objects of `schema`; with `one`, a single object too."""
+
+    schema: Schema
+    max_items: int
+    one: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart form: the CSV as the file field `file`, and these text fields (name → meaning)."""
+
+    fields: dict[str, str]
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -1,6 +1,10 @@
+from typing import Any
+
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.shapes import Timestamp
 from chalicelib.domain.background import tasks
 from chalicelib.domain.clock import iso
 from chalicelib.models.tasks import Task
@@ -8,7 +12,20 @@ from chalicelib.models.tasks import Task
 bp = Blueprint(__name__)
 
 
-def render_task(task: Task) -> dict:
+class TaskBody(TypedDict):
+    """Work done in the background: poll `GET /tasks/{id}` until `status` is done or failed."""
+
+    id: int
+    kind: str
+    status: str
+    progress: int | None
+    result: dict[str, Any] | None
+    error: str | None
+    date_created: Timestamp
+    date_updated: Timestamp
+
+
+def render_task(task: Task) -> TaskBody:
     return {
         "id": task.id,
         "kind": task.kind,
@@ -22,5 +39,5 @@ def render_task(task: Task) -> dict:
 
 
 @endpoint(bp, "/tasks/{task_id}")
-def get_task(call: Call, task_id: str) -> dict:
+def get_task(call: Call, task_id: str) -> TaskBody:
     return render_task(tasks.get_task(call.caller, object_id(task_id, "task")))

@@ -1,7 +1,10 @@
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.operations import PAGED
 from chalicelib.api.schema import Field, Schema
+from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.accounts import users
 from chalicelib.domain.clock import iso
 from chalicelib.models.users import User
@@ -17,7 +20,20 @@ USER_CHANGES = Schema(
 )
 
 
-def render_user(user: User) -> dict:
+class UserBody(TypedDict):
+    id: int
+    company: int
+    email: str
+    role: str
+    date_created: Timestamp
+    date_updated: Timestamp
+
+
+class NewUserBody(UserBody):
+    api_key: str
+
+
+def render_user(user: User) -> UserBody:
     return {
         "id": user.id,
         "company": user.company,
@@ -28,28 +44,28 @@ def render_user(user: User) -> dict:
     }
 
 
-@endpoint(bp, "/users")
-def list_users(call: Call) -> dict:
+@endpoint(bp, "/users", query=PAGED)
+def list_users(call: Call) -> Page[UserBody]:
     page = users.list_users(call.caller, call.page())
     return {"results": [render_user(u) for u in page.items], "next": page.next}
 
 
-@endpoint(bp, "/users", methods=("POST",), status=201)
-def create_user(call: Call) -> dict:
-    body = call.body(NEW_USER)
+@endpoint(bp, "/users", methods=("POST",), status=201, body=NEW_USER)
+def create_user(call: Call) -> NewUserBody:
+    body = call.body()
     created = users.create_user(call.caller, body["email"], body["role"])
     return {**render_user(created.user), "api_key": created.api_key}
 
 
 @endpoint(bp, "/users/{user_id}")
-def get_user(call: Call, user_id: str) -> dict:
+def get_user(call: Call, user_id: str) -> UserBody:
     return render_user(users.get_user(call.caller, object_id(user_id, "user")))
 
 
-@endpoint(bp, "/users/{user_id}", methods=("PATCH",))
-def update_user(call: Call, user_id: str) -> dict:
+@endpoint(bp, "/users/{user_id}", methods=("PATCH",), body=USER_CHANGES)
+def update_user(call: Call, user_id: str) -> UserBody:
     current = render_user(users.get_user(call.caller, object_id(user_id, "user")))
-    changes = call.body(USER_CHANGES, partial=True, current=current)
+    changes = call.body(partial=True, current=current)
     return render_user(users.update_user(call.caller, object_id(user_id, "user"), changes))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
+from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.accounts.companies import company_for_webhook
@@ -36,8 +37,48 @@ _RECEIPT_FIELDS = {
 }
 
 
-@endpoint(bp, "/webhooks/inbound/{token}", methods=("POST",), public=True, content_types=CONTENT_TYPES)
-def inbound_sms(call: Call, token: str) -> dict:
+def _fields_schema(aliases: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> dict[str, Any]:
+    """A gateway's fields, under any of the names the common gateways use (compared case-insensitively)."""
+    described = ", ".join(f"{name} ({' / '.join(names)})" for name, names in aliases.items())
+    return {
+        "type": "object",
+        "description": f"Fields: {described}. Required: {', '.join(required)}.",
+        "additionalProperties": True,
+    }
+
+
+INBOUND_BODY = _fields_schema(_INBOUND_FIELDS, ("from", "text"))
+RECEIPT_BODY = {
+    "oneOf": [
+        _fields_schema(_RECEIPT_FIELDS, ("id or reference", "status")),
+        {"type": "array", "minItems": 1, "maxItems": MAX_RECEIPTS, "items": {"type": "object"}},
+    ]
+}
+
+
+class InboundOutcomeBody(TypedDict):
+    """What the SMS did: a keyword acted on (stop, start) or a message kept for `GET /inbound`."""
+
+    outcome: str
+
+
+class ReceiptsBody(TypedDict):
+    """How many receipts changed a message, changed nothing (already final) or matched none."""
+
+    applied: int
+    unchanged: int
+    unknown: int
+
+
+@endpoint(
+    bp,
+    "/webhooks/inbound/{token}",
+    methods=("POST",),
+    public=True,
+    content_types=CONTENT_TYPES,
+    body=INBOUND_BODY,
+)
+def inbound_sms(call: Call, token: str) -> InboundOutcomeBody:
     """One SMS a subscriber sent to one of the company's numbers."""
     company = company_for_webhook(token)
     fields = _pick(_one(_payload(call)), _INBOUND_FIELDS)
@@ -53,8 +94,15 @@ def inbound_sms(call: Call, token: str) -> dict:
     return {"outcome": keywords.receive(company, received)}
 
 
-@endpoint(bp, "/webhooks/status/{token}", methods=("POST",), public=True, content_types=CONTENT_TYPES)
-def delivery_status(call: Call, token: str) -> dict:
+@endpoint(
+    bp,
+    "/webhooks/status/{token}",
+    methods=("POST",),
+    public=True,
+    content_types=CONTENT_TYPES,
+    body=RECEIPT_BODY,
+)
+def delivery_status(call: Call, token: str) -> ReceiptsBody:
     """Delivery receipts: one object, or up to 100 in an array. Every one is checked before any is applied."""
     company = company_for_webhook(token)
     payload = _payload(call)

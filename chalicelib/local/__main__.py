@@ -54,6 +54,7 @@ def main() -> int:
         _wait_for(f"http://{HOST}:{api_port}/health", stop, children)
         pump_thread = _start_pump(stop)
         print(f"Colony is up: API http://{HOST}:{api_port}", flush=True)
+        print(f"API reference: http://{HOST}:{api_port}/docs (its OpenAPI: /openapi.json)", flush=True)
         while not stop.wait(0.5):
             if any(child.poll() is not None for child in children):
                 print("A part of the stack stopped; shutting down.", file=sys.stderr)

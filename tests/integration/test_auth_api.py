@@ -1,5 +1,5 @@
-"""Every route but /health, the provider webhooks and the unsubscribe link needs a key; the key's
-company scopes everything."""
+"""Every route but /health, the API's description, the provider webhooks and the unsubscribe link needs
+a key; the key's company scopes everything."""
 
 import re
 
@@ -19,10 +19,14 @@ def test_every_route_is_declared_through_endpoint():
         assert hasattr(entry.view_function, "colony_endpoint"), f"{method} {path} bypasses endpoint()"
 
 
-def test_only_health_the_webhooks_and_the_unsubscribe_link_are_public():
+def test_only_health_the_docs_the_webhooks_and_the_unsubscribe_link_are_public():
     public = {(m, p) for p, m, e in _routes() if e.view_function.colony_endpoint["public"]}
     assert public == {
         ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/swagger-ui-bundle.js"),
+        ("GET", "/docs/swagger-ui.css"),
         ("POST", "/webhooks/inbound/{token}"),
         ("POST", "/webhooks/status/{token}"),
         ("GET", "/unsubscribe/{token}"),

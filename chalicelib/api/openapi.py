@@ -1,0 +1,211 @@
+"""The OpenAPI 3.1 document, generated and never written by hand: from the routes' declarations
+(`operations.OPERATIONS`), their request schemas, the TypedDicts their views return (described by
+pydantic) and the error body of `api/errors.py`."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from functools import cache
+from typing import Any
+
+from chalice import Response
+from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
+
+from chalicelib.api.error_codes import codes_by_status
+from chalicelib.api.errors import ErrorBody
+from chalicelib.api.http import JSON
+from chalicelib.api.operations import HTML, OPERATIONS, Operation, Param
+from chalicelib.api.request_schemas import request_body
+from chalicelib.domain.stats.reading import PERIOD_NAMES
+
+API_VERSION = "1"
+REF = "#/components/schemas/{model}"
+ERROR_NAMES = {
+    400: "The request is wrong: the `fields` say which field and why.",
+    401: "No API key, or one that is not valid (send `Authorization: Token <key>`).",
+    402: "The company's credits do not cover it.",
+    403: "The caller's role may not do this.",
+    404: "There is no such object in the caller's company.",
+    409: "The object is not in a state that allows this, or was changed meanwhile.",
+    413: "The body or the file is too large.",
+    415: "The body is not of a type this route takes.",
+    503: "Too many writes to the same records at once; the same request later will succeed.",
+}
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+class _Strict(GenerateJsonSchema):
+    """A response object lists every field it has, so a field added without the document is caught."""
+
+    def typed_dict_schema(self, schema: Any) -> Any:
+        described = super().typed_dict_schema(schema)
+        described.setdefault("additionalProperties", False)
+        return described
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The whole document, built once per process."""
+    shapes: dict[tuple[str, int], Any] = {}
+    operations = []
+    for operation in OPERATIONS:
+        for method in operation.methods:
+            successes = _successes(operation)
+            key = _operation_id(operation, method)
+            for status, shape in successes.items():
+                if shape is not None and not isinstance(shape, str):
+                    shapes[(key, status)] = shape
+            operations.append((operation, method, key, successes))
+    shapes[("error", 0)] = ErrorBody
+    inputs = [(key, "serialization", TypeAdapter(shape)) for key, shape in shapes.items()]
+    found, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Strict)
+    described = {key: schema for (key, _), schema in found.items()}
+    paths: dict[str, dict[str, Any]] = {}
+    for operation, method, key, successes in operations:
+        responses = {
+            str(status): _success(shape, described.get((key, status), {}), status)
+            for status, shape in successes.items()
+        }
+        for status in _error_statuses(operation, method):
+            responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+        paths.setdefault(operation.path, {})[method.lower()] = _operation(operation, method, key, responses)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Colony",
+            "version": API_VERSION,
+            "summary": "Contact lists, CSV imports, SMS and email deployments, opt-outs, credits, stats.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": ".", "description": "This API, where the document was read"}],
+        "security": [{"Token": []}],
+        "tags": sorted(({"name": tag} for tag in {_tag(o) for o in OPERATIONS}), key=lambda t: t["name"]),
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "responses": _error_responses(),
+            "securitySchemes": {
+                "Token": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "The word `Token`, a space and the API key: `Token 3f0c…`.",
+                }
+            },
+        },
+    }
+
+
+def _successes(operation: Operation) -> dict[int, Any]:
+    """Status → shape of every success answer: the view's return type, and what the route declares."""
+    returned = typing.get_type_hints(operation.view).get("return")
+    parts = typing.get_args(returned) if _is_union(returned) else (returned,)
+    found: dict[int, Any] = {}
+    if type(None) in parts:
+        found[204] = None
+    shapes = [part for part in parts if part not in (Response, type(None))]
+    if shapes:
+        (found[operation.status],) = shapes
+    found.update(operation.responses)
+    return found
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _success(shape: Any, schema: dict[str, Any], status: int) -> dict[str, Any]:
+    if shape is None:
+        return {"description": "Done; no body."}
+    if isinstance(shape, str):
+        text = "A page for people." if shape == HTML else "The file."
+        return {"description": text, "content": {shape: {"schema": {"type": "string"}}}}
+    description = "Accepted; the work goes on in the background." if status == 202 else "Done."
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _operation_id(operation: Operation, method: str) -> str:
+    name = operation.view.__name__
+    return name if len(operation.methods) == 1 else f"{name}_{method.lower()}"
+
+
+def _tag(operation: Operation) -> str:
+    return operation.view.__module__.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def _operation(operation: Operation, method: str, key: str, responses: dict[str, Any]) -> dict[str, Any]:
+    doc = (operation.view.__doc__ or "").strip()
+    summary, _, description = doc.partition("\n")
+    described: dict[str, Any] = {
+        "operationId": key,
+        "tags": [_tag(operation)],
+        "summary": _one_line(summary) or key.replace("_", " ").capitalize(),
+        "parameters": _parameters(operation),
+        "responses": responses,
+    }
+    if description.strip():
+        described["description"] = _one_line(doc)
+    if operation.public:
+        described["security"] = []
+    body = request_body(operation, method)
+    if body is not None:
+        described["requestBody"] = body
+    return described
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _parameters(operation: Operation) -> list[dict[str, Any]]:
+    found = [_path_parameter(name) for name in _PATH_PARAM.findall(operation.path)]
+    query = list(operation.query)
+    if not operation.public:
+        query.append(Param("format", "DRF's `?format=json`: JSON is the only format.", enum=("json",)))
+    for param in query:
+        schema: dict[str, Any] = {"type": {str: "string", int: "integer", bool: "boolean"}[param.kind]}
+        if param.enum:
+            schema["enum"] = list(param.enum)
+        found.append({"name": param.name, "in": "query", "description": param.description, "schema": schema})
+    return found
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    if name == "period":
+        schema: dict[str, Any] = {"type": "string", "enum": list(PERIOD_NAMES)}
+    elif name in ("token", "row_id"):
+        schema = {"type": "string"}
+    else:
+        schema = {"type": "integer", "minimum": 1}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _error_statuses(operation: Operation, method: str) -> list[int]:
+    """Those any route of its kind can give, and those it declares."""
+    writes = method in ("POST", "PUT", "PATCH", "DELETE")
+    statuses = set() if operation.public else {400, 401, 403}
+    if (
+        "{" in operation.path
+        or (writes and not operation.public)
+        or any(p.kind is int for p in operation.query)
+    ):
+        statuses.add(404)
+    if writes:
+        statuses |= {409, 503}
+    if operation.body is not None or writes:
+        statuses |= {400, 413, 415}
+    return sorted(statuses | set(operation.errors))
+
+
+def _error_responses() -> dict[str, Any]:
+    codes = codes_by_status()
+    return {
+        f"E{status}": {
+            "description": f"{text} Codes: {', '.join(f'`{c}`' for c in sorted(codes.get(status, ())))}.",
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        for status, text in ERROR_NAMES.items()
+    }

@@ -1,0 +1,153 @@
+"""The OpenAPI document: generated from the routes, valid, served with the docs page, and unable to drift
+from what the server does (every route documented, every documented operation real, every answer held
+to it by the test client's hook)."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from app import app
+from chalicelib.api.http import Call
+from chalicelib.api.operations import OPERATIONS, Operation, Param
+from tests import openapi_check
+
+
+@pytest.fixture(scope="module")
+def served():
+    """The document as `GET /openapi.json` serves it."""
+    return openapi_check.document()
+
+
+def test_the_served_document_is_valid_openapi_3_1(api):
+    answer = api.get("/openapi.json")
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["Cache-Control"].startswith("public")
+    validate(answer.body)
+    assert answer.body["openapi"] == "3.1.0"
+    assert answer.body == openapi_check.document()
+
+
+def test_every_route_is_documented_and_every_documented_operation_is_a_route(served):
+    routes = {(path, method.lower()) for path, methods in app.routes.items() for method in methods}
+    documented = {(path, method) for path, item in served["paths"].items() for method in item}
+    assert routes == documented
+    assert len(routes) == sum(len(o.methods) for o in OPERATIONS)
+
+
+def test_operation_ids_are_unique_and_every_operation_says_what_it_answers(served):
+    ids = [op["operationId"] for item in served["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    for path, item in served["paths"].items():
+        for method, operation in item.items():
+            successes = [s for s in operation["responses"] if s.startswith("2")]
+            assert successes, f"{method} {path} documents no success"
+            assert operation["summary"]
+
+
+def test_the_key_is_the_security_scheme_and_only_public_routes_waive_it(served):
+    assert served["components"]["securitySchemes"]["Token"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": served["components"]["securitySchemes"]["Token"]["description"],
+    }
+    assert served["security"] == [{"Token": []}]
+    public = {(o.path, m.lower()) for o in OPERATIONS if o.public for m in o.methods}
+    for path, item in served["paths"].items():
+        for method, operation in item.items():
+            assert ("security" in operation) == ((path, method) in public), f"{method} {path}"
+            if (path, method) not in public:
+                assert "401" in operation["responses"], f"{method} {path}"
+
+
+def test_paths_parameters_and_paging_are_described(served):
+    lists = served["paths"]["/deployments"]["get"]
+    names = {p["name"]: p for p in lists["parameters"]}
+    assert set(names) == {"cursor", "page_size", "status", "linked_campaign", "format"}
+    assert names["linked_campaign"]["schema"] == {"type": "integer"}
+    page = served["components"]["schemas"]["Page_DeploymentBody_"]
+    assert page["required"] == ["results", "next"]
+    stats = served["paths"]["/stats/{period}"]["get"]["parameters"]
+    assert stats[0] == {
+        "name": "period",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": ["hourly", "daily", "monthly", "yearly"]},
+    }
+
+
+def test_request_bodies_come_from_the_schemas_in_every_encoding(served):
+    create = served["paths"]["/deployments"]["post"]["requestBody"]
+    assert set(create["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }
+    schema = create["content"]["application/json"]["schema"]
+    assert schema["required"] == ["title", "message"]
+    assert schema["properties"]["title"] == {"type": "string", "maxLength": 200}
+    assert schema["properties"]["contact_lists"]["items"] == {"type": "integer"}
+    patch = served["paths"]["/deployments/{deployment_id}"]["patch"]["requestBody"]
+    assert "required" not in patch["content"]["application/json"]["schema"]
+    upload = served["paths"]["/contact-lists/import"]["post"]["requestBody"]["content"]
+    assert set(upload) == {"multipart/form-data"}
+    assert upload["multipart/form-data"]["schema"]["required"] == ["file"]
+    bulk = served["paths"]["/messages/bulk"]["post"]["requestBody"]["content"]["application/json"]
+    assert bulk["schema"]["maxItems"] == 10_000
+
+
+def test_error_statuses_list_their_codes(served):
+    responses = served["components"]["responses"]
+    assert "`invalid_json`" in responses["E400"]["description"]
+    assert "`insufficient_credits`" in responses["E402"]["description"]
+    assert "`missing_api_key`" in responses["E401"]["description"]
+    assert "`illegal_transition`" in responses["E409"]["description"]
+    approve = served["paths"]["/deployments/{deployment_id}/approve"]["post"]["responses"]
+    assert {"200", "202", "402", "409"} <= set(approve)
+
+
+def test_the_docs_page_and_its_assets_are_served_by_colony_itself(api):
+    page = api.get("/docs")
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert 'href="docs/swagger-ui.css"' in page.text and 'src="docs/swagger-ui-bundle.js"' in page.text
+    assert 'url: "openapi.json"' in page.text
+    assert not re.search(r"(src|href)=\"(https?:)?//", page.text), "the page loads nothing from elsewhere"
+    script = api.get("/docs/swagger-ui-bundle.js")
+    assert script.status == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert "SwaggerUIBundle" in script.text
+    style = api.get("/docs/swagger-ui.css")
+    assert style.status == 200 and style.headers["Content-Type"].startswith("text/css")
+
+
+def test_the_hook_fails_an_answer_the_document_does_not_describe(api, tenants):
+    acme, _ = tenants
+    created = api.post("/campaigns", acme.admin, {"title": "Spring"})
+    body = created.body
+    check = openapi_check.check
+    for wrong in ({**body, "extra": 1}, {**body, "title": 5}, {k: v for k, v in body.items() if k != "id"}):
+        with pytest.raises(AssertionError, match="does not match the document"):
+            check("POST", "/campaigns", 201, {"Content-Type": "application/json"}, "x", wrong)
+    with pytest.raises(AssertionError, match="which the document does not list"):
+        check("POST", "/campaigns", 418, {"Content-Type": "application/json"}, "x", body)
+    with pytest.raises(AssertionError, match="sent text/plain"):
+        check("POST", "/campaigns", 201, {"Content-Type": "text/plain"}, "x", copy.deepcopy(body))
+    with pytest.raises(AssertionError, match="has no body"):
+        check("DELETE", "/saved-queries/1", 204, {}, "{}", {})
+
+
+def test_a_view_cannot_read_a_query_parameter_it_did_not_declare():
+    declared = Operation("/x", ("GET",), lambda call: None, False, 200, (), query=(Param("status", "s"),))
+
+    class Request:
+        query_params = {"status": "sent", "colour": "red"}
+
+    call = Call(Request(), None, declared)
+    assert call.query("status") == "sent"
+    with pytest.raises(AssertionError, match=r"\?colour is not declared"):
+        call.query("colour")
