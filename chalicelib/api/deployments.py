@@ -13,7 +13,7 @@ from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.files import reports
 from chalicelib.domain.imports import jobs
 from chalicelib.domain.rules import email_content, lifecycle
-from chalicelib.domain.rules.channels import EMAIL, SMS
+from chalicelib.domain.rules.channels import DISPATCH, EMAIL, SMS
 from chalicelib.domain.rules.destinations import number_in
 from chalicelib.models.deployments import Deployment, Recipient
 
@@ -29,7 +29,7 @@ FIELDS = {
     "marketing": Field(bool),
     "optout": Field(bool),
     "gsm_substitute": Field(bool),
-    "dispatch": Field(int),
+    "dispatch": Field(int, choices=tuple(DISPATCH), description="1 SMS, 2 email, 3 both."),
     "send_date": Field(str, nullable=True, max_length=40),
     "linked_campaign": Field(int, nullable=True),
 }

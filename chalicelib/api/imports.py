@@ -18,7 +18,7 @@ MULTIPART = ("multipart/form-data", "application/json")
 _FORM_OVERHEAD = 64 * 1024
 UPLOAD = Schema(
     fields={
-        "kind": Field(str, required=True),
+        "kind": Field(str, required=True, choices=jobs.UPLOAD_KINDS),
         "filename": Field(str, required=True, max_length=200),
         "contact_list": Field(int, nullable=True),
         "title": Field(str, nullable=True, max_length=200),

@@ -17,7 +17,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from chalicelib.api.error_codes import codes_by_status
 from chalicelib.api.errors import ErrorBody
 from chalicelib.api.http import JSON
-from chalicelib.api.operations import HTML, OPERATIONS, Operation, Param
+from chalicelib.api.operations import HTML, OPERATIONS, Operation
 from chalicelib.api.request_schemas import request_body
 from chalicelib.domain.stats.reading import PERIOD_NAMES
 
@@ -35,15 +35,27 @@ ERROR_NAMES = {
     503: "Too many writes to the same records at once; the same request later will succeed.",
 }
 _PATH_PARAM = re.compile(r"{(\w+)}")
+DESCRIPTION = (
+    "Authenticate with `Authorization: Token <api-key>`; every object belongs to the key's company, and "
+    "another company's is a 404. Writes take JSON, or the same fields as a URL-encoded or multipart form. "
+    "Lists page with `cursor` and `page_size`. Every route also takes DRF's `?format=json`; any query "
+    "parameter a route does not list is a 400 naming it. Errors are one shape: "
+    '`{"error": {"code", "message", "fields"}}`.'
+)
 
 
 class _Strict(GenerateJsonSchema):
-    """A response object lists every field it has, so a field added without the document is caught."""
+    """A response object lists every field it has, so a field added without the document is caught; a
+    page of them is named for what it holds (`Page[ContactListBody]` is `ContactListPage`)."""
 
     def typed_dict_schema(self, schema: Any) -> Any:
         described = super().typed_dict_schema(schema)
         described.setdefault("additionalProperties", False)
         return described
+
+    def normalize_name(self, name: str) -> str:
+        held = re.fullmatch(r"Page\[(\w+?)(Body)?\]", name)
+        return f"{held.group(1)}Page" if held else super().normalize_name(name)
 
 
 @cache
@@ -64,11 +76,14 @@ def document() -> dict[str, Any]:
     found, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Strict)
     described = {key: schema for (key, _), schema in found.items()}
     paths: dict[str, dict[str, Any]] = {}
+    links = _links(operations)
     for operation, method, key, successes in operations:
         responses = {
             str(status): _success(shape, described.get((key, status), {}), status)
             for status, shape in successes.items()
         }
+        for status, found in links.get(key, {}).items():
+            responses[str(status)]["links"] = found
         for status in _error_statuses(operation, method):
             responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
         paths.setdefault(operation.path, {})[method.lower()] = _operation(operation, method, key, responses)
@@ -78,6 +93,7 @@ def document() -> dict[str, Any]:
             "title": "Colony",
             "version": API_VERSION,
             "summary": "Contact lists, CSV imports, SMS and email deployments, opt-outs, credits, stats.",
+            "description": DESCRIPTION,
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": ".", "description": "This API, where the document was read"}],
@@ -85,7 +101,7 @@ def document() -> dict[str, Any]:
         "tags": sorted(({"name": tag} for tag in {_tag(o) for o in OPERATIONS}), key=lambda t: t["name"]),
         "paths": paths,
         "components": {
-            "schemas": definitions.get("$defs", {}),
+            "schemas": {name: {**schema, "title": name} for name, schema in definitions["$defs"].items()},
             "responses": _error_responses(),
             "securitySchemes": {
                 "Token": {
@@ -110,6 +126,35 @@ def _successes(operation: Operation) -> dict[int, Any]:
     if shapes:
         (found[operation.status],) = shapes
     found.update(operation.responses)
+    return found
+
+
+def _links(operations: list[tuple[Operation, str, str, dict[int, Any]]]) -> dict[str, dict[int, Any]]:
+    """From every answer that is an object (its `id`) to what can be done with it: the operations under
+    the path that reads it (`GET /contact-lists/{list_id}` → `…/{list_id}/contacts`), so a client, or
+    a fuzzer's stateful phase, can follow on from what it made."""
+    readers = {
+        successes.get(200): operation.path
+        for operation, method, _, successes in operations
+        if method == "GET"
+        and _PATH_PARAM.findall(operation.path)
+        and operation.path.endswith("}")
+        and len(_PATH_PARAM.findall(operation.path)) == 1
+    }
+    found: dict[str, dict[int, Any]] = {}
+    for _, _, key, successes in operations:
+        for status, shape in successes.items():
+            reader = readers.get(shape) if not isinstance(shape, str) else None
+            if reader is None:
+                continue
+            (param,) = _PATH_PARAM.findall(reader)
+            found.setdefault(key, {})[status] = {
+                target: {"operationId": target, "parameters": {param: "$response.body#/id"}}
+                for operation, _, target, _ in operations
+                if operation.path.startswith(reader)
+                and len(_PATH_PARAM.findall(operation.path)) == 1
+                and target != key
+            }
     return found
 
 
@@ -162,10 +207,7 @@ def _one_line(text: str) -> str:
 
 def _parameters(operation: Operation) -> list[dict[str, Any]]:
     found = [_path_parameter(name) for name in _PATH_PARAM.findall(operation.path)]
-    query = list(operation.query)
-    if not operation.public:
-        query.append(Param("format", "DRF's `?format=json`: JSON is the only format.", enum=("json",)))
-    for param in query:
+    for param in operation.query:
         schema: dict[str, Any] = {"type": {str: "string", int: "integer", bool: "boolean"}[param.kind]}
         if param.enum:
             schema["enum"] = list(param.enum)

@@ -11,7 +11,7 @@ from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.imports import jobs
-from chalicelib.domain.rules.channels import SMS
+from chalicelib.domain.rules.channels import CHANNELS, SMS
 from chalicelib.models.optouts import OptOut
 
 bp = Blueprint(__name__)
@@ -21,7 +21,7 @@ NEW_OPTOUT = Schema(
         "originator": Field((str, int), required=True, max_length=320),
         "sender": Field(str, nullable=True, max_length=20),
         "reason": Field(str, nullable=True, max_length=optouts.MAX_REASON),
-        "channel": Field(str),
+        "channel": Field(str, choices=CHANNELS),
     },
     read_only=(
         "id",
@@ -81,7 +81,7 @@ def render_optout(optout: OptOut) -> OptOutBody:
         *PAGED,
         Param("originator", "Only the opt-outs of this number or address."),
         Param("sender", "Only the opt-outs scoped to this sender id."),
-        Param("channel", "Only the opt-outs of this channel.", enum=("sms", "email")),
+        Param("channel", "Only the opt-outs of this channel.", enum=CHANNELS),
         Param("active", "Only those in force (true) or lifted (false).", enum=("true", "false")),
     ),
 )

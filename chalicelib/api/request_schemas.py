@@ -44,6 +44,7 @@ def object_schema(schema: Schema, *, partial: bool) -> dict[str, Any]:
     described: dict[str, Any] = {
         "type": "object",
         "properties": {name: field_schema(field) for name, field in schema.fields.items()},
+        "additionalProperties": False,
     }
     required = [name for name, field in schema.fields.items() if field.required]
     if required and not partial:
@@ -51,7 +52,7 @@ def object_schema(schema: Schema, *, partial: bool) -> dict[str, Any]:
     if schema.read_only:
         described["description"] = (
             "A field the server owns (" + ", ".join(schema.read_only) + ") may be sent back as it was "
-            "read; changed, or any other field, is a 400."
+            "read (on PUT and PATCH); changed, or any other field, is a 400."
         )
     return described
 
@@ -63,6 +64,8 @@ def field_schema(field: Field) -> dict[str, Any]:
     if field.nullable:
         types.append(type(None))
     schema = TypeAdapter(Union[tuple(types)] if len(types) > 1 else types[0]).json_schema()  # noqa: UP007
+    if field.choices:
+        schema = {"enum": [*field.choices, *([None] if field.nullable else [])]}
     if field.description:
         schema["description"] = field.description
     return schema

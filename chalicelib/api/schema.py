@@ -28,6 +28,7 @@ class Field:
     nullable: bool = False
     max_length: int | None = None
     items: type | None = None  # what a list holds, as the API reference says it
+    choices: tuple[Any, ...] = ()  # the values the domain takes, as the API reference says them
     description: str = ""
 
     def problem(self, value: Any) -> str | None:

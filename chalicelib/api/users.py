@@ -6,17 +6,22 @@ from chalicelib.api.operations import PAGED
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.accounts import users
+from chalicelib.domain.accounts.auth import ROLES
 from chalicelib.domain.clock import iso
 from chalicelib.models.users import User
 
 bp = Blueprint(__name__)
 
 NEW_USER = Schema(
-    fields={"email": Field(str, required=True, max_length=254), "role": Field(str, required=True)},
+    fields={
+        "email": Field(str, required=True, max_length=254),
+        "role": Field(str, required=True, choices=ROLES),
+    },
     read_only=("id", "company", "date_created", "date_updated"),
 )
 USER_CHANGES = Schema(
-    fields={"role": Field(str)}, read_only=("id", "company", "email", "date_created", "date_updated")
+    fields={"role": Field(str, choices=ROLES)},
+    read_only=("id", "company", "email", "date_created", "date_updated"),
 )
 
 

@@ -1,6 +1,7 @@
 """The API under `make run`: Chalice's local server, except that a path no route matches answers
-Colony's 404. (Chalice mimics API Gateway's 403 there, whose body repeats the caller's Authorization
-header, API key and all; in AWS, `infra/` sets the same 404 as a gateway response.)
+Colony's 404 (Chalice mimics API Gateway's 403 there, whose body repeats the caller's Authorization
+header, API key and all; in AWS, `infra/` sets the same 404 as a gateway response), and a method the
+server has no handler for (TRACE, CONNECT ...) Colony's 405, not the base server's HTML 501.
 
     python -m chalicelib.local.api_server HOST PORT
 """
@@ -41,6 +42,19 @@ class ColonyRequestHandler(local.ChaliceRequestHandler):
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
         self.local_gateway = ColonyGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        body = json.dumps(error_body("method_not_allowed", f"{self.command} is not a method of this API."))
+        self.send_response(405)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from openapi_spec_validator import validate
 
 from tests.e2e.conftest import _stop, group_members
 
@@ -54,6 +55,25 @@ def test_an_unknown_path_is_a_colony_404_that_echoes_no_credential(stack, compan
         assert answer.status_code == 404, (path, answer.text)
         assert answer.json() == {"error": {"code": "not_found", "message": "No such route.", "fields": {}}}
         assert acme["api_key"] not in answer.text
+
+
+def test_a_method_the_server_has_no_handler_for_is_a_colony_405(stack, companies):
+    """Found by Schemathesis: TRACE was the base HTTP server's HTML 501."""
+    acme, _, _ = companies
+    answer = requests.request("TRACE", f"{stack.api}/campaigns", headers=auth(acme["api_key"]), timeout=10)
+    assert answer.status_code == 405
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_the_docs_page_and_the_document_are_served_over_http(stack):
+    document = requests.get(f"{stack.api}/openapi.json", timeout=10)
+    assert document.status_code == 200
+    validate(document.json())
+    page = requests.get(f"{stack.api}/docs", timeout=10)
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    script = requests.get(f"{stack.api}/docs/swagger-ui-bundle.js", timeout=10)
+    assert script.status_code == 200 and len(script.content) > 1_000_000
 
 
 def test_a_key_reads_its_company(stack, companies):

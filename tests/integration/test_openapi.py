@@ -68,7 +68,7 @@ def test_the_key_is_the_security_scheme_and_only_public_routes_waive_it(served):
 def test_paths_parameters_and_paging_are_described(served):
     lists = served["paths"]["/deployments"]["get"]
     names = {p["name"]: p for p in lists["parameters"]}
-    assert set(names) == {"cursor", "page_size", "status", "linked_campaign", "format"}
+    assert set(names) == {"cursor", "page_size", "status", "linked_campaign"}
     assert names["linked_campaign"]["schema"] == {"type": "integer"}
     page = served["components"]["schemas"]["Page_DeploymentBody_"]
     assert page["required"] == ["results", "next"]
