@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= af-south-1
 
-.PHONY: run test test-fast test-any-hour lint format cli package bench clean swagger-ui
+.PHONY: run test test-fast test-any-hour lint format cli package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,14 +13,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-# Swagger UI for the docs page, pinned and checked against its npm integrity (fetched once per version).
-swagger-ui: $(STAMP)
-	$(BIN)/python infra/fetch_swagger_ui.py
-
-run: $(STAMP) swagger-ui
+run: $(STAMP)
 	$(BIN)/python -m chalicelib.local
 
-test: $(STAMP) swagger-ui
+test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q --durations=10
@@ -28,14 +24,14 @@ test: $(STAMP) swagger-ui
 # The whole suite again with the machine's clock faked (libfaketime, from Debian) to a weekday morning, a
 # Sunday night, a public holiday and a year's last minute in UTC (already New Year in Johannesburg).
 MOMENTS := "2027-03-09 06:30:00" "2027-03-07 21:00:00" "2026-12-16 10:00:00" "2026-12-31 23:59:00"
-test-any-hour: $(STAMP) swagger-ui
+test-any-hour: $(STAMP)
 	command -v faketime >/dev/null || (apt-get update -qq && apt-get install -y -qq faketime)
 	for moment in $(MOMENTS); do \
 		echo "machine clock at $$moment UTC"; \
 		TZ=UTC faketime -f "@$$moment" $(BIN)/python -m pytest -n 2 --dist loadscope -q -p no:cacheprovider || exit 1; \
 	done
 
-test-fast: $(STAMP) swagger-ui
+test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not package"
 
 lint: $(STAMP)
@@ -50,7 +46,7 @@ cli: $(STAMP)
 	$(BIN)/python -m chalicelib.cli $(ARGS)
 
 # The queue names Chalice writes into the template resolve against the stack name at deploy time.
-package: $(STAMP) swagger-ui
+package: $(STAMP)
 	rm -rf dist
 	COLONY_PREFIX='$${AWS::StackName}' $(BIN)/chalice package --stage prod --merge-template infra/resources.json dist
 	$(BIN)/cfn-lint dist/sam.json

@@ -54,7 +54,7 @@ def list_lists(call: Call) -> Page[ContactListBody]:
 
 @endpoint(bp, "/contact-lists", methods=("POST",), status=201, body=NEW_LIST)
 def create_list(call: Call) -> ContactListBody:
-    """A list; one with a `saved_query` is filled by a refresh task started at once."""
+    """Create a list; one with a `saved_query` is filled by a refresh task started at once."""
     body = call.body()
     return render_list(contact_lists.create_list(call.caller, body["title"], body.get("saved_query")))
 

@@ -247,7 +247,8 @@ def submit_deployment(call: Call, deployment_id: str) -> DeploymentBody:
     bp, "/deployments/{deployment_id}/approve", methods=("POST",), responses={202: TaskBody}, errors=(402,)
 )
 def approve_deployment(call: Call, deployment_id: str) -> Response | DeploymentBody:
-    """200 with the approved deployment; 202 with a task for an audience too big to freeze at once."""
+    """Approve and freeze the audience and price: 200 with the approved deployment; 202 with a task for an
+    audience too big to freeze at once."""
     approval = approvals.approve(call.caller, _id(deployment_id))
     if approval.task is not None:
         return Response(body=render_task(approval.task), status_code=202)

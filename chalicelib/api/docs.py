@@ -1,11 +1,12 @@
 """The API's own description: `GET /openapi.json` (generated from the routes) and `GET /docs`, a Swagger UI
-reference page with "try it out" (its files are served from here, never from a CDN)."""
+reference page with "try it out". Its files are served from here, never from a CDN: the Swagger UI build
+that aws-lambda-powertools (pinned in requirements.txt) ships for its own OpenAPI pages."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -15,7 +16,7 @@ from chalicelib.api.operations import HTML
 
 bp = Blueprint(__name__)
 
-SWAGGER_UI = Path(__file__).resolve().parent / "swagger_ui"
+SWAGGER_UI = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
 CACHED = "public, max-age=300"
 JAVASCRIPT, CSS = "text/javascript", "text/css"
 PAGE = """<!doctype html>
@@ -59,13 +60,13 @@ def docs_page(call: Any) -> Response:
 @endpoint(bp, "/docs/swagger-ui-bundle.js", public=True, responses={200: JAVASCRIPT})
 def docs_script(call: Any) -> Response:
     """Swagger UI's script, served with the API."""
-    return _asset("swagger-ui-bundle.js", JAVASCRIPT)
+    return _asset("swagger-ui-bundle.min.js", JAVASCRIPT)
 
 
 @endpoint(bp, "/docs/swagger-ui.css", public=True, responses={200: CSS})
 def docs_style(call: Any) -> Response:
     """Swagger UI's style sheet, served with the API."""
-    return _asset("swagger-ui.css", CSS)
+    return _asset("swagger-ui.min.css", CSS)
 
 
 @cache

@@ -12,5 +12,5 @@ class HealthBody(TypedDict):
 
 @endpoint(bp, "/health", public=True)
 def health(call: Call) -> HealthBody:
-    """The only open route: the API answers (it touches no data)."""
+    """Whether the API answers (open to all; it touches no data)."""
     return {"status": "ok"}

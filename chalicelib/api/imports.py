@@ -120,7 +120,7 @@ def import_into_list(call: Call, list_id: str) -> ImportBody:
 
 @endpoint(bp, "/uploads", methods=("POST",), status=201, body=UPLOAD)
 def create_upload(call: Call) -> UploadBody:
-    """An S3 form upload for a file of any size; the upload itself starts the import."""
+    """An upload URL for a file of any size (an S3 form); the upload itself starts the import."""
     body = call.body()
     presigned = jobs.presign_upload(
         call.caller, body["kind"], body["filename"], body.get("contact_list"), body.get("title")

@@ -182,17 +182,20 @@ def _tag(operation: Operation) -> str:
 
 
 def _operation(operation: Operation, method: str, key: str, responses: dict[str, Any]) -> dict[str, Any]:
-    doc = (operation.view.__doc__ or "").strip()
-    summary, _, description = doc.partition("\n")
+    doc = _one_line(operation.view.__doc__ or "")
+    summary = re.split(r"(?<=[a-z)`])[.;:] ", doc, maxsplit=1)[0].rstrip(".")
+    if not summary:
+        summary = operation.view.__name__.replace("_", " ").capitalize()
+        summary += f" ({method})" if len(operation.methods) > 1 else ""
     described: dict[str, Any] = {
         "operationId": key,
         "tags": [_tag(operation)],
-        "summary": _one_line(summary) or key.replace("_", " ").capitalize(),
+        "summary": summary,
         "parameters": _parameters(operation),
         "responses": responses,
     }
-    if description.strip():
-        described["description"] = _one_line(doc)
+    if doc and doc.rstrip(".") != summary:
+        described["description"] = doc
     if operation.public:
         described["security"] = []
     body = request_body(operation, method)

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -49,12 +50,25 @@ class ColonyRequestHandler(local.ChaliceRequestHandler):
         raise AttributeError(name)
 
     def _method_not_allowed(self) -> None:
-        body = json.dumps(error_body("method_not_allowed", f"{self.command} is not a method of this API."))
-        self.send_response(405)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))  # or it would open the next request
+        self._answer(405, "method_not_allowed", f"{self.command} is not a method of this API.")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the HTTP server refuses itself (a malformed request line, headers too long) is answered in
+        Colony's error format too, without echoing the request (its path may hold a webhook token), and
+        the connection closed, as nothing more of it can be trusted."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.0"  # a line it could not read set none; answer with a status line
+        reason = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Refused"
+        self._answer(code, "bad_request" if code < 500 else "internal_error", f"{reason}.")
+
+    def _answer(self, status: int, code: str, message: str) -> None:
+        body = json.dumps(error_body(code, message)).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body.encode())))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body.encode())
+        self.wfile.write(body)
 
 
 def main() -> None:

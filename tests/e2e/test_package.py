@@ -63,3 +63,15 @@ def test_every_event_source_exists_before_its_function(template):
                 arn = event["Properties"][sources[event["Type"]]]["Fn::Sub"]
                 source = created["${AWS::StackName}" + arn.split(":${AWS::StackName}", 1)[1]]
                 assert source in function.get("DependsOn", []), name
+
+
+def test_the_bundle_carries_the_docs_page_and_pydantic_for_lambda(template):
+    """`/docs` serves Swagger UI from the bundle (no CDN), and `/openapi.json` needs pydantic's core
+    built for Lambda's Linux."""
+    import zipfile
+
+    with zipfile.ZipFile(PROJECT_DIR / "dist" / "deployment.zip") as bundle:
+        names = set(bundle.namelist())
+    swagger_ui = "aws_lambda_powertools/event_handler/openapi/swagger_ui/"
+    assert {f"{swagger_ui}swagger-ui-bundle.min.js", f"{swagger_ui}swagger-ui.min.css"} <= names
+    assert any(n.startswith("pydantic_core/_pydantic_core") and n.endswith(".so") for n in names)

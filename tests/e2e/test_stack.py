@@ -5,6 +5,7 @@ import email.policy
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -58,12 +59,30 @@ def test_an_unknown_path_is_a_colony_404_that_echoes_no_credential(stack, compan
 
 
 def test_a_method_the_server_has_no_handler_for_is_a_colony_405(stack, companies):
-    """Found by Schemathesis: TRACE was the base HTTP server's HTML 501."""
+    """Found by Schemathesis: TRACE was the base HTTP server's HTML 501, and its unread body then opened
+    the next request on the same connection (`{}POST ...`)."""
     acme, _, _ = companies
-    answer = requests.request("TRACE", f"{stack.api}/campaigns", headers=auth(acme["api_key"]), timeout=10)
-    assert answer.status_code == 405
-    assert answer.headers["Content-Type"] == "application/json"
-    assert answer.json()["error"]["code"] == "method_not_allowed"
+    with requests.Session() as connection:
+        answer = connection.request(
+            "TRACE", f"{stack.api}/campaigns", headers=auth(acme["api_key"]), data="{}", timeout=10
+        )
+        assert answer.status_code == 405
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json()["error"]["code"] == "method_not_allowed"
+        after = connection.get(f"{stack.api}/campaigns", headers=auth(acme["api_key"]), timeout=10)
+        assert after.status_code == 200, after.text
+
+
+def test_a_request_the_http_server_cannot_parse_is_a_colony_400_that_echoes_nothing(stack):
+    host, port = stack.api.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /webhooks/status/SECRET-TOKEN HTTP/1.1 extra\r\n\r\n")
+        answer = b"".join(iter(lambda: raw.recv(4096), b"")).decode()  # it closes the connection
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.") and " 400 " in head.splitlines()[0]
+    assert "application/json" in head
+    assert json.loads(body)["error"]["code"] == "bad_request"
+    assert "SECRET-TOKEN" not in answer
 
 
 def test_the_docs_page_and_the_document_are_served_over_http(stack):

@@ -70,7 +70,7 @@ def test_paths_parameters_and_paging_are_described(served):
     names = {p["name"]: p for p in lists["parameters"]}
     assert set(names) == {"cursor", "page_size", "status", "linked_campaign"}
     assert names["linked_campaign"]["schema"] == {"type": "integer"}
-    page = served["components"]["schemas"]["Page_DeploymentBody_"]
+    page = served["components"]["schemas"]["DeploymentPage"]
     assert page["required"] == ["results", "next"]
     stats = served["paths"]["/stats/{period}"]["get"]["parameters"]
     assert stats[0] == {
