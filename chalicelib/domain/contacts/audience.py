@@ -19,6 +19,7 @@ from chalicelib.models.contacts import Contact
 from chalicelib.models.deployments import Recipient
 
 PAGE = 100
+RECIPIENTS_PAGE = 1000  # a deployment's recipients read a request
 MAX_NON_GSM_SHOWN = 50
 
 
@@ -208,7 +209,7 @@ def _keyed(list_id: int, order: int) -> Iterator[tuple[tuple[str, int], Contact]
 
 
 def recipients_of(deployment_id: int) -> Iterator[Recipient]:
-    return Recipient.query(deployment_id, consistent_read=True, page_size=1000)
+    return Recipient.query(deployment_id, consistent_read=True, page_size=RECIPIENTS_PAGE)
 
 
 def pages(people: Iterable[Any], size: int = PAGE) -> Iterator[list[Any]]:
