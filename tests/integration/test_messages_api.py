@@ -53,22 +53,34 @@ def test_bad_messages_are_400_by_field(api, tenants):
     assert Company.get(acme.id).credits == 1000
 
 
-def test_a_bulk_request_accepts_the_good_items_and_lists_the_bad_by_index(api, tenants, pump, gateway):
+def test_a_bulk_request_accepts_the_good_items_and_lists_the_bad_by_index(
+    api, tenants, pump, gateway, small_chunks
+):
     acme, _ = tenants
-    items = [{"destination": f"2782{n:07d}", "message": f"Hi {n}"} for n in range(130)]  # two sends of ≤ 100
+    items = [{"destination": f"2782{n:07d}", "message": f"Hi {n}"} for n in range(26)]  # sends of 20 and 3
     items[3] = {"destination": "123", "message": "bad number"}
     items[7] = {"destination": "0815854565"}
     items[9] = "not an object"
     answer = api.post("/messages/bulk", acme.member, items)
     assert answer.status == 202
-    assert (answer.body["accepted"], answer.body["credits"]) == (127, 127)
+    assert (answer.body["accepted"], answer.body["credits"]) == (23, 23)
     assert [
         (r["index"], list(r["error"]["fields"]) or r["error"]["code"]) for r in answer.body["rejected"]
     ] == [(3, ["destination"]), (7, ["message"]), (9, "invalid_item")]
-    assert Company.get(acme.id).credits == 1000 - 127
+    assert Company.get(acme.id).credits == 1000 - 23
     pump.drain()
-    assert len(gateway.sent) == 127
-    assert len({s.to for s in gateway.sent}) == 127
+    assert len(gateway.sent) == 23
+    assert len({s.to for s in gateway.sent}) == 23
+
+
+def test_a_bulk_request_is_queued_in_sends_of_a_hundred(api, tenants, captured):
+    """The production size of the sends the test above makes small (it runs with `small_chunks`)."""
+    from chalicelib import queue_messages
+
+    acme, _ = tenants
+    items = [{"destination": f"2782{n:07d}", "message": "Hi"} for n in range(130)]
+    assert api.post("/messages/bulk", acme.member, items).status == 202
+    assert [len(m.ids) for m in captured.take(queue_messages.SendMessages)] == [100, 30]
 
 
 def test_a_bulk_request_the_balance_cannot_cover_sends_nothing(api, tenants, pump, gateway):

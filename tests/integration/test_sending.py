@@ -16,8 +16,9 @@ from chalicelib.settings import get_settings
 from tests.factories import create_contact_list, create_contacts, create_optout, pending_deployment
 from tests.sqs_events import chunks_of, run_send_worker
 
-NUMBERS = [f"2782{n:07d}" for n in range(150)]  # two chunks: 100 and 50
+NUMBERS = [f"2782{n:07d}" for n in range(30)]  # two chunks at a fifth of the size: 20 and 10
 TOTAL = len(NUMBERS)
+FULL_SIZE = [f"2782{n:07d}" for n in range(150)]  # two chunks at the production size: 100 and 50
 
 
 class Crash(BaseException):
@@ -30,8 +31,9 @@ def no_backoff(monkeypatch):
 
 
 @pytest.fixture
-def campaign(tenants, at_time):
-    """Acme approves (as a second person) a marketing send to 150 numbers on a Thursday at 10:00."""
+def campaign(tenants, at_time, small_chunks):
+    """Acme approves (as a second person) a marketing send to 30 numbers on a Thursday at 10:00, sent in
+    chunks of 20 and groups of 5 (`small_chunks`): two chunks, of four groups and two."""
     acme, _ = tenants
     contact_list = create_contact_list(acme.id)
     create_contacts(acme.id, contact_list.id, *NUMBERS, first_name="Ann")
@@ -53,24 +55,26 @@ def statuses(deployment_id):
     return collections.Counter(r.status for r in Recipient.query(deployment_id))
 
 
-def test_an_approved_deployment_is_sent_once_to_everyone_and_settles_its_credits(
-    api, campaign, pump, gateway
-):
-    acme, contact_list = campaign
-    create_optout(acme.id, NUMBERS[5])
+def test_an_approved_deployment_is_sent_once_to_everyone_and_settles_its_credits(api, tenants, pump, gateway):
+    """The send of this module at the production sizes (chunks of 100 in groups of 25): 150 numbers."""
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    create_contacts(acme.id, contact_list.id, *FULL_SIZE, first_name="Ann")
+    create_optout(acme.id, FULL_SIZE[5])
+    charged = len(FULL_SIZE) - 1
     deployment_id = approve(api, acme, contact_list)
     reserved = Deployment.get(acme.id, deployment_id).reserved
-    assert reserved == TOTAL - 1 and Company.get(acme.id).credits == 1000 - (TOTAL - 1)
+    assert reserved == charged and Company.get(acme.id).credits == 1000 - charged
     pump.drain()
     deployment = Deployment.get(acme.id, deployment_id)
-    assert (deployment.status, deployment.sent_count, deployment.total_credits) == (4, TOTAL - 1, TOTAL - 1)
-    assert sent_counts(gateway) == collections.Counter(n for n in NUMBERS if n != NUMBERS[5])
+    assert (deployment.status, deployment.sent_count, deployment.total_credits) == (4, charged, charged)
+    assert sent_counts(gateway) == collections.Counter(n for n in FULL_SIZE if n != FULL_SIZE[5])
     assert gateway.sent[0].text == "Hello Ann\nReply STOP to opt out"
     assert gateway.sent[0].marketing and gateway.sent[0].reference == f"d{deployment_id}:{gateway.sent[0].to}"
-    assert statuses(deployment_id) == {"sent": TOTAL - 1, "opted_out": 1}
-    assert Company.get(acme.id).credits == 1000 - (TOTAL - 1)
+    assert statuses(deployment_id) == {"sent": charged, "opted_out": 1}
+    assert Company.get(acme.id).credits == 1000 - charged
     listed = api.get(f"/deployments/{deployment_id}/messages?status=opted_out", acme.member).body["results"]
-    assert [r["msisdn"] for r in listed] == [NUMBERS[5]]
+    assert [r["msisdn"] for r in listed] == [FULL_SIZE[5]]
 
 
 def test_every_chunk_delivered_three_times_sends_each_recipient_once(
@@ -102,7 +106,7 @@ def test_a_crash_between_sending_and_writing_leaves_one_group_unknown_and_nothin
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
 
     def die_once(sms, tries):
-        if len(gateway.sent) == 140 and not getattr(die_once, "done", False):
+        if len(gateway.sent) == 28 and not getattr(die_once, "done", False):
             die_once.done = True
             gateway.sent.append(sms)
             raise Crash
@@ -128,18 +132,19 @@ def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gatewa
     acme, contact_list = campaign
     deployment_id = approve(api, acme, contact_list)
     deployment = Deployment.get(acme.id, deployment_id)
-    chunk = fanout._chunks(deployment, deployment.round, list(Recipient.query(deployment_id))[:100])[0]
+    recipients = list(Recipient.query(deployment_id))[: fanout.CHUNK]
+    (chunk,) = fanout._chunks(deployment, deployment.round, recipients)
     two_workers_at_once(chunk)
-    assert len(gateway.sent) == 100
+    assert len(gateway.sent) == fanout.CHUNK == 4 * sender.GROUP
     assert set(sent_counts(gateway).values()) == {1}
-    assert statuses(deployment_id)["sent"] == 100
+    assert statuses(deployment_id)["sent"] == fanout.CHUNK
 
 
 def test_a_throttling_gateway_that_recovers_sends_everyone_once(api, campaign, pump, gateway):
     acme, contact_list = campaign
 
     def throttle(sms, tries):
-        if sms.to in NUMBERS[:50] and tries <= 2:
+        if sms.to in NUMBERS[:10] and tries <= 2:
             raise Retryable("ThrottlingException", "slow down")
 
     gateway.script = throttle
@@ -154,7 +159,7 @@ def test_a_gateway_throttling_past_the_backoff_hands_the_chunk_back_and_it_finis
     api, campaign, pump, gateway
 ):
     acme, contact_list = campaign
-    stubborn = NUMBERS[120]
+    stubborn = NUMBERS[24]  # in the second chunk's first group
 
     def throttle(sms, tries):
         if sms.to == stubborn and tries <= len(sender.BACKOFF_SECONDS) + 1:
@@ -186,10 +191,12 @@ def test_a_permanent_failure_fails_the_recipient_and_refunds_its_credit(api, cam
     assert Company.get(acme.id).credits == 1000 - (TOTAL - 1)
 
 
-def test_an_optout_arriving_mid_send_is_honoured_by_the_later_chunks(api, tenants, gateway, captured):
+def test_an_optout_arriving_mid_send_is_honoured_by_the_later_chunks(
+    api, tenants, gateway, captured, small_chunks
+):
     acme, _ = tenants
     deployment_id, (first, second) = chunks_of(api, acme, NUMBERS, captured)
-    late = NUMBERS[130]
+    late = NUMBERS[26]  # in the second chunk
     run_send_worker([first])
     optouts.create(acme.id, late, None, "STOP", source="api")
     run_send_worker([second])
@@ -213,7 +220,7 @@ def test_a_chunk_that_always_fails_is_given_up_and_the_deployment_ends_failed_wi
     acme, contact_list = campaign
 
     def broken(sms, tries):
-        if sms.to >= NUMBERS[100]:
+        if sms.to >= NUMBERS[fanout.CHUNK]:  # the second chunk
             raise Retryable("InternalServerException", "gateway down")
 
     gateway.script = broken
@@ -225,9 +232,10 @@ def test_a_chunk_that_always_fails_is_given_up_and_the_deployment_ends_failed_wi
     launch.launch_due()
     deployment = Deployment.get(acme.id, deployment_id)
     assert deployment.status == 5
-    assert (deployment.sent_count, deployment.total_credits) == (100, 100)
-    assert statuses(deployment_id) == {"sent": 100, "failed": TOTAL - 100}
-    assert Company.get(acme.id).credits == 1000 - 100
+    first = fanout.CHUNK
+    assert (deployment.sent_count, deployment.total_credits) == (first, first)
+    assert statuses(deployment_id) == {"sent": first, "failed": TOTAL - first}
+    assert Company.get(acme.id).credits == 1000 - first
 
 
 @pytest.mark.parametrize(
@@ -261,7 +269,7 @@ def test_a_send_crossing_20_00_pauses_and_resumes_when_hours_open(api, campaign,
     at_time("2026-11-26T19:59:00+02:00")
 
     def evening_falls(sms, tries):
-        if len(gateway.sent) == 60:
+        if len(gateway.sent) == 12:  # within the first chunk's third group
             at_time("2026-11-26T20:00:00+02:00")
 
     gateway.script = evening_falls
@@ -271,7 +279,7 @@ def test_a_send_crossing_20_00_pauses_and_resumes_when_hours_open(api, campaign,
     assert paused.status == 7
     assert paused.launch_at == "2026-11-27T06:00:00Z"
     early = len(gateway.sent)
-    assert 60 <= early <= 60 + sender.GROUP
+    assert 12 <= early <= 12 + sender.GROUP
     at_time("2026-11-27T06:00:00+00:00")
     gateway.script = None
     launch.launch_due()
@@ -299,15 +307,15 @@ def test_pause_and_resume_by_hand(api, campaign, pump, gateway):
 def test_cancelling_a_paused_send_refunds_what_was_not_sent(api, campaign, pump, gateway):
     acme, contact_list = campaign
 
-    def pause_at_fifty(sms, tries):
-        if len(gateway.sent) == 50:
+    def pause_at_ten(sms, tries):
+        if len(gateway.sent) == 10:
             assert api.post(f"/deployments/{sms.deployment}/pause", acme.member).status == 200
 
-    gateway.script = pause_at_fifty
+    gateway.script = pause_at_ten
     deployment_id = approve(api, acme, contact_list)
     pump.drain()
     sent = len(gateway.sent)
-    assert 50 < sent <= 50 + sender.GROUP
+    assert 10 < sent <= 10 + sender.GROUP
     cancelled = api.post(f"/deployments/{deployment_id}/cancel", acme.member)
     assert cancelled.body["status_name"] == "cancelled"
     assert cancelled.body["total_credits"] == sent

@@ -49,25 +49,27 @@ def sent_once(gateway):
     return set(collections.Counter(s.to for s in gateway.sent).values()) <= {1}
 
 
-def test_pausing_mid_group_and_resuming_sends_everyone_once(api, tenants, pump, gateway, at_time):
+def test_pausing_mid_group_and_resuming_sends_everyone_once(
+    api, tenants, pump, gateway, at_time, small_chunks
+):
     acme, _ = tenants
-    numbers = [f"2786{n:07d}" for n in range(230)]
+    numbers = [f"2786{n:07d}" for n in range(46)]  # three chunks of `small_chunks`: 20, 20 and 6
 
-    def pause_at_fifty(sms, tries):
-        if len(gateway.sent) == 50 and not pause_at_fifty.done:
-            pause_at_fifty.done = True
+    def pause_in_the_third_group(sms, tries):
+        if len(gateway.sent) == 10 and not pause_in_the_third_group.done:
+            pause_in_the_third_group.done = True
             assert api.post(f"/deployments/{sms.deployment}/pause", acme.member).status == 200
 
-    pause_at_fifty.done = False
-    gateway.script = pause_at_fifty
+    pause_in_the_third_group.done = False
+    gateway.script = pause_in_the_third_group
     deployment_id = approve(api, acme, numbers)
     pump.drain()
     assert deployment_of(acme, deployment_id).status == 7
     assert api.post(f"/deployments/{deployment_id}/resume", acme.member).status == 200
     pump.drain()
     finished = deployment_of(acme, deployment_id)
-    assert (finished.status, finished.error, finished.sent_count) == (4, None, 230)
-    assert statuses(deployment_id) == {"sent": 230} and sent_once(gateway) and len(gateway.sent) == 230
+    assert (finished.status, finished.error, finished.sent_count) == (4, None, 46)
+    assert statuses(deployment_id) == {"sent": 46} and sent_once(gateway) and len(gateway.sent) == 46
 
 
 def test_one_small_chunk_twice_in_one_batch_is_sent_once_and_recorded(

@@ -23,7 +23,7 @@ from tests.factories import (
 from tests.faults import conflicts
 from tests.sqs_events import chunks_of
 
-NUMBERS = [f"2782{n:07d}" for n in range(120)]
+NUMBERS = [f"2782{n:07d}" for n in range(24)]  # with `small_chunks`, two chunks: 20 and 4
 
 
 @pytest.fixture(autouse=True)
@@ -47,14 +47,14 @@ def summary(found):
 
 
 def test_a_send_across_midnight_at_a_month_end_is_split_by_the_companys_clock(
-    api, tenants, pump, gateway, at_time
+    api, tenants, pump, gateway, at_time, small_chunks
 ):
     acme, _ = tenants
     at_time("2026-11-30T23:59:00+02:00")
     moved = {}
 
     def midnight_passes(sms, tries):
-        if len(gateway.sent) == 49 and not moved:  # within the second group: the third is claimed after
+        if len(gateway.sent) == 9 and not moved:  # within the second group: the third is claimed after
             moved["at"] = True
             at_time("2026-12-01T00:00:30+02:00")
 
@@ -66,27 +66,27 @@ def test_a_send_across_midnight_at_a_month_end_is_split_by_the_companys_clock(
     base = f"/deployments/{deployment_id}/stats"
     hourly = summary(rows(api, acme.member, f"{base}/hourly"))
     assert hourly == [
-        ("2026-11-30T21:00:00Z", "2026-11-30T22:00:00Z", 50, 0, 50),
-        ("2026-11-30T22:00:00Z", "2026-11-30T23:00:00Z", 70, 0, 70),
+        ("2026-11-30T21:00:00Z", "2026-11-30T22:00:00Z", 10, 0, 10),
+        ("2026-11-30T22:00:00Z", "2026-11-30T23:00:00Z", 14, 0, 14),
     ]
     assert summary(rows(api, acme.member, f"{base}/daily")) == [
-        ("2026-11-29T22:00:00Z", "2026-11-30T22:00:00Z", 50, 0, 50),
-        ("2026-11-30T22:00:00Z", "2026-12-01T22:00:00Z", 70, 0, 70),
+        ("2026-11-29T22:00:00Z", "2026-11-30T22:00:00Z", 10, 0, 10),
+        ("2026-11-30T22:00:00Z", "2026-12-01T22:00:00Z", 14, 0, 14),
     ]
     assert summary(rows(api, acme.member, f"{base}/monthly")) == [
-        ("2026-10-31T22:00:00Z", "2026-11-30T22:00:00Z", 50, 0, 50),
-        ("2026-11-30T22:00:00Z", "2026-12-31T22:00:00Z", 70, 0, 70),
+        ("2026-10-31T22:00:00Z", "2026-11-30T22:00:00Z", 10, 0, 10),
+        ("2026-11-30T22:00:00Z", "2026-12-31T22:00:00Z", 14, 0, 14),
     ]
     (year,) = rows(api, acme.member, f"{base}/yearly")
     assert (year["period_start"], year["period_end"], year["total"]) == (
         "2025-12-31T22:00:00Z",
         "2026-12-31T22:00:00Z",
-        120,
+        24,
     )
     assert year["deployment"] == deployment_id and year["period_type"] == 4
     assert {r["id"] for r in rows(api, acme.member, f"{base}/hourly")}.isdisjoint({year["id"]})
     company_daily = summary(rows(api, acme.member, "/stats/daily"))
-    assert [r[2:] for r in company_daily] == [(50, 0, 50), (70, 0, 70)]
+    assert [r[2:] for r in company_daily] == [(10, 0, 10), (14, 0, 14)]
     assert verify(acme.id) == []
 
 
@@ -111,7 +111,7 @@ def test_a_half_hour_time_zone_keeps_its_own_hours_and_days(api, aws, pump, gate
 
 
 def test_every_outcome_is_counted_once_and_the_levels_agree_with_the_records(
-    api, tenants, pump, gateway, at_time
+    api, tenants, pump, gateway, at_time, small_chunks
 ):
     acme, _ = tenants
     create_optout(acme.id, NUMBERS[0])  # opted out at approval
@@ -130,23 +130,23 @@ def test_every_outcome_is_counted_once_and_the_levels_agree_with_the_records(
     pump.drain()
     rollup.roll_up()
     records = collections.Counter(column(r.status) for r in Recipient.query(deployment_id))
-    assert records == {"sent": 117, "unsent": 2, "optout": 1}
+    assert records == {"sent": 21, "unsent": 2, "optout": 1}
     for period in ("hourly", "daily", "monthly", "yearly"):
         found = rows(api, acme.member, f"/deployments/{deployment_id}/stats/{period}")
         totals = [
             sum(r[k] for r in found) for k in ("sms_sent_count", "sms_unsent_count", "sms_optout_count")
         ]
-        assert totals == [117, 2, 1], period
+        assert totals == [21, 2, 1], period
         company = rows(api, acme.member, f"/stats/{period}")
         assert (
-            sum(r["sms_sent_count"] for r in company) == 118
+            sum(r["sms_sent_count"] for r in company) == 22
             and sum(r["sms_optout_count"] for r in company) == 2
         )
         assert all(r["deployment"] is None for r in company)
     assert verify(acme.id) == []
 
 
-def test_a_redelivered_chunk_is_counted_once(api, tenants, pump, gateway, at_time, monkeypatch):
+def test_a_redelivered_chunk_is_counted_once(api, tenants, pump, gateway, at_time, monkeypatch, small_chunks):
     from chalicelib import queue_messages
 
     acme, _ = tenants
@@ -160,11 +160,13 @@ def test_a_redelivered_chunk_is_counted_once(api, tenants, pump, gateway, at_tim
     deployment_id = approve(api, acme, NUMBERS)
     pump.drain()
     (hour,) = rows(api, acme.member, f"/deployments/{deployment_id}/stats/hourly")
-    assert hour["sms_sent_count"] == 120 and len(gateway.sent) == 120
+    assert hour["sms_sent_count"] == 24 and len(gateway.sent) == 24
     assert verify(acme.id) == []
 
 
-def test_rolling_up_twice_gives_the_same_rows_and_reads_nothing_new(api, tenants, pump, gateway, at_time):
+def test_rolling_up_twice_gives_the_same_rows_and_reads_nothing_new(
+    api, tenants, pump, gateway, at_time, small_chunks
+):
     acme, _ = tenants
     approve(api, acme, NUMBERS)
     pump.drain()
@@ -176,7 +178,7 @@ def test_rolling_up_twice_gives_the_same_rows_and_reads_nothing_new(api, tenants
 
 
 def test_a_receipt_after_its_hour_was_rolled_up_moves_the_count_everywhere(
-    api, tenants, pump, gateway, at_time
+    api, tenants, pump, gateway, at_time, small_chunks
 ):
     acme, _ = tenants
     deployment_id = approve(api, acme, NUMBERS)
@@ -191,11 +193,13 @@ def test_a_receipt_after_its_hour_was_rolled_up_moves_the_count_everywhere(
     rollup.roll_up()
     for period in ("hourly", "daily", "monthly", "yearly"):
         (row,) = rows(api, acme.member, f"/deployments/{deployment_id}/stats/{period}")
-        assert (row["sms_sent_count"], row["sms_unsent_count"], row["total"]) == (119, 1, 120), period
+        assert (row["sms_sent_count"], row["sms_unsent_count"], row["total"]) == (23, 1, 24), period
     assert verify(acme.id) == []
 
 
-def test_a_receipt_before_the_senders_status_write_is_counted_right(api, tenants, pump, gateway, at_time):
+def test_a_receipt_before_the_senders_status_write_is_counted_right(
+    api, tenants, pump, gateway, at_time, small_chunks
+):
     acme, _ = tenants
 
     def fails_at_once(sms, tries):
@@ -206,7 +210,7 @@ def test_a_receipt_before_the_senders_status_write_is_counted_right(api, tenants
     deployment_id = approve(api, acme, NUMBERS)
     pump.drain()
     (hour,) = rows(api, acme.member, f"/deployments/{deployment_id}/stats/hourly")
-    assert (hour["sms_sent_count"], hour["sms_unsent_count"]) == (119, 1)
+    assert (hour["sms_sent_count"], hour["sms_unsent_count"]) == (23, 1)
     assert verify(acme.id) == []
 
 

@@ -111,3 +111,61 @@ def test_the_logger_refuses_a_reserved_key_so_the_check_above_matters():
 
     with pytest.raises(KeyError):
         logger.critical("x", message="y")
+
+
+# Sizes that tests lower with monkeypatch (`small_chunks` in tests/conftest.py, and others) to get the
+# same shape from less work: each must be read from its module when used, never copied at import.
+SIZES_TESTS_LOWER = {
+    "chalicelib.domain.deployments.fanout": {"CHUNK", "FANOUT_PAGE"},
+    "chalicelib.domain.sending.api_messages": {"CHUNK"},
+    "chalicelib.domain.sending.sender": {"GROUP"},
+    "chalicelib.domain.contacts.audience": {"RECIPIENTS_PAGE"},
+    "chalicelib.domain.stats.rollup": {"GROUP"},
+    "chalicelib.domain.imports.importer": {"REPEATS_HELD"},
+}
+
+
+def copies_of_sizes(name: str, source: str) -> list[str]:
+    """Where the module `name` (its text `source`) copies a size above at import: imported by value,
+    bound as a default argument, or assigned to another module-level name."""
+    found = []
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in SIZES_TESTS_LOWER:
+            found += [
+                f"{name}:{node.lineno} imports {a.name}"
+                for a in node.names
+                if a.name in SIZES_TESTS_LOWER[node.module]
+            ]
+    own = SIZES_TESTS_LOWER.get(name, set())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+            found += [
+                f"{name}:{d.lineno} default {n.id}"
+                for d in defaults
+                for n in ast.walk(d)
+                if isinstance(n, ast.Name) and n.id in own
+            ]
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            found += [
+                f"{name}:{node.lineno} copies {n.id}"
+                for n in ast.walk(node.value)
+                if isinstance(n, ast.Name) and n.id in own
+            ]
+    return found
+
+
+def test_the_sizes_tests_lower_are_read_at_call_time():
+    assert all(MODULES[name].read_text() for name in SIZES_TESTS_LOWER)  # each module still exists
+    found = [copy for name, path in MODULES.items() for copy in copies_of_sizes(name, path.read_text())]
+    assert found == []
+
+
+def test_the_size_check_finds_what_it_is_for():
+    fanout = "chalicelib.domain.deployments.fanout"
+    assert copies_of_sizes("x", "from chalicelib.domain.deployments.fanout import CHUNK\n")
+    assert copies_of_sizes(fanout, "CHUNK = 100\n\ndef f(n=CHUNK):\n    return n\n")
+    assert copies_of_sizes(fanout, "CHUNK = 100\nHALF = CHUNK // 2\n")
+    assert not copies_of_sizes(fanout, "CHUNK = 100\n\ndef f(n=None):\n    return n or CHUNK\n")
