@@ -71,7 +71,7 @@ def docs_style(call: Any) -> Response:
 
 @cache
 def _document_text() -> str:
-    from chalicelib.api.openapi import document  # pydantic is loaded only when the document is asked for
+    from chalicelib.api.openapi import document  # built on the first ask, not at every cold start
 
     return json.dumps(document(), separators=(",", ":"))
 
