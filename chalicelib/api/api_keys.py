@@ -14,6 +14,7 @@ bp = Blueprint(__name__)
 NEW_KEY = Schema(
     fields={"name": Field(str, nullable=True, max_length=100), "user": Field(int)},
     read_only=("id", "company", "api_key", "date_created"),
+    may_be_empty=True,
 )
 
 
@@ -41,7 +42,7 @@ def list_keys(call: Call) -> Page[ApiKeyBody]:
 
 @endpoint(bp, "/api-keys", methods=("POST",), status=201, body=NEW_KEY)
 def create_key(call: Call) -> IssuedKeyBody:
-    body = call.body() if call.request.raw_body else {}
+    body = call.body()
     issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"))
     return {**render_key(issued.key), "api_key": issued.token}
 

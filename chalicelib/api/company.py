@@ -23,7 +23,7 @@ COMPANY = Schema(
         "quiet_hours": Field(bool),
         "require_second_approver": Field(bool),
         "send_rate": Field(int),
-        "optout_scope": Field(str),
+        "optout_scope": Field(str, choices=companies.OPTOUT_SCOPES),
         "keyword_replies": Field(bool),
         "stop_reply": Field(str, max_length=160),
         "start_reply": Field(str, max_length=160),

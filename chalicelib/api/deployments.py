@@ -56,7 +56,7 @@ NEW = Schema(
     },
     read_only=READ_ONLY,
 )
-REJECTION = Schema(fields={"reason": Field(str, nullable=True, max_length=500)})
+REJECTION = Schema(fields={"reason": Field(str, nullable=True, max_length=500)}, may_be_empty=True)
 
 
 class DeploymentBody(TypedDict):
@@ -257,7 +257,7 @@ def approve_deployment(call: Call, deployment_id: str) -> Response | DeploymentB
 
 @endpoint(bp, "/deployments/{deployment_id}/reject", methods=("POST",), body=REJECTION)
 def reject_deployment(call: Call, deployment_id: str) -> DeploymentBody:
-    body = call.body() if call.request.raw_body else {}
+    body = call.body()
     return render_deployment(drafts.reject(call.caller, _id(deployment_id), body.get("reason")))
 
 

@@ -139,6 +139,8 @@ class Call:
         the object as it is)."""
         schema = self.operation.body if self.operation is not None else None
         assert isinstance(schema, Schema), "the route declares no body schema"
+        if schema.may_be_empty and not (self.request.raw_body or b"").strip():
+            return {}
         return schema.parse(self.fields(), partial=partial, current=current, textual=self.is_form())
 
     def form(self, max_bytes: int, allowed: Iterable[str] | None = None) -> dict[str, FormPart]:

@@ -108,7 +108,8 @@ def document() -> dict[str, Any]:
                     "type": "apiKey",
                     "in": "header",
                     "name": "Authorization",
-                    "description": "The word `Token`, a space and the API key: `Token 3f0c…`.",
+                    "description": "The word `Token`, a space and the API key: `Token ck_1_3f0c…` "
+                    "(`Bearer ck_1_3f0c…` is taken too).",
                 }
             },
         },
@@ -137,9 +138,8 @@ def _links(operations: list[tuple[Operation, str, str, dict[int, Any]]]) -> dict
         successes.get(200): operation.path
         for operation, method, _, successes in operations
         if method == "GET"
-        and _PATH_PARAM.findall(operation.path)
-        and operation.path.endswith("}")
         and len(_PATH_PARAM.findall(operation.path)) == 1
+        and operation.path.endswith("_id}")
     }
     found: dict[str, dict[int, Any]] = {}
     for _, _, key, successes in operations:
@@ -164,7 +164,7 @@ def _is_union(hint: Any) -> bool:
 
 def _success(shape: Any, schema: dict[str, Any], status: int) -> dict[str, Any]:
     if shape is None:
-        return {"description": "Done; no body."}
+        return {"description": "Moved: follow `Location`." if 300 <= status < 400 else "Done; no body."}
     if isinstance(shape, str):
         text = "A page for people." if shape == HTML else "The file."
         return {"description": text, "content": {shape: {"schema": {"type": "string"}}}}
@@ -221,7 +221,7 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
 def _path_parameter(name: str) -> dict[str, Any]:
     if name == "period":
         schema: dict[str, Any] = {"type": "string", "enum": list(PERIOD_NAMES)}
-    elif name in ("token", "row_id"):
+    elif name == "token":
         schema = {"type": "string"}
     else:
         schema = {"type": "integer", "minimum": 1}
@@ -231,7 +231,7 @@ def _path_parameter(name: str) -> dict[str, Any]:
 def _error_statuses(operation: Operation, method: str) -> list[int]:
     """Those any route of its kind can give, and those it declares."""
     writes = method in ("POST", "PUT", "PATCH", "DELETE")
-    statuses = set() if operation.public else {400, 401, 403}
+    statuses = {415} if operation.public else {400, 401, 403, 415}  # Chalice checks every Content-Type
     if (
         "{" in operation.path
         or (writes and not operation.public)

@@ -37,7 +37,9 @@ NEW_OPTOUT = Schema(
 )
 
 
-OVERWRITE = Schema(fields={"reason": Field(str, nullable=True, max_length=optouts.MAX_REASON)})
+OVERWRITE = Schema(
+    fields={"reason": Field(str, nullable=True, max_length=optouts.MAX_REASON)}, may_be_empty=True
+)
 
 
 class OptOutBody(TypedDict):
@@ -119,7 +121,7 @@ def get_optout(call: Call, optout_id: str) -> OptOutBody:
 @endpoint(bp, "/optouts/{optout_id}/overwrite", methods=("POST",), body=OVERWRITE)
 def overwrite_optout(call: Call, optout_id: str) -> OptOutBody:
     """An admin lifts an opt-out; the body may say why (`{"reason": ...}`), or be empty."""
-    body = call.body() if (call.request.raw_body or b"").strip() else {}
+    body = call.body()
     lifted = optouts.overwrite(call.caller, object_id(optout_id, "opt-out"), body.get("reason"))
     return render_optout(lifted)
 

@@ -33,7 +33,7 @@ def request_body(operation: Operation, method: str) -> dict[str, Any] | None:
     if isinstance(body, Schema):
         schema = object_schema(body, partial=method == "PATCH")
         kinds = [kind for kind in operation.content_types if kind in (JSON, FORM, MULTIPART)]
-        return {"required": bool(schema.get("required")), "content": {k: {"schema": schema} for k in kinds}}
+        return {"required": not body.may_be_empty, "content": {k: {"schema": schema} for k in kinds}}
     form = body["oneOf"][0] if "oneOf" in body else body
     content = {kind: {"schema": body if kind == JSON else form} for kind in operation.content_types}
     return {"required": True, "content": content}

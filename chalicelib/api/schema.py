@@ -73,6 +73,7 @@ class Schema:
 
     fields: dict[str, Field]
     read_only: Iterable[str] = ()
+    may_be_empty: bool = False  # an empty body is the same as `{}`
 
     def parse(
         self,

@@ -151,3 +151,44 @@ def test_a_view_cannot_read_a_query_parameter_it_did_not_declare():
     assert call.query("status") == "sent"
     with pytest.raises(AssertionError, match=r"\?colour is not declared"):
         call.query("colour")
+
+
+def test_a_body_is_required_wherever_an_empty_one_is_refused(api, tenants, served):
+    """Found in review: PATCH bodies were documented optional, yet an empty one is a 400."""
+    acme, _ = tenants
+    assert served["paths"]["/company"]["patch"]["requestBody"]["required"] is True
+    assert api.call("PATCH", "/company", acme.admin, raw=b"").status == 400
+    for path in ("/api-keys", "/deployments/{deployment_id}/reject", "/optouts/{optout_id}/overwrite"):
+        assert served["paths"][path]["post"]["requestBody"]["required"] is False, path
+    assert api.call("POST", "/api-keys", acme.admin, raw=b"").status == 201
+
+
+def test_a_get_with_a_body_type_no_route_takes_is_a_documented_415(api, tenants):
+    acme, _ = tenants
+    answer = api.get("/company", acme.admin, headers={"Content-Type": "text/plain"})
+    assert answer.status == 415  # and the test client's hook found 415 in the document
+
+
+def test_every_link_follows_an_id_the_answer_has(served):
+    schemas = served["components"]["schemas"]
+    followed = 0
+    for item in served["paths"].values():
+        for operation in item.values():
+            for answer in operation["responses"].values():
+                for link in answer.get("links", {}).values():
+                    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                    assert "id" in schemas[ref]["properties"], ref
+                    (value,) = link["parameters"].values()
+                    assert value == "$response.body#/id"
+                    followed += 1
+    assert followed > 100
+
+
+def test_the_docs_page_with_a_slash_moves_to_the_one_without(api):
+    answer = api.get("/docs/")
+    assert answer.status == 308 and answer.headers["Location"] == "../docs"
+
+
+def test_the_docs_page_sends_the_document_to_no_outside_validator(api):
+    """Found in review: Swagger UI otherwise shows a badge from validator.swagger.io, giving it the URL."""
+    assert 'validatorUrl: "none"' in api.get("/docs").text

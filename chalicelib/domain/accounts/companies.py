@@ -99,8 +99,11 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
+OPTOUT_SCOPES = ("company", "sender")
+
+
 def _optout_scope(value: str) -> str:
-    if value not in ("company", "sender"):
+    if value not in OPTOUT_SCOPES:
         raise ValueError("must be company (STOP opts out of every sender) or sender (of the one it answered)")
     return value
 
