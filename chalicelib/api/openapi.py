@@ -64,8 +64,8 @@ def document() -> dict[str, Any]:
     shapes: dict[tuple[str, int], Any] = {}
     operations = []
     for operation in OPERATIONS:
+        successes = _successes(operation)
         for method in operation.methods:
-            successes = _successes(operation)
             key = _operation_id(operation, method)
             for status, shape in successes.items():
                 if shape is not None and not isinstance(shape, str):
@@ -73,8 +73,8 @@ def document() -> dict[str, Any]:
             operations.append((operation, method, key, successes))
     shapes[("error", 0)] = ErrorBody
     inputs = [(key, "serialization", TypeAdapter(shape)) for key, shape in shapes.items()]
-    found, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Strict)
-    described = {key: schema for (key, _), schema in found.items()}
+    schemas, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Strict)
+    described = {key: schema for (key, _), schema in schemas.items()}
     paths: dict[str, dict[str, Any]] = {}
     links = _links(operations)
     for operation, method, key, successes in operations:
@@ -82,8 +82,8 @@ def document() -> dict[str, Any]:
             str(status): _success(shape, described.get((key, status), {}), status)
             for status, shape in successes.items()
         }
-        for status, found in links.get(key, {}).items():
-            responses[str(status)]["links"] = found
+        for status, followed in links.get(key, {}).items():
+            responses[str(status)]["links"] = followed
         for status in _error_statuses(operation, method):
             responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
         paths.setdefault(operation.path, {})[method.lower()] = _operation(operation, method, key, responses)
@@ -241,7 +241,7 @@ def _error_statuses(operation: Operation, method: str) -> list[int]:
     if writes:
         statuses |= {409, 503}
     if operation.body is not None or writes:
-        statuses |= {400, 413, 415}
+        statuses |= {400, 413}
     return sorted(statuses | set(operation.errors))
 
 
