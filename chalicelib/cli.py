@@ -2,6 +2,7 @@
 
     python -m chalicelib.cli company create --name Acme --credits 1000
     python -m chalicelib.cli user create --company 1 --email ann@acme.example --role approver
+    printf '%s\n' "$PASSWORD" | python -m chalicelib.cli user create --company 1 --email … --password-stdin
     python -m chalicelib.cli credits add --company 1 --amount 500
     python -m chalicelib.cli stats verify --company 1
 
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if result.get("ok", True) else 2
 
 
+STDIN_HELP = "read the user's password from the first line of standard input (else use the invite link)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="Colony admin commands")
     parser.add_argument(
@@ -55,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--email", help="the first admin's email (default: admin@<name>.example)")
     create.add_argument("--region", dest="default_region", help="default region for national numbers (ZA)")
     create.add_argument("--timezone", help="IANA time zone (Africa/Johannesburg)")
+    create.add_argument("--password-stdin", action="store_true", help=STDIN_HELP)
     create.set_defaults(command=_create_company)
 
     user = groups.add_parser("user").add_subparsers(dest="action", required=True)
@@ -62,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     create_user.add_argument("--company", type=int, required=True)
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--role", choices=("admin", "approver", "member"), default="member")
+    create_user.add_argument("--password-stdin", action="store_true", help=STDIN_HELP)
     create_user.set_defaults(command=_create_user)
 
     credits = groups.add_parser("credits").add_subparsers(dest="action", required=True)
@@ -86,13 +92,14 @@ def _create_company(args: argparse.Namespace) -> dict[str, Any]:
 
     slug = "".join(c for c in args.name.lower() if c.isalnum()) or "company"
     settings = {k: v for k, v in (("default_region", args.default_region), ("timezone", args.timezone)) if v}
-    new = companies.create_company(
-        args.name, args.email or f"admin@{slug}.example", credits=args.credits, **settings
-    )
+    email = args.email or f"admin@{slug}.example"
+    password = _password(args, email)
+    new = companies.create_company(args.name, email, credits=args.credits, **settings)
     return {
         "company": render_company(new.company, None),
         "user": render_user(new.admin),
         "api_key": new.api_key,
+        **_sign_in_for(new.admin, password),
     }
 
 
@@ -103,8 +110,33 @@ def _create_user(args: argparse.Namespace) -> dict[str, Any]:
 
     caller = Caller.operator(args.company)
     companies.get_company(caller)
+    password = _password(args, args.email)
     created = users.create_user(caller, args.email, args.role)
-    return {"user": render_user(created.user), "api_key": created.api_key}
+    return {
+        "user": render_user(created.user),
+        "api_key": created.api_key,
+        **_sign_in_for(created.user, password),
+    }
+
+
+def _password(args: argparse.Namespace, email: str) -> str | None:
+    """The password from standard input, checked before anything is written; None without the flag."""
+    if not args.password_stdin:
+        return None
+    from chalicelib.domain.accounts import passwords
+
+    return passwords.checked_password(sys.stdin.readline().rstrip("\r\n"), email)
+
+
+def _sign_in_for(user: Any, password: str | None) -> dict[str, Any]:
+    """Set the password given, or else issue (and email) an invite link where the user chooses one."""
+    from chalicelib.api.users import render_invite
+    from chalicelib.domain.accounts import password_links, passwords
+
+    if password is not None:
+        passwords.set_password(user, password)
+        return {"password": "set"}
+    return dict(render_invite(password_links.issue(user, "invite")))
 
 
 def _add_credits(args: argparse.Namespace) -> dict[str, Any]:

@@ -20,6 +20,8 @@ TABLES = (
     "companies",
     "users",
     "api-keys",
+    "sessions",
+    "password-links",
     "counters",
     "uniques",
     "contact-lists",
@@ -73,6 +75,7 @@ class Settings:
     mail_dir: str
     email_outbox_path: str
     public_url: str  # where the public routes (an email's unsubscribe link) are reached
+    system_email: str  # the address invites and password resets are sent from ("" sends none)
 
     @property
     def is_local(self) -> bool:
@@ -94,6 +97,10 @@ class Settings:
     def topic(self, name: str) -> str:
         assert name in TOPICS, f"unknown topic {name!r}"
         return f"{self.prefix}-{name}"
+
+    def app_url(self, fragment: str = "") -> str:
+        """The web app's address (served by the API itself), with a `#/…` route of its own."""
+        return f"{self.public_url}/app/{fragment}"
 
     def dead_letter_queue(self, name: str) -> str:
         return f"{self.queue(name)}-dlq"
@@ -134,6 +141,7 @@ def get_settings() -> Settings:
         email_outbox_path=env.get("COLONY_EMAIL_OUTBOX")
         or str(PROJECT_DIR / ".local" / "outbox-email.jsonl"),
         public_url=_public_url(env, stage),
+        system_email=env.get("COLONY_SYSTEM_EMAIL", "colony@localhost" if stage in ("local", "test") else ""),
     )
 
 

@@ -25,18 +25,20 @@ API_VERSION = "1"
 REF = "#/components/schemas/{model}"
 ERROR_NAMES = {
     400: "The request is wrong: the `fields` say which field and why.",
-    401: "No API key, or one that is not valid (send `Authorization: Token <key>`).",
+    401: "No API key or session, or one that is not valid (send `Authorization: Token <key>`).",
     402: "The company's credits do not cover it.",
     403: "The caller's role may not do this.",
     404: "There is no such object in the caller's company.",
     409: "The object is not in a state that allows this, or was changed meanwhile.",
     413: "The body or the file is too large.",
     415: "The body is not of a type this route takes.",
+    429: "Too many attempts: wait the time the message says.",
     503: "Too many writes to the same records at once; the same request later will succeed.",
 }
 _PATH_PARAM = re.compile(r"{(\w+)}")
 DESCRIPTION = (
-    "Authenticate with `Authorization: Token <api-key>`; every object belongs to the key's company, and "
+    "Authenticate with `Authorization: Token <api-key>`, or a person's session from `POST /sessions` as "
+    "`Authorization: Bearer <token>`; every object belongs to the key's company, and "
     "another company's is a 404. Writes take JSON, or the same fields as a URL-encoded or multipart form. "
     "Lists page with `cursor` and `page_size`. Every route also takes DRF's `?format=json`; any query "
     "parameter a route does not list is a 400 naming it. Errors are one shape: "

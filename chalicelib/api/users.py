@@ -5,8 +5,9 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.operations import PAGED
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Page, Timestamp
-from chalicelib.domain.accounts import users
+from chalicelib.domain.accounts import password_links, users
 from chalicelib.domain.accounts.auth import ROLES
+from chalicelib.domain.accounts.password_links import IssuedLink
 from chalicelib.domain.clock import iso
 from chalicelib.models.users import User
 
@@ -34,7 +35,12 @@ class UserBody(TypedDict):
     date_updated: Timestamp
 
 
-class NewUserBody(UserBody):
+class InviteBody(TypedDict):
+    invite_url: str  # one-time link (72 hours) where the user chooses a password; also emailed
+    invite_expires: Timestamp
+
+
+class NewUserBody(UserBody, InviteBody):
     api_key: str
 
 
@@ -49,6 +55,10 @@ def render_user(user: User) -> UserBody:
     }
 
 
+def render_invite(link: IssuedLink) -> InviteBody:
+    return {"invite_url": link.url, "invite_expires": iso(link.expires)}
+
+
 @endpoint(bp, "/users", query=PAGED)
 def list_users(call: Call) -> Page[UserBody]:
     page = users.list_users(call.caller, call.page())
@@ -58,8 +68,12 @@ def list_users(call: Call) -> Page[UserBody]:
 @endpoint(bp, "/users", methods=("POST",), status=201, body=NEW_USER)
 def create_user(call: Call) -> NewUserBody:
     body = call.body()
-    created = users.create_user(call.caller, body["email"], body["role"])
-    return {**render_user(created.user), "api_key": created.api_key}
+    invited = password_links.create_invited_user(call.caller, body["email"], body["role"])
+    return {
+        **render_user(invited.created.user),
+        "api_key": invited.created.api_key,
+        **render_invite(invited.invite),
+    }
 
 
 @endpoint(bp, "/users/{user_id}")

@@ -1,6 +1,17 @@
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
+
+
+class EmailIndex(GlobalSecondaryIndex):
+    """Users by sign-in address, across companies: one person may belong to several."""
+
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
 
 
 class User(BaseModel):
@@ -14,3 +25,8 @@ class User(BaseModel):
     role = UnicodeAttribute()
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
+    password_hash = UnicodeAttribute(null=True)  # Argon2id; None until an invite is accepted
+    # Raised by every password change: a session made under an older one no longer signs in.
+    session_version = NumberAttribute(default=0)
+
+    by_email = EmailIndex()

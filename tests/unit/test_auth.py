@@ -7,10 +7,11 @@ from chalicelib.domain.errors import Forbidden, Unauthenticated
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        ("Token ck_12_secret", (12, "secret")),
-        ("Bearer ck_12_secret", (12, "secret")),
-        ("token ck_7_a_b-c", (7, "a_b-c")),
-        ("  Token   ck_7_s  ", (7, "s")),
+        ("Token ck_12_secret", ("ck", 12, "secret")),
+        ("Bearer ck_12_secret", ("ck", 12, "secret")),
+        ("token ck_7_a_b-c", ("ck", 7, "a_b-c")),
+        ("  Token   ck_7_s  ", ("ck", 7, "s")),
+        ("Bearer cs_9_s", ("cs", 9, "s")),
     ],
 )
 def test_authorization_accepts_token_and_bearer(header, expected):
@@ -29,6 +30,7 @@ def test_authorization_accepts_token_and_bearer(header, expected):
         ("Token xx_12_secret", "invalid_api_key"),
         ("Token ck_١٢_secret", "invalid_api_key"),
         ("ck_12_secret", "invalid_api_key"),
+        ("Bearer cl_12_secret", "invalid_api_key"),
     ],
 )
 def test_authorization_rejects_anything_else(header, code):
@@ -39,7 +41,7 @@ def test_authorization_rejects_anything_else(header, code):
 
 def test_new_key_is_shown_once_and_only_its_hash_is_kept():
     issued = new_key(42)
-    key_id, secret = parse_authorization(f"Token {issued.token}")
+    _, key_id, secret = parse_authorization(f"Token {issued.token}")
     assert key_id == 42
     assert issued.secret_hash == hash_secret(secret)
     assert secret not in issued.secret_hash

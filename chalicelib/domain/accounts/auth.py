@@ -1,18 +1,27 @@
-"""Who is calling: API keys (stored only as hashes), roles, and the caller every domain function receives."""
+"""Who is calling: an API key or a person's session (each stored only as a hash), roles, and the caller
+every domain function receives."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Forbidden, Unauthenticated
+from chalicelib.domain.rules.session_expiry import needs_touch, session_alive
 from chalicelib.models.api_keys import ApiKey
+from chalicelib.models.sessions import Session
 from chalicelib.models.users import User
 
 ROLES = ("admin", "approver", "member")
-KEY_PREFIX = "ck"
+KEY_PREFIX = "ck"  # an API key
+SESSION_PREFIX = "cs"  # a person's session
+LINK_PREFIX = "cl"  # a one-time link that sets a password
 _SCHEMES = ("token", "bearer")
 
 
@@ -23,6 +32,7 @@ class Caller:
     company: int
     user: int | None
     role: str
+    session: int | None = None  # the session it signed in with; None for an API key
 
     @classmethod
     def operator(cls, company: int) -> Caller:
@@ -46,9 +56,9 @@ class NewKey:
     secret_hash: str
 
 
-def new_key(key_id: int) -> NewKey:
+def new_key(key_id: int, prefix: str = KEY_PREFIX) -> NewKey:
     secret = secrets.token_urlsafe(32)
-    return NewKey(token=f"{KEY_PREFIX}_{key_id}_{secret}", secret_hash=hash_secret(secret))
+    return NewKey(token=f"{prefix}_{key_id}_{secret}", secret_hash=hash_secret(secret))
 
 
 def hash_secret(secret: str) -> str:
@@ -56,30 +66,56 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def parse_authorization(header: str | None) -> tuple[int, str]:
-    """`Token ck_<id>_<secret>` (or `Bearer …`) → (key id, secret); anything else is unauthenticated."""
+def parse_token(token: str, prefixes: tuple[str, ...]) -> tuple[str, int, str] | None:
+    """`<prefix>_<id>_<secret>` → (prefix, id, secret), or None when it is not of that shape."""
+    prefix, _, rest = token.strip().partition("_")
+    item_id, _, secret = rest.partition("_")
+    if prefix not in prefixes or not (item_id.isascii() and item_id.isdigit()) or not secret:
+        return None
+    return prefix, int(item_id), secret
+
+
+def parse_authorization(header: str | None) -> tuple[str, int, str]:
+    """`Token ck_<id>_<secret>` or `Bearer cs_<id>_<secret>` → (prefix, id, secret)."""
     if not header:
         raise Unauthenticated("Send an API key: `Authorization: Token <key>`.", code="missing_api_key")
     scheme, _, token = header.strip().partition(" ")
-    prefix, _, rest = token.strip().partition("_")
-    key_id, _, secret = rest.partition("_")
-    if (
-        scheme.lower() not in _SCHEMES
-        or prefix != KEY_PREFIX
-        or not (key_id.isascii() and key_id.isdigit())
-        or not secret
-    ):
+    parsed = parse_token(token, (KEY_PREFIX, SESSION_PREFIX))
+    if scheme.lower() not in _SCHEMES or parsed is None:
         raise Unauthenticated("The Authorization header must be `Token <key>`.", code="invalid_api_key")
-    return int(key_id), secret
+    return parsed
 
 
 def authenticate(header: str | None) -> Caller:
     """The caller behind an Authorization header, or Unauthenticated."""
-    key_id, secret = parse_authorization(header)
-    key = ApiKey.get_or_none(key_id)
+    prefix, item_id, secret = parse_authorization(header)
+    if prefix == SESSION_PREFIX:
+        return _session_caller(item_id, secret)
+    key = ApiKey.get_or_none(item_id)
     if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
     user = User.get_or_none(key.company, key.user)
     if user is None:
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
     return Caller(company=user.company, user=user.id, role=user.role)
+
+
+def _session_caller(session_id: int, secret: str) -> Caller:
+    """A live session's person; signed out, expired, or made before a password change is refused."""
+    expired = Unauthenticated("The session has ended; sign in again.", code="session_expired")
+    session = Session.get_or_none(session_id)
+    now = int(clock.now().timestamp())
+    if session is None or not hmac.compare_digest(session.secret_hash, hash_secret(secret)):
+        raise expired
+    if not session_alive(session.last_seen, session.expires_at, now):
+        raise expired
+    user = User.get_or_none(session.company, session.user)
+    if user is None or user.session_version != session.user_version:
+        raise expired
+    if needs_touch(session.last_seen, now):
+        with contextlib.suppress(UpdateError):  # another request touched it first, or it was signed out
+            session.update(
+                actions=[Session.last_seen.set(now)],
+                condition=Session.last_seen == session.last_seen,
+            )
+    return Caller(company=user.company, user=user.id, role=user.role, session=session.id)

@@ -1,0 +1,46 @@
+"""What people sign in with: sessions, the one-time links that set a password, and the failed-attempt
+counter behind the lockout. Secrets are stored only as SHA-256 hashes, like API keys."""
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class Session(BaseModel):
+    """A signed-in person; DynamoDB's TTL removes it after `expires_at` (epoch seconds)."""
+
+    Meta = table_meta("sessions")
+
+    id = NumberAttribute(hash_key=True)
+    company = NumberAttribute()
+    user = NumberAttribute()
+    secret_hash = UnicodeAttribute()
+    user_version = NumberAttribute()  # the user's session_version when it was made
+    created_at = NumberAttribute()
+    last_seen = NumberAttribute()
+    expires_at = NumberAttribute()
+
+
+class PasswordLink(BaseModel):
+    """A one-time link that sets a user's password: an invite or a reset. Used once, then deleted."""
+
+    Meta = table_meta("password-links")
+
+    id = NumberAttribute(hash_key=True)
+    company = NumberAttribute()
+    user = NumberAttribute()
+    purpose = UnicodeAttribute()  # "invite" or "reset"
+    secret_hash = UnicodeAttribute()
+    user_version = NumberAttribute()  # the user's session_version when it was issued
+    expires_at = NumberAttribute()
+
+
+class SignInFailures(BaseModel):
+    """Failed sign-ins for one address, known to Colony or not, so a lockout reveals nothing."""
+
+    Meta = table_meta("uniques")
+
+    key = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    since = NumberAttribute(default=0)  # epoch second of the first failure counted
+    locked_until = NumberAttribute(default=0)
