@@ -234,7 +234,10 @@ def test_only_hashes_are_stored(api, tenants):
 
 
 def test_the_cli_prints_an_invite_or_sets_a_password_from_stdin(api, aws, capsys, monkeypatch):
-    assert cli.main(["--stage", "test", "company", "create", "--name", "Delta", "--email", "d@delta.example"]) == 0
+    assert (
+        cli.main(["--stage", "test", "company", "create", "--name", "Delta", "--email", "d@delta.example"])
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert "/app/#/password/cl_" in printed["invite_url"] and "password" not in printed
 
