@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= af-south-1
 
-.PHONY: run test test-fast test-any-hour lint format cli package bench clean
+.PHONY: run test test-fast test-any-hour vendor lint format cli package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ package: $(STAMP)
 	rm -rf dist
 	COLONY_PREFIX='$${AWS::StackName}' $(BIN)/chalice package --stage prod --merge-template infra/resources.json dist
 	$(BIN)/cfn-lint dist/sam.json
+
+# The web app's chart library and the browser tests' accessibility checker, from pinned npm packages whose
+# checksums are checked before anything is unpacked; the files are committed, so nothing runs this at build.
+VENDOR := .vendor
+CHART_JS := chart.js-4.5.1.tgz f540d98468457ac7a0aabb32006dfb066297e096c5ea063a5d80aa973d1c337a
+AXE_CORE := axe-core-4.11.1.tgz 5b86f813d96904f2d925fed5715877c75fc1cc140f89565fb42145e7801b2305
+vendor:
+	rm -rf $(VENDOR) && mkdir $(VENDOR)
+	cd $(VENDOR) && npm pack --silent chart.js@4.5.1 axe-core@4.11.1 >/dev/null
+	cd $(VENDOR) && printf '%s  %s\n' $(word 2,$(CHART_JS)) $(word 1,$(CHART_JS)) $(word 2,$(AXE_CORE)) $(word 1,$(AXE_CORE)) | sha256sum -c
+	tar xzf $(VENDOR)/$(word 1,$(CHART_JS)) -O package/dist/chart.umd.min.js > chalicelib/webapp/chart.umd.min.js
+	tar xzf $(VENDOR)/$(word 1,$(AXE_CORE)) -O package/axe.min.js > tests/e2e/vendor/axe.min.js
+	rm -rf $(VENDOR)
 
 clean:
 	rm -rf dist .local .pytest_cache .ruff_cache

@@ -81,11 +81,15 @@ def _as_text(data: dict) -> dict:
 @endpoint(
     bp,
     "/contact-lists/{list_id}/contacts",
-    query=(*PAGED, Param("msisdn", "Only the contact with this number (as it was given, or in E.164).")),
+    query=(
+        *PAGED,
+        Param("msisdn", "Only the contact with this number (as it was given, or in E.164)."),
+        Param("name", "Only contacts whose first or last name contains this (as typed, or capitalised)."),
+    ),
 )
 def list_contacts(call: Call, list_id: str) -> Page[ContactBody]:
     page = contacts.list_contacts(
-        call.caller, object_id(list_id, "contact list"), call.page(), call.query("msisdn")
+        call.caller, object_id(list_id, "contact list"), call.page(), call.query("msisdn"), call.query("name")
     )
     return {"results": [render_contact(c) for c in page.items], "next": page.next}
 

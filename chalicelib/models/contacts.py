@@ -117,3 +117,13 @@ def stored_datetime(moment: datetime) -> str:
 
 def contact_key(contact_list: int, msisdn: str) -> dict[str, Any]:
     return key(contact_list=contact_list, msisdn=msisdn)
+
+
+def name_contains(term: str) -> Any:
+    """Contacts whose first or last name contains `term`, as typed or capitalised (DynamoDB's `contains` is
+    case-sensitive)."""
+    condition = None
+    for variant in dict.fromkeys((term, term.capitalize(), term.lower())):
+        either = Contact.first_name.contains(variant) | Contact.last_name.contains(variant)
+        condition = either if condition is None else condition | either
+    return condition

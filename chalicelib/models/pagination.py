@@ -55,6 +55,34 @@ def paginate(
     return Page(items=items, next=_encode(items[-1], names))
 
 
+def paginate_filtered(
+    source: type[Model], hash_key: Any, request: PageRequest, condition: Any, examined: int = 2000
+) -> Page:
+    """One page of the items of `hash_key` that match `condition`, reading about `examined` items at most
+    to find them, so a rare match never reads a whole partition in one request: such a page may hold
+    fewer items than asked (even none) and still have a `next`."""
+    names = _key_names(source)
+    start = _decode(request.cursor, names, hash_key)
+    query = source.query(
+        hash_key, filter_condition=condition, last_evaluated_key=start, page_size=request.size
+    )
+    pages = query.page_iter
+    items: list[Model] = []
+    read = 0
+    for raw in pages:
+        items += [source.from_raw_data(item) for item in raw.get("Items", [])]
+        read += raw.get("ScannedCount", 0)
+        if len(items) > request.size:
+            kept = items[: request.size]
+            return Page(items=kept, next=_encode(kept[-1], names))
+        if pages.last_evaluated_key is None or read >= examined:
+            break
+    following = pages.last_evaluated_key
+    return Page(
+        items=items, next=_encode_key({name: following[name] for name in names}) if following else None
+    )
+
+
 def _key_names(source: type[Model] | Index) -> tuple[str, ...]:
     """Hash key first, then the other key attributes DynamoDB needs to resume the query."""
     if isinstance(source, Index):
@@ -69,7 +97,10 @@ def _key_names(source: type[Model] | Index) -> tuple[str, ...]:
 
 def _encode(item: Model, names: tuple[str, ...]) -> str:
     serialized = item.serialize()
-    key = {name: serialized[name] for name in names}
+    return _encode_key({name: serialized[name] for name in names})
+
+
+def _encode_key(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 

@@ -112,6 +112,34 @@ def test_the_msisdn_filter_takes_any_spelling(api, tenants):
     assert api.get(f"{contacts_path(contact_list.id)}?msisdn=abc", acme.member).status == 400
 
 
+def test_the_name_search_pages_through_a_list_without_reading_it_all_at_once(api, tenants):
+    acme, other = tenants
+    contact_list = create_contact_list(acme.id)
+    people = [{"msisdn": f"2782{n:07d}", "first_name": "Ann" if n % 7 == 0 else "Bo"} for n in range(60)]
+    people.append({"msisdn": "27831111111", "first_name": "Zed", "last_name": "Annandale"})
+    assert api.post(contacts_path(contact_list.id), acme.member, people).status == 200
+    found, cursor, pages = [], None, 0
+    while True:
+        query = "?name=ann&page_size=3" + (f"&cursor={cursor}" if cursor else "")
+        page = api.get(contacts_path(contact_list.id) + query, acme.member)
+        assert page.status == 200 and len(page.body["results"]) <= 3
+        found += [c["msisdn"] for c in page.body["results"]]
+        pages += 1
+        cursor = page.body["next"]
+        if cursor is None:
+            break
+    assert sorted(found) == sorted(
+        [p["msisdn"] for p in people if "Ann" in p["first_name"]] + ["27831111111"]
+    )
+    assert len(found) == len(set(found)) and pages >= 4
+    assert api.get(contacts_path(contact_list.id) + "?name=", acme.member).body["error"]["fields"] == {
+        "name": ["must be 1 to 100 characters"]
+    }
+    both = api.get(contacts_path(contact_list.id) + "?name=ann&msisdn=27831111111", acme.member)
+    assert both.status == 400 and "name" in both.body["error"]["fields"]
+    assert api.get(contacts_path(contact_list.id) + "?name=ann", other.member).status == 404
+
+
 def test_contacts_page_in_number_order(api, tenants):
     acme, _ = tenants
     contact_list = create_contact_list(acme.id)

@@ -18,9 +18,16 @@ from chalicelib.domain.rules.destinations import number_in, person_key
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.models import batch
 from chalicelib.models.base import condition_failed, transaction
-from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
+from chalicelib.models.contacts import (
+    Contact,
+    ContactList,
+    contact_item,
+    contact_key,
+    name_contains,
+    stored_datetime,
+)
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.pagination import Page, PageRequest, paginate, paginate_filtered
 
 MAX_BATCH = 1000
 MAX_NAME, MAX_FIELD_VALUE, MAX_FIELDS = 100, 1000, 100
@@ -93,8 +100,17 @@ def _check_fields(raw: dict[str, Any], problems: dict[str, list[str]]) -> dict[s
     return fields
 
 
-def list_contacts(caller: Caller, list_id: int, page: PageRequest, msisdn: str | None = None) -> Page:
+def list_contacts(
+    caller: Caller, list_id: int, page: PageRequest, msisdn: str | None = None, name: str | None = None
+) -> Page:
+    """A page of a list's contacts; `msisdn` finds one by number, `name` those whose name contains it."""
     contact_list = contact_lists.get_list(caller, list_id)
+    if msisdn is not None and name is not None:
+        raise invalid_field("name", "search by number or by name, not both")
+    if name is not None:
+        if not name.strip() or len(name) > 100:
+            raise invalid_field("name", "must be 1 to 100 characters")
+        return paginate_filtered(Contact, contact_list.id, page, name_contains(name.strip()))
     if msisdn is None:
         return paginate(Contact, contact_list.id, page)
     try:
