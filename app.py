@@ -26,6 +26,7 @@ from chalicelib.api import (
     stats,
     tasks,
     users,
+    webapp,
     webhooks,
 )
 from chalicelib.api.errors import chalice_errors_middleware
@@ -64,6 +65,7 @@ for blueprint in (
     stats.bp,
     webhooks.bp,
     docs.bp,
+    webapp.bp,
 ):
     app.register_blueprint(blueprint)
 

@@ -87,6 +87,7 @@ class DeploymentBody(TypedDict):
     sent: int
     failed: int
     opted_out: int
+    resumes_at: Timestamp | None  # paused outside the permitted hours: when it goes on by itself
     date_created: Timestamp
     date_updated: Timestamp
 
@@ -152,9 +153,15 @@ def render_deployment(deployment: Deployment) -> DeploymentBody:
         "sent": deployment.sent_count,
         "failed": deployment.failed_count,
         "opted_out": deployment.blocked_count,
+        "resumes_at": deployment.launch_at if _waits_for_hours(deployment) else None,
         "date_created": iso(deployment.date_created),
         "date_updated": iso(deployment.date_updated),
     }
+
+
+def _waits_for_hours(deployment: Deployment) -> bool:
+    """Paused outside the permitted hours (not by hand): it resumes by itself at `launch_at`."""
+    return lifecycle.NAMES[deployment.status] == "paused" and deployment.launch_at is not None
 
 
 def _id(raw: str) -> int:

@@ -55,6 +55,7 @@ def main() -> int:
         pump_thread = _start_pump(stop)
         print(f"Colony is up: API http://{HOST}:{api_port}", flush=True)
         print(f"API reference: http://{HOST}:{api_port}/docs (its OpenAPI: /openapi.json)", flush=True)
+        print(f"Web app: http://{HOST}:{api_port}/app/", flush=True)
         while not stop.wait(0.5):
             if any(child.poll() is not None for child in children):
                 print("A part of the stack stopped; shutting down.", file=sys.stderr)

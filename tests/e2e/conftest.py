@@ -42,11 +42,12 @@ class Stack:
         with open(path, encoding="utf-8") as lines:
             return [json.loads(line) for line in lines]
 
-    def cli(self, *args: str) -> dict[str, Any]:
+    def cli(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
         done = subprocess.run(
             [sys.executable, "-m", "chalicelib.cli", *args],
             cwd=PROJECT_DIR,
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=60,

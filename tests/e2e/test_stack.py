@@ -35,9 +35,10 @@ def test_health_is_open(stack):
     assert requests.get(f"{stack.api}/health", timeout=10).json() == {"status": "ok"}
 
 
-def test_the_cli_prints_company_user_and_a_key(companies):
+def test_the_cli_prints_company_user_and_a_key(stack, companies):
     acme, _, member = companies
-    assert set(acme) == {"company", "user", "api_key"}
+    assert set(acme) == {"company", "user", "api_key", "invite_url", "invite_expires"}
+    assert acme["invite_url"].startswith(f"{stack.api}/app/#/password/cl_")
     assert acme["company"]["credits"] == 1000
     assert acme["user"]["role"] == "admin"
     assert member["user"]["role"] == "member"

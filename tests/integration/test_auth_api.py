@@ -19,7 +19,7 @@ def test_every_route_is_declared_through_endpoint():
         assert hasattr(entry.view_function, "colony_endpoint"), f"{method} {path} bypasses endpoint()"
 
 
-def test_only_health_the_docs_the_webhooks_the_unsubscribe_link_and_signing_in_are_public():
+def test_only_health_the_docs_the_app_the_webhooks_the_unsubscribe_link_and_signing_in_are_public():
     public = {(m, p) for p, m, e in _routes() if e.view_function.colony_endpoint["public"]}
     assert public == {
         ("GET", "/health"),
@@ -34,6 +34,8 @@ def test_only_health_the_docs_the_webhooks_the_unsubscribe_link_and_signing_in_a
         ("POST", "/sessions"),
         ("POST", "/password-resets"),
         ("POST", "/passwords"),
+        ("GET", "/app"),
+        ("GET", "/app/{asset}"),
     }
 
 

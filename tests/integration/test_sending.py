@@ -278,6 +278,7 @@ def test_a_send_crossing_20_00_pauses_and_resumes_when_hours_open(api, campaign,
     paused = Deployment.get(acme.id, deployment_id)
     assert paused.status == 7
     assert paused.launch_at == "2026-11-27T06:00:00Z"
+    assert api.get(f"/deployments/{deployment_id}", acme.member).body["resumes_at"] == "2026-11-27T06:00:00Z"
     early = len(gateway.sent)
     assert 12 <= early <= 12 + sender.GROUP
     at_time("2026-11-27T06:00:00+00:00")
@@ -293,7 +294,8 @@ def test_a_send_crossing_20_00_pauses_and_resumes_when_hours_open(api, campaign,
 def test_pause_and_resume_by_hand(api, campaign, pump, gateway):
     acme, contact_list = campaign
     deployment_id = approve(api, acme, contact_list)
-    assert api.post(f"/deployments/{deployment_id}/pause", acme.member).body["status_name"] == "paused"
+    paused = api.post(f"/deployments/{deployment_id}/pause", acme.member).body
+    assert (paused["status_name"], paused["resumes_at"]) == ("paused", None)  # only a resume restarts it
     pump.drain()
     assert len(gateway.sent) == 0
     assert api.post(f"/deployments/{deployment_id}/pause", acme.member).status == 409
