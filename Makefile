@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(BIN)/python -m chalicelib.local
 
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q --durations=10

@@ -70,7 +70,7 @@ def document() -> dict[str, Any]:
         for method in operation.methods:
             key = _operation_id(operation, method)
             for status, shape in successes.items():
-                if shape is not None and not isinstance(shape, str):
+                if shape is not None and _media_types(shape) is None:
                     shapes[(key, status)] = shape
             operations.append((operation, method, key, successes))
     shapes[("error", 0)] = ErrorBody
@@ -146,7 +146,7 @@ def _links(operations: list[tuple[Operation, str, str, dict[int, Any]]]) -> dict
     found: dict[str, dict[int, Any]] = {}
     for _, _, key, successes in operations:
         for status, shape in successes.items():
-            reader = readers.get(shape) if not isinstance(shape, str) else None
+            reader = readers.get(shape) if _media_types(shape) is None else None
             if reader is None:
                 continue
             (param,) = _PATH_PARAM.findall(reader)
@@ -167,11 +167,24 @@ def _is_union(hint: Any) -> bool:
 def _success(shape: Any, schema: dict[str, Any], status: int) -> dict[str, Any]:
     if shape is None:
         return {"description": "Moved: follow `Location`." if 300 <= status < 400 else "Done; no body."}
-    if isinstance(shape, str):
-        text = "A page for people." if shape == HTML else "The file."
-        return {"description": text, "content": {shape: {"schema": {"type": "string"}}}}
+    media_types = _media_types(shape)
+    if media_types is not None:
+        text = "A page for people." if HTML in media_types else "The file."
+        return {
+            "description": text,
+            "content": {name: {"schema": {"type": "string"}} for name in media_types},
+        }
     description = "Accepted; the work goes on in the background." if status == 202 else "Done."
     return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _media_types(shape: Any) -> tuple[str, ...] | None:
+    """A response declared as a media type (or a tuple of them) is a file or a page, not JSON."""
+    if isinstance(shape, str):
+        return (shape,)
+    if isinstance(shape, tuple) and shape and all(isinstance(name, str) for name in shape):
+        return shape
+    return None
 
 
 def _operation_id(operation: Operation, method: str) -> str:

@@ -19,7 +19,8 @@ from chalicelib.settings import get_settings
 bp = Blueprint(__name__)
 
 FILES = resources.files("chalicelib") / "webapp"
-MEDIA_TYPES = {".html": HTML, ".js": "text/javascript", ".css": "text/css"}
+JAVASCRIPT, CSS = "text/javascript", "text/css"
+MEDIA_TYPES = {".html": HTML, ".js": JAVASCRIPT, ".css": CSS}
 CACHED = "no-cache"  # revalidated on every load, so a deploy is seen at once
 
 
@@ -31,7 +32,7 @@ def app_page(call: Any) -> Response:
     return _file("index.html")
 
 
-@endpoint(bp, "/app/{asset}", public=True, responses={200: "text/javascript"})
+@endpoint(bp, "/app/{asset}", public=True, responses={200: (JAVASCRIPT, CSS, HTML)})
 def app_asset(call: Any, asset: str) -> Response:
     """One of the web app's scripts or style sheets (Chart.js among them, vendored: see `make vendor`)."""
     return _file(asset)
