@@ -85,7 +85,9 @@ class DeploymentBody(TypedDict):
     sender: str | None
     source: str | None
     sent: int
+    delivered: int  # of those sent
     failed: int
+    unknown: int  # of those failed: left unknown by a crash (maybe sent, never sent again)
     opted_out: int
     resumes_at: Timestamp | None  # paused outside the permitted hours: when it goes on by itself
     date_created: Timestamp
@@ -151,7 +153,9 @@ def render_deployment(deployment: Deployment) -> DeploymentBody:
         "sender": deployment.sender,
         "source": deployment.source,
         "sent": deployment.sent_count,
+        "delivered": deployment.delivered_count,
         "failed": deployment.failed_count,
+        "unknown": deployment.unknown_count,
         "opted_out": deployment.blocked_count,
         "resumes_at": deployment.launch_at if _waits_for_hours(deployment) else None,
         "date_created": iso(deployment.date_created),

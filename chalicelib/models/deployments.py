@@ -102,6 +102,8 @@ class Deployment(BaseModel):
     sent_count = NumberAttribute(default=0)
     failed_count = NumberAttribute(default=0)
     blocked_count = NumberAttribute(default=0)
+    delivered_count = NumberAttribute(default=0)  # of those sent, those a receipt says were delivered
+    unknown_count = NumberAttribute(default=0)  # of those failed, those a crash left unknown
     credits_used = NumberAttribute(default=0)
     last_progress = NumberAttribute(null=True)
     last_recovery = NumberAttribute(null=True)

@@ -162,3 +162,17 @@ def deployment_counts(
     if round_ is None:
         return update.when(among, **labels).action()
     return update.when("{round} = :round AND " + among, round=round_, **labels).action()
+
+
+def deployment_receipt_counts(company: int, deployment: int, outcome: str, was: str) -> dict[str, Any] | None:
+    """What a receipt that moves a deployment's recipient from `was` to `outcome` changes in the
+    deployment's counts (it rides in the receipt's own transaction, so it counts once)."""
+    update = Update(Deployment.Meta.table_name, key(company=company, id=deployment))
+    changed = False
+    if outcome == Delivery.DELIVERED and was != Delivery.DELIVERED:
+        update.add("delivered_count", 1)
+        changed = True
+    if was == Delivery.UNKNOWN:
+        update.add("unknown_count", -1)
+        changed = True
+    return update.when("attribute_exists({id})").action() if changed else None

@@ -111,6 +111,7 @@ export async function watch([deploymentId], ctx) {
   const bar = progress("Sending progress");
   const counts = h("dl", { class: "counts", dataset: { testid: "progress-counts" } });
   const state = h("p", { class: "state", role: "status" });
+  const legend = h("p", { class: "hint" }, "Delivered: of those sent, the ones the network confirmed. Unknown: claimed by a worker that stopped; maybe sent, never sent again.");
   const controls = h("div", { class: "actions" });
   const error = h("p", { class: "form-error", role: "alert" });
   const reportPlace = h("div", {});
@@ -121,7 +122,15 @@ export async function watch([deploymentId], ctx) {
     bar.set(total ? Math.round((100 * done) / total) : 0, `${done.toLocaleString()} of ${total.toLocaleString()}`);
     const queued = LIVE.has(d.status_name) ? Math.max(0, total - done) : 0;
     counts.replaceChildren(
-      ...[["queued", queued], ["sent", d.sent], ["failed", d.failed], ["opted out", d.opted_out], ["credits", d.total_credits]].map(([name, value]) =>
+      ...[
+        ["queued", queued],
+        ["sent", d.sent],
+        ["delivered", d.delivered],
+        ["failed", d.failed - d.unknown],
+        ["unknown", d.unknown],
+        ["opted out", d.opted_out],
+        ["credits", d.total_credits],
+      ].map(([name, value]) =>
         h("div", {}, h("dt", {}, name), h("dd", { dataset: { count: name } }, value.toLocaleString())),
       ),
     );
@@ -194,6 +203,7 @@ export async function watch([deploymentId], ctx) {
     state,
     bar,
     counts,
+    legend,
     controls,
     error,
     h("h2", {}, "Recipients"),

@@ -73,6 +73,8 @@ def test_receipts_in_any_order_and_twice_end_the_same(api, tenants, sent):
         "delivered",
         None,
     )
+    counts = api.get(f"/deployments/{deployment_id}", acme.member).body
+    assert (counts["sent"], counts["delivered"], counts["unknown"]) == (3, 2, 0)  # each delivery counted once
     assert (status_of(deployment_id, NUMBERS[2]), Recipient.get(deployment_id, NUMBERS[2]).error) == (
         "failed",
         "TEXT_BLOCKED",

@@ -448,9 +448,12 @@ def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gatew
         run_send_worker([chunk])
     at_time("2026-11-26T10:20:00+02:00")
     assert settlement.recover_lost_claims(deployment_of(acme, deployment_id), clock.now()) == 25
+    assert api.get(f"/deployments/{deployment_id}", acme.member).body["unknown"] == 25
     for recipient in Recipient.query(deployment_id, consistent_read=True):
         if recipient.status == "unknown":
             deliver(deployment_id, recipient.msisdn, acme.id)
+    counts = api.get(f"/deployments/{deployment_id}", acme.member).body
+    assert (counts["unknown"], counts["delivered"]) == (0, 25)
     at_time("2026-11-26T10:40:00+02:00")
     launch.launch_due()  # a second recovery, and no early finish
     assert deployment_of(acme, deployment_id).processed == 25
@@ -459,6 +462,7 @@ def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gatew
     assert verify.verify(acme.id) == []
     settled = deployment_of(acme, deployment_id)  # the worker settled it once the last five were sent
     assert (settled.status, settled.sent_count, settled.failed_count, settled.total_credits) == (4, 30, 0, 30)
+    assert (settled.delivered_count, settled.unknown_count) == (25, 0)
 
 
 def test_a_give_up_that_cannot_be_written_fails_only_its_own_record(api, tenants, captured, monkeypatch):

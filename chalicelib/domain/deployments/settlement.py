@@ -74,20 +74,24 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     deployment.update(actions=[Deployment.last_recovery.set(int(now.timestamp()))])
     before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
     tz = Company.get(deployment.company).timezone
-    counted = 0
+    counted = unknown = 0
     lost = (Recipient.status == Delivery.SENDING) & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
         tally = Tally()
         moment = periods.from_epoch(recipient.claimed_at)
         col = column(Delivery.UNKNOWN, recipient.channel)
         tally.add(deployment.company, deployment.id, moment, tz, col, 1, recipient.campaign)
-        if _counted_update(recipient, _lost(recipient), Delivery.SENDING, tally):
+        reason = unreachable_reason(recipient.channel, recipient.msisdn, recipient.email)
+        if _counted_update(recipient, _lost(reason), Delivery.SENDING, tally):
             counted += recipient.claim_round == deployment.round
+            unknown += reason is None
     sent = 0
     unwritten = _receipt_without_outcome() & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=unwritten, consistent_read=True):
         if _count_receipted(recipient, deployment.company, tz):
             sent += recipient.claim_round == deployment.round
+    if unknown:
+        deployment.update(actions=[Deployment.unknown_count.add(unknown)])
     if counted or sent:
         deployment.update(
             actions=[
@@ -101,10 +105,9 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     return counted + sent
 
 
-def _lost(recipient: Recipient) -> list:
+def _lost(reason: str | None) -> list:
     """What a claim a dead worker left becomes: `unknown` (it may have gone out), or `failed` when its
-    channel could never have sent it (no number, no address: it cost nothing)."""
-    reason = unreachable_reason(recipient.channel, recipient.msisdn, recipient.email)
+    channel could never have sent it (`reason`: no number, no address; it cost nothing)."""
     if reason is None:
         return [Recipient.status.set(Delivery.UNKNOWN)]
     return [Recipient.status.set(Delivery.FAILED), Recipient.error.set(reason)]
@@ -254,6 +257,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
                 Deployment.credits_used.set(used),
                 Deployment.sent_count.set(totals[Delivery.SENT]),
                 Deployment.failed_count.set(totals[Delivery.FAILED] + totals[Delivery.UNKNOWN]),
+                Deployment.unknown_count.set(totals[Delivery.UNKNOWN]),
                 Deployment.blocked_count.set(totals[Delivery.OPTED_OUT]),
                 Deployment.launch_queue.remove(),
                 Deployment.launch_at.remove(),
@@ -298,10 +302,10 @@ def _settled(
             ]
             col = column(Delivery.FAILED, recipient.channel)
             tally.add(company, recipient.deployment, now, tz, col, 1, recipient.campaign)
-        elif recipient.status == Delivery.SENDING and unreachable_reason(
-            recipient.channel, recipient.msisdn, recipient.email
+        elif recipient.status == Delivery.SENDING and (
+            reason := unreachable_reason(recipient.channel, recipient.msisdn, recipient.email)
         ):
-            actions = _lost(recipient)
+            actions = _lost(reason)
             claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
             col = column(Delivery.FAILED, recipient.channel)
             tally.add(company, recipient.deployment, claimed, tz, col, 1, recipient.campaign)

@@ -161,7 +161,11 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None,
         update = sends.receipt(
             table, key, receipt.outcome, status, held, clock.now(), receipt.error, receipt.provider_id
         )
-        actions = [update, *_count_moves(item, status, receipt.outcome)]
+        actions = [
+            update,
+            *_count_moves(item, status, receipt.outcome),
+            *_deployment_counts(table, item, status, receipt),
+        ]
         try:
             transact_write(actions)
         except StillConflicting:
@@ -178,6 +182,15 @@ def may_apply(status: str, held: str | None, outcome: str) -> bool:
     if status not in _RECEIVABLE and held is None:
         return False
     return held is None or held in _REPLACES[outcome]
+
+
+def _deployment_counts(
+    table: str, item: dict[str, Any], status: str, receipt: Receipt
+) -> list[dict[str, Any]]:
+    if table != Recipient.Meta.table_name:
+        return []
+    counts = sends.deployment_receipt_counts(item["company"], item["deployment"], receipt.outcome, status)
+    return [counts] if counts else []
 
 
 def _count_moves(item: dict[str, Any], status: str, outcome: str) -> list[dict[str, Any]]:
