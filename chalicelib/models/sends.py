@@ -166,13 +166,21 @@ def deployment_counts(
 
 def deployment_receipt_counts(company: int, deployment: int, outcome: str, was: str) -> dict[str, Any] | None:
     """What a receipt that moves a deployment's recipient from `was` to `outcome` changes in the
-    deployment's counts (it rides in the receipt's own transaction, so it counts once)."""
-    update = Update(Deployment.Meta.table_name, key(company=company, id=deployment))
-    changed = False
+    deployment's counts, riding in the receipt's own transaction so it counts once: a delivery adds to
+    `delivered`; a recipient already counted (sent, failed or unknown) moves between `sent` and `failed`
+    (which holds the unknown ones); one still being sent is counted by its sender."""
+    moves: dict[str, int] = {}
     if outcome == Delivery.DELIVERED and was != Delivery.DELIVERED:
-        update.add("delivered_count", 1)
-        changed = True
+        moves["delivered_count"] = 1
     if was == Delivery.UNKNOWN:
-        update.add("unknown_count", -1)
-        changed = True
-    return update.when("attribute_exists({id})").action() if changed else None
+        moves["unknown_count"] = -1
+    was_failed = was in (Delivery.FAILED, Delivery.UNKNOWN)
+    now_failed = outcome == Delivery.FAILED
+    if was in (Delivery.SENT, Delivery.FAILED, Delivery.UNKNOWN) and was_failed != now_failed:
+        moves["sent_count"], moves["failed_count"] = (-1, 1) if now_failed else (1, -1)
+    if not moves:
+        return None
+    update = Update(Deployment.Meta.table_name, key(company=company, id=deployment))
+    for name, n in moves.items():
+        update.add(name, n)
+    return update.when("attribute_exists({id})").action()
