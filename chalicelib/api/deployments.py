@@ -41,6 +41,8 @@ READ_ONLY = (
     "created_by",
     "updated_by",
     "approved_by",
+    "submitted_by",
+    "editors",
     "total_credits",
     "total_contacts",
     "quote_status",
@@ -68,6 +70,8 @@ class DeploymentBody(TypedDict):
     created_by: int | None
     updated_by: int | None
     approved_by: int | None
+    submitted_by: int | None
+    editors: list[int]
     marketing: bool
     optout: bool
     gsm_substitute: bool
@@ -136,6 +140,8 @@ def render_deployment(deployment: Deployment) -> DeploymentBody:
         "created_by": deployment.created_by,
         "updated_by": deployment.updated_by,
         "approved_by": deployment.approved_by,
+        "submitted_by": deployment.submitted_by,
+        "editors": sorted(deployment.editors or ()),
         "marketing": deployment.marketing,
         "optout": deployment.optout,
         "gsm_substitute": deployment.gsm_substitute,

@@ -5,6 +5,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -68,6 +69,8 @@ class Deployment(BaseModel):
     created_by = NumberAttribute(null=True)
     updated_by = NumberAttribute(null=True)
     approved_by = NumberAttribute(null=True)
+    submitted_by = NumberAttribute(null=True)
+    editors = NumberSetAttribute(null=True)  # every user who wrote its content (none may approve it)
     total_contacts = NumberAttribute(default=0)
     total_credits = NumberAttribute(default=0)
     opted_out = NumberAttribute(default=0)

@@ -180,6 +180,32 @@ def test_a_creator_cannot_approve_their_own_deployment(api, tenants, audience):
     assert api.post(path(own["id"], "approve"), acme.admin).status == 200
 
 
+def test_an_approver_who_changed_or_submitted_it_cannot_approve_it(api, tenants, audience):
+    acme, _ = tenants
+    made = api.post(
+        "/deployments", acme.member, {"title": "Sale", "message": "Hi", "contact_lists": audience}
+    ).body
+    assert api.post(path(made["id"], "submit"), acme.member).status == 200
+    changed = api.patch(f"/deployments/{made['id']}", acme.approver, {"message": "Text nobody reviewed"})
+    assert (changed.body["status"], changed.body["editors"]) == (
+        0,
+        sorted([acme.member.user.id, acme.approver.user.id]),
+    )
+    assert api.post(path(made["id"], "submit"), acme.approver).body["submitted_by"] == acme.approver.user.id
+    refused = api.post(path(made["id"], "approve"), acme.approver)
+    assert (refused.status, refused.error_code) == (403, "second_approver_required")
+    assert "you changed this one" in refused.body["error"]["message"]
+    assert Deployment.get(acme.id, made["id"]).status == 1
+    # one who only submitted it is refused too; a third person may approve
+    other = api.post(
+        "/deployments", acme.member, {"title": "Other", "message": "Hi", "contact_lists": audience}
+    ).body
+    api.post(path(other["id"], "submit"), acme.approver)
+    submitted = api.post(path(other["id"], "approve"), acme.approver)
+    assert "you submitted this one" in submitted.body["error"]["message"]
+    assert api.post(path(made["id"], "approve"), acme.admin).status == 200
+
+
 def test_members_cannot_approve_or_reject(api, tenants, audience):
     acme, _ = tenants
     deployment = pending_deployment(acme, audience)

@@ -56,11 +56,8 @@ def approve(caller: Caller, deployment_id: int) -> Approval:
             "Set the company's email_from (PATCH /company) before approving a deployment that sends email.",
             code="email_not_set_up",
         )
-    if company.require_second_approver and deployment.created_by == caller.user:
-        raise Forbidden(
-            "A deployment needs a second person to approve it: you created this one.",
-            code="second_approver_required",
-        )
+    if company.require_second_approver:
+        _check_second_person(caller, deployment)
     if audience_size(deployment) > SYNC_AUDIENCE:
         return Approval(
             task=tasks.start(
@@ -68,6 +65,26 @@ def approve(caller: Caller, deployment_id: int) -> Approval:
             )
         )
     return Approval(deployment=approve_now(caller, deployment, company))
+
+
+def _check_second_person(caller: Caller, deployment: Deployment) -> None:
+    """Whoever approves must be someone else than the people who made, changed or submitted it."""
+    if caller.user is None:
+        return
+    why = (
+        "created"
+        if deployment.created_by == caller.user
+        else "changed"
+        if caller.user in (deployment.editors or set())
+        else "submitted"
+        if deployment.submitted_by == caller.user
+        else None
+    )
+    if why:
+        raise Forbidden(
+            f"A deployment needs a second person to approve it: you {why} this one.",
+            code="second_approver_required",
+        )
 
 
 def approve_task(task: Task) -> dict:

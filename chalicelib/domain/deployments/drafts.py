@@ -189,6 +189,7 @@ def create(caller: Caller, data: dict[str, Any], source: str = "lists") -> Deplo
         source=source,
         created_by=caller.user,
         updated_by=caller.user,
+        editors={caller.user} if caller.user is not None else None,
         date_created=now,
         date_updated=now,
         **checked,
@@ -225,6 +226,7 @@ def edit(caller: Caller, deployment_id: int, data: dict[str, Any]) -> Deployment
         Deployment.status.set(target),
         Deployment.version.add(1),
         Deployment.updated_by.set(caller.user),
+        *_editor(caller),
         Deployment.date_updated.set(clock.now()),
     ]
     _update(deployment, actions, expected_status=deployment.status)
@@ -243,10 +245,20 @@ def submit(caller: Caller, deployment_id: int) -> Deployment:
         raise invalid_field("subject", "is required before submitting a deployment that sends email")
     _update(
         deployment,
-        [Deployment.status.set(target), Deployment.error.remove(), Deployment.date_updated.set(clock.now())],
+        [
+            Deployment.status.set(target),
+            Deployment.error.remove(),
+            Deployment.submitted_by.set(caller.user) if caller.user else Deployment.submitted_by.remove(),
+            Deployment.date_updated.set(clock.now()),
+        ],
         expected_status=deployment.status,
     )
     return deployment
+
+
+def _editor(caller: Caller) -> list:
+    """The caller joins the people who wrote the deployment's content (an operator is nobody)."""
+    return [] if caller.user is None else [Deployment.editors.add({caller.user})]
 
 
 def reject(caller: Caller, deployment_id: int, reason: str | None) -> Deployment:
