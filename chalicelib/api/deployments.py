@@ -43,6 +43,7 @@ READ_ONLY = (
     "approved_by",
     "submitted_by",
     "editors",
+    "import_id",
     "total_credits",
     "total_contacts",
     "quote_status",
@@ -72,6 +73,7 @@ class DeploymentBody(TypedDict):
     approved_by: int | None
     submitted_by: int | None
     editors: list[int]
+    import_id: int | None
     marketing: bool
     optout: bool
     gsm_substitute: bool
@@ -142,6 +144,7 @@ def render_deployment(deployment: Deployment) -> DeploymentBody:
         "approved_by": deployment.approved_by,
         "submitted_by": deployment.submitted_by,
         "editors": sorted(deployment.editors or ()),
+        "import_id": deployment.import_id,
         "marketing": deployment.marketing,
         "optout": deployment.optout,
         "gsm_substitute": deployment.gsm_substitute,

@@ -63,9 +63,17 @@ class BaseModel(Model):
         return super()._get_connection()
 
     @classmethod
-    def get_or_none(cls, hash_key: Any, range_key: Any = None, consistent_read: bool = False) -> Any:
+    def get_or_none(
+        cls,
+        hash_key: Any,
+        range_key: Any = None,
+        consistent_read: bool = False,
+        attributes_to_get: list[str] | None = None,
+    ) -> Any:
         try:
-            return cls.get(hash_key, range_key, consistent_read=consistent_read)
+            return cls.get(
+                hash_key, range_key, consistent_read=consistent_read, attributes_to_get=attributes_to_get
+            )
         except cls.DoesNotExist:
             return None
 

@@ -89,6 +89,7 @@ class Deployment(BaseModel):
     approving = UnicodeAttribute(null=True)
     approving_until = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    import_id = NumberAttribute(null=True)  # the import writing an imported deployment's recipients
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
     date_approved = UTCDateTimeAttribute(null=True)
@@ -165,6 +166,7 @@ class Recipient(BaseModel):
     claim_round = NumberAttribute(null=True)
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
+    quoted = NumberAttribute(null=True)  # the version of the deployment whose approval quoted it
 
     by_provider_id = RecipientByProviderId()
 

@@ -65,10 +65,12 @@ def move(table: str, item_key: dict[str, Any], to: str, expect: str) -> Update:
 
 
 def claim(table: str, item_key: dict[str, Any], claimed_at: int, round_: int | None) -> dict[str, Any]:
-    """queued → sending, stamped with the epoch second (and the deployment's round) it was claimed in."""
+    """queued → sending, stamped with the epoch second (and the deployment's round) it was claimed in.
+    A deployment's recipient is claimed only if an approval quoted it (nothing unpaid is ever sent)."""
     update = move(table, item_key, Delivery.SENDING, expect=Delivery.QUEUED).set("claimed_at", claimed_at)
     if round_ is not None:
         update.set("claim_round", round_)
+        update.when("{status} = :expect AND attribute_exists({quoted})", expect=Delivery.QUEUED)
     return update.action()
 
 

@@ -20,6 +20,7 @@ from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
 from chalicelib.domain.credits import refund, shortfall, take
+from chalicelib.domain.deployments.imported import check_import_finished
 from chalicelib.domain.deployments.launch import launch
 from chalicelib.domain.deployments.quotes import CURRENT, SYNC_AUDIENCE, audience_size, quote_actions
 from chalicelib.domain.deployments.recipients import freeze
@@ -58,6 +59,7 @@ def approve(caller: Caller, deployment_id: int) -> Approval:
         )
     if company.require_second_approver:
         _check_second_person(caller, deployment)
+    check_import_finished(deployment)
     if audience_size(deployment) > SYNC_AUDIENCE:
         return Approval(
             task=tasks.start(

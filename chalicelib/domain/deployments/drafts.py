@@ -11,6 +11,7 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.deployments.imported import check_import_finished
 from chalicelib.domain.deployments.quotes import refresh_quote
 from chalicelib.domain.deployments.recipients import discard_recipients
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
@@ -243,6 +244,7 @@ def submit(caller: Caller, deployment_id: int) -> Deployment:
         raise invalid_field("contact_lists", "name at least one contact list before submitting")
     if EMAIL in DISPATCH[deployment.dispatch] and not deployment.subject:
         raise invalid_field("subject", "is required before submitting a deployment that sends email")
+    check_import_finished(deployment)
     _update(
         deployment,
         [

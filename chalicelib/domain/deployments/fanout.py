@@ -70,12 +70,13 @@ def fan_out(step: queue_messages.FanOut) -> None:
 
 
 def _queued(deployment_id: int, after: str, until: str | None) -> list[Recipient]:
-    """Up to FANOUT_PAGE queued recipients after `after` (and up to `until`, when given), in order."""
+    """Up to FANOUT_PAGE queued recipients after `after` (and up to `until`, when given), in order:
+    only those an approval quoted."""
     page = []
     for recipient in Recipient.query(
         deployment_id,
         Recipient.msisdn > after if after else None,
-        filter_condition=Recipient.status == Delivery.QUEUED,
+        filter_condition=(Recipient.status == Delivery.QUEUED) & Recipient.quoted.exists(),
         consistent_read=True,
         page_size=FANOUT_PAGE,
     ):

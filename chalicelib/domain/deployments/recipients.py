@@ -36,6 +36,7 @@ def freeze(deployment: Deployment, company: Company) -> audience.Quote:
         for page in audience.pages(messages_of(deployment)):
             blocked = builder.add(page)
             for recipient in page:
+                recipient.quoted = deployment.version
                 if recipient.msisdn in blocked and not audience.unreachable(recipient):
                     recipient.status = Delivery.OPTED_OUT
             writer.submit([recipient.serialize() for recipient in page])
@@ -46,21 +47,19 @@ def freeze(deployment: Deployment, company: Company) -> audience.Quote:
 
 
 def _mark_imported(deployment: Deployment, company: Company) -> audience.Quote:
-    """An imported deployment's own recipients, quoted, with those opted out now marked so (and any
-    marked at an earlier approval whose opt-out was lifted since, queued again)."""
+    """An imported deployment's own recipients, quoted and stamped so (a row written after this is
+    never sent), with those opted out now marked so (and any marked at an earlier approval whose
+    opt-out was lifted since, queued again)."""
     builder = quote_builder(deployment, company)
     writer = batch.ConcurrentWriter(Recipient.Meta.table_name)
     try:
         for page in audience.pages(audience.recipients_of(deployment.id)):
             blocked = builder.add(page)
-            changed = []
             for recipient in page:
-                status = Delivery.OPTED_OUT if recipient.msisdn in blocked else Delivery.QUEUED
-                if recipient.status != status or recipient.campaign != deployment.linked_campaign:
-                    recipient.status = status
-                    recipient.campaign = deployment.linked_campaign
-                    changed.append(recipient.serialize())
-            writer.submit(changed)
+                recipient.status = Delivery.OPTED_OUT if recipient.msisdn in blocked else Delivery.QUEUED
+                recipient.campaign = deployment.linked_campaign
+                recipient.quoted = deployment.version
+            writer.submit([recipient.serialize() for recipient in page])
         writer.wait()
     finally:
         writer.close()

@@ -225,7 +225,9 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     email_credits = email_price(deployment)
     totals = {Delivery.SENT: 0, Delivery.FAILED: 0, Delivery.OPTED_OUT: 0, Delivery.UNKNOWN: 0, "used": 0}
     tz = Company.get(deployment.company).timezone
+    unquoted = 0
     for recipient in Recipient.query(deployment.id, consistent_read=True):
+        unquoted += recipient.status == Delivery.QUEUED and recipient.quoted is None
         recipient = _settled(
             recipient,
             template,
@@ -240,8 +242,9 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         if recipient.status in CHARGED or recipient.receipt:
             totals["used"] += recipient.segments or 0
     used = min(totals["used"], deployment.reserved or 0)
-    if totals["used"] > used:
-        logger.error("a deployment used more than it reserved", deployment=deployment.id, used=totals["used"])
+    anomaly = _anomaly(unquoted, totals["used"], deployment.reserved or 0)
+    if anomaly:
+        logger.error("a deployment settled with an anomaly", deployment=deployment.id, anomaly=anomaly)
     returned = (deployment.reserved or 0) - used
     if final is None:
         nothing_sent = totals[Delivery.SENT] == 0 and totals[Delivery.FAILED] + totals[Delivery.UNKNOWN] > 0
@@ -263,6 +266,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
                 Deployment.launch_at.remove(),
                 Deployment.date_finished.set(clock.now()),
                 Deployment.date_updated.set(clock.now()),
+                *([Deployment.error.set(anomaly[:500])] if anomaly else []),
             ],
             condition=(Deployment.status == deployment.status) & (Deployment.round == deployment.round),
         )
@@ -276,6 +280,17 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         refunded=returned,
         **{k: v for k, v in totals.items() if k != "used"},
     )
+
+
+def _anomaly(unquoted: int, used: int, reserved: int) -> str:
+    """What settlement found that must never happen, said on the deployment ("" when all is well):
+    recipients no approval quoted (never sent), or more used than was reserved (never charged)."""
+    problems = []
+    if unquoted:
+        problems.append(f"{unquoted} recipients were added after the approval and were not sent")
+    if used > reserved:
+        problems.append(f"{used} credits were used of {reserved} reserved; the excess was not charged")
+    return "; ".join(problems) + "." if problems else ""
 
 
 def _settled(
@@ -297,7 +312,11 @@ def _settled(
             now = clock.now()
             actions = [
                 Recipient.status.set(Delivery.FAILED),
-                Recipient.error.set("not sent: the deployment stopped before reaching this recipient"),
+                Recipient.error.set(
+                    "not sent: the deployment stopped before reaching this recipient"
+                    if recipient.quoted is not None
+                    else "not sent: it was added after the approval, which did not quote it"
+                ),
                 Recipient.claimed_at.set(periods.epoch(now)),
             ]
             col = column(Delivery.FAILED, recipient.channel)

@@ -43,7 +43,7 @@ from chalicelib.domain.imports.jobs import (
 from chalicelib.domain.imports.resume import Counts, LeaseLost, ResumePoint, bind, lease, release
 from chalicelib.domain.imports.row_keys import Refusal, row_key
 from chalicelib.domain.imports.seen import SeenNumbers, seen_number
-from chalicelib.domain.imports.targets import TARGETS
+from chalicelib.domain.imports.targets import TARGETS, TargetGone
 from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
@@ -134,6 +134,9 @@ class FileImport:
         self.recovering = self.job.invocations > resume.sequence + 1
         try:
             return self._read()
+        except TargetGone as error:
+            fail(self.job, f"{error} Rows before that stay imported.")
+            return Job.FAILED
         except (NotACsv, storage.ObjectChanged) as error:
             reason = (
                 str(error) if isinstance(error, NotACsv) else "The uploaded file was replaced or removed."

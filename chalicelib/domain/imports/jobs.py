@@ -74,6 +74,7 @@ def import_deployment(
         caller, {"title": title or _title_from(upload.filename), "message": message or ""}, source="import"
     )
     job = _new_job(caller, upload.filename, kind="deployment", deployment=draft.id)
+    draft.update(actions=[Deployment.import_id.set(job.id)])
     _store(job, upload)
     return draft, job
 

@@ -16,7 +16,7 @@ from chalicelib.domain.contacts.optouts import MAX_REASON
 from chalicelib.domain.imports.csvfiles import ContactRow, Layout
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.destinations import number_in
-from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.domain.rules.lifecycle import DRAFT, NAMES, Delivery
 from chalicelib.models import batch, dynamodb
 from chalicelib.models.contacts import Contact, ContactList, contact_item, contact_key, stored_datetime
 from chalicelib.models.counters import allocate_ids
@@ -46,6 +46,10 @@ class Stored:
     import_row: int | None
     created: bool
     existing: Any
+
+
+class TargetGone(Exception):
+    """What an import writes to can take no more rows (a deployment deleted, submitted or cancelled)."""
 
 
 class Target(Protocol):
@@ -284,6 +288,16 @@ class RecipientsTarget(_ConcurrentWrites):
         self.deployment = Deployment.get(job.company, job.deployment)
         self.table = Recipient.Meta.table_name
         self.writer = batch.ConcurrentWriter(self.table)
+
+    def submit(self, items: list[dict[str, Any]]) -> None:
+        """Write rows only into a draft: an approval quotes what is there, so nothing may come after."""
+        current = Deployment.get_or_none(
+            self.job.company, self.deployment.id, consistent_read=True, attributes_to_get=["status"]
+        )
+        if current is None or current.status != DRAFT:
+            state = "deleted" if current is None else f"{NAMES[current.status]}, no longer a draft"
+            raise TargetGone(f"The deployment is {state}: no more recipients can be added to it.")
+        super().submit(items)
 
     def layout_problem(self, layout: Layout) -> str:
         if layout.phone_column is None:
