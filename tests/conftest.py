@@ -133,6 +133,16 @@ def pump(aws):
     return TestPump()
 
 
+@pytest.fixture(autouse=True)
+def sender_state_by_claims_only(monkeypatch):
+    """The sender re-reads a deployment's state when its last sight of it is over 0.8 s old; on the real
+    clock that would make a test's outcome depend on how fast the machine is. Tests see the state only
+    through the claims' transactions, and those of the bound set it back on a virtual clock."""
+    from chalicelib.domain.sending import sender
+
+    monkeypatch.setattr(sender, "STATE_FRESH_SECONDS", float("inf"))
+
+
 @pytest.fixture
 def captured(monkeypatch):
     """Messages the code under test would queue, held for the test to deliver by hand."""

@@ -275,6 +275,41 @@ def test_a_slow_sender_hands_back_what_it_cannot_send_before_its_deadline(
     assert statuses(deployment_id) == {"sent": 500} and sent_once(gateway)
 
 
+@pytest.mark.parametrize("stop", ["pause", "cancel"])
+def test_a_pause_or_cancel_stops_the_next_sms_a_second_later_at_any_pace(
+    api, aws, gateway, at_time, captured, monkeypatch, stop
+):
+    tenant = create_tenant("Slow", send_rate=1, credits=5000)
+    deployment_id, chunks = chunks_of(api, tenant, A, captured, marketing=False)
+    virtual = {"t": 0.0}
+    monkeypatch.setattr(sender, "STATE_FRESH_SECONDS", 0.8)  # the production bound, on virtual time
+    monkeypatch.setattr(sender.time, "monotonic", lambda: virtual["t"])  # pacing's clock too
+    monkeypatch.setattr(sender.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
+
+    def stop_during_the_fourth(sms, tries):  # the gateway is taking the fourth SMS
+        if len(gateway.sent) == 3 and tries == 1:
+            assert api.post(f"/deployments/{deployment_id}/pause", tenant.member).status == 200
+            if stop == "cancel":
+                assert api.post(f"/deployments/{deployment_id}/cancel", tenant.member).status == 200
+
+    gateway.script = stop_during_the_fourth
+    run_send_worker(chunks, context=LambdaContext(lambda: 900_000))
+    assert len(gateway.sent) == 4  # the group of 25 claimed at once stopped at its next SMS, a second on
+    settled = deployment_of(tenant, deployment_id)
+    if stop == "pause":
+        assert statuses(deployment_id) == {"sent": 4, "queued": 26}
+        assert api.post(f"/deployments/{deployment_id}/resume", tenant.member).status == 200
+        virtual["t"] += 10
+        run_send_worker(captured.take(queue_messages.FanOut))
+        run_send_worker(captured.take(queue_messages.SendChunk), context=LambdaContext(lambda: 900_000))
+        assert statuses(deployment_id) == {"sent": 30} and sent_once(gateway)
+    else:
+        # the claims the cancel found held are settled `unknown` (charged, never sent again)
+        assert statuses(deployment_id) == {"sent": 4, "unknown": 21, "failed": 5}
+        assert (settled.status, settled.total_credits) == (6, 25)
+        assert Company.get(tenant.id).credits == 5000 - 25
+
+
 def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, gateway, at_time, captured):
     acme, _ = tenants
     deployment_id, (chunk,) = chunks_of(api, acme, A, captured)

@@ -20,7 +20,7 @@ from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import launch
 from chalicelib.domain.rules.channels import EMAIL
-from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.domain.sending import pacing, writes
@@ -31,7 +31,7 @@ from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Bulk, Message, Recipient, recipient_key
+from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
 from chalicelib.providers import Outgoing, Permanent, Provider, Retryable, email_provider, provider
 from chalicelib.providers.mail import OutgoingEmail
 
@@ -39,6 +39,7 @@ GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
 OPTOUTS_FRESH_SECONDS = 10.0  # a chunk re-reads its opt-outs when its last read is older than this
+STATE_FRESH_SECONDS = 0.8  # an SMS starts only if the deployment was seen sending this recently
 # the deployment's counter each outcome of the sender adds to
 COUNTER_OF = {
     Delivery.SENT: "sent_count",
@@ -46,6 +47,10 @@ COUNTER_OF = {
     Delivery.OPTED_OUT: "blocked_count",
 }
 EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
+
+
+class Stopped(Exception):
+    """The deployment was paused or cancelled while its group was being sent."""
 
 
 class RetryLater(Exception):
@@ -67,6 +72,7 @@ class Sender:
         self._last_claimed: set[str] = set()
         self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
+        self._seen_sending: dict[tuple[int, int], float] = {}
 
     # ---- deployments -------------------------------------------------------------------------
 
@@ -96,9 +102,11 @@ class Sender:
                 rest = [r["msisdn"] for r in chunk.recipients[start:] if unreachable(r) is None]
                 blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
                 checked_at = time.monotonic()
+            claim_began = time.monotonic()
             claimed = self._claim(key, chunk.round, [r["msisdn"] for r in group])
             if claimed is None:
                 return
+            self._seen_sending[key] = claim_began  # the claims' transaction required it to be sending
             for recipient in group:
                 if recipient["msisdn"] not in claimed:
                     continue
@@ -112,9 +120,32 @@ class Sender:
                 outgoing = for_recipient(chunk, company, template, content, recipient)
                 charge = content.credits if isinstance(outgoing, OutgoingEmail) and content else None
                 release = self._release_recipients(chunk, group)
-                result = self._deliver(outgoing, *self._route(company, outgoing), release, charge)
+                try:
+                    result = self._deliver(
+                        outgoing,
+                        *self._route(company, outgoing),
+                        release,
+                        charge,
+                        go_on=lambda: self._still_sending(key, chunk.round),
+                    )
+                except Stopped:
+                    release(self._unsent_claims())
+                    self.flush()
+                    return
                 self._recipient_done(chunk, recipient, result)
         self.touched.add(key)
+
+    def _still_sending(self, key: tuple[int, int], round_: int) -> bool:
+        """Whether the deployment is still sending this round, read again when the last sight of it is
+        older than STATE_FRESH_SECONDS: a pause or cancel stops the next SMS that starts a second later."""
+        if time.monotonic() - self._seen_sending.get(key, float("-inf")) < STATE_FRESH_SECONDS:
+            return True
+        looked = time.monotonic()
+        now = Deployment.get_or_none(*key, consistent_read=True, attributes_to_get=["status", "round"])
+        if now is None or now.status != SENDING or now.round != round_:
+            return False
+        self._seen_sending[key] = looked
+        return True
 
     def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
         """Claim `numbers` for sending (in the transaction that also writes the last group's statuses).
@@ -281,12 +312,15 @@ class Sender:
         pacer: pacing.Pacer,
         release: Callable[[set[str]], None],
         charge: int | None = None,
+        go_on: Callable[[], bool] | None = None,
     ) -> Result:
         """One SMS (or email) through its gateway at its pace, costing `charge` credits (None: its
         segments); retryable errors back off and, if they persist, release what is unsent in the
-        group and hand the chunk back to SQS."""
+        group and hand the chunk back to SQS. Raises Stopped when `go_on` says the send stopped."""
         for attempt, pause_seconds in enumerate((*BACKOFF_SECONDS, None)):
             pacer.wait()
+            if go_on is not None and not go_on():
+                raise Stopped
             try:
                 provider_id = gateway.send(outgoing)
             except Permanent as error:
