@@ -437,6 +437,13 @@ def test_impossible_start_dates_are_400(api, tenants, value):
     assert answer.status == 400 and "start" in answer.body["error"]["fields"]
 
 
+@pytest.mark.parametrize("value", ["2000-01-01", "2000-01-01T00:00:00%2B02:00", "2200-12-31"])
+def test_the_first_and_last_days_allowed_are_read_in_the_company_zone(api, tenants, value):
+    acme, _ = tenants  # Africa/Johannesburg: 2000-01-01 there begins in 1999 in UTC
+    answer = api.get(f"/stats/daily?start={value}&end=2200-12-31", acme.member)
+    assert answer.status == 200, answer.body
+
+
 def test_a_cursor_outside_the_asked_periods_is_400(api, tenants):
     acme, _ = tenants
     start = datetime.fromisoformat("2026-01-01T00:00:00+02:00")

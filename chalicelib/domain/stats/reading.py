@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
@@ -40,7 +40,7 @@ def parse_moment(value: str | None, name: str, tz: str, *, end: bool = False) ->
             if end and len(value.strip()) == 10:  # a date: up to the last second of that day
                 moment = midnight(moment.date() + timedelta(days=1), zoneinfo.ZoneInfo(tz))
                 moment -= timedelta(seconds=1)
-        if not 2000 <= moment.astimezone(UTC).year <= 2200:
+        if not 2000 <= moment.year <= 2200:  # the year as written (in its zone or the company's)
             raise ValueError(value)
         return iso(moment)
     except (ValueError, OverflowError):
