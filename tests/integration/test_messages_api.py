@@ -29,15 +29,18 @@ def test_one_message_is_paid_for_sent_and_readable(api, tenants, pump, gateway):
     assert read["status"] == "sent" and read["provider_id"].startswith("fake-")
 
 
-def test_a_short_balance_is_402_and_nothing_is_sent(api, tenants, pump, gateway):
+def test_a_short_balance_is_402_and_nothing_is_sent(api, tenants, pump, gateway, caplog):
     acme, _ = tenants
     Company(id=acme.id).update(actions=[Company.credits.set(1)])
     answer = api.post("/messages/send", acme.member, {"message": "x" * 200, "destination": "0815854565"})
     assert answer.status == 402
     assert "short by 1" in answer.body["error"]["message"]
-    pump.drain()
+    ran = pump.drain()
     assert gateway.sent == []
     assert Company.get(acme.id).credits == 1
+    # the refused message's queue entry was dropped by its first invocation, quietly, not retried
+    assert ran and max(pump.invocations.values()) == 1 and pump.dead_letters("send") == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_bad_messages_are_400_by_field(api, tenants):

@@ -11,7 +11,6 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.credits import pay_for
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.channels import EMAIL
@@ -24,6 +23,7 @@ from chalicelib.domain.rules.email_content import (
     subject_problem,
 )
 from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.domain.sending.refusals import pay_for_message
 from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Message
@@ -40,7 +40,7 @@ def send_email(caller: Caller, data: dict[str, Any]) -> Message:
         )
     email = _email(caller, company, data, allocate_ids("message")[0])
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[email.id]))
-    pay_for(email, Message.id.does_not_exist(), caller.company, email.credits)
+    pay_for_message(email)
     return email
 
 

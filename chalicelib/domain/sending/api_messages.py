@@ -28,6 +28,7 @@ from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import Cost, cost
 from chalicelib.domain.rules.templates import priced_text
 from chalicelib.domain.sending import writes
+from chalicelib.domain.sending.refusals import pay_for_message
 from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import column
 from chalicelib.log import logger
@@ -90,7 +91,7 @@ def send_one(caller: Caller, data: dict[str, Any]) -> Message:
     company = get_company(caller)
     message = _message(caller, company, data, allocate_ids("message")[0])
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[message.id]))
-    pay_for(message, Message.id.does_not_exist(), caller.company, message.credits)
+    pay_for_message(message)
     return message
 
 

@@ -23,7 +23,7 @@ from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.templates import compile_template
-from chalicelib.domain.sending import pacing, writes
+from chalicelib.domain.sending import pacing, refusals, writes
 from chalicelib.domain.sending.emails import email_content
 from chalicelib.domain.sending.outgoing import channel_of, for_message, for_recipient, unreachable
 from chalicelib.domain.sending.writes import Result
@@ -207,9 +207,12 @@ class Sender:
             self.flush()  # a deployment's statuses go alone: its state must not decide these claims
         company = self._company(batch_of.company)
         found = {m.id: m for m in Message.batch_get([(batch_of.company, i) for i in batch_of.ids])}
-        if len(found) < len(set(batch_of.ids)):
+        missing = set(batch_of.ids) - set(found)
+        if missing and missing - refusals.refused(batch_of.company, missing):
             raise RetryLater("some messages are not written yet")
-        queued = [found[i] for i in dict.fromkeys(batch_of.ids) if found[i].status == Delivery.QUEUED]
+        queued = [
+            found[i] for i in dict.fromkeys(batch_of.ids) if i in found and found[i].status == Delivery.QUEUED
+        ]
         unpaid = [m for m in queued if m.bulk is not None and self._bulk(m) != "paid"]
         if any(self._bulk(m) is None for m in unpaid):
             raise RetryLater("a bulk request is not settled yet")

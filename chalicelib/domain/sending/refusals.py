@@ -1,0 +1,30 @@
+"""An API message is queued before it is paid for (so a paid one is never left unsent); one whose
+payment is refused is marked so, and the worker drops its queue message at once, with no retry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chalicelib.domain.credits import pay_for
+from chalicelib.domain.errors import ColonyError
+from chalicelib.models.claims import Claim
+from chalicelib.models.deployments import Message
+
+
+def _key(company: int, message_id: int) -> str:
+    return f"refused#{company}#{message_id}"
+
+
+def pay_for_message(message: Message) -> None:
+    """Save the queued message and take its price; if that is refused (402, 409), say so for the worker."""
+    try:
+        pay_for(message, Message.id.does_not_exist(), message.company, message.credits)
+    except ColonyError:
+        Claim(key=_key(message.company, message.id), owner="payment refused").save()
+        raise
+
+
+def refused(company: int, message_ids: Iterable[int]) -> set[int]:
+    """Those of `message_ids` whose payment was refused (they will never be written)."""
+    by_key = {_key(company, i): i for i in message_ids}
+    return {by_key[c.key] for c in Claim.batch_get(list(by_key), consistent_read=True)}
