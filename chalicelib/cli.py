@@ -134,8 +134,7 @@ def _sign_in_for(user: Any, password: str | None) -> dict[str, Any]:
     from chalicelib.domain.accounts import password_links, passwords
 
     if password is not None:
-        passwords.set_password(user, password)
-        return {"password": "set"}
+        return {"password": "set" if passwords.set_password(user, password) else "changed meanwhile"}
     return dict(render_invite(password_links.issue(user, "invite")))
 
 

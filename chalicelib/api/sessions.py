@@ -105,7 +105,9 @@ def set_password(call: Call) -> NewSessionBody:
     return render_new_session(password_links.use(body["token"], body["password"]))
 
 
-@endpoint(bp, "/users/{user_id}/password", methods=("PUT",), body=CHANGE_PASSWORD)
+@endpoint(
+    bp, "/users/{user_id}/password", methods=("PUT",), body=CHANGE_PASSWORD, errors=(400, 403, 404, 409, 429)
+)
 def change_password(call: Call, user_id: str) -> NewSessionBody:
     """Change your own password; every session you had ends, and this answer is your new one."""
     if get_user(call.caller, object_id(user_id, "user")).id != call.caller.user:

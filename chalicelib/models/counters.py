@@ -1,3 +1,5 @@
+import secrets
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -10,6 +12,12 @@ class Counter(BaseModel):
 
     name = UnicodeAttribute(hash_key=True)
     value = NumberAttribute(default=0)
+
+
+def random_id() -> int:
+    """An 18-digit id no one can guess or count (for objects whose number must not tell how many there
+    are, such as sessions and password links); saved with a does-not-exist condition."""
+    return 10**17 + secrets.randbelow(9 * 10**17)
 
 
 def allocate_ids(kind: str, count: int = 1) -> range:

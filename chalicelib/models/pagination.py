@@ -64,7 +64,10 @@ def paginate_filtered(
     names = _key_names(source)
     start = _decode(request.cursor, names, hash_key)
     query = source.query(
-        hash_key, filter_condition=condition, last_evaluated_key=start, page_size=request.size
+        hash_key,
+        filter_condition=condition,
+        last_evaluated_key=start,
+        page_size=min(examined, max(request.size + 1, 250)),  # a rare match costs few requests
     )
     pages = query.page_iter
     items: list[Model] = []

@@ -72,6 +72,8 @@ def parse_token(token: str, prefixes: tuple[str, ...]) -> tuple[str, int, str] |
     item_id, _, secret = rest.partition("_")
     if prefix not in prefixes or not (item_id.isascii() and item_id.isdigit()) or not secret:
         return None
+    if len(item_id) > 18:  # no id Colony makes is longer (DynamoDB numbers hold 38 digits)
+        return None
     return prefix, int(item_id), secret
 
 

@@ -8,7 +8,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DeleteError
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import passwords, sessions, users
@@ -16,13 +16,16 @@ from chalicelib.domain.accounts.auth import LINK_PREFIX, Caller, hash_secret, ne
 from chalicelib.domain.accounts.users import NewUser, check_email, get_user
 from chalicelib.domain.errors import InvalidInput, invalid_field
 from chalicelib.log import logger
-from chalicelib.models.counters import allocate_ids
+from chalicelib.models.base import condition_failed
+from chalicelib.models.claims import Claim
+from chalicelib.models.counters import random_id
 from chalicelib.models.sessions import PasswordLink
 from chalicelib.models.users import User
 from chalicelib.providers import OutgoingEmail, ProviderError, email_provider
 from chalicelib.settings import get_settings
 
 LIFETIMES = {"invite": 72 * 3600, "reset": 3600}
+RESET_EVERY_SECONDS = 60
 SUBJECTS = {"invite": "You are invited to Colony", "reset": "Reset your Colony password"}
 TEXTS = {
     "invite": "You have been invited to Colony. Choose your password here (the link works once, "
@@ -59,12 +62,27 @@ def invite(caller: Caller, user_id: int) -> IssuedLink:
 def request_reset(email: str) -> None:
     """Email a reset link to every user with this address; says nothing either way."""
     for user in User.by_email.query(check_email(email)):
-        issue(user, "reset")
+        if _reset_allowed(user):
+            issue(user, "reset")
+
+
+def _reset_allowed(user: User) -> bool:
+    """At most one reset email a user every RESET_EVERY_SECONDS, so nobody can flood an inbox."""
+    now = int(clock.now().timestamp())
+    try:
+        Claim(
+            key=f"reset-sent#{user.company}#{user.id}", owner="reset", until=now + RESET_EVERY_SECONDS
+        ).save(condition=Claim.key.does_not_exist() | (Claim.until <= now))
+    except PutError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def issue(user: User, purpose: str) -> IssuedLink:
     now = int(clock.now().timestamp())
-    link_id = allocate_ids("password_link")[0]
+    link_id = random_id()
     issued = new_key(link_id, LINK_PREFIX)
     PasswordLink(
         id=link_id,
@@ -91,7 +109,8 @@ def use(token: str, password: str) -> sessions.NewSession:
         link.delete(condition=PasswordLink.id.exists())  # of two uses at once, one wins
     except DeleteError as error:
         raise _unusable() from error
-    passwords.set_password(user, password)
+    if not passwords.set_password(user, password):  # another link or a change won, or the user went
+        raise _unusable()
     return sessions.start_session(user)
 
 

@@ -11,9 +11,17 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts import passwords
 from chalicelib.domain.accounts.auth import SESSION_PREFIX, Caller, new_key
 from chalicelib.domain.accounts.users import check_email
-from chalicelib.domain.errors import InvalidInput, NotFound, RateLimited, Unauthenticated, invalid_field
+from chalicelib.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    invalid_field,
+)
 from chalicelib.domain.rules.session_expiry import LIFETIME_SECONDS
-from chalicelib.models.counters import allocate_ids
+from chalicelib.models.base import condition_failed
+from chalicelib.models.counters import random_id
 from chalicelib.models.sessions import Session, SignInFailures
 from chalicelib.models.users import User
 
@@ -34,15 +42,13 @@ def sign_in(email: str, password: str, company: int | None = None) -> NewSession
     belongs to several companies with the same password."""
     key = check_email(email)
     now = _epoch()
-    failures = SignInFailures.get_or_none(_failures_key(key), consistent_read=True)
-    if failures is not None and failures.locked_until > now:
-        raise _locked(failures.locked_until - now)
+    attempts = _take_attempt(key, now)
     candidates = [u for u in User.by_email.query(key) if company is None or u.company == company]
     matched = [u for u in candidates if passwords.verify(u, password)] if candidates else []
     if not candidates:
         passwords.verify(None, password)
     if not matched:
-        _count_failure(key, now)
+        _failed(key, now, attempts)
         raise Unauthenticated(WRONG, code="wrong_credentials")
     if len(matched) > 1:
         raise InvalidInput(
@@ -50,14 +56,13 @@ def sign_in(email: str, password: str, company: int | None = None) -> NewSession
             code="company_required",
             fields={"company": ["is required: " + ", ".join(str(u.company) for u in matched)]},
         )
-    if failures is not None:
-        SignInFailures(key=_failures_key(key)).delete()
+    SignInFailures(key=_failures_key(key)).delete()
     return start_session(matched[0])
 
 
 def start_session(user: User) -> NewSession:
     now = _epoch()
-    session_id = allocate_ids("session")[0]
+    session_id = random_id()
     issued = new_key(session_id, SESSION_PREFIX)
     session = Session(
         id=session_id,
@@ -79,13 +84,15 @@ def change_password(caller: Caller, current_password: str, password: str) -> New
     if user is None:
         raise NotFound("There is no such user.")
     now = _epoch()
-    failures = SignInFailures.get_or_none(_failures_key(user.email), consistent_read=True)
-    if failures is not None and failures.locked_until > now:
-        raise _locked(failures.locked_until - now)
+    attempts = _take_attempt(user.email, now)
     if not passwords.verify(user, current_password):
-        _count_failure(user.email, now)
+        _failed(user.email, now, attempts)
         raise invalid_field("current_password", "is not your password")
-    passwords.set_password(user, password)
+    if not passwords.set_password(user, password):
+        raise Conflict(
+            "Your password was changed (or your user deleted) meanwhile; sign in again.",
+            code="concurrent_change",
+        )
     return start_session(user)
 
 
@@ -101,28 +108,52 @@ def sign_out(caller: Caller) -> None:
     current_session(caller).delete()
 
 
-def _count_failure(key: str, now: int) -> None:
-    """One more failure within the window (a conditional counter, safe across Lambdas); the fifth locks."""
+def _take_attempt(key: str, now: int) -> int:
+    """Count an attempt before its password is checked (a conditional counter, safe across Lambdas, so
+    parallel guesses get no more than MAX_FAILURES between them); returns its number in the window, or
+    raises the 429 when the address is locked or its attempts are used up."""
     item = SignInFailures(key=_failures_key(key))
+    unlocked = SignInFailures.locked_until.does_not_exist() | (SignInFailures.locked_until <= now)
     in_window = SignInFailures.since > now - LOCK_SECONDS
     try:
-        item.update(actions=[SignInFailures.failures.add(1)], condition=in_window)
-    except UpdateError:
-        try:
-            item.update(
-                actions=[SignInFailures.failures.set(1), SignInFailures.since.set(now)],
-                condition=SignInFailures.since.does_not_exist() | ~in_window,
-            )
-        except UpdateError:  # another failure opened the window meanwhile
-            item.update(actions=[SignInFailures.failures.add(1)])
-    if item.failures >= MAX_FAILURES:
         item.update(
-            actions=[
-                SignInFailures.locked_until.set(now + LOCK_SECONDS),
-                SignInFailures.failures.set(0),
-                SignInFailures.since.set(0),
-            ]
+            actions=[SignInFailures.failures.add(1)],
+            condition=unlocked & in_window & (SignInFailures.failures < MAX_FAILURES),
         )
+        return item.failures
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+    try:
+        item.update(
+            actions=[SignInFailures.failures.set(1), SignInFailures.since.set(now)],
+            condition=unlocked & (SignInFailures.since.does_not_exist() | ~in_window),
+        )
+        return 1
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+    current = SignInFailures.get(_failures_key(key), consistent_read=True)
+    if current.locked_until <= now:  # the attempts ran out before the last of them had failed
+        _lock(key, now)
+        raise _locked(LOCK_SECONDS)
+    raise _locked(current.locked_until - now)
+
+
+def _failed(key: str, now: int, attempts: int) -> None:
+    """A failed attempt stays counted; the fifth in the window locks the address."""
+    if attempts >= MAX_FAILURES:
+        _lock(key, now)
+
+
+def _lock(key: str, now: int) -> None:
+    SignInFailures(key=_failures_key(key)).update(
+        actions=[
+            SignInFailures.locked_until.set(now + LOCK_SECONDS),
+            SignInFailures.failures.set(0),
+            SignInFailures.since.set(0),
+        ]
+    )
 
 
 def _locked(seconds: int) -> RateLimited:
