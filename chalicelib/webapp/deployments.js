@@ -172,8 +172,11 @@ export async function watch([deploymentId], ctx) {
     reportPlace.replaceChildren(taskProgress(task, "Writing the report", ctx));
   });
   const statusFilter = select([["", "every status"], ...RECIPIENT_STATUSES.map((s) => [s, s.replace("_", " ")])], "");
+  let asked = 0; // only the latest read is shown: an earlier one that answers late is dropped
   const loadRecipients = async () => {
+    const mine = ++asked;
     const page = await api.get(`/deployments/${deploymentId}/messages`, { status: statusFilter.value, page_size: 100 });
+    if (mine !== asked) return;
     clear(
       recipientsPlace,
       table(
