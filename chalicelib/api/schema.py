@@ -42,6 +42,8 @@ class Field:
             return f"must be at most {self.max_length} {unit}"
         if isinstance(value, str) and not encodable(value):
             return "must be valid Unicode text (it holds a lone surrogate)"
+        if isinstance(value, str) and "\x00" in value:
+            return "must not hold a NUL character"
         return None
 
 
