@@ -13,7 +13,11 @@ def check_import_finished(deployment: Deployment) -> None:
     """A 409 naming the import when a deployment made from a file does not yet hold all its rows."""
     if deployment.source != "import":
         return
-    job = Import.get_or_none(deployment.company, deployment.import_id, consistent_read=True)
+    job = (
+        None
+        if deployment.import_id is None  # the moment between the draft and its import's record
+        else Import.get_or_none(deployment.company, deployment.import_id, consistent_read=True)
+    )
     if job is None:
         raise Conflict("This deployment's import is not recorded yet; try again.", code="import_not_finished")
     if job.status == Job.FAILED:
