@@ -5,9 +5,13 @@
     printf '%s\n' "$PASSWORD" | python -m chalicelib.cli user create --company 1 --email … --password-stdin
     python -m chalicelib.cli credits add --company 1 --amount 500
     python -m chalicelib.cli stats verify --company 1
+    python -m chalicelib.cli company list
+    python -m chalicelib.cli user list --company 1
+    python -m chalicelib.cli key create --company 1 --user 1 --name "replaces the lost one"
 
 The stage defaults to `local` (the embedded AWS of `make run`); `--stage prod` uses the normal AWS
-environment and the stack named by COLONY_PREFIX.
+environment and the stack named by COLONY_PREFIX. Locally it finds the ports `make run` serves on.
+It prints JSON on stdout; exit 1 is an error (JSON on stderr), exit 2 differences found by `stats verify`.
 """
 
 from __future__ import annotations
@@ -17,33 +21,65 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from chalicelib.settings import STAGES, use_stage
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when done, 1 on an error (one line of JSON on stderr, never a traceback), 2 only when
+    `stats verify` finds differences."""
     args = _parser().parse_args(argv)
-    use_stage(args.stage)
-    from chalicelib.domain.errors import ColonyError
+    from chalicelib.log import logger
 
+    handler = logger.registered_handler
+    stream, handler.stream = handler.stream, sys.stderr  # stdout is the JSON answer alone
     try:
+        use_stage(args.stage)
         result = args.command(args)
-    except ColonyError as error:
-        print(
-            json.dumps({"error": {"code": error.code, "message": error.message, "fields": error.fields}}),
-            file=sys.stderr,
-        )
+    except Exception as error:
+        print(json.dumps({"error": _error_of(error)}), file=sys.stderr)
         return 1
+    finally:
+        handler.stream = stream
     print(json.dumps(result, indent=2))
     return 0 if result.get("ok", True) else 2
+
+
+def _error_of(error: Exception) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+    from chalicelib.domain.errors import ColonyError
+    from chalicelib.settings import get_settings
+
+    while getattr(error, "cause", None) is not None:  # PynamoDB's errors wrap botocore's
+        error = error.cause
+    if isinstance(error, ColonyError):
+        return {"code": error.code, "message": error.message, "fields": error.fields}
+    if isinstance(error, EndpointConnectionError):
+        where = get_settings().aws_endpoint_url or "AWS"
+        hint = " (is `make run` running, on these ports?)" if get_settings().stage == "local" else ""
+        return {"code": "unreachable", "message": f"Could not reach {where}{hint}."}
+    if isinstance(error, ClientError):
+        return {"code": "aws_error", "message": error.response.get("Error", {}).get("Message", str(error))}
+    if isinstance(error, BotoCoreError):
+        return {"code": "aws_error", "message": str(error)}
+    return {"code": "internal_error", "message": f"{type(error).__name__}: {error}"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 like every other error (2 means differences found)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 STDIN_HELP = "read the user's password from the first line of standard input (else use the invite link)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="Colony admin commands")
+    parser = _Parser(prog="python -m chalicelib.cli", description="Colony admin commands")
     parser.add_argument(
         "--stage",
         choices=STAGES,
@@ -61,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--timezone", help="IANA time zone (Africa/Johannesburg)")
     create.add_argument("--password-stdin", action="store_true", help=STDIN_HELP)
     create.set_defaults(command=_create_company)
+    company.add_parser("list", help="every company, by id").set_defaults(command=_list_companies)
 
     user = groups.add_parser("user").add_subparsers(dest="action", required=True)
     create_user = user.add_parser("create", help="a user of a company, with an API key")
@@ -69,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
     create_user.add_argument("--role", choices=("admin", "approver", "member"), default="member")
     create_user.add_argument("--password-stdin", action="store_true", help=STDIN_HELP)
     create_user.set_defaults(command=_create_user)
+    list_users = user.add_parser("list", help="a company's users")
+    list_users.add_argument("--company", type=int, required=True)
+    list_users.set_defaults(command=_list_users)
+
+    key = groups.add_parser("key").add_subparsers(dest="action", required=True)
+    create_key = key.add_parser("create", help="a new API key for a user (to replace a lost one)")
+    create_key.add_argument("--company", type=int, required=True)
+    create_key.add_argument("--user", type=int, required=True)
+    create_key.add_argument("--name", help="what the key is for")
+    create_key.set_defaults(command=_create_key)
 
     credits = groups.add_parser("credits").add_subparsers(dest="action", required=True)
     add = credits.add_parser("add", help="top up a company's credits")
@@ -119,6 +166,42 @@ def _create_user(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _list_companies(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.api.company import render_company
+    from chalicelib.models.companies import Company
+
+    found = sorted(Company.scan(consistent_read=True), key=lambda company: company.id)
+    return {"companies": [render_company(company, None) for company in found]}
+
+
+def _list_users(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.api.users import render_user
+    from chalicelib.domain.accounts import companies, users
+    from chalicelib.domain.accounts.auth import Caller
+    from chalicelib.models.pagination import PageRequest
+
+    caller = Caller.operator(args.company)
+    companies.get_company(caller)
+    found, cursor = [], None
+    while True:
+        page = users.list_users(caller, PageRequest(cursor=cursor, size=100))
+        found += page.items
+        if page.next is None:
+            return {"company": args.company, "users": [render_user(user) for user in found]}
+        cursor = page.next
+
+
+def _create_key(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.api.api_keys import render_key
+    from chalicelib.domain.accounts import api_keys, companies
+    from chalicelib.domain.accounts.auth import Caller
+
+    caller = Caller.operator(args.company)
+    companies.get_company(caller)
+    issued = api_keys.issue_key(caller, args.user, args.name)
+    return {"key": render_key(issued.key), "api_key": issued.token}
+
+
 def _password(args: argparse.Namespace, email: str) -> str | None:
     """The password from standard input, checked before anything is written; None without the flag."""
     if not args.password_stdin:
@@ -146,8 +229,11 @@ def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _verify_stats(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.domain.accounts import companies
+    from chalicelib.domain.accounts.auth import Caller
     from chalicelib.domain.stats import verify
 
+    companies.get_company(Caller.operator(args.company))
     differences = verify.verify(args.company)
     return {"company": args.company, "ok": not differences, "differences": differences}
 

@@ -123,7 +123,7 @@ def get_settings() -> Settings:
         raise SettingsError(f"COLONY_STAGE must be one of {', '.join(STAGES)}, not {stage!r}")
     endpoint = env.get("COLONY_AWS_ENDPOINT_URL") or None
     if endpoint is None and stage == "local":
-        endpoint = f"http://127.0.0.1:{env.get('MOTO_PORT', '5000')}"
+        endpoint = f"http://127.0.0.1:{local_port(env, 'MOTO_PORT', '5000')}"
     return Settings(
         stage=stage,
         prefix=env.get("COLONY_PREFIX") or f"colony-{stage}",
@@ -147,8 +147,23 @@ def get_settings() -> Settings:
 
 def _public_url(env: os._Environ[str] | dict[str, str], stage: str) -> str:
     """COLONY_PUBLIC_URL; on one machine, the local API. A deployed stage without one has none."""
-    local = f"http://127.0.0.1:{env.get('PORT', '8000')}" if stage in ("local", "test") else ""
+    local = f"http://127.0.0.1:{local_port(env, 'PORT', '8000')}" if stage in ("local", "test") else ""
     return (env.get("COLONY_PUBLIC_URL") or local).rstrip("/")
+
+
+def ports_file(env: os._Environ[str] | dict[str, str]) -> Path:
+    """Where `make run` writes the ports it serves on, for the CLI and scripts started without them."""
+    return Path(env.get("COLONY_PORTS_FILE") or PROJECT_DIR / ".local" / "ports.json")
+
+
+def local_port(env: os._Environ[str] | dict[str, str], name: str, default: str) -> str:
+    """A port of the local stack: from the environment, else from the running `make run`, else `default`."""
+    if env.get(name):
+        return env[name]
+    try:
+        return str(json.loads(ports_file(env).read_text())[name])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
 
 
 def stage_environment(stage: str) -> dict[str, str]:

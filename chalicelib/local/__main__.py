@@ -8,6 +8,7 @@ stops every process it started.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from chalicelib.settings import PROJECT_DIR, use_stage
+from chalicelib.settings import PROJECT_DIR, ports_file, use_stage
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60
@@ -35,6 +36,7 @@ def main() -> int:
             return 2
     local_dir = PROJECT_DIR / ".local"
     local_dir.mkdir(exist_ok=True)
+    ports = ports_file(os.environ)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -53,6 +55,7 @@ def main() -> int:
         children.append(_spawn([sys.executable, "-m", "chalicelib.local.api_server", HOST, str(api_port)]))
         _wait_for(f"http://{HOST}:{api_port}/health", stop, children)
         pump_thread = _start_pump(stop)
+        ports.write_text(json.dumps({"MOTO_PORT": moto_port, "PORT": api_port, "pid": os.getpid()}))
         print(f"Colony is up: API http://{HOST}:{api_port}", flush=True)
         print(f"API reference: http://{HOST}:{api_port}/docs (its OpenAPI: /openapi.json)", flush=True)
         print(f"Web app: http://{HOST}:{api_port}/app/", flush=True)
@@ -70,6 +73,7 @@ def main() -> int:
     finally:
         stop.set()
         _stop_all(children)
+        ports.unlink(missing_ok=True)
 
 
 class _Stopped(Exception):

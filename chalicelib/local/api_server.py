@@ -1,7 +1,8 @@
 """The API under `make run`: Chalice's local server, except that a path no route matches answers
 Colony's 404 (Chalice mimics API Gateway's 403 there, whose body repeats the caller's Authorization
 header, API key and all; in AWS, `infra/` sets the same 404 as a gateway response), and a method the
-server has no handler for (TRACE, CONNECT ...) Colony's 405, not the base server's HTML 501.
+server has no handler for (TRACE, CONNECT ...) Colony's 405, not the base server's HTML 501; and a burst
+of parallel connections is queued, not reset.
 
     python -m chalicelib.local.api_server HOST PORT
 """
@@ -71,6 +72,14 @@ class ColonyRequestHandler(local.ChaliceRequestHandler):
         self.wfile.write(body)
 
 
+class ColonyHTTPServer(local.ThreadedHTTPServer):
+    """A thread per request, with room for a burst of connections (the base's backlog of 5 resets the
+    sixth of thirty parallel sends, where API Gateway would serve them all)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
@@ -81,7 +90,9 @@ def main() -> None:
     app = config.chalice_app
     local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
     app.__class__ = local.CustomLocalChalice
-    local.LocalDevServer(app, config, host, port, handler_cls=ColonyRequestHandler).serve_forever()
+    local.LocalDevServer(
+        app, config, host, port, handler_cls=ColonyRequestHandler, server_cls=ColonyHTTPServer
+    ).serve_forever()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ a JSON template is read as JSON first (a tenth of the time; the same dict for in
 PyYAML and JSON differ on a few spellings such as `1e3`); an update expression is
 parsed once per distinct text (moto parses it twice a write, only reads the tree and copies it before
 validating); and its tree walker decides which nodes it processes once per node type, not once per
-node. Installed by the embedded stack, the tests and the benchmarks.
+node. And DynamoDB requests are served one at a time, as atomic as DynamoDB's.
+Installed by the embedded stack, the tests and the benchmarks.
 """
 
 from __future__ import annotations
@@ -52,7 +53,24 @@ def install() -> None:
     _install_partition_queries(Table)
     _install_json_templates()
     _install_update_expression_cache()
+    _install_one_request_at_a_time()
     _installed = True
+
+
+def _install_one_request_at_a_time() -> None:
+    """DynamoDB applies each request (a transaction with its rollback included) atomically; moto under
+    threads does not, and a failed transaction's rollback can put back a copy older than writes that
+    committed meanwhile. One DynamoDB request at a time keeps DynamoDB's guarantee."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action
 
 
 def _install_update_expression_cache() -> None:

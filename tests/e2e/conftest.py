@@ -70,6 +70,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "COLONY_OUTBOX": str(outbox),
         "COLONY_MAIL_DIR": str(mail / "eml"),
         "COLONY_EMAIL_OUTBOX": str(mail / "outbox-email.jsonl"),
+        "COLONY_PORTS_FILE": str(mail / "ports.json"),
     }
     for name in (
         "COLONY_PREFIX",

@@ -132,6 +132,25 @@ def test_credits_are_added_by_the_cli(stack, companies):
     assert topped["company"]["credits"] == 1250
 
 
+def test_thirty_parallel_sends_from_a_balance_of_ten_send_ten_and_leave_nothing(stack):
+    """The embedded DynamoDB keeps DynamoDB's atomicity: racing debits never take a balance below zero."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tight = stack.cli("company", "create", "--name", "Tight", "--credits", "10")
+    headers = auth(tight["api_key"])
+
+    def send(n: int) -> int:
+        body = {"message": f"Your code is {n:04d}", "destination": f"2782{n:07d}"}
+        return requests.post(f"{stack.api}/messages/send", headers=headers, json=body, timeout=90).status_code
+
+    assert send(99) == 201  # the first request of a fresh server warms it up
+    with ThreadPoolExecutor(30) as pool:
+        answers = sorted(pool.map(send, range(30)))
+    assert answers == [201] * 9 + [402] * 21
+    company = requests.get(f"{stack.api}/company", headers=headers, timeout=10).json()
+    assert company["credits"] == 0
+
+
 def test_uploads_notify_the_imports_queue(stack):
     endpoint = f"http://127.0.0.1:{stack.moto_port}"
     session = boto3.session.Session(

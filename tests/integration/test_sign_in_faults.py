@@ -6,6 +6,7 @@ import threading
 import unicodedata
 
 from chalicelib.domain.accounts import passwords, sessions
+from chalicelib.models.sessions import SignInFailures
 from tests.integration.test_sessions_api import GOOD, _invited, _sign_in, _token_of, _with_password
 
 # --- 1. A huge id in a bearer token is a 500 (no length bound, unlike every path id) -----------------
@@ -19,6 +20,39 @@ def test_a_token_with_a_huge_id_is_a_401_not_a_500(api, tenants):
 
 
 # --- 2. The lockout is checked before, and counted after, the slow password check ---------------------
+
+
+def test_two_first_wrong_guesses_at_once_are_two_401s_and_no_lock(api, tenants, monkeypatch):
+    acme, _ = tenants
+    _with_password(api, acme, "target@acme.example")
+    gate = threading.Barrier(2, timeout=2)
+    seen = threading.local()
+    real_update = SignInFailures.update
+
+    def update_together(self, *args, **kwargs):
+        seen.calls = getattr(seen, "calls", 0) + 1
+        if seen.calls == 2:  # both found no counter before either opens the window
+            with contextlib.suppress(threading.BrokenBarrierError):
+                gate.wait()
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(SignInFailures, "update", update_together)
+    outcomes = []
+
+    def guess(n):
+        try:
+            sessions.sign_in("target@acme.example", f"wrong guess {n}")
+        except Exception as error:
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["Unauthenticated", "Unauthenticated"]
+    assert SignInFailures.get("sign-in-failures#target@acme.example").failures == 2
+    assert _sign_in(api, "target@acme.example").status == 201
 
 
 def test_concurrent_wrong_passwords_get_no_more_than_five_guesses(api, tenants, monkeypatch):

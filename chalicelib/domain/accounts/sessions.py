@@ -112,6 +112,22 @@ def _take_attempt(key: str, now: int) -> int:
     """Count an attempt before its password is checked (a conditional counter, safe across Lambdas, so
     parallel guesses get no more than MAX_FAILURES between them); returns its number in the window, or
     raises the 429 when the address is locked or its attempts are used up."""
+    for _ in range(3):  # a first attempt racing another first attempt goes round again
+        counted = _count_attempt(key, now)
+        if counted is not None:
+            return counted
+        current = SignInFailures.get(_failures_key(key), consistent_read=True)
+        if current.locked_until > now:
+            raise _locked(current.locked_until - now)
+        if current.failures >= MAX_FAILURES and current.since > now - LOCK_SECONDS:
+            _lock(key, now)  # the attempts ran out before the last of them had failed
+            raise _locked(LOCK_SECONDS)
+    raise _locked(LOCK_SECONDS)
+
+
+def _count_attempt(key: str, now: int) -> int | None:
+    """The attempt's number in the current window (a new window when none is open), or None when the
+    address is locked, its attempts are used up, or another attempt changed the counter meanwhile."""
     item = SignInFailures(key=_failures_key(key))
     unlocked = SignInFailures.locked_until.does_not_exist() | (SignInFailures.locked_until <= now)
     in_window = SignInFailures.since > now - LOCK_SECONDS
@@ -133,11 +149,7 @@ def _take_attempt(key: str, now: int) -> int:
     except UpdateError as error:
         if not condition_failed(error):
             raise
-    current = SignInFailures.get(_failures_key(key), consistent_read=True)
-    if current.locked_until <= now:  # the attempts ran out before the last of them had failed
-        _lock(key, now)
-        raise _locked(LOCK_SECONDS)
-    raise _locked(current.locked_until - now)
+    return None
 
 
 def _failed(key: str, now: int, attempts: int) -> None:
