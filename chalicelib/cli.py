@@ -176,19 +176,12 @@ def _list_companies(args: argparse.Namespace) -> dict[str, Any]:
 
 def _list_users(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.api.users import render_user
-    from chalicelib.domain.accounts import companies, users
+    from chalicelib.domain.accounts import companies
     from chalicelib.domain.accounts.auth import Caller
-    from chalicelib.models.pagination import PageRequest
+    from chalicelib.models.users import User
 
-    caller = Caller.operator(args.company)
-    companies.get_company(caller)
-    found, cursor = [], None
-    while True:
-        page = users.list_users(caller, PageRequest(cursor=cursor, size=100))
-        found += page.items
-        if page.next is None:
-            return {"company": args.company, "users": [render_user(user) for user in found]}
-        cursor = page.next
+    companies.get_company(Caller.operator(args.company))
+    return {"company": args.company, "users": [render_user(user) for user in User.query(args.company)]}
 
 
 def _create_key(args: argparse.Namespace) -> dict[str, Any]:

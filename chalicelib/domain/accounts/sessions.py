@@ -116,7 +116,9 @@ def _take_attempt(key: str, now: int) -> int:
         counted = _count_attempt(key, now)
         if counted is not None:
             return counted
-        current = SignInFailures.get(_failures_key(key), consistent_read=True)
+        current = SignInFailures.get_or_none(_failures_key(key), consistent_read=True)
+        if current is None:  # a sign-in that succeeded meanwhile cleared the counter
+            continue
         if current.locked_until > now:
             raise _locked(current.locked_until - now)
         if current.failures >= MAX_FAILURES and current.since > now - LOCK_SECONDS:
