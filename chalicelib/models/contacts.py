@@ -5,7 +5,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute,
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
-from chalicelib.models.expressions import key
+from chalicelib.models.expressions import Update, key
 
 SAVED = "saved"
 
@@ -127,3 +127,29 @@ def name_contains(term: str) -> Any:
         either = Contact.first_name.contains(variant) | Contact.last_name.contains(variant)
         condition = either if condition is None else condition | either
     return condition
+
+
+def put_action(item: dict[str, Any], *, new: bool) -> dict[str, Any]:
+    """A contact's Put as a transaction item: a new contact only while its number is free on the list,
+    an update only while the contact is still there, so the list's count stays true."""
+    condition = "attribute_not_exists(#key)" if new else "attribute_exists(#key)"
+    put = {"TableName": Contact.Meta.table_name, "Item": item, "ConditionExpression": condition}
+    return {"Put": {**put, "ExpressionAttributeNames": {"#key": "msisdn"}}}
+
+
+def delete_action(contact_list: int, msisdn: str) -> dict[str, Any]:
+    """A contact's Delete as a transaction item, only while it is there."""
+    delete = {"TableName": Contact.Meta.table_name, "Key": contact_key(contact_list, msisdn)}
+    condition = {
+        "ConditionExpression": "attribute_exists(#key)",
+        "ExpressionAttributeNames": {"#key": "msisdn"},
+    }
+    return {"Delete": {**delete, **condition}}
+
+
+def count_action(company: int, list_id: int, change: int, now: str) -> dict[str, Any]:
+    """The list's `contact_count` moved by `change`, as a transaction item, only while the list exists."""
+    update = Update(ContactList.Meta.table_name, key(company=company, id=list_id))
+    return (
+        update.add("contact_count", change).set("date_updated", now).when("attribute_exists({id})").action()
+    )

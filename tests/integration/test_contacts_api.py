@@ -1,3 +1,6 @@
+import threading
+
+from chalicelib.domain.accounts.auth import Caller
 from chalicelib.models.contacts import Contact, ContactList
 from tests.factories import create_contact_list, create_contacts
 
@@ -243,3 +246,70 @@ def test_a_contact_reached_by_email_alone_keeps_a_way_to_reach_it(api, tenants):
     )
     assert moved.status == 409
     assert api.get(f"/contact-lists/{contact_list.id}", acme.member).body["contact_count"] == 2
+
+
+def _at_once(count: int, write) -> list[str]:
+    """`write` called from `count` threads released together; what each one ended in."""
+    start, outcomes = threading.Barrier(count), []
+
+    def one() -> None:
+        start.wait()
+        try:
+            write()
+            outcomes.append("done")
+        except Exception as error:
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+def test_racing_deletes_and_creates_keep_the_count_equal_to_the_contacts(aws, tenants, monkeypatch):
+    """Ten deletes of one contact at once count it out once; ten creates of one number count it in once."""
+    from chalicelib.domain.contacts import contacts
+
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    (contact,) = create_contacts(acme.id, contact_list.id, "27815854565")
+    caller = Caller.operator(acme.id)
+    real_get, all_read = contacts.get_contact, threading.Barrier(10)
+
+    def read_then_wait(*args):
+        """Every delete has found the contact before any deletes it."""
+        found = real_get(*args)
+        all_read.wait()
+        return found
+
+    monkeypatch.setattr(contacts, "get_contact", read_then_wait)
+    deleted = _at_once(10, lambda: contacts.delete_contact(caller, contact_list.id, contact.id))
+    assert deleted == ["NotFound"] * 9 + ["done"]
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 0
+    created = []
+    _at_once(
+        10,
+        lambda: created.extend(contacts.save_contacts(caller, contact_list.id, [{"msisdn": "0821234567"}])),
+    )
+    assert sorted(r.status for r in created) == ["created"] + ["updated"] * 9
+    assert Contact.count(contact_list.id) == 1
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 1
+
+
+def test_a_contact_deleted_while_it_is_patched_stays_deleted(api, tenants, monkeypatch):
+    """An update that lost the race with a delete is a 404 and brings nothing back uncounted."""
+    from chalicelib.domain.contacts import contacts
+
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    (contact,) = create_contacts(acme.id, contact_list.id, "27815854565")
+    stale = contacts.get_contact(Caller.operator(acme.id), contact_list.id, contact.id)
+    contacts.delete_contact(Caller.operator(acme.id), contact_list.id, contact.id)
+    monkeypatch.setattr(contacts, "get_contact", lambda caller, list_id, contact_id: stale)
+    for change in ({"first_name": "Late"}, {"msisdn": "0821234567"}):
+        answer = api.patch(f"{contacts_path(contact_list.id)}/{contact.id}", acme.member, change)
+        assert answer.status == 404, answer.body
+    assert Contact.count(contact_list.id) == 0
+    assert ContactList.get(acme.id, contact_list.id).contact_count == 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
@@ -16,14 +17,25 @@ from chalicelib.domain.imports.csvfiles import field_name
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.destinations import number_in, person_key
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
-from chalicelib.models import batch
-from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models import batch, dynamodb
+from chalicelib.models.base import (
+    CONFLICT_RETRIES,
+    StillConflicting,
+    back_off,
+    condition_failed,
+    failed_conditions,
+    transact_write,
+    transaction,
+)
 from chalicelib.models.contacts import (
     Contact,
     ContactList,
     contact_item,
     contact_key,
+    count_action,
+    delete_action,
     name_contains,
+    put_action,
     stored_datetime,
 )
 from chalicelib.models.counters import allocate_ids
@@ -31,6 +43,7 @@ from chalicelib.models.pagination import Page, PageRequest, paginate, paginate_f
 
 MAX_BATCH = 1000
 MAX_NAME, MAX_FIELD_VALUE, MAX_FIELDS = 100, 1000, 100
+TRANSACTION_CONTACTS, TRANSACTION_BYTES = 99, 3_000_000
 
 
 @dataclass
@@ -41,6 +54,9 @@ class ContactInput:
     msisdn: str
     values: dict[str, Any]
     fields: dict[str, str | None] = field(default_factory=dict)
+
+
+Numbered = tuple[int, "ContactInput", int]
 
 
 @dataclass
@@ -168,21 +184,60 @@ def save_contacts(
 def _write(
     caller: Caller, contact_list: ContactList, accepted: list[tuple[int, ContactInput]]
 ) -> list[ItemResult]:
-    table = Contact.Meta.table_name
-    keys = [contact_key(contact_list.id, c.msisdn) for _, c in accepted]
-    found = (Contact.from_raw_data(item) for item in batch.get_items(table, keys))
-    existing = {contact.msisdn: contact for contact in found}
-    new_ids = iter(allocate_ids("contact", len(accepted)) if accepted else ())
-    now = stored_datetime(clock.now())
-    items, results = [], []
-    for index, checked in accepted:
-        old = existing.get(checked.msisdn)
-        item = _item(caller, contact_list, checked, old, next(new_ids), now)
-        items.append(item)
-        results.append(ItemResult(index, "updated" if old else "created", Contact.from_raw_data(item)))
-    batch.write_items(table, items)
-    contact_lists.add_to_count(contact_list, sum(r.status == "created" for r in results))
+    """Write the contacts in transactions that each carry the list's count change with the contacts."""
+    ids = iter(allocate_ids("contact", len(accepted)) if accepted else ())
+    numbered = [(index, checked, next(ids)) for index, checked in accepted]
+    results: list[ItemResult] = []
+    for group in _groups(numbered):
+        results += _write_group(caller, contact_list, group)
     return results
+
+
+def _groups(numbered: list[Numbered]) -> list[list[Numbered]]:
+    """Transactions' worth of contacts: 99 at most (the 100th item is the count), under 3 MB in all."""
+    groups: list[list[Numbered]] = [[]]
+    size = 0
+    for entry in numbered:
+        weight = len(json.dumps(entry[1].values)) + len(json.dumps(entry[1].fields)) + 200
+        if len(groups[-1]) == TRANSACTION_CONTACTS or size + weight > TRANSACTION_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(entry)
+        size += weight
+    return [group for group in groups if group]
+
+
+def _write_group(caller: Caller, contact_list: ContactList, group: list[Numbered]) -> list[ItemResult]:
+    """One transaction of contacts and their count; when another write created or deleted one of them
+    meanwhile, its condition fails and the group is read and written again."""
+    table = Contact.Meta.table_name
+    for attempt in range(CONFLICT_RETRIES):
+        keys = [contact_key(contact_list.id, checked.msisdn) for _, checked, _ in group]
+        existing = {c.msisdn: c for c in map(Contact.from_raw_data, batch.get_items(table, keys))}
+        now = stored_datetime(clock.now())
+        actions, results = [], []
+        for index, checked, new_id in group:
+            old = existing.get(checked.msisdn)
+            item = _item(caller, contact_list, checked, old, new_id, now)
+            actions.append(put_action(item, new=old is None))
+            results.append(ItemResult(index, "updated" if old else "created", Contact.from_raw_data(item)))
+        created = sum(r.status == "created" for r in results)
+        if created:
+            actions.append(count_action(caller.company, contact_list.id, created, now))
+        try:
+            transact_write(actions)
+            return results
+        except dynamodb.TransactionCancelled as error:
+            if len(group) in error.failed:
+                raise NotFound(f"There is no contact list {contact_list.id}.") from error
+            if not error.failed:
+                raise
+            back_off(attempt)
+        except StillConflicting:
+            break
+    raise Conflict(
+        "Other writes kept changing these contacts at the same moment; send them again.", code="concurrent_change"
+    )
 
 
 def _item(
@@ -232,15 +287,25 @@ def update_contact(
     created = stored_datetime(current.date_created)
     item = _item(caller, contact_list, checked, base, current.id, stored_datetime(clock.now()), created)
     updated = Contact.from_raw_data(item)
+    gone = NotFound(f"There is no contact {contact_id} in list {list_id}.")
     if checked.msisdn == current.msisdn:
-        updated.save()
+        try:
+            updated.save(condition=Contact.msisdn.exists())
+        except PutError as error:
+            if condition_failed(error):
+                raise gone from error
+            raise
         return updated
     try:
         with transaction() as write:
             write.save(updated, condition=Contact.msisdn.does_not_exist())
-            write.delete(current)
+            write.delete(current, condition=Contact.msisdn.exists())
     except TransactWriteError as error:
-        if condition_failed(error):
+        # PynamoDB sends a transaction's deletes before its puts.
+        deleted, taken = [*failed_conditions(error), False, False][:2]
+        if deleted:
+            raise gone from error
+        if taken:
             raise Conflict(
                 f"The list already has a contact keyed {checked.msisdn} (its number, or its address).",
                 code="duplicate_number",
@@ -252,5 +317,15 @@ def update_contact(
 def delete_contact(caller: Caller, list_id: int, contact_id: int) -> None:
     contact_list = contact_lists.get_writable_list(caller, list_id)
     current = get_contact(caller, list_id, contact_id)
-    current.delete()
-    contact_lists.add_to_count(contact_list, -1)
+    now = stored_datetime(clock.now())
+    try:
+        transact_write(
+            [
+                delete_action(contact_list.id, current.msisdn),
+                count_action(caller.company, contact_list.id, -1, now),
+            ]
+        )
+    except dynamodb.TransactionCancelled as error:
+        if not error.failed:
+            raise
+        raise NotFound(f"There is no contact {contact_id} in list {list_id}.") from error
