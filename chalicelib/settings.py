@@ -54,6 +54,7 @@ _DEFAULT_EMAIL_PROVIDERS = {"local": "outbox", "test": "fake", "dev": "ses", "pr
 # The send worker's reserved concurrency in infra/: workers share a sender's rate between them.
 SEND_CONCURRENCY = 4
 LOCAL_CREDENTIALS = ("local", "local")
+LOCAL_CURSOR_KEY = "colony-local-cursor-key"
 
 
 class SettingsError(Exception):
@@ -76,6 +77,7 @@ class Settings:
     email_outbox_path: str
     public_url: str  # where the public routes (an email's unsubscribe link) are reached
     system_email: str  # the address invites and password resets are sent from ("" sends none)
+    cursor_key: str  # signs list cursors (COLONY_CURSOR_KEY; a fixed one on this machine's stages)
 
     @property
     def is_local(self) -> bool:
@@ -142,6 +144,7 @@ def get_settings() -> Settings:
         or str(PROJECT_DIR / ".local" / "outbox-email.jsonl"),
         public_url=_public_url(env, stage),
         system_email=env.get("COLONY_SYSTEM_EMAIL", "colony@localhost" if stage in ("local", "test") else ""),
+        cursor_key=env.get("COLONY_CURSOR_KEY") or (LOCAL_CURSOR_KEY if stage in ("local", "test") else ""),
     )
 
 

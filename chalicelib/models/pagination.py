@@ -1,9 +1,12 @@
-"""The one pagination helper: a DynamoDB query page and an opaque cursor bound to its partition."""
+"""The one pagination helper: a DynamoDB query page and an opaque cursor bound to its partition and
+signed (an HMAC under the settings' cursor key), so a forged or altered cursor never reaches storage."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -13,11 +16,13 @@ from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 from chalicelib.domain.errors import invalid_field
+from chalicelib.settings import SettingsError, get_settings
 
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+MAC_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ def paginate(
     With a range key condition, `range_bounds` (low, high) keeps a cursor inside it (DynamoDB refuses
     a start key outside the condition)."""
     names = _key_names(source)
-    start = _decode(request.cursor, names, hash_key)
+    start = _decode(request.cursor, source, names, hash_key)
     if start is not None and range_bounds is not None:
         value = _value(start[names[-1]])
         if not range_bounds[0] <= value <= range_bounds[1]:
@@ -62,7 +67,7 @@ def paginate_filtered(
     to find them, so a rare match never reads a whole partition in one request: such a page may hold
     fewer items than asked (even none) and still have a `next`."""
     names = _key_names(source)
-    start = _decode(request.cursor, names, hash_key)
+    start = _decode(request.cursor, source, names, hash_key)
     query = source.query(
         hash_key,
         filter_condition=condition,
@@ -104,34 +109,62 @@ def _encode(item: Model, names: tuple[str, ...]) -> str:
 
 
 def _encode_key(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    payload = _b64(json.dumps(key, separators=(",", ":")).encode())
+    return f"{payload}.{_b64(_mac(payload))}"
 
 
-def _decode(cursor: str | None, names: tuple[str, ...], hash_key: Any) -> dict[str, Any] | None:
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(payload: str) -> bytes:
+    secret = get_settings().cursor_key
+    if not secret:
+        raise SettingsError("COLONY_CURSOR_KEY is not set: cursors cannot be signed")
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def _decode(
+    cursor: str | None, source: type[Model] | Index, names: tuple[str, ...], hash_key: Any
+) -> dict[str, Any] | None:
     """The start key a cursor names, if it is one this query produced; anything else is a 400."""
     if not cursor:
         return None
+    payload, _, mac = cursor.partition(".")
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        signed = hmac.compare_digest(_unb64(mac), _mac(payload))
+        key = json.loads(_unb64(payload)) if signed else None
     except (ValueError, binascii.Error, UnicodeDecodeError):
         key = None
-    if not _is_key(key, names) or _value(key[names[0]]) != str(hash_key):
+    if not _is_key(key, _key_kinds(source, names)) or _value(key[names[0]]) != str(hash_key):
         raise invalid_field("cursor", "is not a cursor from this list")
     return key
 
 
-def _is_key(key: Any, names: tuple[str, ...]) -> bool:
-    return isinstance(key, dict) and set(key) == set(names) and all(map(_is_attribute, key.values()))
+def _key_kinds(source: type[Model] | Index, names: tuple[str, ...]) -> dict[str, str]:
+    """Each key attribute's DynamoDB type ("S" or "N")."""
+    model = source._model if isinstance(source, Index) else source
+    return {name: model.get_attributes()[name].attr_type for name in names}
 
 
-def _is_attribute(attribute: Any) -> bool:
-    """A key attribute in DynamoDB's JSON form: {"S": text} or {"N": digits}."""
-    if not isinstance(attribute, dict) or len(attribute) != 1:
+def _is_key(key: Any, kinds: dict[str, str]) -> bool:
+    if not isinstance(key, dict) or set(key) != set(kinds):
         return False
-    ((kind, value),) = attribute.items()
+    return all(_is_attribute(key[name], kind) for name, kind in kinds.items())
+
+
+def _is_attribute(attribute: Any, kind: str) -> bool:
+    """A key attribute of type `kind` in DynamoDB's JSON form: {"S": text} or {"N": digits}."""
+    if not isinstance(attribute, dict) or list(attribute) != [kind]:
+        return False
+    value = attribute[kind]
     if not isinstance(value, str):
         return False
-    return kind == "S" or (kind == "N" and re.fullmatch(r"-?[0-9]{1,38}", value) is not None)
+    return kind == "S" or re.fullmatch(r"-?[0-9]{1,38}", value) is not None
 
 
 def _value(attribute: dict[str, Any]) -> Any:

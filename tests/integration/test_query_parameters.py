@@ -91,3 +91,44 @@ def test_a_query_parameter_given_twice_is_a_400_not_one_of_them(api, tenants):
     acme, _ = tenants
     answer = api.get("/messages?campaign_pk=1&campaign_pk=2", acme.member)
     assert answer.status == 400 and list(answer.body["error"]["fields"]) == ["campaign_pk"]
+
+
+def _cursor(payload: dict, key: str = "colony-local-cursor-key") -> str:
+    """A cursor as Colony signs it, of any payload, under `key`."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    body = b64(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{body}.{b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest()[:16])}"
+
+
+def test_a_forged_or_altered_cursor_is_400_and_never_reaches_the_storage(api, tenants):
+    """A hand-made key of the wrong type (`company` as text) once reached DynamoDB and came back a 500."""
+    acme, _ = tenants
+    contact_list = create_contact_list(acme.id)
+    for _ in range(3):
+        create_deployment(acme, [contact_list.id])
+    forged_key = {"company": {"S": str(acme.id)}, "id": {"N": "1"}}
+    hand_made = _cursor(forged_key).split(".")[0]
+    answer = api.get(f"/deployments?cursor={hand_made}", acme.member)
+    assert answer.status == 400, answer.body
+    real = api.get("/deployments?page_size=1", acme.member).body["next"]
+    assert api.get(f"/deployments?page_size=1&cursor={real}", acme.member).status == 200
+    payload, mac = real.split(".")
+    for cursor in (
+        _cursor(forged_key, key="guessed"),
+        f"{payload}.{mac[:-2]}AA",
+        f"{payload[:-2]}AA.{mac}",
+        f"{payload}.",
+    ):
+        answer = api.get(f"/deployments?cursor={cursor}", acme.member)
+        assert answer.status == 400, (cursor, answer.body)
+        assert answer.body["error"]["fields"] == {"cursor": ["is not a cursor from this list"]}
+    # Signed with the right key, a key of the wrong type is still refused by its shape, never stored.
+    shaped = api.get(f"/deployments?cursor={_cursor(forged_key)}", acme.member)
+    assert shaped.status == 400, shaped.body

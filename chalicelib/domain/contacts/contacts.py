@@ -236,7 +236,8 @@ def _write_group(caller: Caller, contact_list: ContactList, group: list[Numbered
         except StillConflicting:
             break
     raise Conflict(
-        "Other writes kept changing these contacts at the same moment; send them again.", code="concurrent_change"
+        "Other writes kept changing these contacts at the same moment; send them again.",
+        code="concurrent_change",
     )
 
 
