@@ -109,6 +109,7 @@ class Deployment(BaseModel):
     delivered_count = NumberAttribute(default=0)  # of those sent, those a receipt says were delivered
     unknown_count = NumberAttribute(default=0)  # of those failed, those a crash left unknown
     credits_used = NumberAttribute(default=0)
+    recounts = NumberAttribute(null=True)  # how often late statuses made a settled deployment recount
     last_progress = NumberAttribute(null=True)
     last_recovery = NumberAttribute(null=True)
     date_sent = UTCDateTimeAttribute(null=True)

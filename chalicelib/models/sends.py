@@ -85,6 +85,15 @@ def give_back(table: str, item_key: dict[str, Any]) -> dict[str, Any]:
     return move(table, item_key, Delivery.QUEUED, expect=Delivery.SENDING).action()
 
 
+def unsent_over_unknown(table: str, item_key: dict[str, Any], error: str) -> dict[str, Any]:
+    """unknown → failed, costing nothing: a claim a settlement took for `unknown` that its sender gave
+    back unsent (no receipt and no send time say otherwise)."""
+    update = move(table, item_key, Delivery.FAILED, expect=Delivery.UNKNOWN)
+    update.set("error", error[:TEXT_LENGTH]).remove("segments")
+    condition = "{status} = :expect AND attribute_not_exists({receipt}) AND attribute_not_exists({date_sent})"
+    return update.when(condition, expect=Delivery.UNKNOWN).action()
+
+
 def outcome(
     table: str,
     item_key: dict[str, Any],

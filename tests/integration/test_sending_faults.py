@@ -304,10 +304,14 @@ def test_a_pause_or_cancel_stops_the_next_sms_a_second_later_at_any_pace(
         run_send_worker(captured.take(queue_messages.SendChunk), context=LambdaContext(lambda: 900_000))
         assert statuses(deployment_id) == {"sent": 30} and sent_once(gateway)
     else:
-        # the claims the cancel found held are settled `unknown` (charged, never sent again)
-        assert statuses(deployment_id) == {"sent": 4, "unknown": 21, "failed": 5}
-        assert (settled.status, settled.total_credits) == (6, 25)
-        assert Company.get(tenant.id).credits == 5000 - 25
+        # the cancel settled the held claims `unknown`; the sender gave them back unsent: they failed, free
+        assert statuses(deployment_id) == {"sent": 4, "failed": 26}
+        assert (settled.status, settled.total_credits, settled.credits_used) == (6, 4, 4)
+        assert (settled.sent_count, settled.failed_count, settled.unknown_count) == (4, 26, 0)
+        assert Company.get(tenant.id).credits == 5000 - 4
+        from chalicelib.domain.deployments import final_counts
+
+        assert final_counts.differences(settled) == []
 
 
 def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, gateway, at_time, captured):
@@ -327,6 +331,8 @@ def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, g
     assert Company.get(acme.id).credits == 1000 - settled.total_credits
     # the group in flight was settled `unknown` (unsent) first: its statuses moved the counts, once
     assert statuses(deployment_id) == {"sent": 25, "failed": 5}
+    assert (settled.sent_count, settled.failed_count, settled.unknown_count) == (25, 5, 0)
+    assert settled.total_credits == 25 and Company.get(acme.id).credits == 1000 - 25
     assert verify.verify(acme.id) == []
 
 

@@ -228,6 +228,24 @@ def test_verify_reports_a_row_that_disagrees(api, tenants, pump, gateway, at_tim
     assert report["ok"] is False and any(f"d{deployment_id} 1#" in line for line in report["differences"])
 
 
+@pytest.mark.parametrize(
+    ("counter", "wrong"),
+    [("sent_count", 0), ("failed_count", 5), ("blocked_count", 1), ("total_credits", 7), ("credits_used", 4)],
+)
+def test_verify_reports_a_deployment_whose_counters_disagree_with_its_recipients(
+    api, tenants, pump, gateway, at_time, counter, wrong
+):
+    from chalicelib.models.deployments import Deployment
+
+    acme, _ = tenants
+    deployment_id = approve(api, acme, NUMBERS[:5])
+    pump.drain()
+    assert verify(acme.id) == []
+    Deployment(company=acme.id, id=deployment_id).update(actions=[getattr(Deployment, counter).set(wrong)])
+    (difference,) = verify(acme.id)
+    assert difference.startswith(f"deployment {deployment_id}: {counter} is {wrong} but its recipients")
+
+
 def test_stats_routes_are_scoped_to_the_company_and_check_their_input(api, tenants, pump, gateway, at_time):
     acme, bravo = tenants
     deployment_id = approve(api, acme, NUMBERS[:5])

@@ -4,6 +4,7 @@ become `unknown`, what was not used goes back to the company; chunks given up fa
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +14,14 @@ from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.contacts.audience import text_for
 from chalicelib.domain.credits import refund
+from chalicelib.domain.deployments.final_counts import Totals
 from chalicelib.domain.deployments.quotes import email_price
 from chalicelib.domain.deployments.store import unchanged_meanwhile
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.destinations import unreachable_reason
-from chalicelib.domain.rules.lifecycle import CHARGED, FAILED, PAUSED, SENDING, SENT, Delivery
+from chalicelib.domain.rules.lifecycle import FAILED, PAUSED, SENDING, SENT, Delivery
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, compile_template
 from chalicelib.domain.stats import periods
@@ -223,7 +225,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         return
     template = compile_template(deployment.message or "")
     email_credits = email_price(deployment)
-    totals = {Delivery.SENT: 0, Delivery.FAILED: 0, Delivery.OPTED_OUT: 0, Delivery.UNKNOWN: 0, "used": 0}
+    totals = Totals()
     tz = Company.get(deployment.company).timezone
     unquoted = 0
     for recipient in Recipient.query(deployment.id, consistent_read=True):
@@ -237,17 +239,14 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
             tz,
             deployment.gsm_substitute,
         )
-        status = recipient.status if recipient.status in totals else Delivery.SENT
-        totals[status] += 1
-        if recipient.status in CHARGED or recipient.receipt:
-            totals["used"] += recipient.segments or 0
-    used = min(totals["used"], deployment.reserved or 0)
-    anomaly = _anomaly(unquoted, totals["used"], deployment.reserved or 0)
+        totals.add(recipient)
+    used = min(totals.used, deployment.reserved or 0)
+    anomaly = _anomaly(unquoted, totals.used, deployment.reserved or 0)
     if anomaly:
         logger.error("a deployment settled with an anomaly", deployment=deployment.id, anomaly=anomaly)
     returned = (deployment.reserved or 0) - used
     if final is None:
-        nothing_sent = totals[Delivery.SENT] == 0 and totals[Delivery.FAILED] + totals[Delivery.UNKNOWN] > 0
+        nothing_sent = totals.sent == 0 and totals.failed > 0
         final = FAILED if deployment.error or nothing_sent else SENT
     lifecycle.move(lifecycle.SETTLED_BY[final], deployment.status)
     with unchanged_meanwhile(), transaction() as write:
@@ -258,10 +257,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
                 Deployment.total_credits.set(used),
                 Deployment.reserved.set(0),
                 Deployment.credits_used.set(used),
-                Deployment.sent_count.set(totals[Delivery.SENT]),
-                Deployment.failed_count.set(totals[Delivery.FAILED] + totals[Delivery.UNKNOWN]),
-                Deployment.unknown_count.set(totals[Delivery.UNKNOWN]),
-                Deployment.blocked_count.set(totals[Delivery.OPTED_OUT]),
+                *(getattr(Deployment, name).set(n) for name, n in totals.counters().items()),
                 Deployment.launch_queue.remove(),
                 Deployment.launch_at.remove(),
                 Deployment.date_finished.set(clock.now()),
@@ -278,7 +274,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         status=lifecycle.NAMES[final],
         used=used,
         refunded=returned,
-        **{k: v for k, v in totals.items() if k != "used"},
+        **{k: v for k, v in asdict(totals).items() if k != "used"},
     )
 
 

@@ -18,7 +18,7 @@ from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
-from chalicelib.domain.deployments import launch
+from chalicelib.domain.deployments import final_counts, launch
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
@@ -189,12 +189,10 @@ class Sender:
         def release(unsent: set[str]) -> None:
             for recipient in group:
                 if recipient["msisdn"] in unsent:
-                    self.pending.updates.append(
-                        sends.give_back(
-                            Recipient.Meta.table_name,
-                            recipient_key(chunk.deployment, recipient["msisdn"]),
-                        )
-                    )
+                    item = recipient_key(chunk.deployment, recipient["msisdn"])
+                    given_back = sends.give_back(Recipient.Meta.table_name, item)
+                    self.pending.updates.append(given_back)
+                    self.pending.given_back.add(sends.item_name(given_back))
 
         return release
 
@@ -393,6 +391,9 @@ class Sender:
                 return claims, stopped
             try:
                 dynamodb.transact(actions)
+                if level == writes.NONE and pending.updates:
+                    for company, deployment in pending.rounds:  # its late statuses moved its counts
+                        final_counts.recount(company, deployment)
                 return claims, stopped
             except dynamodb.TransactionCancelled as cancelled:
                 failed = cancelled.failed

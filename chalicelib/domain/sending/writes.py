@@ -53,6 +53,7 @@ class Pending:
     refunds: dict[int, int] = field(default_factory=dict)
     tally: tally.Tally = field(default_factory=tally.Tally)
     counted: dict[str, Counted] = field(default_factory=dict)  # by item name
+    given_back: set[str] = field(default_factory=set)  # item names of the claims released unsent
 
 
 def forget_old_rounds(pending: Pending) -> None:
@@ -81,6 +82,7 @@ def merge(first: Pending, then: Pending) -> Pending:
     merged.tally.merge(first.tally)
     merged.tally.merge(then.tally)
     merged.counted = {**first.counted, **then.counted}
+    merged.given_back = first.given_back | then.given_back
     for key, counts in [*first.counts.items(), *then.counts.items()]:
         into = merged.counts.setdefault(key, {})
         for name, n in counts.items():
@@ -102,19 +104,29 @@ def outcome(table: str, key: dict[str, Any], result: Result) -> dict[str, Any]:
 def settle_late(pending: Pending, failed: list[int]) -> None:
     """Statuses whose condition failed: the claim was settled without us. One a settlement marked
     `unknown` (the deployment finished, or the claim looked lost) gets its real outcome, its count
-    moving from unsent; anything else is dropped with its count (a give-back of a settled claim)."""
+    moving from unsent; a claim given back unsent that a settlement marked `unknown` fails, costing
+    nothing; anything else is dropped with its count (a give-back of a claim settled otherwise)."""
     for index in reversed(failed):
-        name = sends.item_name(pending.updates[index])
+        update = pending.updates[index]
+        name = sends.item_name(update)
         counted = pending.counted.pop(name, None)
-        status = sends.status_now(pending.updates[index])
+        status = sends.status_now(update)
         if counted is not None and status == Delivery.UNKNOWN and not counted.late:
-            sends.outcome_over_unknown(pending.updates[index])
+            sends.outcome_over_unknown(update)
             counted.add_to(pending.tally, tally.unsent_beside(counted.col), -1)
             pending.counted[name] = counted._replace(late=True)
             if counted.deployment is not None:  # its settlement counted it processed (and failed) already
-                counts = pending.counts.setdefault((counted.company, counted.deployment), {})
-                counts["processed"] = counts.get("processed", 0) - 1
-                counts["failed_count"] = counts.get("failed_count", 0) - 1
+                _count(pending, counted.company, counted.deployment, processed=-1, failed_count=-1)
+                _count(pending, counted.company, counted.deployment, unknown_count=-1)
+            continue
+        if name in pending.given_back and status == Delivery.UNKNOWN:
+            pending.given_back.discard(name)
+            table, key = update["Update"]["TableName"], update["Update"]["Key"]
+            reason = "not sent: the deployment stopped before reaching this recipient"
+            pending.updates[index] = sends.unsent_over_unknown(table, key, reason)
+            if "deployment" in key:  # still counted failed (as unknown was), no longer unknown
+                company = _company_of(pending, int(key["deployment"]["N"]))
+                _count(pending, company, int(key["deployment"]["N"]), unknown_count=-1)
             continue
         del pending.updates[index]
         if counted is not None:
@@ -122,6 +134,17 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
             if counted.late:
                 counted.add_to(pending.tally, tally.unsent_beside(counted.col), 1)
         logger.warning("a status settled elsewhere was dropped", item=name, status=status)
+
+
+def _count(pending: Pending, company: int, deployment: int, **changes: int) -> None:
+    counts = pending.counts.setdefault((company, deployment), {})
+    for name, n in changes.items():
+        counts[name] = counts.get(name, 0) + n
+
+
+def _company_of(pending: Pending, deployment: int) -> int:
+    """The company of a deployment this flush writes for."""
+    return next(company for company, d in pending.rounds if d == deployment)
 
 
 def deployment_updates(pending: Pending, require_sending: bool, level: str) -> list[dict[str, Any]]:

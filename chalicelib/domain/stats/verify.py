@@ -1,5 +1,5 @@
 """Checking the stats: every hour, day, month and year row recomputed from the per-recipient and
-per-message records."""
+per-message records, and every final deployment's counters and credits from its recipients."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 
+from chalicelib.domain.deployments import final_counts
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.domain.stats.periods import enclosing, from_epoch, hour_of
 from chalicelib.domain.stats.rollup import LEASE_SECONDS, period_of, roll_up_alone
@@ -85,8 +86,11 @@ def verify(company_id: int) -> list[str]:
     _roll_up_pending()
     tz = Company.get(company_id).timezone
     records: list[tuple] = []
-    for deployment in Deployment.query(company_id):
-        for recipient in Recipient.query(deployment.id, consistent_read=True):
+    counters: list[str] = []
+    for deployment in Deployment.query(company_id, consistent_read=True):
+        recipients = list(Recipient.query(deployment.id, consistent_read=True))
+        counters += final_counts.differences(deployment, recipients)
+        for recipient in recipients:
             if recipient.claimed_at is not None:
                 moment = from_epoch(recipient.claimed_at)
             else:  # opted out at approval: counted when the deployment first went out
@@ -96,4 +100,4 @@ def verify(company_id: int) -> list[str]:
         moment = from_epoch(message.claimed_at) if message.claimed_at is not None else None
         records.append((None, message.status, moment, message.channel, message.campaign))
     campaigns = [campaign_scope(c.id) for c in Campaign.query(company_id)]  # rows no record names, too
-    return differences(expected_hours(records, company_id, tz), tz, campaigns)
+    return counters + differences(expected_hours(records, company_id, tz), tz, campaigns)
