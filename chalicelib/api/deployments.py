@@ -217,7 +217,8 @@ def create_deployment(call: Call) -> DeploymentBody:
         {
             "title": "The deployment's title (the file's name unless given).",
             "message": "A template over the file's columns, where the file has no `message` column.",
-        }
+        },
+        kind="deployment",
     ),
 )
 def import_deployment(call: Call) -> DeploymentImportBody:

@@ -7,7 +7,9 @@ from chalicelib.api.http import Call, endpoint, object_id
 from chalicelib.api.schema import Field, Schema, Upload
 from chalicelib.api.shapes import Timestamp
 from chalicelib.domain.clock import iso
-from chalicelib.domain.errors import invalid_field
+from chalicelib.domain.contacts.optouts import MAX_REASON
+from chalicelib.domain.deployments.drafts import MAX_MESSAGE
+from chalicelib.domain.errors import TooLarge, invalid_field
 from chalicelib.domain.imports import jobs
 from chalicelib.models.imports import Import
 
@@ -18,10 +20,40 @@ MULTIPART = ("multipart/form-data", "application/json")
 _FORM_OVERHEAD = 64 * 1024
 UPLOAD = Schema(
     fields={
-        "kind": Field(str, required=True, choices=jobs.UPLOAD_KINDS),
+        "kind": Field(
+            str,
+            required=True,
+            choices=jobs.UPLOAD_KINDS,
+            description="What the file becomes: contacts (POST /contact-lists/import), a deployment "
+            "(POST /deployments/import) or opt-outs (POST /optouts/import).",
+        ),
         "filename": Field(str, required=True, max_length=200),
-        "contact_list": Field(int, nullable=True),
-        "title": Field(str, nullable=True, max_length=200),
+        "contact_list": Field(
+            int, nullable=True, description="contacts: the list to add to (a new list unless given)."
+        ),
+        "title": Field(
+            str,
+            nullable=True,
+            max_length=200,
+            description="contacts, deployment: the new list's or draft's title (the file's name "
+            "unless given).",
+        ),
+        "message": Field(
+            str,
+            nullable=True,
+            max_length=MAX_MESSAGE,
+            description="deployment: a template over the file's columns, where the file has no "
+            "`message` column.",
+        ),
+        "sender": Field(
+            str, nullable=True, max_length=20, description="optouts: scope every opt-out to this sender id."
+        ),
+        "reason": Field(
+            str,
+            nullable=True,
+            max_length=MAX_REASON,
+            description="optouts: the reason recorded where a row gives none.",
+        ),
     }
 )
 
@@ -82,7 +114,10 @@ def posted_file(call: Call) -> tuple[jobs.Upload, dict]:
     other is a 400 naming it)."""
     declared = call.operation.body if call.operation is not None else None
     assert isinstance(declared, Upload), "the route declares no upload"
-    form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD, allowed=("file", *declared.fields))
+    try:
+        form = call.form(jobs.MAX_DIRECT_BYTES + _FORM_OVERHEAD, allowed=("file", *declared.fields))
+    except TooLarge:
+        raise jobs.too_large(declared.kind) from None
     part = form.get("file")
     if part is None or part.filename is None:
         raise invalid_field("file", "is required: send the CSV as the form field `file`")
@@ -95,7 +130,7 @@ def posted_file(call: Call) -> tuple[jobs.Upload, dict]:
     methods=("POST",),
     status=202,
     content_types=MULTIPART,
-    body=Upload({"title": "The new list's title (the file's name unless given)."}),
+    body=Upload({"title": "The new list's title (the file's name unless given)."}, kind="contacts"),
 )
 def import_new_list(call: Call) -> ImportBody:
     upload, form = posted_file(call)
@@ -109,7 +144,7 @@ def import_new_list(call: Call) -> ImportBody:
     methods=("POST",),
     status=202,
     content_types=MULTIPART,
-    body=Upload({}),
+    body=Upload({}, kind="contacts"),
 )
 def import_into_list(call: Call, list_id: str) -> ImportBody:
     upload, _ = posted_file(call)
@@ -120,11 +155,11 @@ def import_into_list(call: Call, list_id: str) -> ImportBody:
 
 @endpoint(bp, "/uploads", methods=("POST",), status=201, body=UPLOAD)
 def create_upload(call: Call) -> UploadBody:
-    """An upload URL for a file of any size (an S3 form); the upload itself starts the import."""
+    """An upload URL for a file of any size (an S3 form) to import as contacts, a deployment's
+    recipients (the draft is made now: `import.deployment`) or opt-outs; the upload starts the import."""
     body = call.body()
-    presigned = jobs.presign_upload(
-        call.caller, body["kind"], body["filename"], body.get("contact_list"), body.get("title")
-    )
+    kind, filename = body.pop("kind"), body.pop("filename")
+    presigned = jobs.presign_upload(call.caller, kind, filename, body)
     return {"url": presigned.url, "fields": presigned.fields, "import": render_import(presigned.job)}
 
 

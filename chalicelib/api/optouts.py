@@ -136,7 +136,8 @@ def overwrite_optout(call: Call, optout_id: str) -> OptOutBody:
         {
             "sender": "Scope every opt-out of the file to this sender id.",
             "reason": "The reason recorded where a row gives none.",
-        }
+        },
+        kind="optouts",
     ),
 )
 def import_optouts(call: Call) -> ImportBody:

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from chalicelib.api.http import FORM, JSON, MULTIPART
 from chalicelib.api.operations import Operation
 from chalicelib.api.schema import Field, Many, Schema, Upload
+from chalicelib.domain.imports.jobs import MAX_DIRECT_BYTES
 
 _TYPES: dict[type, Any] = {str: str, int: int, bool: bool, dict: dict[str, Any]}
 
@@ -87,7 +88,8 @@ def _upload(upload: Upload) -> dict[str, Any]:
             "type": "string",
             "format": "binary",
             "contentMediaType": "text/csv",
-            "description": "The CSV file; its first row names the columns.",
+            "description": "The CSV file; its first row names the columns. Over "
+            f"{MAX_DIRECT_BYTES // (1024 * 1024)} MiB, ask POST /uploads (kind `{upload.kind}`).",
         }
     }
     properties.update({name: {"type": "string", "description": text} for name, text in upload.fields.items()})

@@ -58,9 +58,11 @@ class Many:
 
 @dataclass(frozen=True)
 class Upload:
-    """A multipart form: the CSV as the file field `file`, and these text fields (name → meaning)."""
+    """A multipart form: the CSV as the file field `file`, and these text fields (name → meaning);
+    `kind` is what POST /uploads calls such a file, for one too large to post."""
 
     fields: dict[str, str]
+    kind: str
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -78,3 +78,14 @@ def test_a_recipient_no_approval_quoted_is_never_sent_and_the_settlement_says_so
     late = Recipient.get(started["id"], "27829999999")
     assert late.status == "failed" and "did not quote it" in late.error
     assert Company.get(acme.id).credits == 997
+
+
+def test_an_import_whose_draft_was_deleted_first_fails_at_once_saying_so(api, tenants, pump, caplog):
+    acme, _ = tenants
+    started = import_deployment(api, acme.member, 3)
+    assert api.delete(f"/deployments/{started['id']}", acme.member).status == 204
+    pump.drain()
+    job = Import.get(acme.id, started["import"]["id"])
+    assert (job.status, job.error) == ("failed", "The deployment was deleted before its import began.")
+    assert "message failed" not in caplog.text and pump.dead_letters("imports") == []  # no retries
+    assert recipients_of(started["id"]) == 0

@@ -108,7 +108,11 @@ class FileImport:
         self.next_progress = PROGRESS_EVERY
 
     def run(self) -> str:
-        self.target = TARGETS[self.job.kind](self.job)
+        try:
+            self.target = TARGETS[self.job.kind](self.job)
+        except TargetGone as error:  # a draft deleted before its file arrived: no retry can help
+            fail(self.job, str(error))
+            return Job.FAILED
         try:
             return self._run()
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib import storage
 from chalicelib.domain import clock
@@ -21,7 +22,13 @@ from chalicelib.models.imports import IMPORT_LEASE, Import
 
 MAX_DIRECT_BYTES = 4 * 1024 * 1024
 MAX_UPLOAD_BYTES = 5 * 1024**3
-UPLOAD_KINDS = ("contacts",)
+# What each kind of upload takes besides its `filename`: the fields its direct import route takes.
+UPLOAD_FIELDS = {
+    "contacts": ("contact_list", "title"),
+    "deployment": ("title", "message"),
+    "optouts": ("sender", "reason"),
+}
+UPLOAD_KINDS = tuple(UPLOAD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ def import_contacts(
     caller: Caller, upload: Upload, list_id: int | None = None, title: str | None = None
 ) -> Import:
     """Start importing a posted file into a list (a new one titled `title` when no list is named)."""
-    _check_size(upload)
+    _check_size(upload, "contacts")
     job = _new_job(caller, upload.filename, list_id=list_id, title=title)
     _store(job, upload)
     return job
@@ -67,14 +74,8 @@ def import_deployment(
     """A draft deployment with its own recipients from a file: a `destination` column (or any phone
     header) and either a `message` column or `message`, a template over the file's other columns. An
     import that fails leaves the draft with its reason in `error`."""
-    from chalicelib.domain.deployments import drafts
-
-    _check_size(upload)
-    draft = drafts.create(
-        caller, {"title": title or _title_from(upload.filename), "message": message or ""}, source="import"
-    )
-    job = _new_job(caller, upload.filename, kind="deployment", deployment=draft.id)
-    draft.update(actions=[Deployment.import_id.set(job.id)])
+    _check_size(upload, "deployment")
+    draft, job = _deployment_job(caller, upload.filename, title, message)
     _store(job, upload)
     return draft, job
 
@@ -83,23 +84,50 @@ def import_optouts(
     caller: Caller, upload: Upload, sender: str | None = None, reason: str | None = None
 ) -> Import:
     """Start importing a file of numbers (with an optional `reason` column) as opt-outs of one scope."""
-    sender = check_sender(sender)
-    reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > MAX_REASON:
-        raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
-    _check_size(upload)
-    job = _new_job(caller, upload.filename, kind="optouts", options={"sender": sender, "reason": reason})
+    options = _optout_options(sender, reason)
+    _check_size(upload, "optouts")
+    job = _new_job(caller, upload.filename, kind="optouts", options=options)
     _store(job, upload)
     return job
 
 
-def _check_size(upload: Upload) -> None:
+def _deployment_job(
+    caller: Caller, filename: str, title: str | None, message: str | None
+) -> tuple[Deployment, Import]:
+    """The draft an imported file fills, and its job, linked both ways."""
+    from chalicelib.domain.deployments import drafts
+
+    draft = drafts.create(
+        caller, {"title": title or _title_from(filename), "message": message or ""}, source="import"
+    )
+    job = _new_job(caller, filename, kind="deployment", deployment=draft.id)
+    draft.update(actions=[Deployment.import_id.set(job.id)])
+    return draft, job
+
+
+def _optout_options(sender: str | None, reason: str | None) -> dict[str, str | None]:
+    """The scope and default reason every opt-out of an import gets, checked."""
+    sender = check_sender(sender)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
+    return {"sender": sender, "reason": reason}
+
+
+def too_large(kind: str) -> TooLarge:
+    """The 413 of a file too large to post, naming the upload that takes it (`kind` as POST /uploads
+    says it)."""
+    return TooLarge(
+        f"Files over {MAX_DIRECT_BYTES // (1024 * 1024)} MiB cannot be posted directly; ask "
+        f'POST /uploads with "kind": "{kind}", the "filename" and this form\'s other fields for an '
+        "upload URL instead (any size).",
+        code="file_too_large",
+    )
+
+
+def _check_size(upload: Upload, kind: str) -> None:
     if len(upload.data) > MAX_DIRECT_BYTES:
-        raise TooLarge(
-            f"Files over {MAX_DIRECT_BYTES // (1024 * 1024)} MiB cannot be posted directly; "
-            "ask POST /uploads for an upload URL instead (any size).",
-            code="file_too_large",
-        )
+        raise too_large(kind)
     if not upload.data:
         raise invalid_field("file", "is empty")
 
@@ -113,13 +141,23 @@ def _store(job: Import, upload: Upload) -> None:
         raise
 
 
-def presign_upload(
-    caller: Caller, kind: str, filename: str, list_id: int | None = None, title: str | None = None
-) -> PresignedUpload:
-    """A job waiting for its file, and the form that uploads it straight to S3 (which starts the import)."""
-    if kind not in UPLOAD_KINDS:
+def presign_upload(caller: Caller, kind: str, filename: str, fields: dict[str, Any]) -> PresignedUpload:
+    """A job waiting for its file (for a deployment, with its draft), and the form that uploads it
+    straight to S3 (which starts the import). `fields` are those the kind's direct import takes."""
+    if kind not in UPLOAD_FIELDS:
         raise invalid_field("kind", f"must be one of {', '.join(UPLOAD_KINDS)}")
-    job = _new_job(caller, filename, list_id=list_id, title=title)
+    for name, value in fields.items():
+        if value is not None and name not in UPLOAD_FIELDS[kind]:
+            taken = ", ".join(UPLOAD_FIELDS[kind])
+            raise invalid_field(name, f'is not taken by an upload of kind "{kind}" (it takes {taken})')
+    title = (fields.get("title") or "").strip() or None
+    if kind == "deployment":
+        _, job = _deployment_job(caller, filename, title, fields.get("message") or None)
+    elif kind == "optouts":
+        options = _optout_options((fields.get("sender") or "").strip() or None, fields.get("reason"))
+        job = _new_job(caller, filename, kind="optouts", options=options)
+    else:
+        job = _new_job(caller, filename, list_id=fields.get("contact_list"), title=title)
     post = storage.presigned_post(job.source_key, MAX_UPLOAD_BYTES)
     return PresignedUpload(job=job, url=post["url"], fields=post["fields"])
 

@@ -285,7 +285,10 @@ class RecipientsTarget(_ConcurrentWrites):
 
     def __init__(self, job: Import) -> None:
         self.job = job
-        self.deployment = Deployment.get(job.company, job.deployment)
+        deployment = Deployment.get_or_none(job.company, job.deployment, consistent_read=True)
+        if deployment is None:
+            raise TargetGone("The deployment was deleted before its import began.")
+        self.deployment = deployment
         self.table = Recipient.Meta.table_name
         self.writer = batch.ConcurrentWriter(self.table)
 
