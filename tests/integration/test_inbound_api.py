@@ -60,7 +60,27 @@ def test_stop_keywords_opt_out(api, tenants, text):
     assert optouts.opted_out(acme.id, None, [SUBSCRIBER]) == {SUBSCRIBER}
 
 
-@pytest.mark.parametrize("text", ["please stop", "Stop sending me these", "STOP STOP", "yes please", "hello"])
+@pytest.mark.parametrize(
+    "text", ["STOP" + " " * 40, "STOP STOP", "Stop \U0001f6d1", "ARR\u00caT", "please stop"]
+)
+def test_stop_in_the_forms_people_type_opts_out(api, tenants, text):
+    acme, _ = tenants
+    answer = post_inbound(api, acme, **{"from": SUBSCRIBER, "to": SHORT_CODE, "text": text})
+    assert answer.body == {"outcome": "opted_out"}
+    assert optouts.opted_out(acme.id, None, [SUBSCRIBER]) == {SUBSCRIBER}
+    assert api.get("/inbound", acme.member).body["results"] == []
+
+
+def test_an_afrikaans_stop_opts_out_at_a_south_african_company(api, tenants):
+    acme, _ = tenants
+    assert Company.get(acme.id).default_region == "ZA"
+    answer = post_inbound(api, acme, **{"from": SUBSCRIBER, "text": "Kanselleer asseblief"})
+    assert answer.body == {"outcome": "opted_out"}
+    (record,) = history(api, acme)
+    assert record["reason"] == "Replied KANSELLEER"
+
+
+@pytest.mark.parametrize("text", ["don't stop", "Stop sending me these", "yes please", "hello"])
 def test_a_sentence_is_kept_not_obeyed(api, tenants, text):
     acme, _ = tenants
     assert post_inbound(api, acme, **{"from": SUBSCRIBER, "to": SHORT_CODE, "text": text}).body == {

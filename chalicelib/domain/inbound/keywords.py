@@ -1,15 +1,13 @@
 """Inbound SMS: STOP-family keywords opt the subscriber out at once, START-family ones let them back in,
 and everything else is kept for the company to read (`GET /inbound`).
 
-A keyword counts only alone in the message (any case, stray spaces and punctuation around it):
-"stop" and " Stop! " are keywords, "please stop" is a sentence and is stored. Each new opt-out and
-each overwrite gets one free confirmation (if the company wants them), and never more than a few a day.
+Which texts are keywords is the pure rule `rules.sms_keywords` (read with the keywords of the company's
+region). Each new opt-out and each overwrite gets one free confirmation (if the company wants them), and
+never more than a few a day.
 """
 
 from __future__ import annotations
 
-import string
-import unicodedata
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -21,6 +19,7 @@ from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.rules.sms_keywords import keyword
 from chalicelib.domain.sending import api_messages
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
@@ -30,25 +29,8 @@ from chalicelib.models.counters import Counter, allocate_ids
 from chalicelib.models.inbound import Inbound
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
-STOP_KEYWORDS = (
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "END",
-    "QUIT",
-    "CANCEL",
-    "OPTOUT",
-    "OPT-OUT",
-    "REMOVE",
-    "ARRET",
-    "TD",
-)
-START_KEYWORDS = ("START", "UNSTOP", "YES")
 REPLIES_A_DAY = 3
 MAX_TEXT = 1600
-_AROUND = string.punctuation + "\u2018\u2019\u201c\u201d\u00ab\u00bb\u2026\u00a1\u00bf"
-_STOP = {word.replace("-", "") for word in STOP_KEYWORDS}
-_START = set(START_KEYWORDS)
 
 
 @dataclass(frozen=True)
@@ -61,21 +43,6 @@ class InboundSms:
     provider_id: str | None = None
 
 
-def keyword(text: str) -> tuple[str, str] | None:
-    """("stop" | "start", the keyword as written) when `text` is a keyword alone, else None."""
-    if len(text) > 40:
-        return None
-    folded = unicodedata.normalize("NFKC", text).upper()
-    word = "".join(ch for ch in folded if not ch.isspace() and unicodedata.category(ch) != "Cf")
-    word = word.strip(_AROUND)
-    squashed = word.replace("-", "").replace("_", "")
-    if squashed in _STOP:
-        return "stop", word
-    if squashed in _START:
-        return "start", word
-    return None
-
-
 def receive(company: Company, sms_in: InboundSms) -> str:
     """Act on one inbound SMS. Returns what happened: `opted_out`, `already_opted_out`, `opted_in`,
     `stored` or `duplicate` (the gateway sent it before)."""
@@ -83,17 +50,17 @@ def receive(company: Company, sms_in: InboundSms) -> str:
     seen_key = f"inbound:{company.id}:{sms_in.provider_id}" if sms_in.provider_id else None
     if seen_key and Claim.get_or_none(seen_key) is not None:
         return "duplicate"
-    found = keyword(sms_in.text)
+    found = keyword(sms_in.text, company.default_region)
     outcome = None
-    if found and found[0] == "stop":
-        outcome = _stop(company, number, sender, found[1])
+    if found and found.action == "stop":
+        outcome = _stop(company, number, sender, found.word)
     elif found:
         outcome = _start(company, number, sender)
     if outcome is None:
         return _store(company, number, sender, sms_in, seen_key)
     if seen_key:
         Claim(key=seen_key, owner="keyword").save()
-    logger.info("inbound keyword", company=company.id, keyword=found[1] if found else None, outcome=outcome)
+    logger.info("inbound keyword", company=company.id, keyword=found.word if found else None, outcome=outcome)
     return outcome
 
 
