@@ -31,6 +31,7 @@ from chalicelib.models.pagination import Page, PageRequest, paginate
 
 REPLIES_A_DAY = 3
 MAX_TEXT = 1600
+MAX_DESTINATION = 64
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def receive(company: Company, sms_in: InboundSms) -> str:
     elif found:
         outcome = _start(company, number, sender)
     if outcome is None:
-        return _store(company, number, sender, sms_in, seen_key)
+        return _store(company, number, sender or _raw(sms_in.destination), sms_in, seen_key)
     if seen_key:
         Claim(key=seen_key, owner="keyword").save()
     logger.info("inbound keyword", company=company.id, keyword=found.word if found else None, outcome=outcome)
@@ -73,13 +74,20 @@ def _parties(company: Company, sms_in: InboundSms) -> tuple[str, str | None]:
         number = normalise(sms_in.originator, company.default_region)
     except InvalidPhoneNumber as error:
         raise invalid_field("from", error.reason) from None
-    try:
-        sender = normalise_sender(sms_in.destination)
-    except ValueError as error:
-        raise invalid_field("to", str(error)) from None
+    sender = _written_to(company, sms_in.destination)
     if not isinstance(sms_in.text, str) or len(sms_in.text) > MAX_TEXT:
         raise invalid_field("text", f"must be text of at most {MAX_TEXT} characters")
     return number, sender
+
+
+def _written_to(company: Company, destination: str | None) -> str | None:
+    """The sender the subscriber wrote to, or None when the gateway gave none or one that cannot be read:
+    the token already names the company, so a STOP still counts (of every sender) and the text is kept."""
+    try:
+        return normalise_sender(destination, company.default_region)
+    except ValueError:
+        logger.warning("inbound SMS to a sender that cannot be read", company=company.id)
+        return None
 
 
 def _stop(company: Company, number: str, sender: str | None, word: str) -> str:
@@ -123,14 +131,20 @@ def _reply_allowed(company: Company, number: str) -> bool:
     return True
 
 
+def _raw(destination: str | None) -> str | None:
+    """What the gateway wrote as `to`, kept as it came (cut to MAX_DESTINATION) when it is no sender."""
+    kept = (destination or "").strip()[:MAX_DESTINATION]
+    return kept or None
+
+
 def _store(
-    company: Company, number: str, sender: str | None, sms_in: InboundSms, seen_key: str | None
+    company: Company, number: str, destination: str | None, sms_in: InboundSms, seen_key: str | None
 ) -> str:
     message = Inbound(
         company=company.id,
         id=allocate_ids("inbound")[0],
         originator=number,
-        destination=sender,
+        destination=destination,
         text=sms_in.text,
         provider_id=sms_in.provider_id,
         date_received=clock.now(),
