@@ -280,9 +280,7 @@ def test_one_companys_webhook_never_touches_another(api, tenants):
     ]
 
 
-def test_end_user_messaging_two_way_sms_reaches_every_company_sending_from_that_number(
-    api, aws, pump, gateway
-):
+def test_end_user_messaging_two_way_sms_reaches_the_company_that_owns_that_number(api, aws, pump, gateway):
     owner = create_tenant("Foxtrot", sender_id=SHORT_CODE)
     stranger = create_tenant("Golf", sender_id="27820000009")
     sns = aws_publish("sms-inbound")

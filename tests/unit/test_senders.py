@@ -2,7 +2,7 @@
 
 import pytest
 
-from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.rules.senders import is_numeric, normalise_sender
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,8 @@ def test_a_sender_is_one_spelling(typed, region, expected):
 def test_a_sender_that_is_neither_name_nor_number_is_refused_with_the_rule(typed):
     with pytest.raises(ValueError, match="must be 1 to 11 letters"):
         normalise_sender(typed)
+
+
+@pytest.mark.parametrize(("sender", "numeric"), [("27821234567", True), ("31337", True), ("ACME", False)])
+def test_only_numbers_can_receive(sender, numeric):
+    assert is_numeric(sender) is numeric

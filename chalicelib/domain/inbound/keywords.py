@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
-from chalicelib.domain.accounts.companies import companies_sending_from
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
-from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.rules.senders import normalise_sender, sender_number
 from chalicelib.domain.rules.sms_keywords import keyword
 from chalicelib.domain.sending import api_messages
 from chalicelib.log import logger
@@ -110,8 +110,10 @@ def _start(company: Company, number: str, sender: str | None) -> str | None:
 
 
 def _confirm(company: Company, number: str, sender: str | None, text: str) -> None:
+    """One free confirmation, from the number written to unless that is another company's number."""
     if company.keyword_replies and _reply_allowed(company, number):
-        api_messages.send_reply(company, number, text, sender)
+        origin = sender if sender_numbers.may_reply_from(company, sender) else None
+        api_messages.send_reply(company, number, text, origin)
 
 
 def _reply_allowed(company: Company, number: str) -> bool:
@@ -164,20 +166,15 @@ def _store(
 
 
 def receive_at_number(sms: InboundSms) -> dict[int, str]:
-    """An SMS written to a number (End User Messaging's two-way SMS) is received by every company that
-    sends from that number; the outcome for each, by company id (none: no company sends from it)."""
+    """An SMS written to a number (End User Messaging's two-way SMS) is received by the number's owner
+    alone; the outcome by company id (none: the number is nobody's)."""
+    number = sender_number(sms.destination) if isinstance(sms.destination, str) else None
+    company = sender_numbers.recipient_of(number)
+    if company is None:
+        logger.warning("inbound SMS to a number no company owns")
+        return {}
     try:
-        sender = normalise_sender(sms.destination)
-    except ValueError:
-        sender = None
-    companies = companies_sending_from(sender) if sender else []
-    if not companies:
-        logger.warning("inbound SMS to a number no company sends from", destination=sms.destination)
-    outcomes = {}
-    for company in companies:
-        try:
-            outcomes[company.id] = receive(company, sms)
-        except ColonyError as error:
-            logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
-            outcomes[company.id] = "dropped"
-    return outcomes
+        return {company.id: receive(company, sms)}
+    except ColonyError as error:
+        logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
+        return {company.id: "dropped"}

@@ -38,3 +38,8 @@ def sender_number(value: str, region: str = "ZA") -> str | None:
     if digits[:4].lower() == "tel:":
         digits = digits[4:]
     return digits.lstrip("+") if _NUMERIC.fullmatch(digits) else None
+
+
+def is_numeric(sender: str) -> bool:
+    """Whether a normalised sender is a number, which can receive (and so belongs to one company)."""
+    return sender.isdigit()
