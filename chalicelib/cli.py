@@ -1,4 +1,4 @@
-"""Admin commands for the operator: companies, users, keys, credits, and a stats check.
+"""Admin commands for the operator: companies, users, keys, credits, numbers, and a stats check.
 
     python -m chalicelib.cli company create --name Acme --credits 1000
     python -m chalicelib.cli user create --company 1 --email ann@acme.example --role approver
@@ -8,6 +8,9 @@
     python -m chalicelib.cli company list
     python -m chalicelib.cli user list --company 1
     python -m chalicelib.cli key create --company 1 --user 1 --name "replaces the lost one"
+    python -m chalicelib.cli sender add --company 1 --number 27821234567
+    python -m chalicelib.cli sender list --company 1
+    python -m chalicelib.cli sender remove --company 1 --number 27821234567
 
 The stage defaults to `local` (the embedded AWS of `make run`); `--stage prod` uses the normal AWS
 environment and the stack named by COLONY_PREFIX. Locally it finds the ports `make run` serves on.
@@ -117,6 +120,19 @@ def _parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", help="what the key is for")
     create_key.set_defaults(command=_create_key)
 
+    sender = groups.add_parser("sender").add_subparsers(dest="action", required=True)
+    for action, command, text in (
+        ("add", _add_sender, "assign a number that can receive (long or short code) to a company"),
+        ("remove", _remove_sender, "take a number from a company (and clear its sender_id if it was that)"),
+    ):
+        numbered = sender.add_parser(action, help=text)
+        numbered.add_argument("--company", type=int, required=True)
+        numbered.add_argument("--number", required=True, help="in any spelling; read in the company's region")
+        numbered.set_defaults(command=command)
+    list_senders = sender.add_parser("list", help="a company's numbers")
+    list_senders.add_argument("--company", type=int, required=True)
+    list_senders.set_defaults(command=_list_senders)
+
     credits = groups.add_parser("credits").add_subparsers(dest="action", required=True)
     add = credits.add_parser("add", help="top up a company's credits")
     add.add_argument("--company", type=int, required=True)
@@ -212,6 +228,41 @@ def _sign_in_for(user: Any, password: str | None) -> dict[str, Any]:
     if password is not None:
         return {"password": "set" if passwords.set_password(user, password) else "changed meanwhile"}
     return dict(render_invite(password_links.issue(user, "invite")))
+
+
+def _add_sender(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.domain.accounts import sender_numbers
+
+    assigned = sender_numbers.assign(args.company, args.number)
+    return {
+        "company": args.company,
+        "number": assigned.number,
+        "numbers": sender_numbers.numbers_of(assigned.company),
+        "released_from": assigned.released,
+    }
+
+
+def _remove_sender(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.domain.accounts import sender_numbers
+
+    company = sender_numbers.remove(args.company, args.number)
+    return {
+        "company": args.company,
+        "numbers": sender_numbers.numbers_of(company),
+        "sender_id": company.sender_id,
+    }
+
+
+def _list_senders(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.domain.accounts import companies, sender_numbers
+    from chalicelib.domain.accounts.auth import Caller
+
+    company = companies.get_company(Caller.operator(args.company))
+    return {
+        "company": args.company,
+        "numbers": sender_numbers.numbers_of(company),
+        "sender_id": company.sender_id,
+    }
 
 
 def _add_credits(args: argparse.Namespace) -> dict[str, Any]:

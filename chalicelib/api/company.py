@@ -6,7 +6,7 @@ from typing_extensions import TypedDict
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Timestamp
-from chalicelib.domain.accounts import companies
+from chalicelib.domain.accounts import companies, sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.clock import iso
 from chalicelib.models.companies import Company
@@ -32,7 +32,7 @@ COMPANY = Schema(
         "email_credits": Field(int),
         "email_send_rate": Field(int),
     },
-    read_only=("id", "credits", "webhook_token", "date_created", "date_updated"),
+    read_only=("id", "credits", "sender_numbers", "webhook_token", "date_created", "date_updated"),
 )
 
 
@@ -43,6 +43,7 @@ class CompanyBody(TypedDict):
     default_region: str
     timezone: str
     sender_id: str | None
+    sender_numbers: list[str]
     optout_text: str
     quiet_hours: bool
     require_second_approver: bool
@@ -69,6 +70,7 @@ def render_company(company: Company, caller: Caller | None) -> CompanyBody:
         "default_region": company.default_region,
         "timezone": company.timezone,
         "sender_id": company.sender_id,
+        "sender_numbers": sender_numbers.numbers_of(company),
         "optout_text": company.optout_text,
         "quiet_hours": company.quiet_hours,
         "require_second_approver": company.require_second_approver,

@@ -7,7 +7,8 @@ from chalicelib.models.leases import Lease
 
 class Claim(BaseModel):
     """A key claimed at most once, and what holds it: an email within a company (written in the same
-    transaction as its user), a lease, a fan-out step's guard, a gateway's id of an SMS already received."""
+    transaction as its user), a lease, a fan-out step's guard, a gateway's id of an SMS already received,
+    a number that can receive (held by the id of the company it is assigned to)."""
 
     Meta = table_meta("uniques")
 
@@ -32,3 +33,8 @@ def claim_lease_free(now: int) -> Condition:
         Claim.key.does_not_exist() | (Claim.owner < f"{now:012d}")
     )
     return earlier_shape | (Claim.until < now)
+
+
+def sender_number_key(number: str) -> str:
+    """The claim that assigns a number (international digits) to one company."""
+    return f"sender-number:{number}"

@@ -1,6 +1,12 @@
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -21,7 +27,7 @@ class WebhookIndex(GlobalSecondaryIndex):
 
 
 class SenderIndex(GlobalSecondaryIndex):
-    """The company that sends from a number (two-way SMS arrives addressed to it)."""
+    """The companies by `sender_id` (how two-way SMS found them before numbers were assigned)."""
 
     class Meta:
         index_name = "sender-index"
@@ -41,6 +47,7 @@ class Company(BaseModel):
     default_region = UnicodeAttribute()
     timezone = UnicodeAttribute()
     sender_id = UnicodeAttribute(null=True)
+    sender_numbers = UnicodeSetAttribute(null=True)  # the numbers assigned to it (each claimed in `uniques`)
     optout_text = UnicodeAttribute()
     quiet_hours = BooleanAttribute()
     require_second_approver = BooleanAttribute()

@@ -419,9 +419,10 @@ def test_a_list_a_saved_query_defines_refreshes_and_exports_to_the_filebox(stack
 
 def test_keywords_and_receipts_over_webhooks_and_sns(stack):
     """STOP by webhook gets a free confirmation in the outbox; its receipt marks it delivered; a STOP
-    through End User Messaging's SNS topic reaches the company that sends from that number."""
+    through End User Messaging's SNS topic reaches the company that owns that number."""
     company = stack.cli("company", "create", "--name", "Keywords", "--credits", "5")
     admin = auth(company["api_key"])
+    stack.cli("sender", "add", "--company", str(company["company"]["id"]), "--number", "27820000042")
     requests.patch(f"{stack.api}/company", headers=admin, json={"sender_id": "27820000042"}, timeout=10)
     token = requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["webhook_token"]
     stop = requests.post(

@@ -2,7 +2,6 @@
 
 import pytest
 
-from chalicelib.domain.inbound.keywords import START_KEYWORDS, STOP_KEYWORDS, keyword
 from chalicelib.domain.inbound.receipts import (
     DELIVERED,
     FAILED,
@@ -11,6 +10,12 @@ from chalicelib.domain.inbound.receipts import (
     failure_text,
     outcome_of,
     parse_reference,
+)
+from chalicelib.domain.rules.sms_keywords import (
+    REGIONAL_STOP_KEYWORDS,
+    START_KEYWORDS,
+    STOP_KEYWORDS,
+    keyword,
 )
 
 
@@ -27,40 +32,136 @@ from chalicelib.domain.inbound.receipts import (
         ("\u00a0stop\n", ("stop", "STOP")),
         ("S T O P", ("stop", "STOP")),
         ("\uff33\uff34\uff2f\uff30", ("stop", "STOP")),  # full-width letters from some phones
+        ("ST\u200bOP", ("stop", "STOP")),  # a zero-width space pasted in
         ("stopall", ("stop", "STOPALL")),
+        ("Stop all", ("stop", "STOP ALL")),
         ("Unsubscribe", ("stop", "UNSUBSCRIBE")),
+        ("unsub", ("stop", "UNSUB")),
         ("end", ("stop", "END")),
         ("quit", ("stop", "QUIT")),
         ("cancel", ("stop", "CANCEL")),
         ("optout", ("stop", "OPTOUT")),
-        ("opt-out", ("stop", "OPT-OUT")),
-        ("Opt out", ("stop", "OPTOUT")),
+        ("opt-out", ("stop", "OPT OUT")),
+        ("Opt out", ("stop", "OPT OUT")),
         ("remove", ("stop", "REMOVE")),
+        ("Remove me", ("stop", "REMOVE ME")),
         ("Arret", ("stop", "ARRET")),
         ("td", ("stop", "TD")),
         ("START", ("start", "START")),
         (" unstop ", ("start", "UNSTOP")),
         ("Yes!", ("start", "YES")),
-        ("please stop", None),
-        ("stop sending me these", None),
-        ("Don't stop", None),
-        ("STOP STOP", None),
-        ("stopped", None),
-        ("yes please", None),
         ("", None),
         ("!!!", None),
-        ("stop" + " " * 40, None),
+        ("\U0001f6d1", None),
+        ("123", None),
+        ("please", None),
     ],
 )
-def test_keywords_count_only_alone_in_the_message(text, expected):
+def test_a_keyword_alone_is_recognised_whatever_its_case_spacing_and_punctuation(text, expected):
+    assert keyword(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP" + " " * 40, ("stop", "STOP")),
+        ("STOP STOP", ("stop", "STOP")),
+        ("stop, stop, STOP!", ("stop", "STOP")),
+        ("STOP " * 300, ("stop", "STOP")),
+        ("Stop \U0001f6d1", ("stop", "STOP")),
+        ("\U0001f6d1\U0001f6d1 STOP \U0001f621", ("stop", "STOP")),
+        ("STOP\u270b\U0001f3fd", ("stop", "STOP")),  # an emoji with a skin tone
+        ("ARR\u00caT", ("stop", "ARRET")),
+        ("arr\u00eat", ("stop", "ARRET")),
+        ("ARRE\u0302T", ("stop", "ARRET")),  # the accent as a combining mark
+        ("Stop. Quit. End.", ("stop", "STOP")),
+        ("unsubscribe stop", ("stop", "UNSUBSCRIBE")),
+        ("alto", ("stop", "ALTO")),
+        ("Baja", ("stop", "BAJA")),
+        ("PARAR", ("stop", "PARAR")),
+        ("halt", ("stop", "HALT")),
+        ("Stopp", ("stop", "STOPP")),
+        ("d\u00e9sabonner", ("stop", "DESABONNER")),
+        ("START START", ("start", "START")),
+        ("Yes yes", ("start", "YES")),
+    ],
+)
+def test_a_message_of_opt_out_keywords_only_is_an_opt_out_after_folding(text, expected):
+    assert keyword(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "za", "elsewhere"),
+    [
+        ("Kanselleer", ("stop", "KANSELLEER"), None),
+        ("STAAK", ("stop", "STAAK"), None),
+        ("hou op", ("stop", "HOU OP"), None),
+        ("Meld af", ("stop", "MELD AF"), None),
+        ("afmeld", ("stop", "AFMELD"), None),
+        ("uitteken", ("stop", "UITTEKEN"), None),
+        ("Ontteken", ("stop", "ONTTEKEN"), None),
+        ("be\u00ebindig", ("stop", "BEEINDIG"), None),
+        ("STOP asseblief", ("stop", "STOP"), ("stop", "STOP")),
+        ("Stop asb dankie", ("stop", "STOP"), ("stop", "STOP")),
+        ("STOP", ("stop", "STOP"), ("stop", "STOP")),
+    ],
+)
+def test_the_keywords_of_the_companys_region_count_there(text, za, elsewhere):
+    assert keyword(text, "ZA") == za
+    assert keyword(text, "za") == za
+    assert keyword(text, "US") == elsewhere
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Courtesy words beside a keyword: the wish is plain, so it is an opt-out.
+        ("STOP please", ("stop", "STOP")),
+        ("please stop", ("stop", "STOP")),
+        ("Please STOP now, thank you", ("stop", "STOP")),
+        ("pls stop thx", ("stop", "STOP")),
+        # A number beside a keyword is a reference (a campaign code, a short code): still an opt-out.
+        ("STOP 123", ("stop", "STOP")),
+        ("stop123", ("stop", "STOP")),
+        ("123 stop", ("stop", "STOP")),
+        # An opt-in word beside an opt-out one is a doubt, and the doubt goes to the opt-out.
+        ("STOP START", ("stop", "STOP")),
+        ("yes stop", ("stop", "STOP")),
+        ("start stop", ("stop", "STOP")),
+        # Punctuation only decorates.
+        ("stop.", ("stop", "STOP")),
+        ("...stop?!", ("stop", "STOP")),
+        ("-STOP-", ("stop", "STOP")),
+        # A negation or any other word makes it a sentence, kept for a person to read.
+        ("don't stop", None),
+        ("Don\u2019t stop", None),
+        ("do not stop", None),
+        ("no stop", None),
+        ("stop sending me these", None),
+        ("I can't stop laughing", None),
+        ("Stop by the shop", None),
+        ("stopped", None),
+        ("stops", None),
+        ("nonstop", None),
+        ("legend", None),
+        # Opting back in must be unmistakable: no courtesy words, no numbers.
+        ("yes please", None),
+        ("START 123", None),
+        ("please start", None),
+    ],
+)
+def test_ambiguous_messages_go_the_way_docs_api_md_says(text, expected):
     assert keyword(text) == expected
 
 
 def test_every_listed_keyword_is_recognised():
     for word in STOP_KEYWORDS:
-        assert keyword(word.lower())[0] == "stop", word
+        assert keyword(word.lower(), "US").action == "stop", word
+    for region, words in REGIONAL_STOP_KEYWORDS.items():
+        for word in words:
+            assert keyword(word.lower(), region).action == "stop", word
     for word in START_KEYWORDS:
-        assert keyword(word.lower())[0] == "start", word
+        assert keyword(word.lower()).action == "start", word
 
 
 @pytest.mark.parametrize(

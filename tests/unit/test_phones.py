@@ -28,6 +28,10 @@ from chalicelib.domain.rules.phones import INVALID_NUMBER, MISSING_NUMBER, Inval
         "'0815854565",
         "27815854565.0",
         "+27\u201181\u2011585\u20114565",
+        "tel:+27815854565",
+        "TEL:+27-81-585-4565",
+        "tel:+27815854565;phone-context=example.com",
+        "tel:0815854565",
     ],
 )
 def test_the_forms_people_type_are_one_number(typed):
@@ -66,6 +70,9 @@ def test_national_numbers_are_read_in_the_company_region(typed, region, expected
         ("call me", INVALID_NUMBER),
         ("1-800-FLOWERS", INVALID_NUMBER),
         ("27815854565 ext 3", INVALID_NUMBER),
+        ("tel:", MISSING_NUMBER),
+        ("tel:call-me", INVALID_NUMBER),
+        ("sms:+27815854565", INVALID_NUMBER),
     ],
 )
 def test_unusable_numbers_are_rejected_with_a_reason(typed, reason):

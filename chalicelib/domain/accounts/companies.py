@@ -11,14 +11,16 @@ from email.utils import formataddr, getaddresses, parseaddr
 from typing import Any
 
 import phonenumbers
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import clock
-from chalicelib.domain.accounts import users
+from chalicelib.domain.accounts import sender_numbers, users
 from chalicelib.domain.accounts.auth import Caller
-from chalicelib.domain.errors import InvalidInput, NotFound, invalid_field
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
-from chalicelib.domain.rules.senders import normalise_sender
-from chalicelib.models.base import transaction
+from chalicelib.domain.rules.senders import is_numeric, normalise_sender
+from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.claims import Claim, sender_number_key
 from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.users import User
@@ -50,13 +52,17 @@ class NewCompany:
     api_key: str
 
 
-def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
-    """Normalise and validate company settings; every bad field is named, with its reason."""
+def check_settings(changes: dict[str, Any], region: str = "ZA") -> dict[str, Any]:
+    """Normalise and validate company settings; every bad field is named, with its reason. A numeric
+    `sender_id` is read in the region the changes set, else in `region` (the company's)."""
     checked, problems = {}, {}
-    for name, value in changes.items():
+    for name, value in sorted(changes.items(), key=lambda item: item[0] == "sender_id"):
         assert name in EDITABLE, f"not a company setting: {name}"
         try:
-            checked[name] = _CHECKS.get(name, _unchanged)(value)
+            if name == "sender_id":
+                checked[name] = normalise_sender(value, checked.get("default_region", region))
+            else:
+                checked[name] = _CHECKS.get(name, _unchanged)(value)
         except ValueError as error:
             problems[name] = [str(error)]
     if problems:
@@ -169,7 +175,6 @@ _CHECKS = {
     "name": _name,
     "default_region": _region,
     "timezone": _timezone,
-    "sender_id": normalise_sender,
     "optout_text": _optout_text,
     "email_from": _email_from,
     "email_reply_to": _reply_to,
@@ -184,6 +189,7 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
         raise invalid_field("credits", "must not be negative")
     checked = check_settings({"name": name, **DEFAULTS, **settings})
     email = users.check_email(admin_email)
+    number = _first_number(checked["sender_id"])
     now = clock.now()
     company = Company(
         id=allocate_ids("company")[0],
@@ -191,12 +197,18 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
         webhook_token=secrets.token_urlsafe(24),
         unsubscribe_secret=secrets.token_urlsafe(32),
         admin_count=1,
+        sender_numbers={number} if number else None,
         date_created=now,
         date_updated=now,
         **checked,
     )
     with transaction() as write:
         write.save(company, condition=Company.id.does_not_exist())
+        if number:
+            write.save(
+                Claim(key=sender_number_key(number), owner=str(company.id)),
+                condition=Claim.key.does_not_exist(),
+            )
         admin = users.add_new_user(write, company.id, email, "admin")
     return NewCompany(company=company, admin=admin.user, api_key=admin.api_key)
 
@@ -218,21 +230,41 @@ def company_for_webhook(token: str) -> Company:
     raise NotFound("There is no webhook at this address.")
 
 
-def companies_sending_from(number: str) -> list[Company]:
-    """The companies that send from `number` (a subscriber who answers it answers them)."""
-    ids = [hit.id for hit in Company.by_sender.query(number)]
-    return list(Company.batch_get(ids)) if ids else []
+def _first_number(sender: str | None) -> str | None:
+    """A new company's numeric sender id, assigned to it as it is created (by the operator); one that is
+    another company's number is a 409 naming `sender_id`."""
+    if sender is None or not is_numeric(sender):
+        return None
+    if sender_numbers.owner_of(sender) is not None:
+        raise Conflict(
+            f"{sender} is assigned to another company.",
+            code="number_taken",
+            fields={"sender_id": ["is assigned to another company"]},
+        )
+    return sender
 
 
 def update_company(caller: Caller, changes: dict[str, Any]) -> Company:
     caller.require("admin")
     company = get_company(caller)
-    checked = check_settings(changes)
+    checked = check_settings(changes, company.default_region)
     if not checked:
         return company
+    condition = Company.id.exists()
+    if "sender_id" in checked and checked["sender_id"] != company.sender_id:
+        try:
+            ours = sender_numbers.chosen(company, checked["sender_id"])
+        except ValueError as error:
+            raise invalid_field("sender_id", str(error)) from None
+        condition = condition & ours if ours is not None else condition
     actions = [
         getattr(Company, name).set(value) if value is not None else getattr(Company, name).remove()
         for name, value in checked.items()
     ]
-    company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=Company.id.exists())
+    try:
+        company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=condition)
+    except UpdateError as error:
+        if condition_failed(error):  # the number was taken from the company meanwhile
+            raise invalid_field("sender_id", sender_numbers.NOT_OURS) from None
+        raise
     return company

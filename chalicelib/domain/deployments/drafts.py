@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
@@ -91,7 +92,11 @@ def _lists(caller: Caller, value: list, source: str) -> list[int]:
 
 
 def _sender(caller: Caller, value: str | None, source: str) -> str | None:
-    return normalise_sender(value)
+    """An alphanumeric sender, or one of the company's own numbers (a number can receive replies)."""
+    company = get_company(caller)
+    sender = normalise_sender(value, company.default_region)
+    sender_numbers.chosen(company, sender)
+    return sender
 
 
 def _flag(caller: Caller, value: bool, source: str) -> bool:

@@ -1,26 +1,25 @@
 """Inbound SMS: STOP-family keywords opt the subscriber out at once, START-family ones let them back in,
 and everything else is kept for the company to read (`GET /inbound`).
 
-A keyword counts only alone in the message (any case, stray spaces and punctuation around it):
-"stop" and " Stop! " are keywords, "please stop" is a sentence and is stored. Each new opt-out and
-each overwrite gets one free confirmation (if the company wants them), and never more than a few a day.
+Which texts are keywords is the pure rule `rules.sms_keywords` (read with the keywords of the company's
+region). Each new opt-out and each overwrite gets one free confirmation (if the company wants them), and
+never more than a few a day.
 """
 
 from __future__ import annotations
 
-import string
-import unicodedata
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
-from chalicelib.domain.accounts.companies import companies_sending_from
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
-from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.rules.senders import normalise_sender, sender_number
+from chalicelib.domain.rules.sms_keywords import keyword
 from chalicelib.domain.sending import api_messages
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
@@ -30,25 +29,9 @@ from chalicelib.models.counters import Counter, allocate_ids
 from chalicelib.models.inbound import Inbound
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
-STOP_KEYWORDS = (
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "END",
-    "QUIT",
-    "CANCEL",
-    "OPTOUT",
-    "OPT-OUT",
-    "REMOVE",
-    "ARRET",
-    "TD",
-)
-START_KEYWORDS = ("START", "UNSTOP", "YES")
 REPLIES_A_DAY = 3
 MAX_TEXT = 1600
-_AROUND = string.punctuation + "\u2018\u2019\u201c\u201d\u00ab\u00bb\u2026\u00a1\u00bf"
-_STOP = {word.replace("-", "") for word in STOP_KEYWORDS}
-_START = set(START_KEYWORDS)
+MAX_DESTINATION = 64
 
 
 @dataclass(frozen=True)
@@ -61,21 +44,6 @@ class InboundSms:
     provider_id: str | None = None
 
 
-def keyword(text: str) -> tuple[str, str] | None:
-    """("stop" | "start", the keyword as written) when `text` is a keyword alone, else None."""
-    if len(text) > 40:
-        return None
-    folded = unicodedata.normalize("NFKC", text).upper()
-    word = "".join(ch for ch in folded if not ch.isspace() and unicodedata.category(ch) != "Cf")
-    word = word.strip(_AROUND)
-    squashed = word.replace("-", "").replace("_", "")
-    if squashed in _STOP:
-        return "stop", word
-    if squashed in _START:
-        return "start", word
-    return None
-
-
 def receive(company: Company, sms_in: InboundSms) -> str:
     """Act on one inbound SMS. Returns what happened: `opted_out`, `already_opted_out`, `opted_in`,
     `stored` or `duplicate` (the gateway sent it before)."""
@@ -83,17 +51,17 @@ def receive(company: Company, sms_in: InboundSms) -> str:
     seen_key = f"inbound:{company.id}:{sms_in.provider_id}" if sms_in.provider_id else None
     if seen_key and Claim.get_or_none(seen_key) is not None:
         return "duplicate"
-    found = keyword(sms_in.text)
+    found = keyword(sms_in.text, company.default_region)
     outcome = None
-    if found and found[0] == "stop":
-        outcome = _stop(company, number, sender, found[1])
+    if found and found.action == "stop":
+        outcome = _stop(company, number, sender, found.word)
     elif found:
         outcome = _start(company, number, sender)
     if outcome is None:
-        return _store(company, number, sender, sms_in, seen_key)
+        return _store(company, number, sender or _raw(sms_in.destination), sms_in, seen_key)
     if seen_key:
         Claim(key=seen_key, owner="keyword").save()
-    logger.info("inbound keyword", company=company.id, keyword=found[1] if found else None, outcome=outcome)
+    logger.info("inbound keyword", company=company.id, keyword=found.word if found else None, outcome=outcome)
     return outcome
 
 
@@ -106,13 +74,20 @@ def _parties(company: Company, sms_in: InboundSms) -> tuple[str, str | None]:
         number = normalise(sms_in.originator, company.default_region)
     except InvalidPhoneNumber as error:
         raise invalid_field("from", error.reason) from None
-    try:
-        sender = normalise_sender(sms_in.destination)
-    except ValueError as error:
-        raise invalid_field("to", str(error)) from None
+    sender = _written_to(company, sms_in.destination)
     if not isinstance(sms_in.text, str) or len(sms_in.text) > MAX_TEXT:
         raise invalid_field("text", f"must be text of at most {MAX_TEXT} characters")
     return number, sender
+
+
+def _written_to(company: Company, destination: str | None) -> str | None:
+    """The sender the subscriber wrote to, or None when the gateway gave none or one that cannot be read:
+    the token already names the company, so a STOP still counts (of every sender) and the text is kept."""
+    try:
+        return normalise_sender(destination, company.default_region)
+    except ValueError:
+        logger.warning("inbound SMS to a sender that cannot be read", company=company.id)
+        return None
 
 
 def _stop(company: Company, number: str, sender: str | None, word: str) -> str:
@@ -135,8 +110,10 @@ def _start(company: Company, number: str, sender: str | None) -> str | None:
 
 
 def _confirm(company: Company, number: str, sender: str | None, text: str) -> None:
+    """One free confirmation, from the number written to unless that is another company's number."""
     if company.keyword_replies and _reply_allowed(company, number):
-        api_messages.send_reply(company, number, text, sender)
+        origin = sender if sender_numbers.may_reply_from(company, sender) else None
+        api_messages.send_reply(company, number, text, origin)
 
 
 def _reply_allowed(company: Company, number: str) -> bool:
@@ -156,14 +133,20 @@ def _reply_allowed(company: Company, number: str) -> bool:
     return True
 
 
+def _raw(destination: str | None) -> str | None:
+    """What the gateway wrote as `to`, kept as it came (cut to MAX_DESTINATION) when it is no sender."""
+    kept = (destination or "").strip()[:MAX_DESTINATION]
+    return kept or None
+
+
 def _store(
-    company: Company, number: str, sender: str | None, sms_in: InboundSms, seen_key: str | None
+    company: Company, number: str, destination: str | None, sms_in: InboundSms, seen_key: str | None
 ) -> str:
     message = Inbound(
         company=company.id,
         id=allocate_ids("inbound")[0],
         originator=number,
-        destination=sender,
+        destination=destination,
         text=sms_in.text,
         provider_id=sms_in.provider_id,
         date_received=clock.now(),
@@ -183,20 +166,15 @@ def _store(
 
 
 def receive_at_number(sms: InboundSms) -> dict[int, str]:
-    """An SMS written to a number (End User Messaging's two-way SMS) is received by every company that
-    sends from that number; the outcome for each, by company id (none: no company sends from it)."""
+    """An SMS written to a number (End User Messaging's two-way SMS) is received by the number's owner
+    alone; the outcome by company id (none: the number is nobody's)."""
+    number = sender_number(sms.destination) if isinstance(sms.destination, str) else None
+    company = sender_numbers.recipient_of(number)
+    if company is None:
+        logger.warning("inbound SMS to a number no company owns")
+        return {}
     try:
-        sender = normalise_sender(sms.destination)
-    except ValueError:
-        sender = None
-    companies = companies_sending_from(sender) if sender else []
-    if not companies:
-        logger.warning("inbound SMS to a number no company sends from", destination=sms.destination)
-    outcomes = {}
-    for company in companies:
-        try:
-            outcomes[company.id] = receive(company, sms)
-        except ColonyError as error:
-            logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
-            outcomes[company.id] = "dropped"
-    return outcomes
+        return {company.id: receive(company, sms)}
+    except ColonyError as error:
+        logger.warning("inbound SMS dropped", company=company.id, reason=error.message)
+        return {company.id: "dropped"}

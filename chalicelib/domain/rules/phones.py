@@ -162,10 +162,13 @@ def _slow(raw: str | None, region: str) -> str:
 
 
 def _clean(raw: str | None) -> str:
-    """Fold what spreadsheets and people add: full-width digits, no-break spaces, `(0)`, separators."""
+    """Fold what spreadsheets, people and gateways add: full-width digits, no-break spaces, `(0)`,
+    separators, a `tel:` scheme."""
     if raw is None:
         return ""
     text = unicodedata.normalize("NFKC", raw).strip().lstrip("'")
+    if text[:4].lower() == "tel:":  # RFC 3966, as some gateways write numbers: `tel:+27-82-…;ext=1` too
+        text = text[4:].split(";", 1)[0]
     tail = _FLOAT_TAIL.match(text)
     if tail:
         text = tail.group(1)
