@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= af-south-1
 
-.PHONY: run test test-fast test-any-hour vendor lint format cli package bench clean
+.PHONY: run test test-fast test-any-hour vendor lint format cli package deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,11 +46,20 @@ format: $(STAMP)
 cli: $(STAMP)
 	$(BIN)/python -m chalicelib.cli $(ARGS)
 
-# The queue names Chalice writes into the template resolve against the stack name at deploy time.
+# The queue names Chalice writes into the template resolve against the stack name at deploy time. The template
+# needs no AWS account, but chalice reads AWS_PROFILE (a traceback when `make deploy` names an unknown one).
 package: $(STAMP)
 	rm -rf dist
-	COLONY_PREFIX='$${AWS::StackName}' $(BIN)/chalice package --stage prod --merge-template infra/resources.json dist
+	COLONY_PREFIX='$${AWS::StackName}' env -u AWS_PROFILE $(BIN)/chalice package --stage prod --merge-template infra/resources.json dist
 	$(BIN)/cfn-lint dist/sam.json
+
+# `make deploy STACK=acme-colony AWS_PROFILE=acme REGION=af-south-1`: package, then with your profile upload the
+# bundle and the template (too big to send inline) to an artifacts bucket and create or update the stack.
+REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION))
+deploy:
+	@test -n '$(STACK)' || { echo 'make deploy needs STACK=<stack name>, e.g. make deploy STACK=acme-colony AWS_PROFILE=acme REGION=af-south-1' >&2; exit 1; }
+	$(MAKE) --no-print-directory package
+	AWS_REGION='$(REGION)' $(BIN)/python -m chalicelib.deploy --stack '$(STACK)' $(if $(ARTIFACTS_BUCKET),--bucket '$(ARTIFACTS_BUCKET)')
 
 # The web app's chart library and the browser tests' accessibility checker, from pinned npm packages whose
 # checksums are checked before anything is unpacked; the files are committed, so nothing runs this at build.
