@@ -85,13 +85,20 @@ def give_back(table: str, item_key: dict[str, Any]) -> dict[str, Any]:
     return move(table, item_key, Delivery.QUEUED, expect=Delivery.SENDING).action()
 
 
-def unsent_over_unknown(table: str, item_key: dict[str, Any], error: str) -> dict[str, Any]:
-    """unknown → failed, costing nothing: a claim a settlement took for `unknown` that its sender gave
-    back unsent (no receipt and no send time say otherwise)."""
+def unsent_over_unknown(given_back: dict[str, Any], error: str) -> dict[str, Any]:
+    """A `give_back` turned into unknown → failed, costing nothing: a claim a settlement took for
+    `unknown` that its sender gave back unsent (no receipt and no send time say otherwise)."""
+    table, item_key = given_back["Update"]["TableName"], given_back["Update"]["Key"]
     update = move(table, item_key, Delivery.FAILED, expect=Delivery.UNKNOWN)
     update.set("error", error[:TEXT_LENGTH]).remove("segments")
     condition = "{status} = :expect AND attribute_not_exists({receipt}) AND attribute_not_exists({date_sent})"
     return update.when(condition, expect=Delivery.UNKNOWN).action()
+
+
+def deployment_of(action: dict[str, Any]) -> int | None:
+    """The deployment a transaction item's recipient belongs to (None for an API message)."""
+    item_key = action["Update"]["Key"]
+    return int(item_key["deployment"]["N"]) if "deployment" in item_key else None
 
 
 def outcome(

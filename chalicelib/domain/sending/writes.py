@@ -121,12 +121,11 @@ def settle_late(pending: Pending, failed: list[int]) -> None:
             continue
         if name in pending.given_back and status == Delivery.UNKNOWN:
             pending.given_back.discard(name)
-            table, key = update["Update"]["TableName"], update["Update"]["Key"]
             reason = "not sent: the deployment stopped before reaching this recipient"
-            pending.updates[index] = sends.unsent_over_unknown(table, key, reason)
-            if "deployment" in key:  # still counted failed (as unknown was), no longer unknown
-                company = _company_of(pending, int(key["deployment"]["N"]))
-                _count(pending, company, int(key["deployment"]["N"]), unknown_count=-1)
+            pending.updates[index] = sends.unsent_over_unknown(update, reason)
+            deployment = sends.deployment_of(update)
+            if deployment is not None:  # still counted failed (as unknown was), no longer unknown
+                _count(pending, _company_of(pending, deployment), deployment, unknown_count=-1)
             continue
         del pending.updates[index]
         if counted is not None:
