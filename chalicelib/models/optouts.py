@@ -58,8 +58,9 @@ def history_key(company: int, originator: str) -> str:
 
 
 def scope_attribute(sender: str | None) -> str:
-    """The suppression item's attribute that holds the active opt-out for this scope."""
-    return EVERY_SENDER if sender is None else f"{SENDER_SCOPE}{sender}"
+    """The suppression item's attribute that holds the active opt-out for this scope. A handset shows
+    `ACME`, `Acme` and `acme` as one sender, so a name's scope is its upper case."""
+    return EVERY_SENDER if sender is None else f"{SENDER_SCOPE}{sender.upper()}"
 
 
 def suppressions_table() -> str:

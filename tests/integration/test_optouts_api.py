@@ -86,6 +86,21 @@ def test_a_sender_scoped_optout_blocks_only_that_sender(api, tenants):
     ]
 
 
+def test_a_sender_is_one_sender_in_any_case_and_a_sender_number_in_any_spelling(api, tenants):
+    """A handset shows `ACME`, `Acme` and `acme` alike, and `0821234567` is `27821234567`."""
+    acme, _ = tenants
+    assert api.post("/optouts", acme.member, {"originator": "0815854565", "sender": "Acme"}).status == 201
+    for spelling in ("ACME", "Acme", "acme"):
+        assert optouts.opted_out(acme.id, spelling, ["27815854565"]) == {"27815854565"}, spelling
+    again = api.post("/optouts", acme.member, {"originator": "0815854565", "sender": "ACME"})
+    assert again.status == 200  # the same opt-out, not a second one
+    assert (
+        api.post("/optouts", acme.member, {"originator": "0825854565", "sender": "0821234567"}).status == 201
+    )
+    for spelling in ("27821234567", "+27 82 123 4567", "0821234567"):
+        assert optouts.opted_out(acme.id, spelling, ["27825854565"]) == {"27825854565"}, spelling
+
+
 def test_the_batched_check_makes_one_read_per_hundred_numbers(aws, tenants):
     acme, bravo = tenants
     create_optout(acme.id, "27810000001")
