@@ -32,6 +32,7 @@ RESTORE_TIMEOUT_SECONDS = 600  # moto reads a saved state before it answers
 PUMP_STOP_SECONDS = 30
 SAVE_TIMEOUT_SECONDS = 600
 _PR_SET_PDEATHSIG = 1
+_LOG_TAIL_BYTES = 65536
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +102,9 @@ def _moto_command(port: int, fresh: bool) -> list[str]:
 def _last_line(log: Path) -> str:
     """The last line moto's log holds about the state (where it lives, how it was kept)."""
     try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        with log.open("rb") as text:
+            text.seek(max(0, log.stat().st_size - _LOG_TAIL_BYTES))
+            lines = text.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
         return ""
     return next((line for line in reversed(lines) if line.startswith("embedded AWS:")), "")
