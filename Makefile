@@ -13,8 +13,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# The embedded AWS keeps its state in .local/state/ across runs; `make run FRESH=1` starts empty.
 run: $(STAMP)
-	$(BIN)/python -m chalicelib.local
+	$(BIN)/python -m chalicelib.local $(if $(filter 1 yes true,$(FRESH)),--fresh)
 
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)

@@ -159,6 +159,11 @@ def ports_file(env: os._Environ[str] | dict[str, str]) -> Path:
     return Path(env.get("COLONY_PORTS_FILE") or PROJECT_DIR / ".local" / "ports.json")
 
 
+def state_dir(env: os._Environ[str] | dict[str, str]) -> Path:
+    """Where `make run` keeps the embedded AWS's state between runs."""
+    return Path(env.get("COLONY_STATE_DIR") or PROJECT_DIR / ".local" / "state")
+
+
 def local_port(env: os._Environ[str] | dict[str, str], name: str, default: str) -> str:
     """A port of the local stack: from the environment, else from the running `make run`, else `default`."""
     if env.get(name):

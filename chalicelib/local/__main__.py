@@ -1,12 +1,17 @@
 """`make run`: the whole platform on one machine until Ctrl-C.
 
-moto in server mode, the stack provisioned from `infra/`, the API (Chalice's local server, through
-`chalicelib/local/api_server.py`) and the event pump, in one foreground process group; stopping it
-stops every process it started.
+moto in server mode (its state kept in `.local/state/` across runs; `--fresh` starts empty), the stack
+provisioned from `infra/`, the API (Chalice's local server, through `chalicelib/local/api_server.py`)
+and the event pump. Each child runs in a process group of its own, so a Ctrl-C or a SIGTERM reaches
+this process alone, which stops them in order: the pump finishes what it holds, then the API stops, then
+moto saves its state and stops. A child also stops if this process dies without cleaning up.
+
+    python -m chalicelib.local [--fresh]
 """
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import json
 import os
@@ -19,14 +24,21 @@ import time
 import urllib.request
 from pathlib import Path
 
-from chalicelib.settings import PROJECT_DIR, ports_file, use_stage
+from chalicelib.settings import PROJECT_DIR, ports_file, state_dir, use_stage
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60
+RESTORE_TIMEOUT_SECONDS = 600  # moto reads a saved state before it answers
+PUMP_STOP_SECONDS = 30
+SAVE_TIMEOUT_SECONDS = 600
 _PR_SET_PDEATHSIG = 1
+_LOG_TAIL_BYTES = 65536
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.local")
+    parser.add_argument("--fresh", action="store_true", help="discard the saved state and the outboxes")
+    fresh = parser.parse_args(argv).fresh
     use_stage("local")
     moto_port = int(os.environ.setdefault("MOTO_PORT", "5000"))
     api_port = int(os.environ.get("PORT", "8000"))
@@ -37,18 +49,16 @@ def main() -> int:
     local_dir = PROJECT_DIR / ".local"
     local_dir.mkdir(exist_ok=True)
     ports = ports_file(os.environ)
+    moto_log = local_dir / "moto.log"
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     children: list[subprocess.Popen] = []
+    pump_thread: threading.Thread | None = None
     try:
-        children.append(
-            _spawn(
-                [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(moto_port)],
-                log=local_dir / "moto.log",
-            )
-        )
-        _wait_for(f"http://{HOST}:{moto_port}/moto-api/", stop, children)
+        children.append(_spawn(_moto_command(moto_port, fresh), log=moto_log))
+        _wait_for(f"http://{HOST}:{moto_port}/moto-api/", stop, children, RESTORE_TIMEOUT_SECONDS)
+        print(_last_line(moto_log), flush=True)
         from chalicelib.local import stack
 
         stack.provision()
@@ -63,17 +73,41 @@ def main() -> int:
             if any(child.poll() is not None for child in children):
                 print("A part of the stack stopped; shutting down.", file=sys.stderr)
                 return 1
-        pump_thread.join(timeout=10)
         return 0
     except _Stopped:
         return 0
     except RuntimeError as error:
         print(f"Colony could not start: {error}", file=sys.stderr)
+        if children and children[0].poll() is not None:
+            print(_last_line(moto_log), file=sys.stderr)
         return 1
     finally:
         stop.set()
+        if pump_thread is not None:
+            pump_thread.join(timeout=PUMP_STOP_SECONDS)
         _stop_all(children)
         ports.unlink(missing_ok=True)
+        if children and children[0].returncode == 0:
+            print(_last_line(moto_log), flush=True)
+
+
+def _moto_command(port: int, fresh: bool) -> list[str]:
+    command = [sys.executable, "-m", "chalicelib.local.moto_server", "-H", HOST, "-p", str(port)]
+    command += ["--state", str(state_dir(os.environ))]
+    if os.environ.get("COLONY_SNAPSHOT_SECONDS"):
+        command += ["--every", os.environ["COLONY_SNAPSHOT_SECONDS"]]
+    return [*command, "--fresh"] if fresh else command
+
+
+def _last_line(log: Path) -> str:
+    """The last line moto's log holds about the state (where it lives, how it was kept)."""
+    try:
+        with log.open("rb") as text:
+            text.seek(max(0, log.stat().st_size - _LOG_TAIL_BYTES))
+            lines = text.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line for line in reversed(lines) if line.startswith("embedded AWS:")), "")
 
 
 class _Stopped(Exception):
@@ -98,6 +132,7 @@ def _spawn(command: list[str], log: Path | None = None) -> subprocess.Popen:
         cwd=PROJECT_DIR,
         stdout=output,
         stderr=subprocess.STDOUT if log else None,
+        process_group=0,
         preexec_fn=_die_with_parent,
     )
 
@@ -108,8 +143,10 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _wait_for(url: str, stop: threading.Event, children: list[subprocess.Popen]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+def _wait_for(
+    url: str, stop: threading.Event, children: list[subprocess.Popen], timeout: float = READY_TIMEOUT_SECONDS
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if stop.is_set():
             raise _Stopped
@@ -120,16 +157,16 @@ def _wait_for(url: str, stop: threading.Event, children: list[subprocess.Popen])
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS}s")
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 def _stop_all(children: list[subprocess.Popen]) -> None:
-    for child in children:
+    """Stop the last started first: the API before moto, which saves its state as it stops."""
+    for child in reversed(children):
         if child.poll() is None:
             child.terminate()
-    for child in children:
         try:
-            child.wait(timeout=10)
+            child.wait(timeout=SAVE_TIMEOUT_SECONDS if child is children[0] else 10)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib import aws
 from chalicelib.settings import PROJECT_DIR, get_settings
 
@@ -38,18 +40,35 @@ def local_template(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def provision(template: dict[str, Any] | None = None) -> dict[str, str]:
-    """Create the stack named by the settings' prefix and wire bucket notifications.
+    """Create the stack named by the settings' prefix (or, restored from a saved state, bring it up to
+    date with the template, keeping its data) and wire bucket notifications.
 
     Returns the physical id of every resource by logical name.
     """
     template = template or load_template()
     stack_name = get_settings().prefix
     cloudformation = aws.client("cloudformation")
-    cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(local_template(template)))
+    wanted = local_template(template)
+    current = _current_template(stack_name)
+    if current is None:
+        cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(wanted))
+    elif current != wanted:
+        cloudformation.update_stack(StackName=stack_name, TemplateBody=json.dumps(wanted))
     described = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in described}
     _apply_notifications(template, physical)
     return physical
+
+
+def _current_template(stack_name: str) -> dict[str, Any] | None:
+    """The template the stack was made from, or None when there is no such stack."""
+    try:
+        body = aws.client("cloudformation").get_template(StackName=stack_name)["TemplateBody"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ValidationError":
+            return None
+        raise
+    return json.loads(json.dumps(body)) if isinstance(body, dict) else json.loads(body)
 
 
 def _apply_notifications(template: dict[str, Any], physical: dict[str, str]) -> None:

@@ -56,21 +56,22 @@ class Stack:
         return json.loads(done.stdout)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    moto_port, api_port = free_port(), free_port()
+def stack_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of a stack of its own: free ports, and outboxes and saved state in temporary
+    folders (never the developer's `.local/`)."""
     outbox = tmp_path_factory.mktemp("outbox") / "outbox.jsonl"
     mail = tmp_path_factory.mktemp("mail")
     env = {
         **os.environ,
         "COLONY_STAGE": "local",
-        "MOTO_PORT": str(moto_port),
-        "PORT": str(api_port),
+        "MOTO_PORT": str(free_port()),
+        "PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
         "COLONY_OUTBOX": str(outbox),
         "COLONY_MAIL_DIR": str(mail / "eml"),
         "COLONY_EMAIL_OUTBOX": str(mail / "outbox-email.jsonl"),
         "COLONY_PORTS_FILE": str(mail / "ports.json"),
+        "COLONY_STATE_DIR": str(tmp_path_factory.mktemp("state")),
     }
     for name in (
         "COLONY_PREFIX",
@@ -80,8 +81,14 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "COLONY_EMAIL_PROVIDER",
     ):
         env.pop(name, None)
+    return env
+
+
+def start_stack(env: dict[str, str], *args: str, lines: list[str] | None = None) -> Stack:
+    """`python -m chalicelib.local` in a session of its own, once it says it is up; its output goes on
+    into `lines` when given."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local"],
+        [sys.executable, "-m", "chalicelib.local", *args],
         cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -89,14 +96,20 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         text=True,
         start_new_session=True,
     )
-    api = _wait_until_up(process)
-    yield Stack(api=api, moto_port=moto_port, env=env, process=process)
-    _stop(process)
+    api = _wait_until_up(process, lines)
+    return Stack(api=api, moto_port=int(env["MOTO_PORT"]), env=env, process=process)
 
 
-def _wait_until_up(process: subprocess.Popen) -> str:
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    started = start_stack(stack_env(tmp_path_factory))
+    yield started
+    _stop(started.process)
+
+
+def _wait_until_up(process: subprocess.Popen, lines: list[str] | None = None) -> str:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    seen = []
+    seen = [] if lines is None else lines
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -104,17 +117,17 @@ def _wait_until_up(process: subprocess.Popen) -> str:
             break
         seen.append(line)
         if line.startswith(READY):
-            _drain(process)
+            _drain(process, seen)
             return line[len(READY) :].strip()
     _stop(process)
     raise AssertionError("the stack did not come up:\n" + "".join(seen[-40:]))
 
 
-def _drain(process: subprocess.Popen) -> None:
-    """Keep reading the stack's output so its pipe never fills and blocks it."""
+def _drain(process: subprocess.Popen, lines: list[str]) -> None:
+    """Keep reading the stack's output (into `lines`) so its pipe never fills and blocks it."""
     import threading
 
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -127,9 +140,18 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes `pid` started that are still alive (read from /proc)."""
+    return [member for member, fields in _processes() if int(fields[1]) == pid]
+
+
 def group_members(pgid: int) -> list[int]:
     """Processes still alive in a process group (read from /proc)."""
-    alive = []
+    return [member for member, fields in _processes() if int(fields[2]) == pgid]
+
+
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """Each live process's id and the fields of its /proc stat after the name (state, ppid, pgrp …)."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -137,6 +159,5 @@ def group_members(pgid: int) -> list[int]:
                     fields = stat.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(entry))
-    return alive
+            if fields[0] != "Z":
+                yield int(entry), fields
