@@ -7,14 +7,18 @@ from chalicelib.api.operations import PAGED, Param
 from chalicelib.api.schema import Field, Schema, Upload
 from chalicelib.api.shapes import NonGsmBody, Page, Timestamp
 from chalicelib.api.tasks import TaskBody, render_task
-from chalicelib.domain.clock import iso
+from chalicelib.domain import clock
+from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.clock import in_zone, iso
 from chalicelib.domain.deployments import approvals, drafts, launch, quotes, recipients, store
+from chalicelib.domain.deployments.waiting import waiting
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.files import reports
 from chalicelib.domain.imports import jobs
 from chalicelib.domain.rules import email_content, lifecycle
 from chalicelib.domain.rules.channels import DISPATCH, EMAIL, SMS
 from chalicelib.domain.rules.destinations import number_in
+from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
 
 bp = Blueprint(__name__)
@@ -96,6 +100,8 @@ class DeploymentBody(TypedDict):
     unknown: int  # of those failed: left unknown by a crash (maybe sent, never sent again)
     opted_out: int
     resumes_at: Timestamp | None  # paused outside the permitted hours: when it goes on by itself
+    waiting_reason: str | None  # approved but not started: send_date, quiet_hours or launching
+    waiting_until: Timestamp | None  # when that wait ends, in the company's time zone
     date_created: Timestamp
     date_updated: Timestamp
 
@@ -106,6 +112,8 @@ DeploymentImportBody = TypedDict(
 
 
 class QuoteBody(TypedDict):
+    sender: str | None  # what the SMS go out from (null: the gateway's default number)
+    sender_source: str  # deployment, company (its sender_id) or gateway_default
     recipients: int
     opted_out: int
     segments_total: int
@@ -132,7 +140,12 @@ class RecipientBody(TypedDict):
     date_delivered: Timestamp | None
 
 
-def render_deployment(deployment: Deployment) -> DeploymentBody:
+def render_deployment(deployment: Deployment, company: Company | None = None) -> DeploymentBody:
+    """The deployment as the API shows it; `company` (read if needed) says why it waits and its zone."""
+    held = None
+    if deployment.launch_at is not None and deployment.status in (lifecycle.APPROVED, lifecycle.PAUSED):
+        company = company or Company.get(deployment.company)
+        held = waiting(deployment, company, clock.now())
     return {
         "id": deployment.id,
         "title": deployment.title,
@@ -167,6 +180,8 @@ def render_deployment(deployment: Deployment) -> DeploymentBody:
         "unknown": deployment.unknown_count,
         "opted_out": deployment.blocked_count,
         "resumes_at": deployment.launch_at if _waits_for_hours(deployment) else None,
+        "waiting_reason": held.reason if held else None,
+        "waiting_until": in_zone(held.until, company.timezone) if held and company else None,
         "date_created": iso(deployment.date_created),
         "date_updated": iso(deployment.date_updated),
     }
@@ -199,7 +214,8 @@ def list_deployments(call: Call) -> Page[DeploymentBody]:
         except ValueError as error:
             raise invalid_field("status", str(error)) from None
     page = drafts.list_deployments(call.caller, call.page(), status, call.query_id("linked_campaign"))
-    return {"results": [render_deployment(d) for d in page.items], "next": page.next}
+    company = get_company(call.caller)
+    return {"results": [render_deployment(d, company) for d in page.items], "next": page.next}
 
 
 @endpoint(bp, "/deployments", methods=("POST",), status=201, body=NEW)
@@ -256,7 +272,9 @@ def report_deployment(call: Call, deployment_id: str) -> TaskBody:
 
 @endpoint(bp, "/deployments/{deployment_id}/quote")
 def quote_deployment(call: Call, deployment_id: str) -> QuoteBody:
-    return quotes.quote(call.caller, _id(deployment_id)).as_dict()
+    result = quotes.quote(call.caller, _id(deployment_id))
+    sender, source = quotes.sending_from(store.get(call.caller, _id(deployment_id)), get_company(call.caller))
+    return {"sender": sender, "sender_source": source, **result.as_dict()}
 
 
 @endpoint(bp, "/deployments/{deployment_id}/submit", methods=("POST",))

@@ -1,7 +1,8 @@
-"""Time as Colony stores and shows it: UTC, whole seconds, ISO-8601 with a `Z`."""
+"""Time as Colony stores and shows it: UTC, whole seconds, ISO-8601 with a `Z` (or a company's zone)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime
 
 
@@ -13,3 +14,8 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def in_zone(moment: datetime, timezone: str) -> str:
+    """`moment` as ISO-8601 in a company's zone, with its offset (`2026-11-26T08:00:00+02:00`)."""
+    return moment.astimezone(zoneinfo.ZoneInfo(timezone)).replace(microsecond=0).isoformat()

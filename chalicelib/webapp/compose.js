@@ -185,6 +185,7 @@ async function showQuote(place, deployment, company, ctx) {
       h("li", {}, `${quote.segments_total.toLocaleString()} SMS segments, ${quote.emails.toLocaleString()} emails, encoding ${quote.encoding}`),
       h("li", {}, `${quote.credits_if_substituted.toLocaleString()} credits with GSM substitution`),
       h("li", {}, `${quote.opted_out.toLocaleString()} opted out and ${quote.unreachable.toLocaleString()} unreachable (free)`),
+      h("li", { class: quote.sender ? "" : "warning", dataset: { testid: "sender" } }, fromWhom(quote)),
       h("li", { class: short ? "warning" : "" }, `Balance: ${company.credits.toLocaleString()} credits${short ? `: ${(quote.credits - company.credits).toLocaleString()} short, so approval will be refused until the company has more` : ""}`),
     ),
     current.status_name === "draft" ? submit : h("p", {}, `It is ${current.status_name}.`),
@@ -193,6 +194,13 @@ async function showQuote(place, deployment, company, ctx) {
 }
 
 // "200 recipients × 2 segments = 400 credits" (an average when personal values change the length).
+const SENDER_SOURCES = { deployment: "this deployment's sender", company: "the company's sender ID" };
+
+function fromWhom(quote) {
+  if (!quote.sender) return "Sent from the gateway's default number: the company has no sender ID (set one in Company to choose).";
+  return `Sent from ${quote.sender} (${SENDER_SOURCES[quote.sender_source]})`;
+}
+
 function sum(quote) {
   const sms = quote.recipients - quote.emails;
   if (!sms) return `${quote.recipients.toLocaleString()} emails = ${quote.credits.toLocaleString()} credits`;

@@ -521,3 +521,52 @@ def test_a_deployment_chooses_gsm_substitution_and_is_charged_the_substituted_pr
     pump.drain()
     assert {sms.text for sms in gateway.sent} == {"Don't miss it - " + "x" * 120}
     assert Company.get(acme.id).credits == 1000 - 4
+
+
+def test_an_approved_deployment_says_why_it_waits_and_until_when_in_the_company_zone(
+    api, tenants, audience, at_time
+):
+    from chalicelib.domain.deployments import launch
+
+    acme, _ = tenants
+    planned = pending_deployment(acme, audience, send_date=later(days=2), marketing=False)
+    api.post(path(planned.id, "approve"), acme.approver)
+    shown = api.get(path(planned.id), acme.member).body
+    assert (shown["waiting_reason"], shown["waiting_until"]) == ("send_date", "2026-11-28T10:00:00+02:00")
+    at_time("2026-11-26T21:00:00+02:00")  # Thursday evening: marketing hours closed at 20:00
+    marketing = pending_deployment(acme, audience, marketing=True)
+    api.post(path(marketing.id, "approve"), acme.approver)
+    shown = api.get(path(marketing.id), acme.member).body
+    assert (shown["waiting_reason"], shown["waiting_until"]) == ("quiet_hours", "2026-11-27T08:00:00+02:00")
+    launch.launch_due()  # the launcher moves it to the opening: it says the same
+    listed = {d["id"]: d for d in api.get("/deployments", acme.member).body["results"]}
+    assert listed[marketing.id]["waiting_reason"] == "quiet_hours"
+    assert listed[marketing.id]["waiting_until"] == "2026-11-27T08:00:00+02:00"
+    plain = pending_deployment(acme, audience, marketing=False)
+    api.post(path(plain.id, "approve"), acme.approver)  # due and not marketing: it starts at once
+    started = api.get(path(plain.id), acme.member).body
+    assert (started["status_name"], started["waiting_reason"], started["waiting_until"]) == (
+        "sending",
+        None,
+        None,
+    )
+    draft = api.get(path(create_deployment(acme, audience).id), acme.member).body
+    assert (draft["waiting_reason"], draft["waiting_until"]) == (None, None)
+
+
+def test_the_quote_says_what_the_sms_will_be_sent_from(api, tenants, audience):
+    acme, _ = tenants
+    draft = create_deployment(acme, audience)
+    quote = api.get(path(draft.id, "quote"), acme.member).body
+    assert (quote["sender"], quote["sender_source"]) == (None, "gateway_default")
+    Company(id=acme.id).update(actions=[Company.sender_id.set("ACME")])
+    quote = api.get(path(draft.id, "quote"), acme.member).body
+    assert (quote["sender"], quote["sender_source"]) == ("ACME", "company")
+    own = create_deployment(acme, audience, sender="Shop")
+    quote = api.get(path(own.id, "quote"), acme.member).body
+    assert (quote["sender"], quote["sender_source"]) == ("Shop", "deployment")
+    api.post(path(draft.id, "submit"), acme.member)
+    api.post(path(draft.id, "approve"), acme.approver)
+    Company(id=acme.id).update(actions=[Company.sender_id.set("LATER")])
+    quote = api.get(path(draft.id, "quote"), acme.member).body
+    assert (quote["sender"], quote["sender_source"]) == ("ACME", "company")  # frozen at approval

@@ -65,6 +65,20 @@ def quote_builder(deployment: Deployment, company: Company) -> QuoteBuilder:
     )
 
 
+DEPLOYMENT_SENDER, COMPANY_SENDER, GATEWAY_DEFAULT = "deployment", "company", "gateway_default"
+
+
+def sending_from(deployment: Deployment, company: Company) -> tuple[str | None, str]:
+    """The sender its SMS go out from, and whose choice that is: the deployment's own `sender`, the
+    company's `sender_id`, or none (the gateway's default origination number); frozen once approved."""
+    if deployment.sender:
+        return deployment.sender, DEPLOYMENT_SENDER
+    chosen = (
+        deployment.frozen_sender if deployment.status not in (DRAFT, PENDING_APPROVAL) else company.sender_id
+    )
+    return (chosen, COMPANY_SENDER) if chosen else (None, GATEWAY_DEFAULT)
+
+
 def quote_actions(result: Quote) -> list:
     return [
         Deployment.total_contacts.set(result.recipients),
