@@ -96,7 +96,7 @@ function importer(ctx, reload) {
     [zone, h("p", { class: "field-error", dataset: { errorFor: "file" } })],
     async () => {
       if (!chosen) throw new api.ApiError(400, { error: { message: "Choose a CSV file first.", fields: { file: ["choose a CSV file"] } } });
-      const job = await api.upload("/optouts/import", null, chosen, {});
+      const job = await api.upload("/optouts/import", "optouts", chosen, {});
       place.prepend(importProgress(job, ctx, reload));
     },
     "Import opt-outs",
