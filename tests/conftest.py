@@ -239,3 +239,12 @@ def pytest_xdist_make_scheduler(config, log):
             return nodeid.split("::", 1)[0] if nodeid.startswith("tests/e2e/") else nodeid
 
     return E2eModulesTogether(config, log)
+
+
+@pytest.fixture
+def environment_kept():
+    """The CLI applies its stage to the process environment, as in its own process; undo that here."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

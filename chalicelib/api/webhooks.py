@@ -13,6 +13,7 @@ from chalice import Blueprint
 from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.schema import Field
 from chalicelib.domain.accounts.companies import company_for_webhook
 from chalicelib.domain.errors import InvalidInput, UnsupportedMediaType, invalid_field
 from chalicelib.domain.inbound import keywords, receipts
@@ -81,7 +82,7 @@ class ReceiptsBody(TypedDict):
 def inbound_sms(call: Call, token: str) -> InboundOutcomeBody:
     """One SMS a subscriber sent to one of the company's numbers."""
     company = company_for_webhook(token)
-    fields = _pick(_one(_payload(call)), _INBOUND_FIELDS)
+    fields = _pick(_one(_payload(call)), _INBOUND_FIELDS, unreadable_dropped=("to",))
     for name in ("from", "text"):
         if fields.get(name) is None:
             raise invalid_field(name, "is required")
@@ -152,9 +153,15 @@ def _one(item: Any) -> dict[str, Any]:
     return item
 
 
-def _pick(item: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+_STORABLE = Field(str)  # what every stored text must be
+
+
+def _pick(
+    item: dict[str, Any], aliases: dict[str, tuple[str, ...]], unreadable_dropped: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Our name → the value under the first alias present (names compared case-insensitively). Values
-    must be text, numbers or true/false; `context` (End User Messaging) may carry the reference."""
+    must be text, numbers or true/false, and storable text (no lone surrogate, no NUL): else a 400, or
+    for a field in `unreadable_dropped`, no value. `context` (End User Messaging) may carry the reference."""
     lowered = {str(k).lower(): v for k, v in item.items()}
     context = lowered.get("context")
     if isinstance(context, dict) and "reference" in context:
@@ -167,6 +174,11 @@ def _pick(item: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> dict[str
                 continue
             if isinstance(value, (dict, list)):
                 raise invalid_field(name, "must be text")
-            picked[name] = str(value).lower() if isinstance(value, bool) else str(value)
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            problem = _STORABLE.problem(text)
+            if problem and name not in unreadable_dropped:
+                raise invalid_field(name, problem)
+            if not problem:
+                picked[name] = text
             break
     return picked

@@ -3,7 +3,7 @@ per company and number, which opt-out is active for every sender and for each si
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ class OptOut(BaseModel):
     import_row = NumberAttribute(null=True)
     history_key = UnicodeAttribute()
     channel = UnicodeAttribute(null=True)  # None: sms; for email, `originator` is the address
+    scope = UnicodeAttribute(null=True)  # its suppression attribute (absent on older ones: see scope_of)
 
     by_originator = HistoryIndex()
 
@@ -61,6 +62,20 @@ def scope_attribute(sender: str | None) -> str:
     """The suppression item's attribute that holds the active opt-out for this scope. A handset shows
     `ACME`, `Acme` and `acme` as one sender, so a name's scope is its upper case."""
     return EVERY_SENDER if sender is None else f"{SENDER_SCOPE}{sender.upper()}"
+
+
+def scope_of(optout: OptOut) -> str:
+    """The suppression attribute an opt-out holds: the one it was written under (an opt-out written before
+    scopes were folded holds its sender exactly as stored)."""
+    if optout.scope:
+        return optout.scope
+    return EVERY_SENDER if optout.sender is None else f"{SENDER_SCOPE}{optout.sender}"
+
+
+def sender_scopes(sender: str, older: Iterable[str] = ()) -> list[str]:
+    """The attributes that may hold an opt-out of `sender`: its scope now, and those of the `older`
+    spellings opt-outs were written under before senders were normalised and folded."""
+    return list(dict.fromkeys([scope_attribute(sender), *(f"{SENDER_SCOPE}{s}" for s in older)]))
 
 
 def suppressions_table() -> str:
@@ -96,6 +111,7 @@ def suppressions(
 def activation(optout: OptOut) -> list[dict[str, Any]]:
     """The two writes that make an opt-out exist: its record, and its scope in the suppression index
     (only if that scope holds no active opt-out: the condition is what stops duplicates)."""
+    optout.scope = optout.scope or scope_attribute(optout.sender)
     record = {
         "Put": {
             "TableName": OptOut.Meta.table_name,
@@ -104,7 +120,7 @@ def activation(optout: OptOut) -> list[dict[str, Any]]:
         }
     }
     scope = Update(suppressions_table(), suppression_key(optout.company, optout.originator))
-    scope.set(scope_attribute(optout.sender), optout.id)
+    scope.set(scope_of(optout), optout.id)
     scope.set("company", optout.company).set("msisdn", optout.originator)
     return [record, scope.when("attribute_not_exists({scope})", names=_scope(optout)).action()]
 
@@ -122,9 +138,9 @@ def lifting(
         record.set("overwrite_reason", reason)
     record.when("attribute_not_exists({date_overwritten})")
     scope = Update(suppressions_table(), suppression_key(optout.company, optout.originator))
-    scope.remove(scope_attribute(optout.sender)).when("{scope} = :id", names=_scope(optout), id=optout.id)
+    scope.remove(scope_of(optout)).when("{scope} = :id", names=_scope(optout), id=optout.id)
     return [record.action(), scope.action()]
 
 
 def _scope(optout: OptOut) -> dict[str, str]:
-    return {"scope": scope_attribute(optout.sender)}
+    return {"scope": scope_of(optout)}

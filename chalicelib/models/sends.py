@@ -13,6 +13,7 @@ from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.models.expressions import Update, key, plain
 
 TEXT_LENGTH = 500  # an error's or a gateway id's longest stored text
+RECOUNT = "recount"  # the launch index's queue of settled deployments whose counts a late status moved
 PROVIDER_ID_LENGTH = 200
 
 
@@ -180,6 +181,17 @@ def deployment_counts(
     if round_ is None:
         return update.when(among, **labels).action()
     return update.when("{round} = :round AND " + among, round=round_, **labels).action()
+
+
+def recount_due(company: int, deployment: int, at: str, final: tuple[int, ...]) -> dict[str, Any]:
+    """Mark a settled deployment (status among `final`) for a recount of its counts: it joins the launch
+    index's `recount` queue, which the launcher reads every minute, in the transaction of the late
+    statuses that made it due (so a worker that dies before recounting leaves the mark behind)."""
+    update = Update(Deployment.Meta.table_name, key(company=company, id=deployment))
+    update.set("launch_queue", RECOUNT).set("launch_at", at)
+    labels = {f"final_{i}": status for i, status in enumerate(final)}
+    among = "{status} IN (" + ", ".join(f":{label}" for label in labels) + ")"
+    return update.when(among, **labels).action()
 
 
 def deployment_receipt_counts(company: int, deployment: int, outcome: str, was: str) -> dict[str, Any] | None:

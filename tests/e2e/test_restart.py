@@ -12,6 +12,7 @@ import requests
 
 from chalicelib.settings import PROJECT_DIR
 from tests.e2e.conftest import Stack, _stop, stack_env, start_stack
+from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +89,7 @@ def _seed(stack: Stack) -> dict:
         timeout=10,
     )
     assert started.status_code == 202, started.text
-    job = _eventually(lambda: _finished(stack, headers, started.json()["id"]))
+    job = eventually(lambda: _finished(stack, headers, started.json()["id"]))
     assert (job["imported"], job["rejected"]) == (2, 1)
     deployment = _deploy(stack, headers, job["contact_list"], "First")
     return {
@@ -112,7 +113,7 @@ def _deploy(stack: Stack, headers: dict[str, str], contact_list: int, title: str
     for step in ("submit", "approve"):
         answer = requests.post(f"{stack.api}/deployments/{draft['id']}/{step}", headers=headers, timeout=10)
         assert answer.ok, answer.text
-    _eventually(lambda: _status(stack, headers, draft["id"]) == "sent", seconds=60)
+    eventually(lambda: _status(stack, headers, draft["id"]) == "sent", seconds=60)
     return draft["id"]
 
 
@@ -140,13 +141,3 @@ def _status(stack: Stack, headers: dict[str, str], deployment: int) -> str:
     return requests.get(f"{stack.api}/deployments/{deployment}", headers=headers, timeout=10).json()[
         "status_name"
     ]
-
-
-def _eventually(check, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("the stack did not get there in time")

@@ -15,6 +15,7 @@ import requests
 from openapi_spec_validator import validate
 
 from tests.e2e.conftest import _stop, children_of, group_members
+from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -302,7 +303,7 @@ def test_an_email_campaign_writes_one_eml_per_recipient_with_the_unsubscribe_hea
         found = requests.get(f"{stack.api}/deployments/{draft['id']}", headers=admin, timeout=10).json()
         return found if found["status_name"] in ("sent", "failed") else None
 
-    state = _eventually(finished, seconds=90)
+    state = eventually(finished, seconds=90)
     assert state["status_name"] == "sent", state
     mails = [
         email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -338,16 +339,6 @@ def _import_list(stack, headers, name, csv, **form):
         timeout=10,
     )
     return _wait_for_import(stack, headers["Authorization"].split()[1], started.json()["id"])
-
-
-def _eventually(check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("the stack did not get there in time")
 
 
 def test_a_list_a_saved_query_defines_refreshes_and_exports_to_the_filebox(stack):
@@ -392,7 +383,7 @@ def test_a_list_a_saved_query_defines_refreshes_and_exports_to_the_filebox(stack
         found = requests.get(f"{stack.api}/contact-lists/{cape['id']}", headers=headers, timeout=10).json()
         return found if found["date_refreshed"] else None
 
-    assert _eventually(refreshed)["contact_count"] == 2
+    assert eventually(refreshed)["contact_count"] == 2
     refused = requests.post(
         f"{stack.api}/contact-lists/{cape['id']}/contacts",
         headers=headers,
@@ -408,7 +399,7 @@ def test_a_list_a_saved_query_defines_refreshes_and_exports_to_the_filebox(stack
         task = requests.get(f"{stack.api}/tasks/{started['id']}", headers=headers, timeout=10).json()
         return task if task["status"] == "completed" else None
 
-    file_id = _eventually(exported)["result"]["file"]
+    file_id = eventually(exported)["result"]["file"]
     link = requests.get(f"{stack.api}/filebox/{file_id}", headers=headers, timeout=10).json()["url"]
     assert requests.get(link, timeout=10).text.splitlines() == [
         "msisdn,first_name,last_name,email,city",
@@ -429,7 +420,7 @@ def test_keywords_and_receipts_over_webhooks_and_sns(stack):
         f"{stack.api}/webhooks/inbound/{token}", json={"from": "0815854565", "text": "stop"}, timeout=10
     )
     assert stop.json() == {"outcome": "opted_out"}
-    reply = _eventually(lambda: [line for line in stack.outbox if line["to"] == "27815854565"])[0]
+    reply = eventually(lambda: [line for line in stack.outbox if line["to"] == "27815854565"])[0]
     assert reply["from"] == "27820000042" and "opted out" in reply["text"]
     receipt = requests.post(
         f"{stack.api}/webhooks/status/{token}",
@@ -454,7 +445,7 @@ def test_keywords_and_receipts_over_webhooks_and_sns(stack):
         listed = requests.get(f"{stack.api}/optouts?originator=27815850077", headers=admin, timeout=10)
         return listed.json()["results"]
 
-    assert _eventually(opted_out)[0]["source"] == "keyword"
+    assert eventually(opted_out)[0]["source"] == "keyword"
     assert requests.get(f"{stack.api}/company", headers=admin, timeout=10).json()["credits"] == 5
 
 

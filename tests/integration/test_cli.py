@@ -2,20 +2,12 @@
 exit 1 for errors and 2 only for differences found; it lists companies and users and replaces a lost key."""
 
 import json
-import os
 
 import pytest
 
 from chalicelib import cli
 
-
-@pytest.fixture(autouse=True)
-def environment_kept():
-    """The CLI applies its stage to the process environment, as in its own process; undo that here."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("environment_kept")
 
 
 def run(capsys, *argv):

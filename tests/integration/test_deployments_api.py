@@ -1,4 +1,5 @@
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -419,14 +420,7 @@ def _import_deployment(api, member, data, **form):
 
 def test_a_deployment_csv_with_a_message_per_row(api, tenants, pump):
     acme, _ = tenants
-    data = (
-        "destination,message\r\n"
-        "0815854565,Your order 1 has shipped\r\n"
-        "+27 82 123 4567,Jou bestelling is gestuur – dankie\r\n"
-        "27815854565,A second text for the same number\r\n"
-        "12345,Bad number\r\n"
-        "0831234567," + "x" * 200 + "\r\n"
-    ).encode()
+    data = (Path(__file__).parent.parent / "fixtures" / "csv" / "shipping_notices.csv").read_bytes()
     started = _import_deployment(api, acme.member, data, title="Shipping notices")
     assert started.status == 202
     assert (started.body["status"], started.body["title"], started.body["import"]["status"]) == (

@@ -368,3 +368,28 @@ def test_an_overwrite_keeps_its_reason(api, tenants):
     other = create_optout(acme.id, "27825854565")
     too_long = api.post(f"/optouts/{other.id}/overwrite", acme.admin, {"reason": "x" * 1000})
     assert too_long.status == 400 and api.get(f"/optouts/{other.id}", acme.admin).body["active"] is True
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent_as"), [("Acme", "Acme"), ("0821234567", "27821234567"), ("+27821234567", "27821234567")]
+)
+def test_an_opt_out_stored_before_senders_were_folded_still_blocks_and_lifts(api, tenants, stored, sent_as):
+    """Before, a sender scope held the sender exactly as typed (`sender:Acme`, `sender:0821234567`) and the
+    record named no scope: such an opt-out still blocks its sender, and lifting it frees it."""
+    from chalicelib import aws
+    from chalicelib.models.optouts import suppression_key, suppressions_table
+
+    acme, _ = tenants
+    made = create_optout(acme.id, "27815854565", sender=stored)
+    OptOut(company=acme.id, id=made.id).update(actions=[OptOut.scope.remove()])
+    if stored.upper() != stored:
+        aws.client("dynamodb").update_item(
+            TableName=suppressions_table(),
+            Key=suppression_key(acme.id, "27815854565"),
+            UpdateExpression="REMOVE #new SET #old = :id",
+            ExpressionAttributeNames={"#new": f"sender:{stored.upper()}", "#old": f"sender:{stored}"},
+            ExpressionAttributeValues={":id": {"N": str(made.id)}},
+        )
+    assert optouts.opted_out(acme.id, sent_as, ["27815854565"]) == {"27815854565"}
+    assert api.post(f"/optouts/{made.id}/overwrite", acme.admin).status == 200
+    assert optouts.opted_out(acme.id, sent_as, ["27815854565"]) == set()

@@ -2,7 +2,6 @@
 it, and an SMS written to it reaches its owner alone. Alphanumeric senders may be shared."""
 
 import json
-import os
 
 import pytest
 
@@ -17,13 +16,7 @@ NUMBER = "27821234567"
 SUBSCRIBER = "27815854565"
 
 
-@pytest.fixture(autouse=True)
-def environment_kept():
-    """The CLI applies its stage to the process environment; undo that here."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("environment_kept")
 
 
 def run(capsys, *argv):

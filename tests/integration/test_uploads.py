@@ -1,6 +1,8 @@
 """Large files through POST /uploads: the presigned form posted to S3, the bucket's notification on the
 imports queue, the import worker; a deployment's recipients and opt-outs as their direct routes do."""
 
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -14,14 +16,7 @@ from chalicelib.models.imports import Import
 from chalicelib.models.optouts import OptOut
 from tests.api_client import multipart
 
-SHIPPING = (
-    "destination,message\r\n"
-    "0815854565,Your order 1 has shipped\r\n"
-    "+27 82 123 4567,Jou bestelling is gestuur – dankie\r\n"
-    "27815854565,A second text for the same number\r\n"
-    "12345,Bad number\r\n"
-    "0831234567," + "x" * 200 + "\r\n"
-).encode()
+SHIPPING = (Path(__file__).parent.parent / "fixtures" / "csv" / "shipping_notices.csv").read_bytes()
 SUPPRESSION = (
     b"Number,Reason\r\n0815854565,complained\r\n+27 82 123 4567,\r\n27815854565,again\r\nnot a number,x\r\n"
 )

@@ -15,11 +15,13 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
+from chalicelib.domain.rules.lifecycle import APPROVED, PAUSED, SENDING
 from chalicelib.domain.rules.senders import is_numeric, normalise_sender
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.claims import Claim, sender_number_key
 from chalicelib.models.companies import Company
+from chalicelib.models.deployments import Deployment
 
 NOT_OURS = "is not one of this company's numbers (the operator assigns numbers that can receive)"
 
@@ -65,6 +67,14 @@ def remove(company_id: int, value: str) -> Company:
     number = _number(value, company.default_region)
     if number not in (company.sender_numbers or set()):
         raise NotFound(f"{number} is not a number of company {company.id}.")
+    live = Deployment.status.is_in(APPROVED, SENDING, PAUSED) & (Deployment.frozen_sender == number)
+    using = [d.id for d in Deployment.query(company.id, filter_condition=live)]
+    if using:
+        raise Conflict(
+            f"Deployments {', '.join(map(str, using))} of company {company.id} send from {number}: "
+            "let them finish, or cancel them, first.",
+            code="in_use",
+        )
     with transaction() as write:
         write.delete(Claim(key=sender_number_key(number)), condition=Claim.owner == str(company.id))
         actions = [Company.sender_numbers.delete({number}), Company.date_updated.set(clock.now())]

@@ -17,7 +17,7 @@ from chalicelib.domain.files.exports import write_csv
 from chalicelib.domain.rules.addresses import InvalidAddress, address_key, checked_address, normalise_address
 from chalicelib.domain.rules.channels import CHANNELS, EMAIL, SMS
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
-from chalicelib.domain.rules.senders import normalise_sender
+from chalicelib.domain.rules.senders import normalise_sender, older_spellings
 from chalicelib.models import dynamodb
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Message
@@ -28,6 +28,7 @@ from chalicelib.models.optouts import (
     history_key,
     lifting,
     scope_attribute,
+    sender_scopes,
     suppressions,
 )
 from chalicelib.models.pagination import Page, PageRequest, paginate
@@ -52,9 +53,16 @@ def opted_out(company: int, sender: str | None, numbers: Iterable[str]) -> set[s
     wanted = sorted(set(numbers))
     if not wanted:
         return set()
-    scope = scope_attribute(normalise_sender(sender) if sender else None)
-    held = suppressions(company, wanted, scopes=(EVERY_SENDER, scope))
+    held = suppressions(company, wanted, scopes=(EVERY_SENDER, *_scopes_of(sender)))
     return {number for number, scopes in held.items() if scopes}
+
+
+def _scopes_of(sender: str | None) -> list[str]:
+    """Where an opt-out of `sender` may be held: its scope, and those older opt-outs were written under."""
+    if not sender:
+        return []
+    given = normalise_sender(sender)
+    return sender_scopes(given, [*older_spellings(given), sender.strip()]) if given else []
 
 
 def opted_out_of_any(company: int, numbers: Iterable[str]) -> set[str]:
@@ -83,9 +91,10 @@ def check_address(value: Any, name: str = "originator") -> str:
     return address_key(checked_address(value, name))
 
 
-def check_sender(value: str | None) -> str | None:
+def check_sender(value: str | None, region: str) -> str | None:
+    """A sender as opt-outs scope it: a number read with the company's phone rules (`region`)."""
     try:
-        return normalise_sender(value)
+        return normalise_sender(value, region)
     except ValueError as error:
         raise invalid_field("sender", str(error)) from None
 
@@ -100,13 +109,14 @@ def record(
     """Opt a number out (of every sender, or of one), or an address out of the company's email; an
     opt-out already active for that scope is returned."""
     channel = check_channel(channel)
+    region = get_company(caller).default_region
     if channel == EMAIL:
         if sender is not None:
             raise invalid_field("sender", "must be empty for email: an email opt-out covers every sender")
         number = check_address(originator)
     else:
-        number = check_originator(originator, get_company(caller).default_region)
-    sender = check_sender(sender)
+        number = check_originator(originator, region)
+    sender = check_sender(sender, region)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
@@ -179,7 +189,7 @@ def list_optouts(
     """Newest first; by number (any spelling) through the history index, else the company's whole list."""
     conditions = []
     if sender is not None:
-        normalised = check_sender(sender)
+        normalised = check_sender(sender, get_company(caller).default_region)
         conditions.append(
             OptOut.sender.does_not_exist() if normalised is None else OptOut.sender == normalised
         )
@@ -235,7 +245,7 @@ def overwrite(caller: Caller, optout_id: int, reason: str | None = None) -> OptO
 def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> list[OptOut]:
     """The subscriber opts back in (START): overwrite what keeps `sender` (None: every sender) from them —
     the opt-out of every sender and the one of that sender. Returns what was lifted (maybe nothing)."""
-    scopes = [EVERY_SENDER] + ([scope_attribute(sender)] if sender else [])
+    scopes = [EVERY_SENDER, *_scopes_of(sender)]
     held = suppressions(company, [number], scopes=scopes).get(number, {})
     active_ids = [held[scope] for scope in scopes if scope in held]
     lifted = []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.background import tasks
@@ -89,6 +90,20 @@ def _check_second_person(caller: Caller, deployment: Deployment) -> None:
         )
 
 
+def _check_sender(deployment: Deployment, company: Company) -> None:
+    """The number it will send from must still be the company's: the operator may have moved it to
+    another company since the draft was written (its replies and STOPs would go there)."""
+    sender = deployment.sender or company.sender_id
+    try:
+        sender_numbers.chosen(company, sender)
+    except ValueError:
+        raise Conflict(
+            f"The deployment would send from {sender}, which is no longer one of the company's numbers: "
+            "choose another sender.",
+            code="sender_not_ours",
+        ) from None
+
+
 def approve_task(task: Task) -> dict:
     caller = Caller(company=task.company, user=task.user, role="approver")
     deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
@@ -109,6 +124,7 @@ def approve_task(task: Task) -> dict:
 def approve_now(caller: Caller, deployment: Deployment, company: Company) -> Deployment:
     """Freeze, quote and reserve, holding a short lease so that one approval runs at a time; a
     deployment already due starts at once instead of waiting for the launcher's next minute."""
+    _check_sender(deployment, company)
     token = _take_lease(deployment)
     try:
         quote = freeze(deployment, company)

@@ -106,6 +106,8 @@ def recount(company: int, deployment_id: int) -> None:
                         Deployment.credits_used.set(charged),
                         Deployment.total_credits.set(charged),
                         Deployment.recounts.set(seen + 1),
+                        Deployment.launch_queue.remove(),
+                        Deployment.launch_at.remove(),
                         Deployment.date_updated.set(clock.now()),
                     ],
                     condition=(Deployment.recounts == seen) if seen else Deployment.recounts.does_not_exist(),

@@ -16,7 +16,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
-from chalicelib.domain.deployments import settlement
+from chalicelib.domain.deployments import final_counts, settlement
 from chalicelib.domain.deployments.store import get, unchanged_meanwhile
 from chalicelib.domain.rules import lifecycle
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING
@@ -26,6 +26,7 @@ from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment
+from chalicelib.models.sends import RECOUNT
 
 DUE, ACTIVE = "due", "sending"
 
@@ -33,13 +34,17 @@ DUE, ACTIVE = "due", "sending"
 def launch_due(now: datetime | None = None) -> dict[str, int]:
     """The every-minute run: start what is due, finish what is done. Returns what it did."""
     now = now or clock.now()
-    counts = {"launched": 0, "waiting": 0, "finished": 0}
+    counts = {"launched": 0, "waiting": 0, "finished": 0, "recounted": 0}
     for deployment in Deployment.by_launch.query(DUE, Deployment.launch_at <= clock.iso(now)):
         with _one_of_many(deployment):
             counts[launch(deployment, now)] += 1
     for deployment in Deployment.by_launch.query(ACTIVE):
         with _one_of_many(deployment):
             counts["finished"] += settlement.finish_if_done(deployment, now)
+    for deployment in Deployment.by_launch.query(RECOUNT):  # marked by a worker that died before it
+        with _one_of_many(deployment):
+            final_counts.recount(deployment.company, deployment.id)
+            counts["recounted"] += 1
     if any(counts.values()):
         logger.info("launcher ran", **counts)
     return counts

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib import storage
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.contacts import contact_lists
 from chalicelib.domain.contacts.optouts import MAX_REASON, check_sender
 from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
@@ -84,7 +85,7 @@ def import_optouts(
     caller: Caller, upload: Upload, sender: str | None = None, reason: str | None = None
 ) -> Import:
     """Start importing a file of numbers (with an optional `reason` column) as opt-outs of one scope."""
-    options = _optout_options(sender, reason)
+    options = _optout_options(caller, sender, reason)
     _check_size(upload, "optouts")
     job = _new_job(caller, upload.filename, kind="optouts", options=options)
     _store(job, upload)
@@ -105,9 +106,10 @@ def _deployment_job(
     return draft, job
 
 
-def _optout_options(sender: str | None, reason: str | None) -> dict[str, str | None]:
-    """The scope and default reason every opt-out of an import gets, checked."""
-    sender = check_sender(sender)
+def _optout_options(caller: Caller, sender: str | None, reason: str | None) -> dict[str, str | None]:
+    """The scope and default reason every opt-out of an import gets, checked (a sender number read
+    with the company's phone rules)."""
+    sender = check_sender(sender, get_company(caller).default_region)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
@@ -154,7 +156,7 @@ def presign_upload(caller: Caller, kind: str, filename: str, fields: dict[str, A
     if kind == "deployment":
         _, job = _deployment_job(caller, filename, title, fields.get("message") or None)
     elif kind == "optouts":
-        options = _optout_options((fields.get("sender") or "").strip() or None, fields.get("reason"))
+        options = _optout_options(caller, (fields.get("sender") or "").strip() or None, fields.get("reason"))
         job = _new_job(caller, filename, kind="optouts", options=options)
     else:
         job = _new_job(caller, filename, list_id=fields.get("contact_list"), title=title)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
+
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 
 _ALPHANUMERIC = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}")
@@ -43,3 +45,18 @@ def sender_number(value: str, region: str = "ZA") -> str | None:
 def is_numeric(sender: str) -> bool:
     """Whether a normalised sender is a number, which can receive (and so belongs to one company)."""
     return sender.isdigit()
+
+
+def older_spellings(sender: str) -> list[str]:
+    """How an opt-out of `sender` (as normalised now) may have been stored before senders were normalised
+    and folded: exactly as normalised (a name in its own case), and a number also in its national digits
+    and with a `+` (`0821234567`, `+27821234567`)."""
+    spellings = [sender]
+    if not is_numeric(sender):
+        return spellings
+    try:
+        parsed = phonenumbers.parse(f"+{sender}")
+    except phonenumbers.NumberParseException:
+        return spellings
+    national = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    return [*spellings, f"+{sender}", *([national] if national and national != sender else [])]

@@ -81,6 +81,8 @@ def keyword(text: str, region: str = "ZA") -> Keyword | None:
     starts = _phrases(START_KEYWORDS)
     beside = _phrases(COURTESY_WORDS + START_KEYWORDS)
     found = _cover(words, stops, beside)
+    if found is None:
+        found = _squashed(words, stops)
     if found is not None:
         return Keyword("stop", found)
     found = _cover(words, starts, ())
@@ -124,6 +126,13 @@ def _join_spelled(words: list[str]) -> list[str]:
             run = ""
         out.append(word)
     return [*out, run] if run else out
+
+
+def _squashed(words: list[str], stops: tuple[tuple[str, ...], ...]) -> str | None:
+    """A stop keyword typed apart (`UN-SUBSCRIBE`, `Un subscribe`, `St op`): the words run together are
+    exactly one keyword. When in doubt the law favours the opt-out."""
+    together = "".join(words)
+    return next((" ".join(p) for p in stops if "".join(p) == together), None)
 
 
 @functools.cache

@@ -391,7 +391,7 @@ class Sender:
                 return claims, stopped
             try:
                 dynamodb.transact(actions)
-                if level == writes.NONE and pending.updates:
+                if deployments and level == writes.SETTLED:
                     for company, deployment in pending.rounds:  # its late statuses moved its counts
                         final_counts.recount(company, deployment)
                 return claims, stopped
@@ -410,7 +410,7 @@ class Sender:
                 if any(first_deployment <= i < last_deployment for i in failed) and level != writes.NONE:
                     # The deployment moved on: keep the statuses, claim nothing more, leave a newer
                     # round's completion count alone, and add to no counter of a settled deployment.
-                    claims, stopped, level = [], True, writes.LOOSE if level == writes.STRICT else writes.NONE
+                    claims, stopped, level = [], True, writes.NEXT_LEVEL[level]
                     writes.forget_old_rounds(pending)
                     continue
                 lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}

@@ -7,13 +7,17 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from chalicelib.domain import clock
+from chalicelib.domain.deployments.final_counts import FINAL
 from chalicelib.domain.rules.lifecycle import PAUSED, SENDING, Delivery
 from chalicelib.domain.stats import periods, tally
 from chalicelib.log import logger
 from chalicelib.models import sends
 from chalicelib.models.deployments import Deployment
 
-STRICT, LOOSE, NONE = "strict", "loose", "none"  # how a flush conditions its deployment counters
+# How a flush conditions its deployment counters: on its round and sending (STRICT), on its not being
+# settled (LOOSE), on its being settled (SETTLED: no counters, a mark that its counts need a recount), none.
+STRICT, LOOSE, SETTLED, NONE = "strict", "loose", "settled", "none"
+NEXT_LEVEL = {STRICT: LOOSE, LOOSE: SETTLED, SETTLED: NONE}
 
 
 @dataclass
@@ -149,8 +153,11 @@ def _company_of(pending: Pending, deployment: int) -> int:
 def deployment_updates(pending: Pending, require_sending: bool, level: str) -> list[dict[str, Any]]:
     """Counter updates for each deployment, conditional on its round (and, with claims, on its
     sending) when `level` is STRICT, on its not being settled when LOOSE; none when NONE."""
-    if level == NONE:
+    if level == NONE or (level == SETTLED and not pending.updates):
         return []
+    if level == SETTLED:
+        at = clock.iso(clock.now())
+        return [sends.recount_due(company, deployment, at, FINAL) for company, deployment in pending.rounds]
     updates = []
     for (company, deployment), round_ in pending.rounds.items():
         counts = pending.counts.get((company, deployment), {})
