@@ -159,6 +159,11 @@ def ports_file(env: os._Environ[str] | dict[str, str]) -> Path:
     return Path(env.get("COLONY_PORTS_FILE") or PROJECT_DIR / ".local" / "ports.json")
 
 
+def moto_log_file(env: os._Environ[str] | dict[str, str]) -> Path:
+    """Where `make run`'s embedded AWS writes its log (one file per stack: its last line says what it did)."""
+    return Path(env.get("COLONY_MOTO_LOG") or PROJECT_DIR / ".local" / "moto.log")
+
+
 def state_dir(env: os._Environ[str] | dict[str, str]) -> Path:
     """Where `make run` keeps the embedded AWS's state between runs."""
     return Path(env.get("COLONY_STATE_DIR") or PROJECT_DIR / ".local" / "state")

@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from chalicelib.settings import PROJECT_DIR, ports_file, state_dir, use_stage
+from chalicelib.settings import PROJECT_DIR, moto_log_file, ports_file, state_dir, use_stage
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60
@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     local_dir = PROJECT_DIR / ".local"
     local_dir.mkdir(exist_ok=True)
     ports = ports_file(os.environ)
-    moto_log = local_dir / "moto.log"
+    moto_log = moto_log_file(os.environ)
+    moto_log.parent.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())

@@ -72,6 +72,7 @@ def stack_env(tmp_path_factory) -> dict[str, str]:
         "COLONY_EMAIL_OUTBOX": str(mail / "outbox-email.jsonl"),
         "COLONY_PORTS_FILE": str(mail / "ports.json"),
         "COLONY_STATE_DIR": str(tmp_path_factory.mktemp("state")),
+        "COLONY_MOTO_LOG": str(mail / "moto.log"),
     }
     for name in (
         "COLONY_PREFIX",

@@ -6,17 +6,16 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
 
-from chalicelib.settings import PROJECT_DIR
+from chalicelib.settings import moto_log_file
 from tests.e2e.conftest import Stack, _stop, stack_env, start_stack
 from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
-
-MOTO_LOG = PROJECT_DIR / ".local" / "moto.log"
 
 
 def auth(key: str) -> dict[str, str]:
@@ -48,13 +47,15 @@ def test_data_survives_a_restart_and_the_outbox_never_repeats_a_reference(tmp_pa
 class Run:
     stack: Stack
     output: list[str]  # what it printed, still growing while it runs
+    moto_log: Path  # this stack's own
     log_from: int  # where moto's log stood when it started
 
 
 def _start(env: dict[str, str]) -> Run:
-    log_from = MOTO_LOG.stat().st_size if MOTO_LOG.exists() else 0
+    moto_log = moto_log_file(env)
+    log_from = moto_log.stat().st_size if moto_log.exists() else 0
     output: list[str] = []
-    return Run(start_stack(env, lines=output), output, log_from)
+    return Run(start_stack(env, lines=output), output, moto_log, log_from)
 
 
 def _stop_cleanly(run: Run, signum: int) -> None:
@@ -67,7 +68,7 @@ def _stop_cleanly(run: Run, signum: int) -> None:
         _stop(run.stack.process)
     time.sleep(0.2)  # the reader thread takes the last lines
     text = "".join(run.output)
-    with MOTO_LOG.open(encoding="utf-8", errors="replace") as log:
+    with run.moto_log.open(encoding="utf-8", errors="replace") as log:
         log.seek(run.log_from)
         moto_text = log.read()
     assert "Traceback" not in text and "Traceback" not in moto_text, text[-3000:]
