@@ -173,3 +173,18 @@ def test_a_company_created_with_a_number_owns_it_and_no_other_company_can_be(aws
     with pytest.raises(Conflict) as taken:
         create_tenant("Kilo", sender_id=f"+{NUMBER}")
     assert taken.value.code == "number_taken" and "sender_id" in taken.value.fields
+
+
+def test_a_number_a_live_deployment_sends_from_cannot_be_removed(api, tenants):
+    from chalicelib.domain.accounts import sender_numbers
+    from tests.factories import approved_deployment
+
+    acme, _ = tenants
+    sender_numbers.assign(acme.id, NUMBER)
+    Company(id=acme.id).update(actions=[Company.sender_id.set(NUMBER)])
+    deployment_id = approved_deployment(api, acme, [SUBSCRIBER], send_date="2030-01-01T10:00:00Z")
+    with pytest.raises(Conflict) as refused:
+        sender_numbers.remove(acme.id, NUMBER)
+    assert refused.value.code == "in_use" and str(deployment_id) in refused.value.message
+    assert api.post(f"/deployments/{deployment_id}/cancel", acme.member).status == 200
+    assert NUMBER not in (sender_numbers.remove(acme.id, NUMBER).sender_numbers or set())
