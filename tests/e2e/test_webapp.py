@@ -139,6 +139,9 @@ def test_a_campaign_from_the_spreadsheet_to_the_chart(browser, stack, people, tm
     page.get_by_role("button", name="Save the draft and quote").click()
     expect(page.get_by_test_id("quote")).to_have_text("197 recipients × 2 segments = 394 credits")
     expect(page.get_by_text("Balance: 1,000 credits")).to_be_visible()
+    expect(page.get_by_test_id("sender")).to_have_text(
+        "Sent from the gateway's default number: the company has no sender ID (set one in Company to choose)."
+    )
     page.get_by_role("button", name="Submit for approval").click()
     expect(page.get_by_test_id("status")).to_have_text("pending approval")
     watch_url = page.url
