@@ -17,11 +17,15 @@ from chalicelib.models.base import CONFLICT_RETRIES, back_off, condition_failed,
 from chalicelib.models.companies import Company, credit_addition
 
 
-def take(write: TransactWrite, company: int, credits: int) -> None:
+def take(write: TransactWrite, company: int, credits: int, also: Condition | None = None) -> None:
     """Take `credits` in `write`: a deployment's reservation at approval, or an API message's price.
-    The write fails its condition when the balance does not cover them (see `shortfall`)."""
+    The write fails its condition when the balance does not cover them (see `shortfall`), or when the
+    company no longer meets `also`."""
+    condition = Company.credits >= credits
     write.update(
-        Company(id=company), actions=[Company.credits.add(-credits)], condition=Company.credits >= credits
+        Company(id=company),
+        actions=[Company.credits.add(-credits)],
+        condition=condition if also is None else condition & also,
     )
 
 

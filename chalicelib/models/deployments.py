@@ -110,6 +110,7 @@ class Deployment(BaseModel):
     unknown_count = NumberAttribute(default=0)  # of those failed, those a crash left unknown
     credits_used = NumberAttribute(default=0)
     recounts = NumberAttribute(null=True)  # how often late statuses made a settled deployment recount
+    recount_marks = NumberAttribute(null=True)  # how often a worker marked it for one (`sends.recount_due`)
     last_progress = NumberAttribute(null=True)
     last_recovery = NumberAttribute(null=True)
     date_sent = UTCDateTimeAttribute(null=True)

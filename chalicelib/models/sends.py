@@ -188,7 +188,7 @@ def recount_due(company: int, deployment: int, at: str, final: tuple[int, ...]) 
     index's `recount` queue, which the launcher reads every minute, in the transaction of the late
     statuses that made it due (so a worker that dies before recounting leaves the mark behind)."""
     update = Update(Deployment.Meta.table_name, key(company=company, id=deployment))
-    update.set("launch_queue", RECOUNT).set("launch_at", at)
+    update.set("launch_queue", RECOUNT).set("launch_at", at).add("recount_marks", 1)
     labels = {f"final_{i}": status for i, status in enumerate(final)}
     among = "{status} IN (" + ", ".join(f":{label}" for label in labels) + ")"
     return update.when(among, **labels).action()

@@ -30,3 +30,20 @@ def test_unstorable_text_is_400_naming_the_field(api, tenants, method, route, bo
     assert answer.status == 400, answer.body
     assert field in answer.body["error"]["fields"]
     assert api.get(f"/contact-lists/{listed.id}", acme.member).body["title"] == "Kept"
+
+
+def test_a_reply_to_a_to_that_cannot_be_stored_is_a_400_not_a_500(api, tenants):
+    acme, _ = tenants
+    token = acme.company.webhook_token
+    answer = api.post(
+        f"/webhooks/inbound/{token}",
+        json_body={"from": "27815854565", "to": "\ud800", "text": "Where is it?"},
+    )
+    assert answer.status < 500, answer.body
+
+
+def test_a_reply_whose_text_holds_a_lone_surrogate_is_a_400_not_a_500(api, tenants):
+    acme, _ = tenants
+    token = acme.company.webhook_token
+    answer = api.post(f"/webhooks/inbound/{token}", json_body={"from": "27815854565", "text": "hi \ud800"})
+    assert answer.status == 400 and "text" in answer.body["error"]["fields"], answer.body

@@ -228,3 +228,11 @@ def test_a_failure_keeps_the_gateways_status_and_description_the_same_way_for_ev
     outcome, status, description, kept
 ):
     assert failure_text(outcome, status, description) == kept
+
+
+@pytest.mark.parametrize("text", ["UN-SUBSCRIBE", "Un subscribe", "un_subscribe", "St op"])
+def test_a_keyword_typed_apart_is_still_an_opt_out(text):
+    # The rule before this work squashed spaces, dashes and underscores inside the word: each of these
+    # opted the subscriber out, and now each is stored as a reply while marketing keeps going.
+    found = keyword(text)
+    assert found is not None and found.action == "stop", (text, found)

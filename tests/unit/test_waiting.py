@@ -25,6 +25,7 @@ def deployment(status=APPROVED, launch_at="2026-11-26T08:00:00Z", marketing=True
     )
 
 
+LONDON = Company(id=1, timezone="Europe/London", default_region="GB", quiet_hours=True)
 COMPANY = Company(id=1, timezone="Africa/Johannesburg", default_region="ZA", quiet_hours=True)
 
 
@@ -57,3 +58,13 @@ COMPANY = Company(id=1, timezone="Africa/Johannesburg", default_region="ZA", qui
 def test_what_holds_a_deployment_back(held, now, expected):
     found = waiting(held, COMPANY, now)
     assert (None if found is None else (found.reason, found.until.isoformat())) == expected
+
+
+def test_a_deployment_paused_by_the_hours_says_launching_once_they_have_opened():
+    # Paused at 20:00 until Friday 08:00 in London; it is 08:00:30 and the launcher has not run yet
+    paused = Deployment(
+        company=1, id=1, status=PAUSED, launch_queue="due", launch_at="2026-11-27T08:00:00Z", marketing=True
+    )
+    found = waiting(paused, LONDON, datetime(2026, 11, 27, 8, 0, 30, tzinfo=UTC))
+    # The hours are open: nothing but the launcher's next minute holds it (as for an approved one)
+    assert found is not None and found.reason == "launching", found

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import sender_numbers
@@ -90,12 +91,13 @@ def _check_second_person(caller: Caller, deployment: Deployment) -> None:
         )
 
 
-def _check_sender(deployment: Deployment, company: Company) -> None:
+def _check_sender(deployment: Deployment, company: Company) -> Condition | None:
     """The number it will send from must still be the company's: the operator may have moved it to
-    another company since the draft was written (its replies and STOPs would go there)."""
+    another company since the draft was written (its replies and STOPs would go there). Returns the
+    condition the reservation holds it to, so a removal meanwhile cannot slip between."""
     sender = deployment.sender or company.sender_id
     try:
-        sender_numbers.chosen(company, sender)
+        return sender_numbers.chosen(company, sender)
     except ValueError:
         raise Conflict(
             f"The deployment would send from {sender}, which is no longer one of the company's numbers: "
@@ -124,11 +126,11 @@ def approve_task(task: Task) -> dict:
 def approve_now(caller: Caller, deployment: Deployment, company: Company) -> Deployment:
     """Freeze, quote and reserve, holding a short lease so that one approval runs at a time; a
     deployment already due starts at once instead of waiting for the launcher's next minute."""
-    _check_sender(deployment, company)
+    sender_held = _check_sender(deployment, company)
     token = _take_lease(deployment)
     try:
         quote = freeze(deployment, company)
-        _reserve(caller, deployment, company, token, quote)
+        _reserve(caller, deployment, company, token, quote, sender_held)
     finally:
         _drop_lease(deployment, token)
     approved = get(caller, deployment.id)
@@ -139,7 +141,12 @@ def approve_now(caller: Caller, deployment: Deployment, company: Company) -> Dep
 
 
 def _reserve(
-    caller: Caller, deployment: Deployment, company: Company, token: str, quote: audience.Quote
+    caller: Caller,
+    deployment: Deployment,
+    company: Company,
+    token: str,
+    quote: audience.Quote,
+    sender_held: Condition | None = None,
 ) -> None:
     credits = quote.credits
     try:
@@ -165,10 +172,11 @@ def _reserve(
                 & (Deployment.version == deployment.version)
                 & APPROVAL_LEASE.held_by(token),
             )
-            take(write, deployment.company, credits)
+            take(write, deployment.company, credits, also=sender_held)
     except TransactWriteError as error:
         deployment_failed, company_failed = [*failed_conditions(error), False, False][:2]
         if company_failed:
+            _check_sender(deployment, Company.get(deployment.company, consistent_read=True))
             raise shortfall(deployment.company, credits) from error
         if deployment_failed:
             raise Conflict(

@@ -3,8 +3,11 @@ corrects (a status that changed after the settlement), and what `stats verify` c
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -73,7 +76,8 @@ def differences(deployment: Deployment, recipients: Iterable[Recipient] | None =
         for name, n in totals.counters().items()
         if (getattr(deployment, name) or 0) != n
     ]
-    for name in ("total_credits", "credits_used"):
+    went_out = deployment.date_sent is not None  # one cancelled before it went out cost nothing
+    for name in ("total_credits", "credits_used") if went_out else ():
         if (getattr(deployment, name) or 0) != totals.used:
             found.append(
                 f"deployment {deployment.id}: {name} is {getattr(deployment, name) or 0} "
@@ -82,6 +86,11 @@ def differences(deployment: Deployment, recipients: Iterable[Recipient] | None =
     if deployment.reserved:
         found.append(f"deployment {deployment.id}: {deployment.reserved} credits still reserved")
     return found
+
+
+def _unchanged(attribute: Any, value: int | None) -> Any:
+    """`attribute` still holds `value` (a zero or none may be stored as no attribute at all)."""
+    return attribute == value if value else (attribute == 0) | attribute.does_not_exist()
 
 
 def recount(company: int, deployment_id: int) -> None:
@@ -97,6 +106,10 @@ def recount(company: int, deployment_id: int) -> None:
         returned = (deployment.credits_used or 0) - charged
         counters = [getattr(Deployment, name).set(n) for name, n in totals.counters().items()]
         seen = deployment.recounts or 0
+        # Lands only on what it read: no receipt moved a counter, no other recount ran, no worker marked
+        # it again meanwhile (each would have changed what it must count).
+        read = [*totals.counters(), "recounts", "recount_marks", "credits_used"]
+        unchanged = [_unchanged(getattr(Deployment, name), getattr(deployment, name)) for name in read]
         try:
             with transaction() as write:
                 write.update(
@@ -110,7 +123,7 @@ def recount(company: int, deployment_id: int) -> None:
                         Deployment.launch_at.remove(),
                         Deployment.date_updated.set(clock.now()),
                     ],
-                    condition=(Deployment.recounts == seen) if seen else Deployment.recounts.does_not_exist(),
+                    condition=functools.reduce(operator.and_, unchanged),
                 )
                 if returned:
                     refund(write, company, returned)

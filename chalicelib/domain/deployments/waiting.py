@@ -30,9 +30,9 @@ def waiting(deployment: Deployment, company: Company, now: datetime) -> Waiting 
     if deployment.launch_at is None:
         return None
     at = datetime.fromisoformat(deployment.launch_at)
-    if deployment.status == PAUSED:
+    if deployment.status == PAUSED and at > now:
         return Waiting(QUIET_HOURS, at)  # paused by the hours (a pause by hand has no launch_at)
-    if deployment.status != APPROVED or deployment.launch_queue != DUE:
+    if deployment.status not in (APPROVED, PAUSED) or deployment.launch_queue != DUE:
         return None
     if at > now:
         planned = deployment.send_date is not None and clock.iso(deployment.send_date) == deployment.launch_at

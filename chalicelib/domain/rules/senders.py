@@ -49,11 +49,13 @@ def is_numeric(sender: str) -> bool:
 
 def older_spellings(sender: str) -> list[str]:
     """How an opt-out of `sender` (as normalised now) may have been stored before senders were normalised
-    and folded: exactly as normalised (a name in its own case), and a number also in its national digits
-    and with a `+` (`0821234567`, `+27821234567`)."""
+    and folded: a name in the cases people type it, a number also in its national digits and with a `+`
+    (`0821234567`, `+27821234567`)."""
     spellings = [sender]
-    if not is_numeric(sender):
-        return spellings
+    if not is_numeric(sender):  # a name as people type it: `ACME`, `acme`, `Acme`, `Big Shop`
+        return list(
+            dict.fromkeys([sender, sender.upper(), sender.lower(), sender.capitalize(), sender.title()])
+        )
     try:
         parsed = phonenumbers.parse(f"+{sender}")
     except phonenumbers.NumberParseException:
