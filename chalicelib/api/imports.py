@@ -4,8 +4,9 @@ from chalice import Blueprint
 from typing_extensions import TypedDict
 
 from chalicelib.api.http import Call, endpoint, object_id
+from chalicelib.api.operations import PAGED, Param
 from chalicelib.api.schema import Field, Schema, Upload
-from chalicelib.api.shapes import Timestamp
+from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.clock import iso
 from chalicelib.domain.contacts.optouts import MAX_REASON
 from chalicelib.domain.deployments.drafts import MAX_MESSAGE
@@ -161,6 +162,21 @@ def create_upload(call: Call) -> UploadBody:
     kind, filename = body.pop("kind"), body.pop("filename")
     presigned = jobs.presign_upload(call.caller, kind, filename, body)
     return {"url": presigned.url, "fields": presigned.fields, "import": render_import(presigned.job)}
+
+
+@endpoint(
+    bp,
+    "/imports",
+    query=(
+        *PAGED,
+        Param("status", "Only the imports in this status: pending, running, completed or failed."),
+        Param("contact_list", "Only the imports into this contact list.", int),
+    ),
+)
+def list_imports(call: Call) -> Page[ImportBody]:
+    """The company's imports (contacts, deployments, opt-outs), newest first."""
+    page = jobs.list_imports(call.caller, call.page(), call.query("status"), call.query_id("contact_list"))
+    return {"results": [render_import(job) for job in page.items], "next": page.next}
 
 
 @endpoint(bp, "/imports/{import_id}")

@@ -85,6 +85,17 @@ class BulkBody(TypedDict):
     credits: int
 
 
+class BulkStatusBody(TypedDict):
+    """A bulk request as it stands: `statuses` counts its messages by status (see `GET /messages?bulk=`)."""
+
+    id: int
+    status: str  # paid (sent as the messages go), or refused (the balance was short: nothing was sent)
+    accepted: int
+    credits: int
+    statuses: dict[str, int]
+    date_created: Timestamp
+
+
 @endpoint(bp, "/messages/quote", methods=("POST",), body=QUOTE)
 def quote_message(call: Call) -> MessageQuoteBody:
     """The cost of one message before sending it, and the characters that make it UCS-2 (if any)."""
@@ -160,6 +171,19 @@ def send_bulk(call: Call) -> Response:
             "credits": result.bulk.credits,
         },
     )
+
+
+@endpoint(bp, "/messages/bulk/{bulk_id}")
+def get_bulk(call: Call, bulk_id: str) -> BulkStatusBody:
+    request, statuses = api_messages.bulk_statuses(call.caller, object_id(bulk_id, "bulk"))
+    return {
+        "id": request.id,
+        "status": request.status,
+        "accepted": request.accepted,
+        "credits": request.credits,
+        "statuses": dict(sorted(statuses.items())),
+        "date_created": iso(request.date_created),
+    }
 
 
 @endpoint(bp, "/messages/{message_id}")

@@ -216,6 +216,9 @@ class Bulk(BaseModel):
     accepted = NumberAttribute()
     credits = NumberAttribute()
     date_created = UTCDateTimeAttribute()
+    # Its messages' ids lie in first_message..last_message (allocated together), so they are one range.
+    first_message = NumberAttribute(null=True)
+    last_message = NumberAttribute(null=True)
 
 
 APPROVAL_LEASE = Lease(Deployment.approving, Deployment.approving_until)

@@ -50,8 +50,10 @@ def paginate(
     names = _key_names(source)
     start = _decode(request.cursor, source, names, hash_key)
     if start is not None and range_bounds is not None:
-        value = _value(start[names[-1]])
-        if not range_bounds[0] <= value <= range_bounds[1]:
+        sort_key = start[names[-1]]
+        number = int if "N" in sort_key else str  # a numeric key's bounds compare as numbers
+        low, high = range_bounds
+        if not number(low) <= number(_value(sort_key)) <= number(high):
             raise invalid_field("cursor", "is not a cursor from this list")
     results = list(source.query(hash_key, limit=request.size + 1, last_evaluated_key=start, **query))
     if len(results) <= request.size:
@@ -61,7 +63,12 @@ def paginate(
 
 
 def paginate_filtered(
-    source: type[Model], hash_key: Any, request: PageRequest, condition: Any, examined: int = 2000
+    source: type[Model],
+    hash_key: Any,
+    request: PageRequest,
+    condition: Any,
+    examined: int = 2000,
+    **query_options: Any,
 ) -> Page:
     """One page of the items of `hash_key` that match `condition`, reading about `examined` items at most
     to find them, so a rare match never reads a whole partition in one request: such a page may hold
@@ -73,6 +80,7 @@ def paginate_filtered(
         filter_condition=condition,
         last_evaluated_key=start,
         page_size=min(examined, max(request.size + 1, 250)),  # a rare match costs few requests
+        **query_options,
     )
     pages = query.page_iter
     items: list[Model] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,12 +16,13 @@ from chalicelib.domain.contacts import contact_lists
 from chalicelib.domain.contacts.optouts import MAX_REASON, check_sender
 from chalicelib.domain.errors import NotFound, TooLarge, invalid_field
 from chalicelib.domain.files.filebox import safe_name
-from chalicelib.domain.rules.lifecycle import Job
+from chalicelib.domain.rules.lifecycle import Job, job_status
 from chalicelib.models.base import condition_failed
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment
 from chalicelib.models.imports import IMPORT_LEASE, Import
+from chalicelib.models.pagination import Page, PageRequest, paginate, paginate_filtered
 
 MAX_DIRECT_BYTES = 4 * 1024 * 1024
 MAX_UPLOAD_BYTES = 5 * 1024**3
@@ -169,6 +172,21 @@ def get_import(caller: Caller, import_id: int) -> Import:
     if job is None:
         raise NotFound(f"There is no import {import_id}.")
     return job
+
+
+def list_imports(
+    caller: Caller, page: PageRequest, status: str | None = None, contact_list: int | None = None
+) -> Page:
+    """The company's imports, newest first, of one status or into one contact list when asked."""
+    conditions = []
+    if status is not None:
+        conditions.append(Import.status == job_status(status))
+    if contact_list is not None:
+        conditions.append(Import.contact_list == contact_list)
+    if not conditions:
+        return paginate(Import, caller.company, page, scan_index_forward=False)
+    condition = functools.reduce(operator.and_, conditions)
+    return paginate_filtered(Import, caller.company, page, condition, scan_index_forward=False)
 
 
 def fail(job: Import, reason: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, invalid_field
 
 DRAFT, PENDING_APPROVAL, APPROVED, SENDING, SENT, FAILED, CANCELLED, PAUSED = range(8)
 NAMES = {
@@ -57,6 +57,13 @@ class Job(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+def job_status(value: str) -> Job:
+    """A job's status as a filter names it (`?status=running`); else a 400 naming `status`."""
+    if value not in tuple(Job):
+        raise invalid_field("status", f"must be one of {', '.join(Job)}")
+    return Job(value)
 
 
 DELIVERY_STATUSES = tuple(status.value for status in Delivery)

@@ -7,6 +7,7 @@ bulk's record); the sender sends only what was paid for, so a crash between the 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +102,8 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
     company = get_company(caller)
     if not 1 <= len(items) <= MAX_BULK:
         raise InvalidInput(f"Send an array of 1 to {MAX_BULK} messages.", code="invalid_body")
-    ids = iter(allocate_ids("message", len(items)))
+    allocated = allocate_ids("message", len(items))
+    ids = iter(allocated)
     bulk_id = allocate_ids("bulk")[0]
     accepted, rejected, indexes = [], [], []
     for index, item in enumerate(items):
@@ -123,6 +125,8 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
         accepted=len(accepted),
         credits=credits,
         date_created=clock.now(),
+        first_message=allocated[0],
+        last_message=allocated[-1],
     )
     if accepted:
         batch.write_items(Message.Meta.table_name, [m.serialize() for m in accepted])
@@ -144,6 +148,8 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             accepted=len(accepted),
             credits=credits,
             date_created=clock.now(),
+            first_message=allocated[0],
+            last_message=allocated[-1],
         ).save()
         raise
     return BulkResult(
@@ -188,9 +194,46 @@ def list_messages(
     condition = Message.channel.does_not_exist()
     if campaign is not None:
         condition &= Message.campaign == campaign
-    if bulk is not None:
-        condition &= Message.bulk == bulk
-    return paginate(Message, caller.company, page, filter_condition=condition, scan_index_forward=False)
+    if bulk is None:
+        return paginate(Message, caller.company, page, filter_condition=condition, scan_index_forward=False)
+    request = get_bulk(caller, bulk)
+    ids = (request.first_message, request.last_message)
+    return paginate(
+        Message,
+        caller.company,
+        page,
+        range_bounds=(str(ids[0]), str(ids[1])) if None not in ids else None,
+        **_of_bulk(request),
+        filter_condition=condition & (Message.bulk == bulk),
+        scan_index_forward=False,
+    )
+
+
+def get_bulk(caller: Caller, bulk_id: int) -> Bulk:
+    found = Bulk.get_or_none(caller.company, bulk_id)
+    if found is None:
+        raise NotFound(f"There is no bulk request {bulk_id}.")
+    return found
+
+
+def bulk_statuses(caller: Caller, bulk_id: int) -> tuple[Bulk, Counter]:
+    """A bulk request and how many of its messages are in each status (read in its messages' id range)."""
+    request = get_bulk(caller, bulk_id)
+    found = Message.query(
+        caller.company,
+        **_of_bulk(request),
+        filter_condition=Message.bulk == bulk_id,
+        attributes_to_get=["status"],
+        consistent_read=True,
+    )
+    return request, Counter(message.status for message in found)
+
+
+def _of_bulk(request: Bulk) -> dict[str, Any]:
+    """The key condition that reads only a bulk request's messages (older ones name no id range)."""
+    if request.first_message is None or request.last_message is None:
+        return {}
+    return {"range_key_condition": Message.id.between(request.first_message, request.last_message)}
 
 
 def _message(caller: Caller, company: Company, data: dict[str, Any], message_id: int) -> Message:
