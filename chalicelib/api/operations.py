@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.models.pagination import MAX_PAGE_SIZE
+from chalicelib.models.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,11 @@ HTML = "text/html"  # a response that is a page, not JSON
 
 PAGED = (
     Param("cursor", "The `next` of the page before (as it came); leave it out for the first page."),
-    Param("page_size", f"How many results a page holds, 1 to {MAX_PAGE_SIZE} (50 unless given).", int),
+    Param(
+        "page_size",
+        f"How many results a page holds, 1 to {MAX_PAGE_SIZE} ({DEFAULT_PAGE_SIZE} unless given).",
+        int,
+    ),
 )
 
 

@@ -59,7 +59,7 @@ def paginate(
     if len(results) <= request.size:
         return Page(items=results, next=None)
     items = results[: request.size]
-    return Page(items=items, next=_encode(items[-1], names))
+    return Page(items=items, next=_encode(items[-1], source, names))
 
 
 def paginate_filtered(
@@ -90,12 +90,13 @@ def paginate_filtered(
         read += raw.get("ScannedCount", 0)
         if len(items) > request.size:
             kept = items[: request.size]
-            return Page(items=kept, next=_encode(kept[-1], names))
+            return Page(items=kept, next=_encode(kept[-1], source, names))
         if pages.last_evaluated_key is None or read >= examined:
             break
     following = pages.last_evaluated_key
     return Page(
-        items=items, next=_encode_key({name: following[name] for name in names}) if following else None
+        items=items,
+        next=_encode_key(source, {name: following[name] for name in names}) if following else None,
     )
 
 
@@ -111,14 +112,14 @@ def _key_names(source: type[Model] | Index) -> tuple[str, ...]:
     return tuple(dict.fromkeys(index_keys + table_keys))
 
 
-def _encode(item: Model, names: tuple[str, ...]) -> str:
+def _encode(item: Model, source: type[Model] | Index, names: tuple[str, ...]) -> str:
     serialized = item.serialize()
-    return _encode_key({name: serialized[name] for name in names})
+    return _encode_key(source, {name: serialized[name] for name in names})
 
 
-def _encode_key(key: dict[str, Any]) -> str:
+def _encode_key(source: type[Model] | Index, key: dict[str, Any]) -> str:
     payload = _b64(json.dumps(key, separators=(",", ":")).encode())
-    return f"{payload}.{_b64(_mac(payload))}"
+    return f"{payload}.{_b64(_mac(source, payload))}"
 
 
 def _b64(data: bytes) -> str:
@@ -129,11 +130,19 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(payload: str) -> bytes:
+def _mac(source: type[Model] | Index, payload: str) -> bytes:
+    """The signature of a cursor of `source` (its table, and index): one list's cursor is no other's."""
     secret = get_settings().cursor_key
     if not secret:
         raise SettingsError("COLONY_CURSOR_KEY is not set: cursors cannot be signed")
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:MAC_BYTES]
+    signed = f"{_source_name(source)}|{payload}".encode()
+    return hmac.new(secret.encode(), signed, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def _source_name(source: type[Model] | Index) -> str:
+    if isinstance(source, Index):
+        return f"{source._model.Meta.table_name}/{source.Meta.index_name}"
+    return source.Meta.table_name
 
 
 def _decode(
@@ -144,7 +153,7 @@ def _decode(
         return None
     payload, _, mac = cursor.partition(".")
     try:
-        signed = hmac.compare_digest(_unb64(mac), _mac(payload))
+        signed = hmac.compare_digest(_unb64(mac), _mac(source, payload))
         key = json.loads(_unb64(payload)) if signed else None
     except (ValueError, binascii.Error, UnicodeDecodeError):
         key = None

@@ -9,6 +9,12 @@ from tests.factories import create_contact_list
 CSV = b"msisdn,first_name\r\n0815854565,Ann\r\n0825854565,Ben\r\n"
 
 
+def _upload(api, who, name):
+    answer = api.post("/uploads", who, {"kind": "optouts", "filename": name})
+    assert answer.status == 201, answer.body
+    return answer.body["import"]["id"]
+
+
 def ids(api, user, path):
     answer = api.get(path, user)
     assert answer.status == 200, answer.body
@@ -107,3 +113,28 @@ def test_a_bulk_request_says_where_its_messages_stand_and_lists_them(api, tenant
     assert api.get(f"/messages/bulk/{sent['id']}", bravo.member).status == 404
     assert api.get(f"/messages?bulk={sent['id']}", bravo.member).status == 404
     assert api.get("/messages/bulk/99999", acme.member).status == 404
+
+
+def test_a_cursor_of_the_tasks_list_is_refused_by_the_imports_list(api, tenants):
+    acme, _ = tenants
+    for name in ("a.csv", "b.csv", "c.csv"):
+        _upload(api, acme.member, name)
+    for _ in range(2):
+        assert api.post("/optouts/export", acme.member).status == 202
+    tasks_cursor = api.get("/tasks?page_size=1", acme.member).body["next"]
+    assert tasks_cursor is not None
+    answer = api.get(f"/imports?cursor={tasks_cursor}", acme.member)
+    assert answer.status == 400 and "cursor" in answer.body["error"]["fields"], answer.body
+
+
+def test_a_cursor_of_another_list_inside_a_bulks_ids_is_refused_not_a_page_that_skips(api, tenants):
+    acme, _ = tenants
+    items = [{"destination": f"08{i}5854565", "message": "Hi"} for i in range(1, 5)]
+    sent = api.post("/messages/bulk", acme.member, items).body
+    ids = sorted(m["id"] for m in sent["messages"])
+    while api.post("/optouts/export", acme.member).body["id"] < ids[-1]:
+        pass
+    # the newest task's id is the bulk's last message id: a start key inside the bulk's range
+    tasks_cursor = api.get("/tasks?page_size=1", acme.member).body["next"]
+    answer = api.get(f"/messages?bulk={sent['id']}&cursor={tasks_cursor}", acme.member)
+    assert answer.status == 400, [m["id"] for m in answer.body.get("results", [])]

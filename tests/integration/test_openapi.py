@@ -192,3 +192,13 @@ def test_the_docs_page_with_a_slash_moves_to_the_one_without(api):
 def test_the_docs_page_sends_the_document_to_no_outside_validator(api):
     """Found in review: Swagger UI otherwise shows a badge from validator.swagger.io, giving it the URL."""
     assert 'validatorUrl: "none"' in api.get("/docs").text
+
+
+def test_the_documented_default_page_size_is_the_one_lists_use():
+    from chalicelib.models.pagination import PageRequest
+    from tests import openapi_check
+
+    document = openapi_check.document()
+    for path in ("/imports", "/tasks", "/messages"):
+        (page_size,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "page_size"]
+        assert f"({PageRequest.size} unless given)" in page_size["description"], page_size["description"]

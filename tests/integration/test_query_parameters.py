@@ -93,8 +93,10 @@ def test_a_query_parameter_given_twice_is_a_400_not_one_of_them(api, tenants):
     assert answer.status == 400 and list(answer.body["error"]["fields"]) == ["campaign_pk"]
 
 
-def _cursor(payload: dict, key: str = "colony-local-cursor-key") -> str:
-    """A cursor as Colony signs it, of any payload, under `key`."""
+def _cursor(
+    payload: dict, key: str = "colony-local-cursor-key", table: str = "colony-test-deployments"
+) -> str:
+    """A cursor of `table` as Colony signs it, of any payload, under `key`."""
     import base64
     import hashlib
     import hmac
@@ -104,7 +106,8 @@ def _cursor(payload: dict, key: str = "colony-local-cursor-key") -> str:
         return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
     body = b64(json.dumps(payload, separators=(",", ":")).encode())
-    return f"{body}.{b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest()[:16])}"
+    signed = f"{table}|{body}".encode()
+    return f"{body}.{b64(hmac.new(key.encode(), signed, hashlib.sha256).digest()[:16])}"
 
 
 def test_a_forged_or_altered_cursor_is_400_and_never_reaches_the_storage(api, tenants):
