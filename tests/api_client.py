@@ -50,6 +50,18 @@ class Api:
     def get(self, path: str, as_: Member | None = None, **kw: Any) -> Answer:
         return self.call("GET", path, as_, **kw)
 
+    def every_page(self, path: str, as_: Member | None = None) -> list[Any]:
+        """Every result of a list (`path` with its query), following `next` page by page."""
+        results: list[Any] = []
+        cursor = ""
+        while cursor is not None:
+            joiner = "&" if "?" in path else "?"
+            answer = self.get(f"{path}{joiner}cursor={cursor}", as_)
+            assert answer.status == 200, answer.body
+            results += answer.body["results"]
+            cursor = answer.body["next"]
+        return results
+
     def post(self, path: str, as_: Member | None = None, json_body: Any = None, **kw: Any) -> Answer:
         return self.call("POST", path, as_, json_body, **kw)
 

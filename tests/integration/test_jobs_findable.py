@@ -45,12 +45,7 @@ def test_imports_are_listed_newest_first_filtered_and_only_the_companys(api, ten
     assert ids(api, acme.member, "/imports?status=pending") == newest_first[:2]
     assert ids(api, acme.member, f"/imports?contact_list={second.id}") == [waiting.body["import"]["id"]]
     assert ids(api, acme.member, f"/imports?contact_list={first.id}&status=pending") == []
-    paged, cursor = [], ""
-    while cursor is not None:
-        page = api.get(f"/imports?page_size=1&cursor={cursor}", acme.member).body
-        paged += [item["id"] for item in page["results"]]
-        cursor = page["next"]
-    assert paged == newest_first
+    assert [job["id"] for job in api.every_page("/imports?page_size=1", acme.member)] == newest_first
     assert ids(api, bravo.member, "/imports") == [theirs.body["import"]["id"]]
 
 
@@ -99,12 +94,9 @@ def test_a_bulk_request_says_where_its_messages_stand_and_lists_them(api, tenant
     assert api.get(f"/messages/bulk/{sent['id']}", acme.member).body["statuses"] == {"sent": 2}
     listed = [m["id"] for m in api.get(f"/messages?bulk={sent['id']}", acme.member).body["results"]]
     assert sorted(listed) == sorted(m["id"] for m in sent["messages"])
-    paged, cursor = [], ""
-    while cursor is not None:
-        page = api.get(f"/messages?bulk={sent['id']}&page_size=1&cursor={cursor}", acme.member).body
-        paged += [m["id"] for m in page["results"]]
-        cursor = page["next"]
-    assert paged == listed
+    assert [
+        m["id"] for m in api.every_page(f"/messages?bulk={sent['id']}&page_size=1", acme.member)
+    ] == listed
     # a cursor of the company's whole list, outside the bulk's messages, is refused, not a storage error
     outside = api.get("/messages?page_size=1", acme.member).body["next"]
     assert before["id"] < min(listed) and after["id"] > max(listed)
