@@ -177,12 +177,12 @@ def test_a_company_created_with_a_number_owns_it_and_no_other_company_can_be(aws
 
 def test_a_number_a_live_deployment_sends_from_cannot_be_removed(api, tenants):
     from chalicelib.domain.accounts import sender_numbers
-    from tests.factories import approved_deployment
+    from tests.factories import approved_deployment, later
 
     acme, _ = tenants
     sender_numbers.assign(acme.id, NUMBER)
     Company(id=acme.id).update(actions=[Company.sender_id.set(NUMBER)])
-    deployment_id = approved_deployment(api, acme, [SUBSCRIBER], send_date="2030-01-01T10:00:00Z")
+    deployment_id = approved_deployment(api, acme, [SUBSCRIBER], send_date=later(days=2))
     with pytest.raises(Conflict) as refused:
         sender_numbers.remove(acme.id, NUMBER)
     assert refused.value.code == "in_use" and str(deployment_id) in refused.value.message
