@@ -21,6 +21,7 @@ TABLES = (
     "users",
     "api-keys",
     "sessions",
+    "idempotency-keys",
     "password-links",
     "counters",
     "uniques",

@@ -40,7 +40,7 @@ def list_keys(call: Call) -> Page[ApiKeyBody]:
     return {"results": [render_key(k) for k in page.items], "next": page.next}
 
 
-@endpoint(bp, "/api-keys", methods=("POST",), status=201, body=NEW_KEY)
+@endpoint(bp, "/api-keys", methods=("POST",), status=201, body=NEW_KEY, idempotent=False)
 def create_key(call: Call) -> IssuedKeyBody:
     body = call.body()
     issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"))

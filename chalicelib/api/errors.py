@@ -19,6 +19,7 @@ STATUS = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.UnsupportedMediaType: 415,
+    errors.Unprocessable: 422,
     errors.RateLimited: 429,
     errors.Busy: 503,
 }
@@ -67,6 +68,8 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 def error_response(error: errors.ColonyError) -> Response:
     headers = {"WWW-Authenticate": "Token"} if isinstance(error, errors.Unauthenticated) else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return Response(
         body=error_body(error.code, error.message, error.fields),
         status_code=status_of(error),

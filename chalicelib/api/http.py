@@ -31,11 +31,14 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
     invalid_field,
 )
+from chalicelib.domain.idempotency import keys as idempotency
+from chalicelib.domain.rules.idempotency_keys import HEADER, check_key, fingerprint
 from chalicelib.log import log_context, logger
 from chalicelib.models.pagination import MAX_PAGE_SIZE, PageRequest
 from chalicelib.settings import get_settings
 
 View = Callable[..., Any]
+REPLAYED = "Idempotent-Replayed"
 
 
 @dataclass(frozen=True)
@@ -251,14 +254,27 @@ def endpoint(
     query: tuple[Param, ...] = (),
     responses: dict[int, Any] | None = None,
     errors: tuple[int, ...] = (),
+    idempotent: bool | None = None,
 ) -> Callable[[View], View]:
     """Register `view` on `bp` for `path`; `public` routes skip authentication (/health, and the
     webhooks, whose path carries a secret). What it takes and answers is declared here (see
-    `operations.Operation`), and the OpenAPI document says it."""
+    `operations.Operation`), and the OpenAPI document says it. Every authenticated POST takes an
+    Idempotency-Key unless `idempotent=False` (one whose answer holds a secret shown once)."""
 
     def register(view: View) -> View:
+        takes_key = ("POST" in methods and not public) if idempotent is None else idempotent
         operation = Operation(
-            path, methods, view, public, status, content_types, body, query, responses or {}, errors
+            path,
+            methods,
+            view,
+            public,
+            status,
+            content_types,
+            body,
+            query,
+            responses or {},
+            errors,
+            idempotent=takes_key,
         )
         OPERATIONS.append(operation)
 
@@ -287,10 +303,7 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
                 call.repeated_query()
             if not public and request.method not in ("GET", "HEAD"):
                 call.unread_query()  # a write reads no query parameter: refused before it writes
-            result = operation.view(call, **path_params)
-            if not public:
-                call.unread_query()
-            response = _render(result, operation.status)
+            response = _answer(call, path_params)
         except ColonyError as error:
             response = error_response(error)
         except Exception:
@@ -299,6 +312,59 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         logger.info("request", status=response.status_code, duration_ms=duration_ms)
     return response
+
+
+def _answer(call: Call, path_params: dict[str, str]) -> Response:
+    """The view's answer; under an Idempotency-Key, the first answer to the same request."""
+    operation, request = call.operation, call.request
+    assert operation is not None
+    key = idempotent_request(call)
+    if key is None:
+        return _run(call, path_params)
+    begun = idempotency.begin(call.caller.company, key, _fingerprint(request))
+    if isinstance(begun, idempotency.Replay):
+        return Response(
+            body=begun.body, status_code=begun.status, headers={**begun.headers, REPLAYED: "true"}
+        )
+    response = Response(body="", status_code=500)
+    try:
+        with idempotency.holding(begun):
+            response = _run(call, path_params)
+    except ColonyError as error:
+        response = error_response(error)
+    finally:
+        idempotency.finish(begun, response.status_code, response.body, dict(response.headers))
+    return response
+
+
+def _run(call: Call, path_params: dict[str, str]) -> Response:
+    assert call.operation is not None
+    result = call.operation.view(call, **path_params)
+    if not call.operation.public:
+        call.unread_query()
+    return _render(result, call.operation.status)
+
+
+def idempotent_request(call: Call) -> str | None:
+    """The request's Idempotency-Key, checked; one given to a route that takes none is a 400."""
+    value = call.request.headers.get(HEADER.lower())
+    if value is None:
+        return None
+    operation = call.operation
+    if operation is None or not operation.idempotent or call.request.method != "POST":
+        raise invalid_field(
+            HEADER,
+            "is taken only by a POST that creates or sends (a GET, PATCH, PUT or DELETE is already safe "
+            "to repeat, and a route whose answer holds a secret shown once keeps none)",
+        )
+    return check_key(value)
+
+
+def _fingerprint(request: Request) -> str:
+    query = urllib.parse.urlencode(sorted((request.query_params or {}).items()))
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
+    path = f"{request.path} {json.dumps(request.uri_params or {}, sort_keys=True)}"
+    return fingerprint(request.method, path, query, content_type, request.raw_body or b"")
 
 
 def json_content_type(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -32,8 +32,18 @@ ERROR_NAMES = {
     409: "The object is not in a state that allows this, or was changed meanwhile.",
     413: "The body or the file is too large.",
     415: "The body is not of a type this route takes.",
+    422: "The Idempotency-Key was used before for a different request.",
     429: "Too many attempts: wait the time the message says.",
     503: "Too many writes to the same records at once; the same request later will succeed.",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the first request with a key is done and its answer kept for 24 "
+    "hours; a repeat of the same request gets that answer (with `Idempotent-Replayed: true`) and does "
+    "nothing; the key with another request is a 422; while the first still runs, a 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
 }
 _PATH_PARAM = re.compile(r"{(\w+)}")
 DESCRIPTION = (
@@ -230,6 +240,8 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
         if param.enum:
             schema["enum"] = list(param.enum)
         found.append({"name": param.name, "in": "query", "description": param.description, "schema": schema})
+    if operation.idempotent:
+        found.append(IDEMPOTENCY_KEY)
     return found
 
 
@@ -257,6 +269,8 @@ def _error_statuses(operation: Operation, method: str) -> list[int]:
         statuses |= {409, 503}
     if operation.body is not None or writes:
         statuses |= {400, 413}
+    if operation.idempotent:
+        statuses.add(422)
     return sorted(statuses | set(operation.errors))
 
 

@@ -50,6 +50,7 @@ class Operation:
     responses: Mapping[int, Any] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     summary: str = ""
+    idempotent: bool = False  # takes an Idempotency-Key
 
     def declares(self, name: str) -> bool:
         return any(param.name == name for param in self.query)

@@ -118,7 +118,7 @@ def change_password(call: Call, user_id: str) -> NewSessionBody:
     )
 
 
-@endpoint(bp, "/users/{user_id}/invite", methods=("POST",), status=201)
+@endpoint(bp, "/users/{user_id}/invite", methods=("POST",), status=201, idempotent=False)
 def reissue_invite(call: Call, user_id: str) -> InviteBody:
     """A new invite link for a user (admins), emailed to them; their password, if any, stays."""
     return render_invite(password_links.invite(call.caller, object_id(user_id, "user")))

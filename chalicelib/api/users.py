@@ -65,7 +65,7 @@ def list_users(call: Call) -> Page[UserBody]:
     return {"results": [render_user(u) for u in page.items], "next": page.next}
 
 
-@endpoint(bp, "/users", methods=("POST",), status=201, body=NEW_USER)
+@endpoint(bp, "/users", methods=("POST",), status=201, body=NEW_USER, idempotent=False)
 def create_user(call: Call) -> NewUserBody:
     body = call.body()
     invited = password_links.create_invited_user(call.caller, body["email"], body["role"])

@@ -10,6 +10,7 @@ class ColonyError(Exception):
     """Base of every user-facing error: a code, a message and, for bad input, the fields at fault."""
 
     code = "bad_request"
+    retry_after: int | None = None  # seconds, said in a Retry-After header
 
     def __init__(self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None):
         super().__init__(message)
@@ -52,6 +53,12 @@ class UnsupportedMediaType(ColonyError):
 
 class RateLimited(ColonyError):
     code = "rate_limited"
+
+
+class Unprocessable(ColonyError):
+    """Well-formed, but it contradicts what was asked before (a key reused for another request)."""
+
+    code = "unprocessable"
 
 
 class Busy(ColonyError):

@@ -12,6 +12,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.idempotency.keys import reserved_ids
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.email_content import (
@@ -23,9 +24,8 @@ from chalicelib.domain.rules.email_content import (
     subject_problem,
 )
 from chalicelib.domain.rules.lifecycle import Delivery
-from chalicelib.domain.sending.refusals import pay_for_message
+from chalicelib.domain.sending.refusals import already_paid, pay_for_message
 from chalicelib.models.companies import Company
-from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Message
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
@@ -38,7 +38,10 @@ def send_email(caller: Caller, data: dict[str, Any]) -> Message:
         raise Conflict(
             "Set the company's email_from (PATCH /company) before sending email.", code="email_not_set_up"
         )
-    email = _email(caller, company, data, allocate_ids("message")[0])
+    email = _email(caller, company, data, reserved_ids("message")[0])
+    paid = already_paid(email)
+    if paid is not None:
+        return paid
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[email.id]))
     pay_for_message(email)
     return email

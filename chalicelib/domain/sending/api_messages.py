@@ -16,20 +16,21 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.credits import pay_for, refund_items
+from chalicelib.domain.credits import pay_for, refund_items, shortfall
 from chalicelib.domain.errors import (
     ColonyError,
     InvalidInput,
     NotFound,
     invalid_field,
 )
+from chalicelib.domain.idempotency.keys import reserved_ids, resumed
 from chalicelib.domain.rules.gsm_substitution import substituted
 from chalicelib.domain.rules.lifecycle import Delivery, is_charged
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import Cost, cost
 from chalicelib.domain.rules.templates import priced_text
 from chalicelib.domain.sending import writes
-from chalicelib.domain.sending.refusals import pay_for_message
+from chalicelib.domain.sending.refusals import already_paid, pay_for_message
 from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import column
 from chalicelib.log import logger
@@ -90,7 +91,10 @@ def quote_both(caller: Caller, data: dict[str, Any]) -> tuple[Cost, Cost]:
 
 def send_one(caller: Caller, data: dict[str, Any]) -> Message:
     company = get_company(caller)
-    message = _message(caller, company, data, allocate_ids("message")[0])
+    message = _message(caller, company, data, reserved_ids("message")[0])
+    paid = already_paid(message)
+    if paid is not None:
+        return paid
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[message.id]))
     pay_for_message(message)
     return message
@@ -102,9 +106,9 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
     company = get_company(caller)
     if not 1 <= len(items) <= MAX_BULK:
         raise InvalidInput(f"Send an array of 1 to {MAX_BULK} messages.", code="invalid_body")
-    allocated = allocate_ids("message", len(items))
+    allocated = reserved_ids("message", len(items))
     ids = iter(allocated)
-    bulk_id = allocate_ids("bulk")[0]
+    bulk_id = reserved_ids("bulk")[0]
     accepted, rejected, indexes = [], [], []
     for index, item in enumerate(items):
         try:
@@ -128,6 +132,10 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
         first_message=allocated[0],
         last_message=allocated[-1],
     )
+    pairs = [(i, m.id) for i, m in zip(indexes, accepted, strict=True)]
+    settled = _settled_before(bulk)
+    if settled is not None:
+        return BulkResult(bulk=settled, rejected=rejected, accepted=pairs)
     if accepted:
         batch.write_items(Message.Meta.table_name, [m.serialize() for m in accepted])
         queue_messages.enqueue_many(
@@ -152,9 +160,19 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             last_message=allocated[-1],
         ).save()
         raise
-    return BulkResult(
-        bulk=bulk, rejected=rejected, accepted=[(i, m.id) for i, m in zip(indexes, accepted, strict=True)]
-    )
+    return BulkResult(bulk=bulk, rejected=rejected, accepted=pairs)
+
+
+def _settled_before(bulk: Bulk) -> Bulk | None:
+    """The bulk request as stored, when this request runs again (same idempotency key, same ids) after
+    the one before it died having paid for it; refused then is refused now. Until a bulk request is
+    settled none of its messages is sent, so running it again before that writes them safely."""
+    if not resumed():
+        return None
+    stored = Bulk.get_or_none(bulk.company, bulk.id, consistent_read=True)
+    if stored is not None and stored.status != "paid":
+        raise shortfall(bulk.company, bulk.credits)
+    return stored
 
 
 def send_reply(company: Company, number: str, text: str, sender: str | None) -> Message:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from chalicelib.domain.credits import pay_for
 from chalicelib.domain.errors import ColonyError
+from chalicelib.domain.idempotency.keys import resumed
 from chalicelib.models.claims import Claim
 from chalicelib.models.deployments import Message
 
@@ -22,6 +23,14 @@ def pay_for_message(message: Message) -> None:
     except ColonyError:
         Claim(key=_key(message.company, message.id), owner="payment refused").save()
         raise
+
+
+def already_paid(message: Message) -> Message | None:
+    """The message as stored, when this request runs again (same idempotency key, same ids) after the
+    one before it died having paid for it."""
+    if not resumed():
+        return None
+    return Message.get_or_none(message.company, message.id, consistent_read=True)
 
 
 def refused(company: int, message_ids: Iterable[int]) -> set[int]:
