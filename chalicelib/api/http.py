@@ -19,6 +19,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib.api import idempotent_requests
 from chalicelib.api.errors import error_response, internal_error_response
 from chalicelib.api.operations import OPERATIONS, Operation, Param
 from chalicelib.api.schema import Schema
@@ -32,7 +33,6 @@ from chalicelib.domain.errors import (
     invalid_field,
 )
 from chalicelib.domain.idempotency import keys as idempotency
-from chalicelib.domain.rules.idempotency_keys import HEADER, check_key, fingerprint
 from chalicelib.log import log_context, logger
 from chalicelib.models.pagination import MAX_PAGE_SIZE, PageRequest
 from chalicelib.settings import get_settings
@@ -316,12 +316,10 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
 
 def _answer(call: Call, path_params: dict[str, str]) -> Response:
     """The view's answer; under an Idempotency-Key, the first answer to the same request."""
-    operation, request = call.operation, call.request
-    assert operation is not None
-    key = idempotent_request(call)
+    key = idempotent_requests.key_of(call)
     if key is None:
         return _run(call, path_params)
-    begun = idempotency.begin(call.caller.company, key, _fingerprint(request))
+    begun = idempotency.begin(call.caller.company, key, idempotent_requests.fingerprint_of(call))
     if isinstance(begun, idempotency.Replay):
         return Response(
             body=begun.body, status_code=begun.status, headers={**begun.headers, REPLAYED: "true"}
@@ -343,28 +341,6 @@ def _run(call: Call, path_params: dict[str, str]) -> Response:
     if not call.operation.public:
         call.unread_query()
     return _render(result, call.operation.status)
-
-
-def idempotent_request(call: Call) -> str | None:
-    """The request's Idempotency-Key, checked; one given to a route that takes none is a 400."""
-    value = call.request.headers.get(HEADER.lower())
-    if value is None:
-        return None
-    operation = call.operation
-    if operation is None or not operation.idempotent or call.request.method != "POST":
-        raise invalid_field(
-            HEADER,
-            "is taken only by a POST that creates or sends (a GET, PATCH, PUT or DELETE is already safe "
-            "to repeat, and a route whose answer holds a secret shown once keeps none)",
-        )
-    return check_key(value)
-
-
-def _fingerprint(request: Request) -> str:
-    query = urllib.parse.urlencode(sorted((request.query_params or {}).items()))
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
-    path = f"{request.path} {json.dumps(request.uri_params or {}, sort_keys=True)}"
-    return fingerprint(request.method, path, query, content_type, request.raw_body or b"")
 
 
 def json_content_type(event: Any, get_response: Callable[[Any], Response]) -> Response:

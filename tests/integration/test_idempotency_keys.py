@@ -10,6 +10,8 @@ from chalicelib.domain.idempotency import keys
 from chalicelib.domain.sending import api_messages
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message
+from chalicelib.models.idempotency import IdempotencyKey
+from tests.api_client import multipart
 from tests.factories import create_contact_list, create_contacts
 
 SMS = {"message": "Your order has shipped", "destination": "0815854565"}
@@ -221,3 +223,50 @@ def test_other_creating_routes_take_a_key(api, tenants):
     assert first.status == again.status == 201 and again.body["id"] == first.body["id"]
     listed = api.get("/deployments", acme.member).body["results"]
     assert [d["id"] for d in listed].count(first.body["id"]) == 1 and len(listed) == 1
+
+
+def test_an_answer_too_large_for_its_record_is_replayed_from_the_files_bucket(
+    api, tenants, pump, gateway, monkeypatch
+):
+    acme, _ = tenants
+    monkeypatch.setattr(keys, "MAX_ANSWER_BYTES", 10)
+    items = [{"message": f"Parcel {n}", "destination": f"08158545{n:02d}"} for n in range(5)]
+    first = api.post("/messages/bulk", acme.member, items, headers=keyed("large"))
+    again = api.post("/messages/bulk", acme.member, items, headers=keyed("large"))
+    assert again.body == first.body and again.headers["Idempotent-Replayed"] == "true"
+    assert IdempotencyKey.get(acme.id, "large").answer_file.startswith(f"idempotency/{acme.id}/")
+    pump.drain()
+    assert len(gateway.sent) == 5
+
+
+def test_a_file_sent_again_with_another_boundary_is_the_same_request(api, tenants):
+    acme, _ = tenants
+    body, content_type = multipart({"title": "Shop"}, {"file": ("shop.csv", b"msisdn\n27815854565\n")})
+    other_boundary = "another-boundary-from-a-second-curl"
+    resent = body.replace(b"colony-test-boundary-7MA4YWxkTrZu0gW", other_boundary.encode())
+    first = api.call(
+        "POST",
+        "/contact-lists/import",
+        acme.member,
+        raw=body,
+        headers={"Content-Type": content_type, **keyed("file-1")},
+    )
+    again = api.call(
+        "POST",
+        "/contact-lists/import",
+        acme.member,
+        raw=resent,
+        headers={"Content-Type": f"multipart/form-data; boundary={other_boundary}", **keyed("file-1")},
+    )
+    assert first.status == again.status == 202
+    assert again.body == first.body and again.headers["Idempotent-Replayed"] == "true"
+    assert len(api.get("/imports", acme.member).body["results"]) == 1
+    changed = resent.replace(b"27815854565", b"27815854566")
+    other = api.call(
+        "POST",
+        "/contact-lists/import",
+        acme.member,
+        raw=changed,
+        headers={"Content-Type": f"multipart/form-data; boundary={other_boundary}", **keyed("file-1")},
+    )
+    assert other.status == 422
