@@ -13,6 +13,7 @@ from chalicelib.settings import get_settings
 
 MAX_RECEIVES = 5  # the queues' maxReceiveCount in infra/ (a test holds the two together)
 RETRY_BASE_SECONDS = 30
+SOON_SECONDS = 2
 
 
 def process(
@@ -45,9 +46,16 @@ def process(
                     if attempt >= MAX_RECEIVES and _gave_up(give_up, message, attempt, error):
                         continue
                     failures.append({"itemIdentifier": raw["messageId"]})
-                    _retry_later(queue, raw["receiptHandle"], RETRY_BASE_SECONDS * attempt)
+                    _retry_later(queue, raw["receiptHandle"], _retry_seconds(error, attempt))
                     break
     return {"batchItemFailures": failures}
+
+
+def _retry_seconds(error: Exception, attempt: int) -> int:
+    """30 s more each attempt; an error that says it will pass `soon` is first retried in 2 s."""
+    if attempt == 1 and getattr(error, "soon", False):
+        return SOON_SECONDS
+    return RETRY_BASE_SECONDS * attempt
 
 
 def _gave_up(give_up: Callable[[Any, str], None], message: Any, attempt: int, error: Exception) -> bool:

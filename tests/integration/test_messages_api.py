@@ -246,3 +246,31 @@ def test_a_curly_apostrophe_is_visible_in_the_quote_and_substitution_is_a_choice
     texts = {sms.to: sms.text for sms in gateway.sent}
     assert texts["27815854565"] == text and texts["27825854565"] == text.replace("’", "'")
     assert Company.get(acme.id).credits == 1000 - 3
+
+
+def test_a_message_read_before_its_payment_lands_is_retried_in_seconds(
+    api, tenants, pump, gateway, monkeypatch
+):
+    """The send is queued an instant before it is paid for; a worker that reads it in between must not
+    hold a one-time code back for the queue's 30-second back-off."""
+    from chalicelib.domain.sending import api_messages
+    from chalicelib.workers import sqs
+
+    acme, _ = tenants
+    delays = []
+    monkeypatch.setattr(sqs, "_retry_later", lambda queue, handle, seconds: delays.append((queue, seconds)))
+    original = api_messages.pay_for_message
+
+    def worker_reads_first(message):
+        send = next(s for s in pump.pump.queues if s.name == "send_worker")
+        assert pump.pump.deliver(send).received == 1
+        original(message)
+
+    monkeypatch.setattr(api_messages, "pay_for_message", worker_reads_first)
+    assert (
+        api.post("/messages/send", acme.member, {"message": "Code 4821", "destination": "0815854565"}).status
+        == 201
+    )
+    assert delays == [("send", 2)]
+    pump.drain()
+    assert [s.text for s in gateway.sent] == ["Code 4821"]

@@ -56,6 +56,14 @@ class Stopped(Exception):
 class RetryLater(Exception):
     """The gateway kept failing with retryable errors: unsent recipients were released for a retry."""
 
+    soon = False  # the first retry comes in seconds, not the queue's usual back-off
+
+
+class NotWrittenYet(RetryLater):
+    """API messages queued an instant before the request that pays for them wrote them (by design)."""
+
+    soon = True
+
 
 class Sender:
     """One worker invocation's sending: chunks in order, groups of 25, statuses riding with claims."""
@@ -207,13 +215,13 @@ class Sender:
         found = {m.id: m for m in Message.batch_get([(batch_of.company, i) for i in batch_of.ids])}
         missing = set(batch_of.ids) - set(found)
         if missing and missing - refusals.refused(batch_of.company, missing):
-            raise RetryLater("some messages are not written yet")
+            raise NotWrittenYet("some messages are not written yet")
         queued = [
             found[i] for i in dict.fromkeys(batch_of.ids) if i in found and found[i].status == Delivery.QUEUED
         ]
         unpaid = [m for m in queued if m.bulk is not None and self._bulk(m) != "paid"]
         if any(self._bulk(m) is None for m in unpaid):
-            raise RetryLater("a bulk request is not settled yet")
+            raise NotWrittenYet("a bulk request is not settled yet")
         now = clock.now()
         waiting = [m for m in queued if m.marketing and not marketing_may_go(company, channel_of(m), now)]
         if waiting:
