@@ -45,6 +45,11 @@ IDEMPOTENCY_KEY = {
     "nothing; the key with another request is a 422; while the first still runs, a 409.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
 }
+REPLAYED_HEADER = {
+    "description": "`true` when this is the kept answer to an earlier request with the same "
+    "Idempotency-Key (nothing was done again); absent otherwise.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
 _PATH_PARAM = re.compile(r"{(\w+)}")
 DESCRIPTION = (
     "Authenticate with `Authorization: Token <api-key>`, or a person's session from `POST /sessions` as "
@@ -96,6 +101,9 @@ def document() -> dict[str, Any]:
         }
         for status, followed in links.get(key, {}).items():
             responses[str(status)]["links"] = followed
+        if operation.idempotent:
+            for status in successes:
+                responses[str(status)]["headers"] = {"Idempotent-Replayed": REPLAYED_HEADER}
         for status in _error_statuses(operation, method):
             responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
         paths.setdefault(operation.path, {})[method.lower()] = _operation(operation, method, key, responses)
