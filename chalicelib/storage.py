@@ -14,6 +14,7 @@ from chalicelib.settings import get_settings
 CHUNK_BYTES = 1 << 20
 _PART_BYTES = 8 << 20
 DOWNLOAD_SECONDS = 900
+UPLOAD_FORM_SECONDS = 3600
 
 
 class ObjectChanged(Exception):
@@ -140,7 +141,7 @@ class StreamingWriter:
         self._buffer = io.BytesIO()
 
 
-def presigned_post(key: str, max_bytes: int, expires: int = 3600) -> dict:
+def presigned_post(key: str, max_bytes: int, expires: int = UPLOAD_FORM_SECONDS) -> dict:
     """A form upload of exactly `key` (the upload itself starts the work it names)."""
     return aws.client("s3").generate_presigned_post(
         Bucket=get_settings().bucket,

@@ -66,7 +66,7 @@ def render_email(email: Message) -> EmailBody:
     }
 
 
-@endpoint(bp, "/emails/send", methods=("POST",), status=201, body=SEND, errors=(402,))
+@endpoint(bp, "/emails/send", methods=("POST",), status=201, body=SEND, errors=(402,), resumable=True)
 def send_email(call: Call) -> EmailBody:
     """One email: 201 with its cost once the credits are taken (402 if short); a marketing one goes
     out only in permitted hours, never to an unsubscribed address, with its unsubscribe link."""

@@ -255,11 +255,14 @@ def endpoint(
     responses: dict[int, Any] | None = None,
     errors: tuple[int, ...] = (),
     idempotent: bool | None = None,
+    resumable: bool = False,
+    answers_kept: int | None = None,
 ) -> Callable[[View], View]:
     """Register `view` on `bp` for `path`; `public` routes skip authentication (/health, and the
     webhooks, whose path carries a secret). What it takes and answers is declared here (see
     `operations.Operation`), and the OpenAPI document says it. Every authenticated POST takes an
-    Idempotency-Key unless `idempotent=False` (one whose answer holds a secret shown once)."""
+    Idempotency-Key unless `idempotent=False` (one whose answer holds a secret shown once); a
+    `resumable` one runs again after a request that died mid-way, others then say so (a 409)."""
 
     def register(view: View) -> View:
         takes_key = ("POST" in methods and not public) if idempotent is None else idempotent
@@ -275,6 +278,8 @@ def endpoint(
             responses or {},
             errors,
             idempotent=takes_key,
+            resumable=resumable,
+            answers_kept=answers_kept or idempotency.KEPT_SECONDS,
         )
         OPERATIONS.append(operation)
 
@@ -319,7 +324,14 @@ def _answer(call: Call, path_params: dict[str, str]) -> Response:
     key = idempotent_requests.key_of(call)
     if key is None:
         return _run(call, path_params)
-    begun = idempotency.begin(call.caller.company, key, idempotent_requests.fingerprint_of(call))
+    operation = call.operation
+    assert operation is not None
+    begun = idempotency.begin(
+        call.caller.company,
+        key,
+        idempotent_requests.fingerprint_of(call),
+        idempotency.Policy(resumable=operation.resumable, kept_seconds=operation.answers_kept),
+    )
     if isinstance(begun, idempotency.Replay):
         return Response(
             body=begun.body, status_code=begun.status, headers={**begun.headers, REPLAYED: "true"}

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from chalice.app import Request
 
 from chalicelib.api.operations import Operation
+from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.idempotency_keys import HEADER, check_key, fingerprint
 
@@ -19,6 +20,9 @@ class Call(Protocol):
 
     request: Request
     operation: Operation | None
+
+    @property
+    def caller(self) -> Caller: ...
 
     @property
     def content_type(self) -> str: ...
@@ -60,4 +64,9 @@ def fingerprint_of(call: Call) -> str:
             b"".join(hashlib.sha256(f"{p.name}\0{p.filename}\0".encode() + p.data).digest() for p in parts)
             or body
         )
-    return fingerprint(request.method, path, query, call.content_type, body)
+    return fingerprint(request.method, path, query, call.content_type, body, _who(call.caller))
+
+
+def _who(caller: Caller) -> str:
+    """The person (and role) a request acts as: a repeat must come from them."""
+    return f"{caller.user}:{caller.role}"

@@ -13,6 +13,7 @@ from chalicelib.domain.deployments.drafts import MAX_MESSAGE
 from chalicelib.domain.errors import TooLarge, invalid_field
 from chalicelib.domain.imports import jobs
 from chalicelib.models.imports import Import
+from chalicelib.storage import UPLOAD_FORM_SECONDS
 
 bp = Blueprint(__name__)
 
@@ -154,7 +155,10 @@ def import_into_list(call: Call, list_id: str) -> ImportBody:
     )
 
 
-@endpoint(bp, "/uploads", methods=("POST",), status=201, body=UPLOAD)
+UPLOAD_ANSWER_KEPT = UPLOAD_FORM_SECONDS - 600  # a replayed form has 10 minutes left at least
+
+
+@endpoint(bp, "/uploads", methods=("POST",), status=201, body=UPLOAD, answers_kept=UPLOAD_ANSWER_KEPT)
 def create_upload(call: Call) -> UploadBody:
     """An upload URL for a file of any size (an S3 form) to import as contacts, a deployment's
     recipients (the draft is made now: `import.deployment`) or opt-outs; the upload starts the import."""

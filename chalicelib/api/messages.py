@@ -129,7 +129,7 @@ def render_message(message: Message) -> MessageBody:
     }
 
 
-@endpoint(bp, "/messages/send", methods=("POST",), status=201, body=SEND, errors=(402,))
+@endpoint(bp, "/messages/send", methods=("POST",), status=201, body=SEND, errors=(402,), resumable=True)
 def send_message(call: Call) -> MessageBody:
     """One SMS: 201 with its cost once the credits are reserved (402 if short); it goes out at once
     (a marketing one only in permitted hours and never to an opted-out number)."""
@@ -145,6 +145,7 @@ def send_message(call: Call) -> MessageBody:
     body=Many(SEND, api_messages.MAX_BULK),
     responses={202: BulkBody},
     errors=(402,),
+    resumable=True,
 )
 def send_bulk(call: Call) -> Response:
     """Up to 10,000 SMS as the seed's JSON array; each invalid item is listed by index with its reason."""

@@ -51,6 +51,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     summary: str = ""
     idempotent: bool = False  # takes an Idempotency-Key
+    resumable: bool = False  # run again with the same ids after a request that died mid-way
+    answers_kept: int = 24 * 3600  # seconds an answer is replayed for
 
     def declares(self, name: str) -> bool:
         return any(param.name == name for param in self.query)

@@ -13,7 +13,14 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, InsufficientCredits, NotFound, invalid_field
-from chalicelib.models.base import CONFLICT_RETRIES, back_off, condition_failed, conflicted, transaction
+from chalicelib.models.base import (
+    CONFLICT_RETRIES,
+    back_off,
+    condition_failed,
+    conflicted,
+    failed_conditions,
+    transaction,
+)
 from chalicelib.models.companies import Company, credit_addition
 
 
@@ -39,10 +46,14 @@ def refund_items(refunds: dict[int, int]) -> list[dict[str, Any]]:
     return [credit_addition(company, credits) for company, credits in refunds.items() if credits]
 
 
+class AlreadyPaid(Exception):
+    """`pay_for` found its record written already: the same request (by idempotency key) paid for it."""
+
+
 def pay_for(record: Model, new: Condition, company: int, credits: int) -> None:
     """Save `record` (an API message, email or bulk request) and take its price in one transaction:
-    402 if the balance is short; a conflict with another write to the busy company item is retried,
-    and if it persists is a 409."""
+    402 if the balance is short, `AlreadyPaid` if the record was there; a conflict with another write
+    to the busy company item is retried, and if it persists is a 409."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             with transaction() as write:
@@ -50,6 +61,8 @@ def pay_for(record: Model, new: Condition, company: int, credits: int) -> None:
                 take(write, company, credits)
             return
         except TransactWriteError as error:
+            if failed_conditions(error)[:1] == [True]:
+                raise AlreadyPaid(str(record)) from error
             if condition_failed(error):
                 raise shortfall(company, credits) from error
             if not conflicted(error):

@@ -45,6 +45,15 @@ MAX_ANSWER_BYTES = 300_000  # compressed; a larger answer is kept in the files b
 
 
 @dataclass(frozen=True)
+class Policy:
+    """How a route keeps its answers: for how long, and whether a repeat of a request that died mid-way
+    may run it again (the sends, which reuse its ids) or is told it was interrupted."""
+
+    resumable: bool = False
+    kept_seconds: int = KEPT_SECONDS
+
+
+@dataclass(frozen=True)
 class Replay:
     status: int
     body: Any
@@ -57,18 +66,19 @@ class Claim:
     key: str
     token: str
     resumed: bool  # taken over from a request that died mid-way
+    policy: Policy = Policy()
     ids: dict[str, list[int]] = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("idempotency_claim", default=None)
 
 
-def begin(company: int, key: str, fingerprint: str) -> Claim | Replay:
+def begin(company: int, key: str, fingerprint: str, policy: Policy = Policy()) -> Claim | Replay:
     """Claim `key` for this request, or the answer to replay; 422 for another request, 409 if busy."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         now = epoch(clock.now())
-        claim = Claim(company=company, key=key, token=uuid.uuid4().hex, resumed=False)
+        claim = Claim(company=company, key=key, token=uuid.uuid4().hex, resumed=False, policy=policy)
         record = IdempotencyKey(
             company=company,
             key=key,
@@ -76,7 +86,7 @@ def begin(company: int, key: str, fingerprint: str) -> Claim | Replay:
             state=RUNNING,
             token=claim.token,
             lease_until=now + LEASE_SECONDS,
-            expires_at=now + KEPT_SECONDS,
+            expires_at=now + policy.kept_seconds,
         )
         try:
             record.save(condition=claimable(now))
@@ -97,7 +107,7 @@ def begin(company: int, key: str, fingerprint: str) -> Claim | Replay:
         if found.state == DONE:
             return _replay(found)
         if found.lease_until < now:
-            taken = _take_over(found, fingerprint, now)
+            taken = _take_over(found, fingerprint, now, policy)
             if taken is not None:
                 return taken
             continue
@@ -106,22 +116,42 @@ def begin(company: int, key: str, fingerprint: str) -> Claim | Replay:
         time.sleep(0.05)
 
 
-def _take_over(found: IdempotencyKey, fingerprint: str, now: int) -> Claim | None:
+def _take_over(found: IdempotencyKey, fingerprint: str, now: int, policy: Policy) -> Claim | None:
+    """Run a request again whose first try died mid-way, if its route may; else keep a 409 saying so."""
     token = uuid.uuid4().hex
+    actions = [
+        IdempotencyKey.token.set(token),
+        IdempotencyKey.lease_until.set(now + LEASE_SECONDS),
+        IdempotencyKey.expires_at.set(now + policy.kept_seconds),
+    ]
+    interrupted = None if policy.resumable else _interrupted()
+    if interrupted is not None:
+        actions += _answer_actions(found.company, token, 409, error_body_of(interrupted), {})
     try:
-        found.update(
-            actions=[IdempotencyKey.token.set(token), IdempotencyKey.lease_until.set(now + LEASE_SECONDS)],
-            condition=abandoned(fingerprint, now),
-        )
+        found.update(actions=actions, condition=abandoned(fingerprint, now))
     except Exception as error:
         if condition_failed(error):
             return None
         raise
     logger.info("idempotency key taken over from a request that died", key=found.key)
+    if interrupted is not None:
+        raise interrupted
     ids = {
         kind: [int(n) for n in value] for kind, value in (found.ids.as_dict() if found.ids else {}).items()
     }
-    return Claim(company=found.company, key=found.key, token=token, resumed=True, ids=ids)
+    return Claim(company=found.company, key=found.key, token=token, resumed=True, policy=policy, ids=ids)
+
+
+def _interrupted() -> Conflict:
+    return Conflict(
+        f"The first request with this {HEADER} stopped before it answered, so whether it was done is "
+        "not known: look (GET) before repeating it under a new key.",
+        code="idempotency_key_interrupted",
+    )
+
+
+def error_body_of(error: Conflict) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
 
 
 def _in_progress() -> Conflict:
@@ -172,28 +202,36 @@ def reserved_ids(kind: str, count: int = 1) -> range:
 
 
 def finish(claim: Claim, status: int, body: Any, headers: dict[str, str]) -> None:
-    """Keep the answer for repeats; one that may change on a retry (a 5xx, a 409 or 429: nothing was
-    done, or not all) frees the key for the next repeat, which runs again with the same ids."""
+    """Keep the answer for repeats. One that may differ on a retry is not kept: a 409, 429 or 503 (nothing
+    was done) frees the key; a 5xx (perhaps half done) lets a repeat resume, or say it was interrupted."""
     record = IdempotencyKey(company=claim.company, key=claim.key)
-    if status >= 500 or status in (409, 429):
-        actions = [IdempotencyKey.lease_until.set(0)]  # a repeat takes over at once, with its ids
-    else:
-        packed = zlib.compress(
-            json.dumps({"body": body, "headers": headers}, default=handle_extra_types).encode()
-        )
-        actions = [IdempotencyKey.state.set(DONE), IdempotencyKey.status.set(status)]
-        if len(packed) <= MAX_ANSWER_BYTES:
-            actions.append(IdempotencyKey.answer.set(packed))
-        else:
-            name = f"idempotency/{claim.company}/{claim.token}.json.z"
-            storage.put(name, packed, "application/octet-stream")
-            actions.append(IdempotencyKey.answer_file.set(name))
+    nothing_done = status in (409, 429, 503)
     try:
+        if nothing_done and not claim.policy.resumable:
+            record.delete(condition=held_by(claim.token))
+            return
+        if nothing_done or status >= 500:
+            actions = [IdempotencyKey.lease_until.set(0)]  # a repeat takes over at once, with its ids
+        else:
+            actions = _answer_actions(claim.company, claim.token, status, body, headers)
         record.update(actions=actions, condition=held_by(claim.token))
     except Exception as error:
         if not condition_failed(error):
             raise
         logger.warning("idempotency key was taken over before its answer was kept", key=claim.key)
+
+
+def _answer_actions(company: int, token: str, status: int, body: Any, headers: dict[str, str]) -> list[Any]:
+    """The writes that keep an answer: in the record, or in the files bucket when too large for it."""
+    packed = zlib.compress(
+        json.dumps({"body": body, "headers": headers}, default=handle_extra_types).encode()
+    )
+    actions = [IdempotencyKey.state.set(DONE), IdempotencyKey.status.set(status)]
+    if len(packed) <= MAX_ANSWER_BYTES:
+        return [*actions, IdempotencyKey.answer.set(packed)]
+    name = f"idempotency/{company}/{token}.json.z"
+    storage.put(name, packed, "application/octet-stream")
+    return [*actions, IdempotencyKey.answer_file.set(name)]
 
 
 def _replay(found: IdempotencyKey) -> Replay:

@@ -19,10 +19,11 @@ def check_key(value: str) -> str:
     return value
 
 
-def fingerprint(method: str, path: str, query: str, content_type: str, body: bytes) -> str:
-    """The request a key was first used for: a repeat must match it exactly."""
+def fingerprint(method: str, path: str, query: str, content_type: str, body: bytes, caller: str) -> str:
+    """The request a key was first used for, and who made it: a repeat must match it exactly (so a
+    replay never gives one person an answer their role would not get)."""
     digest = hashlib.sha256()
-    for part in (method.upper(), path, query, content_type.lower()):
+    for part in (caller, method.upper(), path, query, content_type.lower()):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(body)
     return digest.hexdigest()

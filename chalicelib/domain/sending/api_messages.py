@@ -16,9 +16,10 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
-from chalicelib.domain.credits import pay_for, refund_items, shortfall
+from chalicelib.domain.credits import AlreadyPaid, pay_for, refund_items, shortfall
 from chalicelib.domain.errors import (
     ColonyError,
+    InsufficientCredits,
     InvalidInput,
     NotFound,
     invalid_field,
@@ -37,6 +38,7 @@ from chalicelib.log import logger
 from chalicelib.models import batch, dynamodb, sends
 from chalicelib.models.base import (
     StillConflicting,
+    condition_failed,
     transact_write,
 )
 from chalicelib.models.companies import Company
@@ -148,19 +150,23 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
         )
     try:
         pay_for(bulk, Bulk.id.does_not_exist(), caller.company, credits)
-    except ColonyError:
-        Bulk(
-            company=caller.company,
-            id=bulk_id,
-            status="refused",
-            accepted=len(accepted),
-            credits=credits,
-            date_created=clock.now(),
-            first_message=allocated[0],
-            last_message=allocated[-1],
-        ).save()
+    except AlreadyPaid:  # the same request, taken over by its idempotency key, paid meanwhile
+        return BulkResult(bulk=Bulk.get(caller.company, bulk_id), rejected=rejected, accepted=pairs)
+    except InsufficientCredits:
+        _refused(bulk)
         raise
     return BulkResult(bulk=bulk, rejected=rejected, accepted=pairs)
+
+
+def _refused(bulk: Bulk) -> None:
+    """Mark a bulk request whose balance was short, so the sender drops its messages at once (a 409 marks
+    nothing: its messages wait, unsent, for a retry under its key to pay, or are given up)."""
+    bulk.status = "refused"
+    try:
+        bulk.save(condition=Bulk.id.does_not_exist())
+    except Exception as error:
+        if not condition_failed(error):
+            raise
 
 
 def _settled_before(bulk: Bulk) -> Bulk | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chalicelib.domain.credits import pay_for
-from chalicelib.domain.errors import ColonyError
+from chalicelib.domain.credits import AlreadyPaid, pay_for
+from chalicelib.domain.errors import InsufficientCredits
 from chalicelib.domain.idempotency.keys import resumed
 from chalicelib.models.claims import Claim
 from chalicelib.models.deployments import Message
@@ -17,10 +17,13 @@ def _key(company: int, message_id: int) -> str:
 
 
 def pay_for_message(message: Message) -> None:
-    """Save the queued message and take its price; if that is refused (402, 409), say so for the worker."""
+    """Save the queued message and take its price; if the balance is short (402), say so for the worker
+    (a 409 leaves no mark: the message stays unwritten, and a retry under its key may still pay)."""
     try:
         pay_for(message, Message.id.does_not_exist(), message.company, message.credits)
-    except ColonyError:
+    except AlreadyPaid:
+        return  # the same request, taken over by its idempotency key, paid for it meanwhile
+    except InsufficientCredits:
         Claim(key=_key(message.company, message.id), owner="payment refused").save()
         raise
 

@@ -1,5 +1,5 @@
-"""An adversarial review of `Idempotency-Key` (issue 20, item 1): each test shows a defect, and fails
-until it is mended."""
+"""`Idempotency-Key` under the faults a review found: takeovers racing their slow first request, a 409
+retried, routes that cannot resume, another caller's repeat, an upload form outliving its answer."""
 
 import base64
 import json
@@ -126,8 +126,8 @@ def test_a_bulk_whose_payment_met_a_409_is_refused_as_402_on_the_retry_the_409_i
 
 
 def test_a_draft_retried_after_its_request_died_is_made_once(api, tenants, monkeypatch, at_time):
-    """Only the send routes reserve their ids: `/deployments` resumed after a takeover makes a second
-    draft, though the client sent one request under one key."""
+    """Only the send routes resume: a repeat of a `/deployments` that died mid-way is told so (a 409,
+    kept), and never makes a second draft."""
     acme, _ = tenants
     contact_list = create_contact_list(acme.id)
     create_contacts(acme.id, contact_list.id, "27815854565")
@@ -138,15 +138,17 @@ def test_a_draft_retried_after_its_request_died_is_made_once(api, tenants, monke
     monkeypatch.setattr(keys, "finish", real_finish)
     at_time(AFTER_THE_LEASE)
     retried = api.post("/deployments", acme.member, body, headers=keyed("draft-died"))
-    assert retried.status == 201
+    assert retried.status == 409 and retried.error_code == "idempotency_key_interrupted"
+    again = api.post("/deployments", acme.member, body, headers=keyed("draft-died"))
+    assert again.body == retried.body and again.headers["Idempotent-Replayed"] == "true"
     assert len(api.every_page("/deployments", acme.member)) == 1
 
 
-def test_an_approval_retried_after_its_request_died_gets_the_approval_not_a_409(
+def test_an_approval_retried_after_its_request_died_is_told_so_and_reserves_once(
     api, tenants, monkeypatch, at_time
 ):
-    """The approval was done; the retry runs the view again, which refuses to approve an approved
-    deployment (409), and a 409 frees the key, so every retry is a 409 and the answer is never had."""
+    """The approval was done; its repeat is not run again (which would be a 409 that frees the key for
+    ever) but told, once and for good, that the first was interrupted; the credits are reserved once."""
     acme, _ = tenants
     contact_list = create_contact_list(acme.id)
     create_contacts(acme.id, contact_list.id, "27815854565")
@@ -158,13 +160,14 @@ def test_an_approval_retried_after_its_request_died_gets_the_approval_not_a_409(
     monkeypatch.setattr(keys, "finish", real_finish)
     at_time(AFTER_THE_LEASE)
     retried = api.post(path, acme.approver, headers=keyed("approve-died"))
-    assert retried.status == 200, retried.body
-    assert retried.body["status"] == "approved"
+    assert retried.status == 409 and retried.error_code == "idempotency_key_interrupted"
+    assert api.post(path, acme.approver, headers=keyed("approve-died")).body == retried.body
+    assert Company.get(acme.id).credits == 999
 
 
-def test_a_replay_skips_the_callers_role(api, tenants):
-    """The fingerprint holds no caller: a member, who may not approve, repeating an approver's request
-    under its key gets the approver's 200 instead of a 403."""
+def test_a_replay_is_only_for_the_caller_who_made_it(api, tenants):
+    """A member, who may not approve, repeating an approver's request under its key is refused (the key
+    was used by someone else), never given the approver's 200."""
     acme, _ = tenants
     contact_list = create_contact_list(acme.id)
     create_contacts(acme.id, contact_list.id, "27815854565")
@@ -173,12 +176,12 @@ def test_a_replay_skips_the_callers_role(api, tenants):
     assert api.post(path, acme.approver, headers=keyed("approve-1")).status == 200
     assert api.post(path, acme.member).status == 403  # what the member gets without the key
     replayed = api.post(path, acme.member, headers=keyed("approve-1"))
-    assert replayed.status == 403, replayed.body
+    assert replayed.status == 422 and replayed.error_code == "idempotency_key_reused", replayed.body
 
 
 def test_an_upload_form_replayed_after_it_expired_is_not_a_dead_form(api, tenants, monkeypatch, at_time):
-    """`/uploads` answers a presigned S3 form valid for an hour; its answer is kept and replayed for 24
-    hours, so a retry two hours on gets a form S3 refuses, and the key holds it for the rest of the day."""
+    """`/uploads` answers a presigned S3 form valid for an hour, so its answer is kept only while the form
+    it holds still has ten minutes to run: a retry two hours on gets a new form that S3 takes."""
     acme, _ = tenants
     monkeypatch.setattr(
         "botocore.signers.get_current_datetime", lambda: clock.now().astimezone(UTC).replace(tzinfo=None)
