@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
+from chalicelib.domain.callbacks import events
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import final_counts, launch
@@ -371,6 +372,9 @@ class Sender:
             pending.claims = []
             self.pending = writes.merge(pending, self.pending)
             raise
+        # After the write, outside its retry: statuses written are never written again for a callback.
+        companies = {deployment: company for company, deployment in pending.rounds}
+        events.statuses_written(pending.updates, companies, self._company)
         self._last_claimed = {sends.claim_name(c) for c in claims}
         if stopped and claiming is not None:
             return None
