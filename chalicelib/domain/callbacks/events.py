@@ -104,6 +104,13 @@ def statuses_written(
             emit(owner_company, [status_event(owner_company, item) for item in items])
 
 
+def settled_again(company: Company, messages: list[Any]) -> None:
+    """API messages a redelivered send finds settled already (its first run's emission may have failed):
+    their events again, which the event ids make harmless."""
+    if messages and wanted(company):
+        emit(company.id, [status_event(company.id, plain(m.serialize())) for m in messages])
+
+
 def status_applied(company: int, item: dict[str, Any], reported: str | None = None) -> None:
     """After a receipt's write (or on finding it applied already): the item's event, if wanted."""
     if wanted(Company.get_or_none(company)):
