@@ -8,6 +8,7 @@ from chalice import Chalice
 
 from chalicelib.api import (
     api_keys,
+    callbacks,
     campaigns,
     company,
     contact_lists,
@@ -32,6 +33,7 @@ from chalicelib.api import (
 from chalicelib.api.errors import chalice_errors_middleware
 from chalicelib.api.http import json_content_type
 from chalicelib.settings import get_settings
+from chalicelib.workers import callbacks as callbacks_worker_module
 from chalicelib.workers import email_events, sms_events
 from chalicelib.workers import imports as imports_worker_module
 from chalicelib.workers import launcher as launcher_module
@@ -64,6 +66,7 @@ for blueprint in (
     inbound.bp,
     stats.bp,
     webhooks.bp,
+    callbacks.bp,
     docs.bp,
     webapp.bp,
 ):
@@ -83,6 +86,11 @@ def tasks_worker(event):
 @app.on_sqs_message(queue=get_settings().queue("send"), batch_size=10, name="send_worker")
 def send_worker(event):
     return send_worker_module.handle(event)
+
+
+@app.on_sqs_message(queue=get_settings().queue("callbacks"), batch_size=10, name="callbacks_worker")
+def callbacks_worker(event):
+    return callbacks_worker_module.handle(event)
 
 
 @app.schedule("rate(1 minute)", name="launch_deployments")

@@ -91,8 +91,20 @@ class SendMessages:
     ids: list[int]
 
 
-Message = ContinueImport | RunTask | FanOut | SendChunk | SendMessages
-_TYPES = {cls.type: cls for cls in (ContinueImport, RunTask, FanOut, SendChunk, SendMessages)}
+@dataclass(frozen=True)
+class CallbackEvent:
+    """One event for a company's callback URL (`event` is the body it receives); `replay` names the
+    attempt record a `POST /callbacks/{id}/retry` sends again."""
+
+    queue: ClassVar[str] = "callbacks"
+    type: ClassVar[str] = "callback.event"
+    company: int
+    event: dict
+    replay: int = 0
+
+
+Message = ContinueImport | RunTask | FanOut | SendChunk | SendMessages | CallbackEvent
+_TYPES = {cls.type: cls for cls in (ContinueImport, RunTask, FanOut, SendChunk, SendMessages, CallbackEvent)}
 _BATCH = 10
 MAX_BATCH_BYTES = 250_000  # SQS takes 256 KiB a message and a batch (attributes and ids included)
 

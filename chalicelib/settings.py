@@ -40,8 +40,9 @@ TABLES = (
     "inbound",
     "stats",
     "saved-queries",
+    "callbacks",
 )
-QUEUES = ("imports", "tasks", "send")
+QUEUES = ("imports", "tasks", "send", "callbacks")
 TOPICS = ("sms-inbound", "sms-events", "email-events")
 BUCKET = "files"
 DEFAULT_REGION = "af-south-1"
@@ -79,6 +80,8 @@ class Settings:
     public_url: str  # where the public routes (an email's unsubscribe link) are reached
     system_email: str  # the address invites and password resets are sent from ("" sends none)
     cursor_key: str  # signs list cursors (COLONY_CURSOR_KEY; a fixed one on this machine's stages)
+    callback_timeout_seconds: float = 5.0  # how long a customer's endpoint may take to answer
+    callback_retry_base_seconds: int = 30  # the first back-off of a failed callback; it doubles
 
     @property
     def is_local(self) -> bool:
@@ -146,6 +149,8 @@ def get_settings() -> Settings:
         public_url=_public_url(env, stage),
         system_email=env.get("COLONY_SYSTEM_EMAIL", "colony@localhost" if stage in ("local", "test") else ""),
         cursor_key=env.get("COLONY_CURSOR_KEY") or (LOCAL_CURSOR_KEY if stage in ("local", "test") else ""),
+        callback_timeout_seconds=float(env.get("COLONY_CALLBACK_TIMEOUT_SECONDS", 5)),
+        callback_retry_base_seconds=int(env.get("COLONY_CALLBACK_RETRY_BASE_SECONDS", 30)),
     )
 
 

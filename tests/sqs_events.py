@@ -55,7 +55,7 @@ class Captured:
     def __init__(self, monkeypatch) -> None:
         self.queued: list[Any] = []
         monkeypatch.setattr(queue_messages, "enqueue_many", self._enqueue_many)
-        monkeypatch.setattr("chalicelib.workers.sqs._retry_later", lambda *args: None)
+        monkeypatch.setattr("chalicelib.workers.sqs.retry_later", lambda *args: None)
 
     def _enqueue_many(self, batch: list[Any], delay_seconds: int = 0) -> None:
         """Hold the batch, once each message has come back unchanged through its consumer's parser."""

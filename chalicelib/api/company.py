@@ -8,6 +8,7 @@ from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Timestamp
 from chalicelib.domain.accounts import companies, sender_numbers
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.callbacks import secret
 from chalicelib.domain.clock import iso
 from chalicelib.models.companies import Company
 
@@ -31,6 +32,7 @@ COMPANY = Schema(
         "email_reply_to": Field(str, nullable=True, max_length=254),
         "email_credits": Field(int),
         "email_send_rate": Field(int),
+        "callback_url": Field(str, nullable=True, max_length=2000),
     },
     read_only=("id", "credits", "sender_numbers", "webhook_token", "date_created", "date_updated"),
 )
@@ -56,9 +58,17 @@ class CompanyBody(TypedDict):
     email_reply_to: str | None
     email_credits: int
     email_send_rate: int
+    callback_url: str | None
     date_created: Timestamp
     date_updated: Timestamp
     webhook_token: NotRequired[str]
+    callback_secret: NotRequired[str]
+
+
+class CallbackSecretBody(TypedDict):
+    """The new secret that signs the company's callbacks: shown this once."""
+
+    callback_secret: str
 
 
 def render_company(company: Company, caller: Caller | None) -> CompanyBody:
@@ -83,6 +93,7 @@ def render_company(company: Company, caller: Caller | None) -> CompanyBody:
         "email_reply_to": company.email_reply_to,
         "email_credits": company.email_credits,
         "email_send_rate": company.email_send_rate,
+        "callback_url": company.callback_url,
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }
@@ -98,6 +109,17 @@ def get_company(call: Call) -> CompanyBody:
 
 @endpoint(bp, "/company", methods=("PUT", "PATCH"), body=COMPANY)
 def update_company(call: Call) -> CompanyBody:
-    current = render_company(companies.get_company(call.caller), call.caller)
-    changes = call.body(partial=True, current=current)
-    return render_company(companies.update_company(call.caller, changes), call.caller)
+    company = companies.get_company(call.caller)
+    had_secret = company.callback_secret is not None
+    changes = call.body(partial=True, current=render_company(company, call.caller))
+    updated = companies.update_company(call.caller, changes)
+    body = render_company(updated, call.caller)
+    if not had_secret and updated.callback_secret:
+        body["callback_secret"] = updated.callback_secret  # issued with the first callback_url: shown once
+    return body
+
+
+@endpoint(bp, "/company/callback-secret", methods=("POST",), errors=(409,))
+def rotate_callback_secret(call: Call) -> CallbackSecretBody:
+    """Admin: a new secret for the callbacks (the previous one still signs beside it for 24 hours)."""
+    return {"callback_secret": secret.rotate(call.caller)}

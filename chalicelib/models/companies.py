@@ -62,6 +62,10 @@ class Company(BaseModel):
     email_credits = NumberAttribute(default=1)
     email_send_rate = NumberAttribute(default=10)
     unsubscribe_secret = UnicodeAttribute(null=True)  # signs the unsubscribe links of its emails
+    callback_url = UnicodeAttribute(null=True)  # where its events are POSTed (None: no callbacks)
+    callback_secret = UnicodeAttribute(null=True)  # signs them; shown once, when issued
+    callback_secret_previous = UnicodeAttribute(null=True)  # signs beside it for a day after a rotation
+    callback_secret_rotated = UTCDateTimeAttribute(null=True)
     admin_count = NumberAttribute(default=0)
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()

@@ -166,6 +166,7 @@ class Recipient(BaseModel):
     receipt = UnicodeAttribute(null=True)
     claimed_at = NumberAttribute(null=True)
     claim_round = NumberAttribute(null=True)
+    seq = NumberAttribute(null=True)  # +1 with each status change: a callback's per-recipient sequence
     import_id = NumberAttribute(null=True)
     import_row = NumberAttribute(null=True)
     quoted = NumberAttribute(null=True)  # the version of the deployment whose approval quoted it
@@ -198,6 +199,7 @@ class Message(BaseModel):
     date_delivered = UTCDateTimeAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
     claimed_at = NumberAttribute(null=True)
+    seq = NumberAttribute(null=True)  # +1 with each status change: a callback's per-message sequence
     channel = UnicodeAttribute(null=True)  # None: sms
     subject = UnicodeAttribute(null=True)
     html = UnicodeAttribute(null=True)

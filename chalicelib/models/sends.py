@@ -15,6 +15,7 @@ from chalicelib.models.expressions import Update, key, plain
 TEXT_LENGTH = 500  # an error's or a gateway id's longest stored text
 RECOUNT = "recount"  # the launch index's queue of settled deployments whose counts a late status moved
 PROVIDER_ID_LENGTH = 200
+SEQUENCE = "seq"  # added in every write that changes a status, so callbacks can be put in order
 
 
 def message_key(company: int, message_id: int) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def claim(table: str, item_key: dict[str, Any], claimed_at: int, round_: int | N
 
 def fail_queued(table: str, item_key: dict[str, Any], error: str, claimed_at: int) -> dict[str, Any]:
     """queued → failed with its reason, stamped as if claimed then (the hour it is counted in)."""
-    update = move(table, item_key, Delivery.FAILED, expect=Delivery.QUEUED)
+    update = move(table, item_key, Delivery.FAILED, expect=Delivery.QUEUED).add(SEQUENCE, 1)
     return update.set("error", error[:TEXT_LENGTH]).set("claimed_at", claimed_at).action()
 
 
@@ -91,7 +92,7 @@ def unsent_over_unknown(given_back: dict[str, Any], error: str) -> dict[str, Any
     `unknown` that its sender gave back unsent (no receipt and no send time say otherwise)."""
     table, item_key = given_back["Update"]["TableName"], given_back["Update"]["Key"]
     update = move(table, item_key, Delivery.FAILED, expect=Delivery.UNKNOWN)
-    update.set("error", error[:TEXT_LENGTH]).remove("segments")
+    update.set("error", error[:TEXT_LENGTH]).remove("segments").add(SEQUENCE, 1)
     condition = "{status} = :expect AND attribute_not_exists({receipt}) AND attribute_not_exists({date_sent})"
     return update.when(condition, expect=Delivery.UNKNOWN).action()
 
@@ -100,6 +101,12 @@ def deployment_of(action: dict[str, Any]) -> int | None:
     """The deployment a transaction item's recipient belongs to (None for an API message)."""
     item_key = action["Update"]["Key"]
     return int(item_key["deployment"]["N"]) if "deployment" in item_key else None
+
+
+def message_company_of(action: dict[str, Any]) -> int | None:
+    """The company a transaction item's API message belongs to (None for a deployment's recipient)."""
+    item_key = action["Update"]["Key"]
+    return int(item_key["company"]["N"]) if "msisdn" not in item_key else None
 
 
 def outcome(
@@ -114,7 +121,7 @@ def outcome(
     """What became of a claim; a receipt already held keeps its status. Conditional on the claim still
     being ours to settle: `sending` (or a receipt beat us) and no `date_sent` written by a settlement."""
     update = Update(table, item_key).set_from("status", "receipt", status)
-    update.set("date_sent", Recipient.date_sent.serialize(sent_at))
+    update.set("date_sent", Recipient.date_sent.serialize(sent_at)).add(SEQUENCE, 1)
     if segments:
         update.set("segments", segments)
     if provider_id:
@@ -147,6 +154,7 @@ def receipt(
     holding `held`. A delivery stamps `date_delivered` and clears an earlier error; over `unknown` it
     stamps `date_sent` too, so neither a late sender outcome nor a settlement counts it again."""
     update = Update(table, item_key).set("status", outcome_status).set("receipt", outcome_status)
+    update.add(SEQUENCE, 1)
     if outcome_status == Delivery.DELIVERED:
         update.set("date_delivered", Recipient.date_delivered.serialize(at)).remove("error")
     elif outcome_status == Delivery.FAILED and error:

@@ -36,7 +36,7 @@ def process(
                 parsed = queue_messages.parse(record.body, queue)
             except queue_messages.InvalidMessage as error:
                 logger.error("poison message sent to the dead-letter queue", reason=str(error))
-                _dead_letter(queue, record.body)
+                dead_letter(queue, record.body)
                 continue
             for message in parsed:
                 try:
@@ -46,7 +46,7 @@ def process(
                     if attempt >= MAX_RECEIVES and _gave_up(give_up, message, attempt, error):
                         continue
                     failures.append({"itemIdentifier": raw["messageId"]})
-                    _retry_later(queue, raw["receiptHandle"], _retry_seconds(error, attempt))
+                    retry_later(queue, raw["receiptHandle"], _retry_seconds(error, attempt))
                     break
     return {"batchItemFailures": failures}
 
@@ -69,13 +69,13 @@ def _gave_up(give_up: Callable[[Any, str], None], message: Any, attempt: int, er
     return True
 
 
-def _dead_letter(queue: str, body: str) -> None:
+def dead_letter(queue: str, body: str) -> None:
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().dead_letter_queue(queue))["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=body)
 
 
-def _retry_later(queue: str, receipt_handle: str, seconds: int) -> None:
+def retry_later(queue: str, receipt_handle: str, seconds: int) -> None:
     """Bring a failed message back sooner than the queue's long visibility timeout would."""
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().queue(queue))["QueueUrl"]

@@ -60,7 +60,12 @@ def test_every_sqs_consumer_reports_partial_batch_failures(template):
 
 
 def queue_of(function: str) -> str:
-    return {"ImportsWorker": "imports", "TasksWorker": "tasks", "SendWorker": "send"}[function]
+    return {
+        "ImportsWorker": "imports",
+        "TasksWorker": "tasks",
+        "SendWorker": "send",
+        "CallbacksWorker": "callbacks",
+    }[function]
 
 
 def test_every_event_source_exists_before_its_function(template):

@@ -258,7 +258,7 @@ def test_a_message_read_before_its_payment_lands_is_retried_in_seconds(
 
     acme, _ = tenants
     delays = []
-    monkeypatch.setattr(sqs, "_retry_later", lambda queue, handle, seconds: delays.append((queue, seconds)))
+    monkeypatch.setattr(sqs, "retry_later", lambda queue, handle, seconds: delays.append((queue, seconds)))
     original = api_messages.pay_for_message
 
     def worker_reads_first(message):

@@ -95,11 +95,21 @@ def test_local_template_keeps_only_what_moto_provisions():
 
 
 def test_workers_give_up_on_the_attempt_the_queue_redrives_after():
+    from chalicelib.workers import callbacks
     from chalicelib.workers.sqs import MAX_RECEIVES
 
     for name, queue in _named("AWS::SQS::Queue").items():
         if not name.endswith("DeadLetterQueue"):
-            assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES, name
+            expected = callbacks.MAX_RECEIVES if name == "CallbacksQueue" else MAX_RECEIVES
+            assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == expected, name
+
+
+def test_callback_retries_span_about_a_day():
+    from chalicelib.workers import callbacks
+
+    waits = [callbacks.back_off(n) for n in range(1, callbacks.MAX_RECEIVES)]
+    assert waits[:3] == [30, 60, 120] and max(waits) == 4 * 3600
+    assert 20 * 3600 <= sum(waits) <= 28 * 3600
 
 
 def test_every_queue_has_its_worker_module():

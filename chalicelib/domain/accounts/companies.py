@@ -16,6 +16,8 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import sender_numbers, users
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.callbacks.secret import new_secret
+from chalicelib.domain.callbacks.targets import check_url
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.senders import is_numeric, normalise_sender
@@ -24,6 +26,7 @@ from chalicelib.models.claims import Claim, sender_number_key
 from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.users import User
+from chalicelib.settings import get_settings
 
 DEFAULTS: dict[str, Any] = {
     "default_region": "ZA",
@@ -41,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "email_reply_to": None,
     "email_credits": 1,
     "email_send_rate": 10,
+    "callback_url": None,
 }
 EDITABLE = ("name", *DEFAULTS)
 
@@ -161,6 +165,13 @@ def _email_send_rate(value: int) -> int:
     return value
 
 
+def _callback_url(value: str | None) -> str | None:
+    """Where callbacks go (checked against SSRF, see `callbacks/targets`); empty or None: nowhere."""
+    if value is None or not value.strip():
+        return None
+    return check_url(value, get_settings().is_local)
+
+
 def _send_rate(value: int) -> int:
     if not 1 <= value <= 1000:
         raise ValueError("must be 1 to 1000 messages a second")
@@ -180,6 +191,7 @@ _CHECKS = {
     "email_reply_to": _reply_to,
     "email_credits": _email_credits,
     "email_send_rate": _email_send_rate,
+    "callback_url": _callback_url,
 }
 
 
@@ -261,6 +273,8 @@ def update_company(caller: Caller, changes: dict[str, Any]) -> Company:
         getattr(Company, name).set(value) if value is not None else getattr(Company, name).remove()
         for name, value in checked.items()
     ]
+    if checked.get("callback_url") and not company.callback_secret:
+        actions.append(Company.callback_secret.set(new_secret()))  # the answer shows it, this once
     try:
         company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=condition)
     except UpdateError as error:

@@ -36,7 +36,10 @@ def apply(event: EmailEvent) -> str:
         return "ignored"
     companies = _senders_of(event.message_id, event.reference)
     error = receipts.failure_text(outcome, event.kind, event.description)
-    receipt = receipts.Receipt(outcome, provider_id=event.message_id, reference=event.reference, error=error)
+    reported = {"Bounce": "bounced", "Complaint": "complained"}.get(event.kind)
+    receipt = receipts.Receipt(
+        outcome, provider_id=event.message_id, reference=event.reference, error=error, reported=reported
+    )
     result = receipts.apply(receipt, None, channel=EMAIL)
     if event.kind == "Complaint" or (event.kind == "Bounce" and event.permanent):
         reason = "complained" if event.kind == "Complaint" else "bounced"

@@ -15,6 +15,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.callbacks import events
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import ColonyError, invalid_field
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
@@ -96,6 +97,7 @@ def _stop(company: Company, number: str, sender: str | None, word: str) -> str:
     recorded = optouts.create(company.id, number, scope, f"Replied {word}", source="keyword")
     if not recorded.created:
         return "already_opted_out"
+    events.optout_created(company, recorded.optout)
     _confirm(company, number, sender, company.stop_reply)
     return "opted_out"
 
@@ -162,6 +164,7 @@ def _store(
         if condition_failed(error):
             return "duplicate"
         raise
+    events.inbound_received(company, message)
     return "stored"
 
 

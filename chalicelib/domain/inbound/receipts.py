@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain import clock
+from chalicelib.domain.callbacks import events
 from chalicelib.domain.errors import Busy
 from chalicelib.domain.rules.channels import SMS
 from chalicelib.domain.rules.lifecycle import Delivery
@@ -69,6 +70,7 @@ class Receipt:
     provider_id: str | None = None
     reference: str | None = None
     error: str | None = None
+    reported: str | None = None  # what a callback calls it, when it says more than `outcome` (bounced)
 
 
 def outcome_of(status: str, final: bool = True) -> str:
@@ -157,6 +159,8 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None,
             return "unknown"  # an SMS gateway's receipt never settles an email, nor SES's an SMS
         status, held = item["status"], item.get("receipt")
         if not may_apply(status, held, receipt.outcome):
+            if status == receipt.outcome:  # applied before: its callback may have been lost
+                events.status_applied(item["company"], item, receipt.reported)
             return "unchanged"
         update = sends.receipt(
             table, key, receipt.outcome, status, held, clock.now(), receipt.error, receipt.provider_id
@@ -172,8 +176,15 @@ def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None,
             raise Busy("Too many updates to this message at once; send the receipt again.") from None
         except dynamodb.TransactionCancelled:
             continue  # the SMS changed since it was read: read it again
+        events.status_applied(item["company"], _after(item, receipt), receipt.reported)
         return "applied"
     raise Busy("This message keeps changing; send the receipt again.")
+
+
+def _after(item: dict[str, Any], receipt: Receipt) -> dict[str, Any]:
+    """The item as the receipt's write left it (the write was conditional on `item` as read)."""
+    error = receipt.error if receipt.outcome == FAILED and receipt.error else item.get("error")
+    return {**item, "status": receipt.outcome, "seq": int(item.get("seq") or 0) + 1, "error": error}
 
 
 def may_apply(status: str, held: str | None, outcome: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
+from chalicelib.domain.callbacks import events
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import final_counts, launch
@@ -219,6 +220,9 @@ class Sender:
         queued = [
             found[i] for i in dict.fromkeys(batch_of.ids) if i in found and found[i].status == Delivery.QUEUED
         ]
+        events.settled_again(
+            company, [m for m in found.values() if m.status not in (Delivery.QUEUED, Delivery.SENDING)]
+        )
         unpaid = [m for m in queued if m.bulk is not None and self._bulk(m) != "paid"]
         if any(self._bulk(m) is None for m in unpaid):
             raise NotWrittenYet("a bulk request is not settled yet")
@@ -379,6 +383,11 @@ class Sender:
             pending.claims = []
             self.pending = writes.merge(pending, self.pending)
             raise
+        # After the write, outside its retry: statuses written are never written again for a callback. A
+        # claim refused because its status was settled (by this chunk's earlier run, whose emission may
+        # have failed) emits that status again; its event id makes the repeat harmless.
+        companies = {deployment: company for company, deployment in pending.rounds}
+        events.statuses_written(pending.updates + pending.taken, companies, self._company)
         self._last_claimed = {sends.claim_name(c) for c in claims}
         if stopped and claiming is not None:
             return None
@@ -424,4 +433,5 @@ class Sender:
                 lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}
                 if not lost or any(i < first_claim or i >= first_deployment for i in failed):
                     raise
+                pending.taken += [c for i, c in enumerate(claims) if i in lost]
                 claims = [c for i, c in enumerate(claims) if i not in lost]

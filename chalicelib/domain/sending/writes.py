@@ -58,6 +58,7 @@ class Pending:
     tally: tally.Tally = field(default_factory=tally.Tally)
     counted: dict[str, Counted] = field(default_factory=dict)  # by item name
     given_back: set[str] = field(default_factory=set)  # item names of the claims released unsent
+    taken: list[dict[str, Any]] = field(default_factory=list)  # claims refused: settled before, or another's
 
 
 def forget_old_rounds(pending: Pending) -> None:
