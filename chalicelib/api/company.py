@@ -119,7 +119,7 @@ def update_company(call: Call) -> CompanyBody:
     return body
 
 
-@endpoint(bp, "/company/callback-secret", methods=("POST",), errors=(409,))
+@endpoint(bp, "/company/callback-secret", methods=("POST",), errors=(409,), idempotent=False)
 def rotate_callback_secret(call: Call) -> CallbackSecretBody:
     """Admin: a new secret for the callbacks (the previous one still signs beside it for 24 hours)."""
     return {"callback_secret": secret.rotate(call.caller)}

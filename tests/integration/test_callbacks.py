@@ -436,3 +436,27 @@ def test_a_send_whose_emission_failed_emits_again_when_its_chunk_is_redelivered(
     pump.drain()
     assert calls["n"] == 2 and len(gateway.sent) == 1  # sent once, emitted twice
     assert [(e["type"], e["data"]["status"]) for e in server.accepted()] == [(kind, "sent")]
+
+
+def test_what_settlement_writes_is_posted_too_unknown_and_failed(api, tenants, pump, gateway, receiver):
+    """A claim a dead worker left ends `unknown` and a recipient never reached `failed`: the launcher's
+    settlement writes them, and each is posted like the sender's statuses, with its sequence."""
+    from chalicelib.domain.deployments import settlement
+    from chalicelib.models.deployments import Deployment
+    from tests.factories import create_contact_list, create_recipient, pending_deployment
+
+    acme, _ = tenants
+    server = receiver()
+    subscribe(api, acme, server)
+    draft = pending_deployment(acme, [create_contact_list(acme.id).id])
+    draft.update(actions=[Deployment.status.set(3), Deployment.reserved.set(2)])
+    create_recipient(draft, "27815850201", "sending", claimed_at=1, quoted=1, seq=1)
+    create_recipient(draft, "27815850202", "queued", quoted=1)
+    settlement.finish(Deployment.get(acme.id, draft.id))
+    pump.drain()
+    events = server.accepted("recipient.status")
+    assert sorted((e["data"]["recipient"], e["data"]["status"], e["data"]["sequence"]) for e in events) == [
+        ("27815850201", "unknown", 2),
+        ("27815850202", "failed", 1),
+    ]
+    assert all(r["verified"] for r in server.received)

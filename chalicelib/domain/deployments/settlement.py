@@ -12,6 +12,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
+from chalicelib.domain.callbacks import events
 from chalicelib.domain.contacts.audience import text_for
 from chalicelib.domain.credits import refund
 from chalicelib.domain.deployments.final_counts import Totals
@@ -30,6 +31,7 @@ from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.expressions import plain
 
 CLAIM_EXPIRY_SECONDS = 960  # the send worker's Lambda timeout (900 s) and a margin: no claimer lives longer
 
@@ -77,6 +79,7 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
     tz = Company.get(deployment.company).timezone
     counted = unknown = 0
+    reporting = _reporting(deployment.company)
     lost = (Recipient.status == Delivery.SENDING) & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
         tally = Tally()
@@ -84,7 +87,7 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
         col = column(Delivery.UNKNOWN, recipient.channel)
         tally.add(deployment.company, deployment.id, moment, tz, col, 1, recipient.campaign)
         reason = unreachable_reason(recipient.channel, recipient.msisdn, recipient.email)
-        if _counted_update(recipient, _lost(reason), Delivery.SENDING, tally):
+        if _counted_update(recipient, _lost(reason), Delivery.SENDING, tally, reporting=reporting):
             counted += recipient.claim_round == deployment.round
             unknown += reason is None
     sent = 0
@@ -111,8 +114,8 @@ def _lost(reason: str | None) -> list:
     """What a claim a dead worker left becomes: `unknown` (it may have gone out), or `failed` when its
     channel could never have sent it (`reason`: no number, no address; it cost nothing)."""
     if reason is None:
-        return [Recipient.status.set(Delivery.UNKNOWN)]
-    return [Recipient.status.set(Delivery.FAILED), Recipient.error.set(reason)]
+        return [Recipient.status.set(Delivery.UNKNOWN), Recipient.seq.add(1)]
+    return [Recipient.status.set(Delivery.FAILED), Recipient.error.set(reason), Recipient.seq.add(1)]
 
 
 def _receipt_without_outcome():
@@ -159,6 +162,7 @@ def fail_unclaimed(
     """Fail each of `recipients` (key, channel, campaign) that is still queued (counted as unsent now);
     returns how many."""
     tz = Company.get(company).timezone
+    reporting = _reporting(company)
     failed = 0
     for number, channel, campaign in recipients:
         now = clock.now()
@@ -168,18 +172,29 @@ def fail_unclaimed(
             Recipient.status.set(Delivery.FAILED),
             Recipient.error.set(f"not sent: {reason}"[:500]),
             Recipient.claimed_at.set(periods.epoch(now)),
+            Recipient.seq.add(1),
         ]
         failed += _counted_update(
-            Recipient(deployment=deployment_id, msisdn=number), actions, Delivery.QUEUED, tally
+            Recipient(deployment=deployment_id, msisdn=number),
+            actions,
+            Delivery.QUEUED,
+            tally,
+            reporting=reporting,
         )
     return failed
 
 
 def _counted_update(
-    recipient: Recipient, actions: list, expect: str, tally: Tally, extra: Any = None
+    recipient: Recipient,
+    actions: list,
+    expect: str,
+    tally: Tally,
+    extra: Any = None,
+    reporting: int | None = None,
 ) -> bool:
     """Change a recipient still in status `expect` (and meeting `extra`), and its hour's counts, in one
-    transaction; False when it had moved on (a worker got there first)."""
+    transaction; False when it had moved on (a worker got there first). A status it changes is told to
+    the callback URL of company `reporting` (None: it has none, or the status stays)."""
     condition = Recipient.status == expect if extra is None else (Recipient.status == expect) & extra
     try:
         with transaction() as write:
@@ -189,7 +204,15 @@ def _counted_update(
         if condition_failed(error):
             return False
         raise
+    if reporting is not None:
+        found = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
+        events.emit(reporting, [events.status_event(reporting, plain(found.serialize()))])
     return True
+
+
+def _reporting(company: int) -> int | None:
+    """`company` when it has a callback URL (the statuses settlement writes are told to it), else None."""
+    return company if events.wanted(Company.get_or_none(company)) else None
 
 
 def count_given_up(
@@ -227,6 +250,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     email_credits = email_price(deployment)
     totals = Totals()
     tz = Company.get(deployment.company).timezone
+    reporting = _reporting(deployment.company)
     unquoted = 0
     for recipient in Recipient.query(deployment.id, consistent_read=True):
         unquoted += recipient.status == Delivery.QUEUED and recipient.quoted is None
@@ -238,6 +262,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
             deployment.company,
             tz,
             deployment.gsm_substitute,
+            reporting,
         )
         totals.add(recipient)
     used = min(totals.used, deployment.reserved or 0)
@@ -297,6 +322,7 @@ def _settled(
     company: int,
     tz: str,
     substitute: bool = False,
+    reporting: int | None = None,
 ) -> Recipient:
     """The recipient with a final status: queued → failed, sending → unknown (each counted as unsent),
     and a cost for every one that reached (or may have reached) the network; re-read if a worker
@@ -314,6 +340,7 @@ def _settled(
                     else "not sent: it was added after the approval, which did not quote it"
                 ),
                 Recipient.claimed_at.set(periods.epoch(now)),
+                Recipient.seq.add(1),
             ]
             col = column(Delivery.FAILED, recipient.channel)
             tally.add(company, recipient.deployment, now, tz, col, 1, recipient.campaign)
@@ -328,7 +355,7 @@ def _settled(
             recipient.receipt and recipient.segments is None
         ):
             if recipient.status == Delivery.SENDING:
-                actions.append(Recipient.status.set(Delivery.UNKNOWN))
+                actions += [Recipient.status.set(Delivery.UNKNOWN), Recipient.seq.add(1)]
                 claimed = periods.from_epoch(recipient.claimed_at) if recipient.claimed_at else clock.now()
                 col = column(Delivery.UNKNOWN, recipient.channel)
                 tally.add(company, recipient.deployment, claimed, tz, col, 1, recipient.campaign)
@@ -348,6 +375,9 @@ def _settled(
             extra = Recipient.date_sent.does_not_exist()
         if not actions:
             return recipient
-        if _counted_update(recipient, actions, recipient.status, tally, extra):
+        changes = recipient.status in (Delivery.QUEUED, Delivery.SENDING)
+        if _counted_update(
+            recipient, actions, recipient.status, tally, extra, reporting if changes else None
+        ):
             return Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
         recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
