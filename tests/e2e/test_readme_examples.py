@@ -138,3 +138,50 @@ def test_the_requests_retry_sends_once_after_a_timeout(stack, company, proxied):
     time.sleep(1)
     assert len(sent_to(stack, "27815854566")) == 1
     assert balance(stack, company) == before - 1
+
+
+def test_the_callback_receiver_verifies_signatures_and_keeps_the_latest_status(stack, company):
+    port = free_port()
+    headers = {"Authorization": f"Token {company['api_key']}"}
+    answer = requests.patch(
+        f"{stack.api}/company",
+        json={"callback_url": f"http://127.0.0.1:{port}/colony"},
+        headers=headers,
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    env = {**stack.env, "COLONY_CALLBACK_SECRET": answer.json()["callback_secret"], "PORT": str(port)}
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", example("callback-receiver")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(receiver.stdout), daemon=True).start()
+    try:
+        (forged,) = eventually(lambda: _post_quietly(f"http://127.0.0.1:{port}/colony"))
+        assert forged.status_code == 400  # not signed with the company's secret
+        sent = requests.post(
+            f"{stack.api}/messages/send",
+            json={"destination": "27815854567", "message": "Order 1003 has shipped"},
+            headers=headers,
+            timeout=10,
+        )
+        assert sent.status_code == 201, sent.text
+        reference = f"m{company['company']['id']}:{sent.json()['id']}"
+        eventually(lambda: f"message.status {reference} is sent\n" in lines)
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=10)
+
+
+def _post_quietly(url: str) -> list[requests.Response]:
+    """A forged callback (no valid signature) once the receiver listens, as a list (a 4xx answer is falsy)."""
+    try:
+        return [
+            requests.post(url, data=b'{"data": {}}', headers={"Colony-Signature": "t=1,v1=00"}, timeout=5)
+        ]
+    except requests.ConnectionError:
+        return []
