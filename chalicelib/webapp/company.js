@@ -1,7 +1,8 @@
 // The company, for admins: settings, the credits balance, users and their roles (with invite links),
-// and API keys (each shown once, when it is made).
+// API keys (each shown once, when it is made) and delivery callbacks.
 
 import * as api from "./api.js";
+import * as callbacks from "./callbacks.js";
 import { button, checkbox, clear, field, form, h, input, notify, select, showError, table, values, when } from "./ui.js";
 
 const ROLES = [
@@ -48,6 +49,8 @@ export async function render(_, ctx) {
     inviteForm(),
     h("h2", {}, "API keys"),
     keysTable(keys, users),
+    h("h2", {}, "Delivery callbacks"),
+    await callbacks.section(company),
   );
 }
 

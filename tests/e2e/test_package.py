@@ -133,6 +133,7 @@ def test_deploy_dry_run_on_moto_uploads_the_package_and_creates_the_stack_and_re
         "acme-colony-imports",
         "acme-colony-tasks",
         "acme-colony-send",
+        "acme-colony-callbacks",
     }
 
     assert deploy.main(["--stack", "acme-colony", "--stage", "test"]) == 0
