@@ -10,15 +10,33 @@ import socket
 import threading
 import time
 
-from chalicelib import queue_messages
-from chalicelib.domain.callbacks import delivery
+import pytest
+
+from chalicelib import aws, queue_messages
+from chalicelib.domain import clock
+from chalicelib.domain.callbacks import delivery, targets
 from chalicelib.local.stack import load_template
+from chalicelib.models.callbacks import event_claim_key
 from chalicelib.models.deployments import Message
 from chalicelib.settings import get_settings
 from tests.conftest import NetworkBlocked
-from tests.integration.test_callbacks import attempts_of, receiver, send_one, subscribe  # noqa: F401
+from tests.integration.test_callbacks import Receiver, attempts_of, send_one, subscribe
 
 PUBLIC = "93.184.216.34"
+
+
+@pytest.fixture(name="receiver")
+def make_receiver():
+    """Real endpoints on 127.0.0.1, as test_callbacks makes them."""
+    made: list[Receiver] = []
+
+    def make(script=(), delay=0.0):
+        made.append(Receiver(script, delay))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.server.shutdown()
 
 
 def _settings(**changes):
@@ -180,3 +198,132 @@ def test_an_emails_complaint_outranks_its_delivery_in_any_order(api, tenants, pu
     seen = {e["data"]["status"]: e["data"]["sequence"] for e in server.accepted("message.status")}
     assert set(seen) == {"sent", "delivered", "complained"}, seen
     assert seen["complained"] > seen["delivered"], json.dumps(seen)
+
+
+def test_a_percent_encoded_host_is_checked_as_written_and_connected_to_decoded(monkeypatch):
+    """urlsplit keeps `%2e` in the host the check resolves; urllib unquotes it before connecting, so a
+    wildcard name the customer's DNS answers publicly hides an inside one."""
+    listener = _listener()
+    port = listener.getsockname()[1]
+
+    def resolver(host, port_, *args, **kwargs):
+        address = PUBLIC if "%" in host else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port_))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(delivery, "get_settings", _settings(stage="prod", callback_timeout_seconds=0.5))
+    url = f"https://inside%2eexample.com:{port}/colony"
+    try:
+        targets.check_url(url, local=False)
+    except targets.RefusedTarget:
+        return  # refused when set: the defect is gone
+    with contextlib.suppress(NetworkBlocked):
+        delivery.post(url, {"id": "evt_1"}, ["whsec_x"])
+    listener.settimeout(0.5)
+    try:
+        listener.accept()[0].close()
+        reached = True
+    except TimeoutError:
+        reached = False
+    listener.close()
+    assert not reached, f"{url} was accepted, then connected to 127.0.0.1:{port}"
+
+
+def _stopped_deployment(tenant, recipients: int):
+    from chalicelib.models.deployments import Deployment
+    from tests.factories import create_contact_list, create_recipient, pending_deployment
+
+    draft = pending_deployment(tenant, [create_contact_list(tenant.id).id])
+    draft.update(actions=[Deployment.status.set(3), Deployment.reserved.set(recipients)])
+    for n in range(recipients):
+        create_recipient(draft, f"278158{n:05d}", "queued", quoted=1)
+    return Deployment.get(tenant.id, draft.id)
+
+
+def _callback_batches(monkeypatch, fail_first: bool = False) -> list[int]:
+    """The sizes of the SendMessageBatch requests to the callbacks queue (the first fails if asked)."""
+    sqs = aws.client("sqs")
+    real, batches = sqs.send_message_batch, []
+
+    def counted(**kwargs):
+        if kwargs["QueueUrl"].endswith(get_settings().queue("callbacks")):
+            batches.append(len(kwargs["Entries"]))
+            if fail_first and len(batches) == 1:
+                raise ConnectionError("SQS is unreachable")
+        return real(**kwargs)
+
+    monkeypatch.setattr(sqs, "send_message_batch", counted)
+    return batches
+
+
+def test_settlement_emits_ten_to_a_request_not_one_per_recipient(
+    api, tenants, pump, gateway, receiver, monkeypatch
+):
+    """A stopped deployment's 25 unsent recipients cost 25 SendMessageBatch (and 25 GetItem)."""
+    from chalicelib.domain.deployments import settlement
+
+    acme, _ = tenants
+    subscribe(api, acme, receiver())
+    deployment = _stopped_deployment(acme, 25)
+    batches = _callback_batches(monkeypatch)
+    settlement.finish(deployment)
+    assert sum(batches) == 25 and len(batches) <= 3, batches
+
+
+def test_a_settlement_whose_emission_failed_still_posts_every_recipient_when_run_again(
+    api, tenants, pump, gateway, receiver, monkeypatch
+):
+    """The status is written, the emission fails, the retried settlement finds it written and moves on:
+    the receiver never hears that the recipient failed."""
+    from chalicelib.domain.deployments import settlement
+    from chalicelib.models.deployments import Deployment
+
+    acme, _ = tenants
+    server = receiver()
+    subscribe(api, acme, server)
+    deployment = _stopped_deployment(acme, 2)
+    _callback_batches(monkeypatch, fail_first=True)
+    with contextlib.suppress(ConnectionError):
+        settlement.finish(deployment)
+    settlement.finish(Deployment.get(acme.id, deployment.id, consistent_read=True))
+    pump.drain()
+    posted = sorted(e["data"]["recipient"] for e in server.accepted("recipient.status"))
+    assert posted == ["27815800000", "27815800001"]
+
+
+def test_an_event_emitted_again_carries_the_time_of_its_status_not_of_its_emission(
+    api, tenants, pump, gateway, receiver, monkeypatch, at_time
+):
+    """A receipt redelivered an hour after a lost emission posts `created` an hour late."""
+    acme, _ = tenants
+    server = receiver()
+    subscribe(api, acme, server)
+    message_id = send_one(api, acme)
+    pump.drain()
+    provider_id = Message.get(acme.id, message_id).provider_id
+    hook = f"/webhooks/status/{acme.company.webhook_token}"
+    batches = _callback_batches(monkeypatch, fail_first=True)
+    assert api.post(hook, json_body={"id": provider_id, "status": "delivered"}).status == 500
+    delivered_at = Message.get(acme.id, message_id).date_delivered
+    at_time("2026-11-26T11:00:00+02:00")
+    assert api.post(hook, json_body={"id": provider_id, "status": "delivered"}).status == 200
+    pump.drain()
+    assert len(batches) == 2
+    (event,) = [e for e in server.accepted() if e["data"]["status"] == "delivered"]
+    assert event["created"] == clock.iso(delivered_at)
+
+
+def test_an_events_dedup_claim_expires_with_its_attempt(api, tenants, pump, gateway, receiver):
+    """Each event leaves a `callback-event:` item in `uniques`, which has no TTL: it is kept forever
+    (two items a message, every message, long after the 30-day attempt is gone)."""
+    acme, _ = tenants
+    subscribe(api, acme, receiver())
+    send_one(api, acme)
+    pump.drain()
+    (attempt,) = attempts_of(api, acme)
+    claim = aws.client("dynamodb").get_item(
+        TableName=get_settings().table("uniques"),
+        Key={"key": {"S": event_claim_key(acme.id, attempt["event_id"])}},
+    )["Item"]
+    ttl = load_template()["Resources"]["UniquesTable"]["Properties"].get("TimeToLiveSpecification", {})
+    assert ttl.get("AttributeName") in claim, (ttl, sorted(claim))
