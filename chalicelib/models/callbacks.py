@@ -78,9 +78,14 @@ def of_event(company: int, event_id: str) -> CallbackAttempt | None:
 
 
 def record_try(
-    attempt: CallbackAttempt, at: datetime, status: str, status_code: int | None, error: str | None
+    attempt: CallbackAttempt,
+    at: datetime,
+    status: str,
+    status_code: int | None,
+    error: str | None,
+    url: str | None = None,
 ) -> None:
-    """Append one try and the record's status after it."""
+    """Append one try and the record's status after it (and the URL it went to, when it went)."""
     actions: list[Any] = [
         CallbackAttempt.tries.set(
             (CallbackAttempt.tries | []).append([Try(at=at, status_code=status_code, error=error)])
@@ -88,6 +93,8 @@ def record_try(
         CallbackAttempt.status.set(status),
         CallbackAttempt.date_updated.set(at),
     ]
+    if url is not None:
+        actions.append(CallbackAttempt.url.set(url))
     attempt.update(actions=actions)
 
 

@@ -4,6 +4,7 @@ span about a day); after the last one the record says `failed` and the queue mov
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalice.app import SQSEvent
@@ -25,24 +26,56 @@ def back_off(receive_count: int) -> int:
 
 
 def handle(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    """A batch's records are read and recorded here, and their POSTs made side by side, so one company's
+    slow endpoint holds up no other's (each POST has its own deadline)."""
+    records = [record.to_dict() for record in event]
+    ready = {r["messageId"]: _prepare(r) for r in records}
+    posting = {m: r for m, r in ready.items() if isinstance(r, delivery.Ready)}
+    with ThreadPoolExecutor(max_workers=max(1, len(posting))) as pool:
+        answers = dict(
+            zip(
+                posting,
+                pool.map(lambda r: delivery.post(r.url, r.attempt.payload, r.secrets), posting.values()),
+                strict=True,
+            )
+        )
     failures = []
-    for record in event:
-        raw: dict[str, Any] = record.to_dict()
-        attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        with log_context(queue=QUEUE, message_id=raw["messageId"], attempt=attempt):
-            try:
-                (message,) = queue_messages.parse(record.body, QUEUE)
-            except (queue_messages.InvalidMessage, ValueError) as error:
-                logger.error("poison message sent to the dead-letter queue", reason=str(error))
-                dead_letter(QUEUE, record.body)
-                continue
-            try:
-                done = delivery.deliver(message, raw["messageId"], attempt, MAX_RECEIVES)
-            except Exception:
-                logger.exception("callback failed")
-                done = False
+    for raw in records:
+        message_id, attempt = raw["messageId"], _receive_count(raw)
+        with log_context(queue=QUEUE, message_id=message_id, attempt=attempt):
+            done = ready[message_id]
+            if message_id in answers:
+                done = _concluded(posting[message_id], answers[message_id], attempt)
             if not done:
-                failures.append({"itemIdentifier": raw["messageId"]})
+                failures.append({"itemIdentifier": message_id})
                 if attempt < MAX_RECEIVES:
                     retry_later(QUEUE, raw["receiptHandle"], back_off(attempt))
     return {"batchItemFailures": failures}
+
+
+def _receive_count(raw: dict[str, Any]) -> int:
+    return int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+
+
+def _prepare(raw: dict[str, Any]) -> delivery.Ready | bool:
+    """The record's event ready to POST, True when nothing is left to do, False to bring it back."""
+    with log_context(queue=QUEUE, message_id=raw["messageId"], attempt=_receive_count(raw)):
+        try:
+            (message,) = queue_messages.parse(raw["body"], QUEUE)
+        except (queue_messages.InvalidMessage, ValueError) as error:
+            logger.error("poison message sent to the dead-letter queue", reason=str(error))
+            dead_letter(QUEUE, raw["body"])
+            return True
+        try:
+            return delivery.prepare(message, raw["messageId"])
+        except Exception:
+            logger.exception("callback failed")
+            return False
+
+
+def _concluded(ready: delivery.Ready, answer: tuple[int | None, str | None], attempt: int) -> bool:
+    try:
+        return delivery.conclude(ready, *answer, attempt, MAX_RECEIVES)
+    except Exception:
+        logger.exception("callback failed")
+        return False

@@ -3,9 +3,13 @@ it. A slow or failing endpoint costs only this worker's time: the sending worker
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,19 +29,27 @@ KEPT = timedelta(days=30)
 USER_AGENT = "Colony-Callbacks/1"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other: never followed (it could lead inside the network)."""
+@dataclass(frozen=True)
+class Ready:
+    """An event to POST: its attempt record, where it goes and the secrets that sign it."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+    attempt: CallbackAttempt
+    url: str
+    secrets: list[str]
 
 
 def deliver(message: queue_messages.CallbackEvent, delivery: str, receive_count: int, last: int) -> bool:
     """POST the event to its company's URL; True when nothing is left to do (delivered, a duplicate),
     False when the queue should bring it back later (or, after the `last` attempt, dead-letter it)."""
+    ready = prepare(message, delivery)
+    if isinstance(ready, bool):
+        return ready
+    return conclude(ready, *post(ready.url, ready.attempt.payload, ready.secrets), receive_count, last)
+
+
+def prepare(message: queue_messages.CallbackEvent, delivery: str) -> Ready | bool:
+    """The event's attempt record and target, or True when there is nothing to POST (a duplicate, or
+    callbacks turned off: recorded so)."""
     company = Company.get_or_none(message.company)
     attempt = _record(message, delivery, company)
     if attempt is None:
@@ -46,11 +58,15 @@ def deliver(message: queue_messages.CallbackEvent, delivery: str, receive_count:
     if not url:
         records.record_try(attempt, clock.now(), FAILED, None, "callbacks were turned off")
         return True
-    code, error = post(url, attempt.payload, secret.signing_secrets(company))
+    return Ready(attempt, url, secret.signing_secrets(company))
+
+
+def conclude(ready: Ready, code: int | None, error: str | None, receive_count: int, last: int) -> bool:
+    """Record what the POST came to; True when it was delivered."""
     delivered = code is not None and 200 <= code < 300
     status = DELIVERED if delivered else FAILED if receive_count >= last else PENDING
-    records.record_try(attempt, clock.now(), status, code, error)
-    logger.info("callback", company=message.company, attempt_id=attempt.id, status_code=code, status=status)
+    records.record_try(ready.attempt, clock.now(), status, code, error, ready.url)
+    logger.info("callback", attempt_id=ready.attempt.id, status_code=code, status=status)
     return delivered
 
 
@@ -89,13 +105,15 @@ def _record(
 
 
 def post(url: str, payload: dict[str, Any], secrets: list[str]) -> tuple[int | None, str | None]:
-    """POST the signed payload; the status code, or None and why there was none. The host is checked
-    again first (outside this machine's stages), since what it resolves to may have changed."""
+    """POST the signed payload; the status code, or None and why there was none. The host is resolved
+    and checked again first (outside this machine's stages) and the connection goes to the very address
+    checked, so a name that changes meanwhile cannot lead inside; the whole exchange has one deadline."""
     settings = get_settings()
     parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        if not settings.is_local:
-            targets.check_public(parts.hostname or "", parts.port or 443)
+        address = targets.checked_address(host, port, local=settings.is_local)
     except targets.RefusedTarget as refused:
         return None, f"refused: {refused}"
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
@@ -105,15 +123,75 @@ def post(url: str, payload: dict[str, Any], secrets: list[str]) -> tuple[int | N
         "Colony-Event-Id": str(payload.get("id")),
         signature.HEADER: signature.sign(body, int(clock.now().timestamp()), secrets),
     }
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (http(s) only: targets.check_url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _exchange(
+        _connection(parts.scheme, host, port, address, settings.callback_timeout_seconds),
+        path,
+        body,
+        headers,
+        settings.callback_timeout_seconds,
+    )
+
+
+def _connection(
+    scheme: str, host: str, port: int, address: str, timeout: float
+) -> http.client.HTTPConnection:
+    """A connection to `host` (its name in the Host header and, for https, in SNI and the certificate
+    check) that connects only to `address`."""
+    if scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection._create_connection = lambda *_: _connect(address, port, timeout)  # type: ignore[attr-defined]
+    return connection
+
+
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A socket to exactly `address` (no name is looked up again)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
     try:
-        with _OPENER.open(request, timeout=settings.callback_timeout_seconds) as answer:
-            return answer.status, None
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        return None, f"{type(error).__name__}: {reason}"[:300]
+        sock.connect((address, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str], deadline: float
+) -> tuple[int | None, str | None]:
+    """Send the request and read the answer's status line within `deadline` seconds in all (an endpoint
+    that trickles its answer is cut off); a redirect is an answer like any other, never followed."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            outcome["code"] = connection.getresponse().status
+        except Exception as error:  # whatever went wrong is this try's outcome, recorded as its error
+            outcome["error"] = f"{type(error).__name__}: {error}"[:300]
+
+    exchange = threading.Thread(target=run, daemon=True)
+    exchange.start()
+    exchange.join(deadline)
+    if exchange.is_alive():
+        _cut(connection)
+        return None, f"TimeoutError: timed out (no answer within {deadline:g} s)"
+    connection.close()
+    return outcome.get("code"), outcome.get("error")
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    """End an exchange that ran past its deadline (its thread then fails and ends)."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    connection.close()
 
 
 def replay(company: int, attempt: CallbackAttempt) -> None:

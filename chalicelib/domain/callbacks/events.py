@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
+
+from pynamodb.constants import DATETIME_FORMAT
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
@@ -43,6 +46,8 @@ def status_event(company: int, item: dict[str, Any], reported: str | None = None
     if status not in REPORTED and reported is None:
         return None
     sequence = int(item.get("seq") or 0)
+    if reported == "complained":
+        sequence += 1  # a complaint comes after the delivery it is reported over, which keeps its status
     data: dict[str, Any] = {"status": status, "sequence": sequence}
     if "deployment" in item:
         kind, about = RECIPIENT_STATUS, ("r", item["deployment"], item["msisdn"])
@@ -58,7 +63,7 @@ def status_event(company: int, item: dict[str, Any], reported: str | None = None
         data["reference"] = f"m{company}:{item['id']}"
     if item.get("error") and status not in ("sent", "delivered"):
         data["error"] = item["error"]
-    return _event(kind, company, event_id(*about, sequence, status), data)
+    return _event(kind, company, event_id(*about, sequence, status), data, _status_time(item, status))
 
 
 def _destination(channel: str | None, number: str | None, email: str | None) -> dict[str, Any]:
@@ -67,11 +72,24 @@ def _destination(channel: str | None, number: str | None, email: str | None) -> 
     return {"msisdn": number}
 
 
-def _event(kind: str, company: int, identifier: str, data: dict[str, Any]) -> dict[str, Any]:
+def _status_time(item: dict[str, Any], status: str) -> str:
+    """When the status came about, as stored with it (an event emitted again keeps it); else now."""
+    stamp = item.get({"delivered": "date_delivered", "sent": "date_sent"}.get(status, ""))
+    if isinstance(stamp, str):
+        try:
+            return clock.iso(datetime.strptime(stamp, DATETIME_FORMAT))
+        except ValueError:
+            pass
+    return clock.iso(clock.now())
+
+
+def _event(
+    kind: str, company: int, identifier: str, data: dict[str, Any], created: str | None = None
+) -> dict[str, Any]:
     return {
         "id": identifier,
         "type": kind,
-        "created": clock.iso(clock.now()),
+        "created": created or clock.iso(clock.now()),
         "company": company,
         "data": data,
     }

@@ -29,7 +29,8 @@ def signing_secrets(company: Company) -> list[str]:
 
 
 def rotate(caller: Caller) -> str:
-    """A new secret for the caller's company (admin only), returned this once."""
+    """A new secret for the caller's company (admin only), returned this once. A second rotation within
+    the day keeps the secret the first replaced (receivers may still hold it) for the rest of its day."""
     caller.require("admin")
     company = Company.get_or_none(caller.company)
     if company is None:
@@ -41,12 +42,13 @@ def rotate(caller: Caller) -> str:
             fields={"callback_url": ["is not set"]},
         )
     secret, now = new_secret(), clock.now()
-    actions = [
-        Company.callback_secret.set(secret),
-        Company.callback_secret_rotated.set(now),
-        Company.date_updated.set(now),
-    ]
-    if company.callback_secret:
-        actions.append(Company.callback_secret_previous.set(company.callback_secret))
+    actions = [Company.callback_secret.set(secret), Company.date_updated.set(now)]
+    rotated = company.callback_secret_rotated
+    overlapping = company.callback_secret_previous and rotated and now - rotated < OVERLAP
+    if company.callback_secret and not overlapping:
+        actions += [
+            Company.callback_secret_previous.set(company.callback_secret),
+            Company.callback_secret_rotated.set(now),
+        ]
     company.update(actions=actions)
     return secret

@@ -4,12 +4,14 @@ metadata address); on this machine's stages, http to 127.0.0.1 too, for the embe
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 METADATA = ipaddress.ip_address("169.254.169.254")
 MAX_LENGTH = 2000
+HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")  # urlsplit gives it lower case
 
 
 class RefusedTarget(ValueError):
@@ -34,6 +36,8 @@ def check_url(url: str, local: bool) -> str:
     if parts.fragment:
         raise RefusedTarget("must not have a #fragment")
     host = parts.hostname
+    if not _is_address(host) and not HOST_NAME.fullmatch(host):
+        raise RefusedTarget("must have a host name of letters, digits, dots and hyphens (IDNA as xn--)")
     if local:
         if host not in LOCAL_HOSTS:
             raise RefusedTarget("must be on 127.0.0.1 or localhost on this stage")
@@ -42,6 +46,17 @@ def check_url(url: str, local: bool) -> str:
         raise RefusedTarget("must be https")
     check_public(host, port or 443)
     return url
+
+
+def checked_address(host: str, port: int, local: bool) -> str:
+    """The one address a delivery connects to: the host's, checked (public, outside `local` stages),
+    IPv4 first."""
+    addresses = sorted(resolve(host, port), key=lambda a: (":" in a, a))
+    if not local:
+        for address in addresses:
+            if not _public(address):
+                raise RefusedTarget(f"must not point to a private or reserved address ({host} is {address})")
+    return addresses[0]
 
 
 def check_public(host: str, port: int) -> None:
@@ -79,3 +94,11 @@ def _public(text: str) -> bool:
         or address.is_multicast
         or address.is_unspecified
     )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True

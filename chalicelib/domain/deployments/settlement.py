@@ -12,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
-from chalicelib.domain.callbacks import events
+from chalicelib.domain.callbacks.recipient_reports import Reports, reporting_for, settled_by_settlement
 from chalicelib.domain.contacts.audience import text_for
 from chalicelib.domain.credits import refund
 from chalicelib.domain.deployments.final_counts import Totals
@@ -31,7 +31,6 @@ from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Recipient
-from chalicelib.models.expressions import plain
 
 CLAIM_EXPIRY_SECONDS = 960  # the send worker's Lambda timeout (900 s) and a margin: no claimer lives longer
 
@@ -79,7 +78,7 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     before = int(now.timestamp()) - CLAIM_EXPIRY_SECONDS
     tz = Company.get(deployment.company).timezone
     counted = unknown = 0
-    reporting = _reporting(deployment.company)
+    reporting = reporting_for(deployment.company)
     lost = (Recipient.status == Delivery.SENDING) & (Recipient.claimed_at < before)
     for recipient in Recipient.query(deployment.id, filter_condition=lost, consistent_read=True):
         tally = Tally()
@@ -95,6 +94,8 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
     for recipient in Recipient.query(deployment.id, filter_condition=unwritten, consistent_read=True):
         if _count_receipted(recipient, deployment.company, tz):
             sent += recipient.claim_round == deployment.round
+    if reporting is not None:
+        reporting.flush()
     if unknown:
         deployment.update(actions=[Deployment.unknown_count.add(unknown)])
     if counted or sent:
@@ -162,7 +163,7 @@ def fail_unclaimed(
     """Fail each of `recipients` (key, channel, campaign) that is still queued (counted as unsent now);
     returns how many."""
     tz = Company.get(company).timezone
-    reporting = _reporting(company)
+    reporting = reporting_for(company)
     failed = 0
     for number, channel, campaign in recipients:
         now = clock.now()
@@ -181,6 +182,8 @@ def fail_unclaimed(
             tally,
             reporting=reporting,
         )
+    if reporting is not None:
+        reporting.flush()
     return failed
 
 
@@ -190,11 +193,11 @@ def _counted_update(
     expect: str,
     tally: Tally,
     extra: Any = None,
-    reporting: int | None = None,
+    reporting: Reports | None = None,
 ) -> bool:
     """Change a recipient still in status `expect` (and meeting `extra`), and its hour's counts, in one
-    transaction; False when it had moved on (a worker got there first). A status it changes is told to
-    the callback URL of company `reporting` (None: it has none, or the status stays)."""
+    transaction; False when it had moved on (a worker got there first). A status it changes is kept in
+    `reporting`, to be told to the company's callback URL (None: it has none, or the status stays)."""
     condition = Recipient.status == expect if extra is None else (Recipient.status == expect) & extra
     try:
         with transaction() as write:
@@ -205,14 +208,8 @@ def _counted_update(
             return False
         raise
     if reporting is not None:
-        found = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
-        events.emit(reporting, [events.status_event(reporting, plain(found.serialize()))])
+        reporting.add(recipient)
     return True
-
-
-def _reporting(company: int) -> int | None:
-    """`company` when it has a callback URL (the statuses settlement writes are told to it), else None."""
-    return company if events.wanted(Company.get_or_none(company)) else None
 
 
 def count_given_up(
@@ -250,7 +247,7 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
     email_credits = email_price(deployment)
     totals = Totals()
     tz = Company.get(deployment.company).timezone
-    reporting = _reporting(deployment.company)
+    reporting = reporting_for(deployment.company)
     unquoted = 0
     for recipient in Recipient.query(deployment.id, consistent_read=True):
         unquoted += recipient.status == Delivery.QUEUED and recipient.quoted is None
@@ -265,6 +262,10 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
             reporting,
         )
         totals.add(recipient)
+        if reporting is not None and settled_by_settlement(recipient):
+            reporting.add(recipient)
+    if reporting is not None:
+        reporting.flush()  # before the deployment is final: a failure here runs this settlement again
     used = min(totals.used, deployment.reserved or 0)
     anomaly = _anomaly(unquoted, totals.used, deployment.reserved or 0)
     if anomaly:
@@ -322,7 +323,7 @@ def _settled(
     company: int,
     tz: str,
     substitute: bool = False,
-    reporting: int | None = None,
+    reporting: Reports | None = None,
 ) -> Recipient:
     """The recipient with a final status: queued → failed, sending → unknown (each counted as unsent),
     and a cost for every one that reached (or may have reached) the network; re-read if a worker

@@ -1,5 +1,7 @@
-"""Adversarial review of the delivery callbacks (issue 20, item 2): each test shows one defect and fails
-on the code it was written against."""
+"""Delivery callbacks under the faults a review found: a host rebound or percent-encoded past its check,
+an endpoint trickling its answer or slow for one company, unbounded concurrency, a lost settlement
+emission, settlement's request count, a double rotation, a complaint's sequence, an event's time, the
+URL a try went to."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from chalicelib import aws, queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.callbacks import delivery, targets
 from chalicelib.local.stack import load_template
-from chalicelib.models.callbacks import event_claim_key
 from chalicelib.models.deployments import Message
 from chalicelib.settings import get_settings
 from tests.conftest import NetworkBlocked
@@ -113,7 +114,8 @@ def test_an_endpoint_trickling_its_answer_holds_the_worker_far_past_the_timeout(
 def test_one_companys_slow_endpoint_holds_up_another_companys_callbacks(
     api, tenants, pump, receiver, monkeypatch
 ):
-    """The worker posts a batch's ten events one after another: bravo waits for each of acme's."""
+    """A batch's POSTs go side by side: bravo waits for none of acme's six slow ones (3 s one after
+    another), only for the batch's own bookkeeping and one deadline."""
     monkeypatch.setenv("COLONY_CALLBACK_TIMEOUT_SECONDS", "0.5")
     acme, bravo = tenants
     slow, fast = receiver(delay=2.0), receiver()
@@ -121,7 +123,7 @@ def test_one_companys_slow_endpoint_holds_up_another_companys_callbacks(
     subscribe(api, bravo, fast)
     events = [
         queue_messages.CallbackEvent(company=acme.id, event={"id": f"evt_a{i}", "type": "message.status"})
-        for i in range(3)
+        for i in range(6)
     ]
     events.append(
         queue_messages.CallbackEvent(company=bravo.id, event={"id": "evt_b", "type": "message.status"})
@@ -132,7 +134,7 @@ def test_one_companys_slow_endpoint_holds_up_another_companys_callbacks(
     pump.pump.deliver(callbacks)
     assert [e["id"] for e in fast.accepted()] == ["evt_b"]
     waited = time.monotonic() - started
-    assert waited < 1.0, f"bravo's callback waited {waited:.1f} s behind acme's slow endpoint"
+    assert waited < 2.0, f"bravo's callback waited {waited:.1f} s behind acme's slow endpoint"
 
 
 def test_the_callbacks_worker_cannot_take_the_accounts_whole_lambda_concurrency():
@@ -311,19 +313,3 @@ def test_an_event_emitted_again_carries_the_time_of_its_status_not_of_its_emissi
     assert len(batches) == 2
     (event,) = [e for e in server.accepted() if e["data"]["status"] == "delivered"]
     assert event["created"] == clock.iso(delivered_at)
-
-
-def test_an_events_dedup_claim_expires_with_its_attempt(api, tenants, pump, gateway, receiver):
-    """Each event leaves a `callback-event:` item in `uniques`, which has no TTL: it is kept forever
-    (two items a message, every message, long after the 30-day attempt is gone)."""
-    acme, _ = tenants
-    subscribe(api, acme, receiver())
-    send_one(api, acme)
-    pump.drain()
-    (attempt,) = attempts_of(api, acme)
-    claim = aws.client("dynamodb").get_item(
-        TableName=get_settings().table("uniques"),
-        Key={"key": {"S": event_claim_key(acme.id, attempt["event_id"])}},
-    )["Item"]
-    ttl = load_template()["Resources"]["UniquesTable"]["Properties"].get("TimeToLiveSpecification", {})
-    assert ttl.get("AttributeName") in claim, (ttl, sorted(claim))
