@@ -172,7 +172,7 @@ def _exchange(
         try:
             connection.request("POST", path, body=body, headers=headers)
             outcome["code"] = connection.getresponse().status
-        except Exception as error:  # whatever went wrong is this try's outcome, recorded as its error
+        except BaseException as error:  # whatever ended this try (in its own thread) is its outcome
             outcome["error"] = f"{type(error).__name__}: {error}"[:300]
 
     exchange = threading.Thread(target=run, daemon=True)
