@@ -12,8 +12,6 @@ import socket
 import threading
 import time
 
-import pytest
-
 from chalicelib import aws, queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.callbacks import delivery, targets
@@ -21,23 +19,12 @@ from chalicelib.local.stack import load_template
 from chalicelib.models.deployments import Message
 from chalicelib.settings import get_settings
 from tests.conftest import NetworkBlocked
-from tests.integration.test_callbacks import Receiver, attempts_of, send_one, subscribe
+from tests.integration.test_callbacks import attempts_of, receiver, send_one, subscribe
 
 PUBLIC = "93.184.216.34"
 
 
-@pytest.fixture(name="receiver")
-def make_receiver():
-    """Real endpoints on 127.0.0.1, as test_callbacks makes them."""
-    made: list[Receiver] = []
-
-    def make(script=(), delay=0.0):
-        made.append(Receiver(script, delay))
-        return made[-1]
-
-    yield make
-    for one in made:
-        one.server.shutdown()
+__all__ = ["receiver"]  # the fixture, shared with test_callbacks
 
 
 def _settings(**changes):
@@ -114,9 +101,9 @@ def test_an_endpoint_trickling_its_answer_holds_the_worker_far_past_the_timeout(
 def test_one_companys_slow_endpoint_holds_up_another_companys_callbacks(
     api, tenants, pump, receiver, monkeypatch
 ):
-    """A batch's POSTs go side by side: bravo waits for none of acme's six slow ones (3 s one after
+    """A batch's POSTs go side by side: bravo waits for none of acme's six slow ones (6 s one after
     another), only for the batch's own bookkeeping and one deadline."""
-    monkeypatch.setenv("COLONY_CALLBACK_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("COLONY_CALLBACK_TIMEOUT_SECONDS", "1")
     acme, bravo = tenants
     slow, fast = receiver(delay=2.0), receiver()
     subscribe(api, acme, slow)
@@ -134,7 +121,7 @@ def test_one_companys_slow_endpoint_holds_up_another_companys_callbacks(
     pump.pump.deliver(callbacks)
     assert [e["id"] for e in fast.accepted()] == ["evt_b"]
     waited = time.monotonic() - started
-    assert waited < 2.0, f"bravo's callback waited {waited:.1f} s behind acme's slow endpoint"
+    assert waited < 4.0, f"bravo's callback waited {waited:.1f} s behind acme's slow endpoint"
 
 
 def test_the_callbacks_worker_cannot_take_the_accounts_whole_lambda_concurrency():
