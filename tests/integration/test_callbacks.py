@@ -39,12 +39,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                arrived = time.monotonic()
                 time.sleep(receiver.delay)
                 code = receiver.script.pop(0) if receiver.script else 200
                 receiver.received.append(
                     {
                         "event": json.loads(body),
                         "code": code,
+                        "arrived": arrived,
                         "verified": receiver.verify(
                             body, self.headers["Colony-Signature"], receiver.secret, clock.now().timestamp()
                         ),
