@@ -19,9 +19,21 @@ from chalicelib.local.stack import load_template
 from chalicelib.models.deployments import Message
 from chalicelib.settings import get_settings
 from tests.conftest import NetworkBlocked
-from tests.integration.test_callbacks import attempts_of, receiver, send_one, subscribe
+from tests.integration.test_callbacks import attempts_of, receiver, send_one, sent_email, subscribe
 
 PUBLIC = "93.184.216.34"
+
+
+def _was_reached(listener: socket.socket) -> bool:
+    """Whether anything connected to `listener` (within half a second); it is closed after."""
+    listener.settimeout(0.5)
+    try:
+        listener.accept()[0].close()
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        listener.close()
 
 
 __all__ = ["receiver"]  # the fixture, shared with test_callbacks
@@ -54,13 +66,7 @@ def test_a_name_rebound_to_loopback_after_the_check_is_never_connected_to(monkey
     monkeypatch.setattr(delivery, "get_settings", _settings(stage="prod", callback_timeout_seconds=0.5))
     with contextlib.suppress(NetworkBlocked):  # connecting to the address that was checked is right
         delivery.post(f"https://rebind.example.com:{port}/colony", {"id": "evt_1"}, ["whsec_x"])
-    listener.settimeout(0.5)
-    try:
-        listener.accept()[0].close()
-        reached = True
-    except TimeoutError:
-        reached = False
-    listener.close()
+    reached = _was_reached(listener)
     assert not reached, f"checked {PUBLIC}, then connected to 127.0.0.1:{port} (resolved {len(asked)}x)"
 
 
@@ -171,18 +177,15 @@ def test_an_attempt_shows_the_url_its_tries_went_to(api, tenants, pump, gateway,
 
 
 def test_an_emails_complaint_outranks_its_delivery_in_any_order(api, tenants, pump, mail_gateway, receiver):
-    """`delivered` and `complained` carry the same sequence: a receiver keeping the highest ends in
-    whichever came first."""
+    """`complained` carries a higher sequence than the `delivered` it follows, so a receiver keeping the
+    highest ends complained whichever came first."""
     from chalicelib.workers import email_events
     from tests.integration.test_email_events import ANN, ses_event
 
     acme, _ = tenants
     server = receiver()
     subscribe(api, acme, server)
-    assert api.patch("/company", acme.admin, {"email_from": "news@acme.co.za"}).status == 200
-    sent = api.post("/emails/send", acme.member, {"destination": ANN, "subject": "Hi", "message": "Hello"})
-    pump.drain()
-    email = Message.get(acme.id, sent.body["id"])
+    email = sent_email(api, pump, acme, ANN)
     email_events.handle(ses_event("Delivery", email.provider_id, delivery={"recipients": [ANN]}))
     complaint = {"complainedRecipients": [{"emailAddress": ANN}]}
     email_events.handle(ses_event("Complaint", email.provider_id, complaint=complaint))
@@ -211,13 +214,7 @@ def test_a_percent_encoded_host_is_checked_as_written_and_connected_to_decoded(m
         return  # refused when set: the defect is gone
     with contextlib.suppress(NetworkBlocked):
         delivery.post(url, {"id": "evt_1"}, ["whsec_x"])
-    listener.settimeout(0.5)
-    try:
-        listener.accept()[0].close()
-        reached = True
-    except TimeoutError:
-        reached = False
-    listener.close()
+    reached = _was_reached(listener)
     assert not reached, f"{url} was accepted, then connected to 127.0.0.1:{port}"
 
 

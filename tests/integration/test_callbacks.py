@@ -95,6 +95,16 @@ def send_one(api, tenant, destination="27815854565"):
     return answer.body["id"]
 
 
+def sent_email(api, pump, tenant, address):
+    """An email sent (and handed to the gateway) from a company that now sends email."""
+    assert api.patch("/company", tenant.admin, {"email_from": "news@acme.co.za"}).status == 200
+    sent = api.post(
+        "/emails/send", tenant.member, {"destination": address, "subject": "Hi", "message": "Hello"}
+    )
+    pump.drain()
+    return Message.get(tenant.id, sent.body["id"])
+
+
 def post_status(api, tenant, body):
     return api.post(f"/webhooks/status/{tenant.company.webhook_token}", json_body=body)
 
@@ -397,10 +407,7 @@ def test_an_emails_bounce_is_posted_as_bounced_with_its_error(api, tenants, pump
     acme, _ = tenants
     server = receiver()
     subscribe(api, acme, server)
-    assert api.patch("/company", acme.admin, {"email_from": "news@acme.co.za"}).status == 200
-    sent = api.post("/emails/send", acme.member, {"destination": ANN, "subject": "Hi", "message": "Hello"})
-    pump.drain()
-    email = Message.get(acme.id, sent.body["id"])
+    email = sent_email(api, pump, acme, ANN)
     assert email_events.handle(bounce(email.provider_id)) == {"result": "applied"}
     pump.drain()
     statuses = [(e["data"]["status"], e["data"]["sequence"]) for e in server.accepted("message.status")]

@@ -53,16 +53,18 @@ def checked_address(host: str, port: int, local: bool) -> str:
     IPv4 first."""
     addresses = sorted(resolve(host, port), key=lambda a: (":" in a, a))
     if not local:
-        for address in addresses:
-            if not _public(address):
-                raise RefusedTarget(f"must not point to a private or reserved address ({host} is {address})")
+        _all_public(host, addresses)
     return addresses[0]
 
 
 def check_public(host: str, port: int) -> None:
     """Refuse a host that is, or resolves to, a private, loopback, link-local, reserved, multicast or
     metadata address (every address it resolves to must be public)."""
-    for address in resolve(host, port):
+    _all_public(host, resolve(host, port))
+
+
+def _all_public(host: str, addresses: list[str]) -> None:
+    for address in addresses:
         if not _public(address):
             raise RefusedTarget(f"must not point to a private or reserved address ({host} is {address})")
 
