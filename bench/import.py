@@ -1,6 +1,10 @@
 """Import benchmark: rows per second, DynamoDB requests per 1,000 rows and peak memory.
 
     .venv/bin/python -m bench.import --rows 100000
+    .venv/bin/python -m bench.import --rows 100000 --formats mixed
+
+`--formats mixed` writes numbers as a real export does: 30% `+27 82 123 4567` or `082 123 4567`, the
+rest international digits (`national`, the default, writes `0821234567` with a few duplicates and typos).
 
 The embedded AWS (moto server) runs in its own process and the file is generated and uploaded by
 another, so the peak memory printed is the importer's own. `core_rows_per_s` is reading,
@@ -27,15 +31,17 @@ MOBILE_PREFIXES = ("60", "61", "62", "63", "71", "72", "73", "74", "76", "78", "
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
-    rows = parser.parse_args().rows
+    parser.add_argument("--formats", choices=("national", "mixed"), default="national")
+    arguments = parser.parse_args()
+    rows, formats = arguments.rows, arguments.formats
     with embedded_aws("colony-bench"), tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "contacts.csv"
         ctx = multiprocessing.get_context("spawn")
-        prepare = ctx.Process(target=_prepare, args=(path, rows))
+        prepare = ctx.Process(target=_prepare, args=(path, rows, formats))
         prepare.start()
         prepare.join()
         assert prepare.exitcode == 0, "preparing the file failed"
-        result = _measure(path, rows)
+        result = {"formats": formats, **_measure(path, rows)}
     print(
         f"{result['rows']} rows: {result['rows_per_s']:.0f} rows/s end to end, "
         f"{result['dynamodb_requests_per_1000_rows']:.1f} DynamoDB requests per 1,000 rows, "
@@ -44,9 +50,10 @@ def main() -> None:
     print(json.dumps(result))
 
 
-def _prepare(path: Path, rows: int) -> None:
+def _prepare(path: Path, rows: int, formats: str) -> None:
     """In a child process: write a realistic export, provision the stack, upload the file."""
     rng = random.Random(rows)
+    spell = _mixed if formats == "mixed" else _national
     earlier: list[str] = []
     cities = ["Johannesburg", "Cape Town", "Durban", "Pretoria", "Gqeberha", "Bloemfontein"]
     with path.open("w", newline="") as out:
@@ -56,11 +63,12 @@ def _prepare(path: Path, rows: int) -> None:
             if roll < 0.01:
                 number = "12345"
             elif roll < 0.03 and earlier:
-                number = "+27 " + rng.choice(earlier)[1:]
+                number = "+27 " + rng.choice(earlier)  # a duplicate, written another way
             else:
-                number = f"0{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
+                nsn = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
+                number = spell(rng, nsn)
                 if len(earlier) < 10_000:
-                    earlier.append(number)
+                    earlier.append(nsn)
             out.write(f"{number},Name{n},Surname{n},person{n}@example.com,{rng.choice(cities)}\r\n")
     from chalicelib import aws
     from chalicelib.local import stack
@@ -68,6 +76,19 @@ def _prepare(path: Path, rows: int) -> None:
 
     stack.provision()
     aws.client("s3").upload_file(str(path), get_settings().bucket, "bench/contacts.csv")
+
+
+def _national(rng: random.Random, nsn: str) -> str:
+    return "0" + nsn
+
+
+def _mixed(rng: random.Random, nsn: str) -> str:
+    roll = rng.random()
+    if roll < 0.15:
+        return f"+27 {nsn[:2]} {nsn[2:5]} {nsn[5:]}"
+    if roll < 0.30:
+        return f"0{nsn[:2]} {nsn[2:5]} {nsn[5:]}"
+    return "27" + nsn
 
 
 def _measure(path: Path, rows: int) -> dict:

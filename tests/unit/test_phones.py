@@ -123,6 +123,14 @@ def _samples():
             yield national, region
             yield phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL), region
             yield "+" + e164, rng.choice(regions)
+            yield "00" + e164, rng.choice(regions)
+            yield "00 " + e164[:2] + " " + e164[2:], region
+            yield "011" + e164, rng.choice(["US", "CA", region])
+            yield national.replace(" ", "-"), region
+            yield national.replace(" ", "."), region
+            yield phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.RFC3966), region
+            yield f"+{example.country_code} (0){example.national_number}", region
+            yield f"({national[:3]}) {national[3:]}", region
             mutated = list(e164)
             mutated[rng.randrange(len(mutated))] = str(rng.randrange(10))
             yield "".join(mutated), region

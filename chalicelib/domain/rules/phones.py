@@ -35,7 +35,8 @@ _TYPE_DESCS = (
     "voicemail",
 )
 _SEPARATORS = re.compile(r"[\s\-./()\[\]\u2010-\u2015\u2212]")
-_TRUNK_ZERO = re.compile(r"\(0\)")
+# The same separators as `_SEPARATORS` within ASCII (`\s` there is `str.isspace`), deleted by `str.translate`.
+_ASCII_SEPARATORS = str.maketrans("", "", "".join(c for c in map(chr, range(128)) if c.isspace()) + "-./()[]")
 _FLOAT_TAIL = re.compile(r"^(\+?\d+)\.0+$")
 _LETTERS = re.compile(r"[A-Za-z]")
 
@@ -82,18 +83,27 @@ def _fast(text: str, region: str) -> str | None:
     if not (digits.isdigit() and digits.isascii()):
         return None
     if digits[0] != "0":
-        code = _CODE_BY_PREFIX.get(digits[:3])
-        if code is not None and _accepts(code, digits[len(code) :]):
-            return digits
-        return None
+        return _international(digits)
     if international:
         return None
     national = _national_prefix(region)
-    if national is not None and digits.startswith(national.prefix) and not national.idd.match(digits):
+    if national is None:
+        return None
+    idd = national.idd.match(digits)
+    if idd is not None:  # `0027…`: the region's international prefix, then a number as after a `+`
+        number = digits[idd.end() :]
+        return _international(number) if number[:1] not in ("", "0") else None
+    if digits.startswith(national.prefix):
         nsn = digits[len(national.prefix) :]
         if _accepts(national.country_code, nsn, stripped=True):
             return national.country_code + nsn
     return None
+
+
+def _international(digits: str) -> str | None:
+    """Digits after `+` (or an international prefix), when libphonenumber would take them unchanged."""
+    code = _CODE_BY_PREFIX.get(digits[:3])
+    return digits if code is not None and _accepts(code, digits[len(code) :]) else None
 
 
 def _accepts(code: str, nsn: str, stripped: bool = False) -> bool:
@@ -166,13 +176,22 @@ def _clean(raw: str | None) -> str:
     separators, a `tel:` scheme."""
     if raw is None:
         return ""
-    text = unicodedata.normalize("NFKC", raw).strip().lstrip("'")
+    plain = raw.isascii()  # ASCII is its own NFKC form, and its separators are deleted by one translate
+    text = (raw if plain else unicodedata.normalize("NFKC", raw)).strip().lstrip("'")
     if text[:4].lower() == "tel:":  # RFC 3966, as some gateways write numbers: `tel:+27-82-…;ext=1` too
         text = text[4:].split(";", 1)[0]
-    tail = _FLOAT_TAIL.match(text)
-    if tail:
-        text = tail.group(1)
-    return _SEPARATORS.sub("", _TRUNK_ZERO.sub("", text))
+    if "." in text:
+        tail = _FLOAT_TAIL.match(text)
+        if tail:
+            text = tail.group(1)
+    if "(0)" in text:
+        text = text.replace("(0)", "")
+    if not plain:
+        return _SEPARATORS.sub("", text)
+    spaced = text.replace(" ", "").replace(
+        "-", ""
+    )  # the common separators, at a fraction of `translate`'s cost
+    return spaced if spaced.lstrip("+").isdigit() else spaced.translate(_ASCII_SEPARATORS)
 
 
 @dataclass(frozen=True)
