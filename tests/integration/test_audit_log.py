@@ -22,7 +22,7 @@ from tests.factories import (
     later,
     pending_deployment,
 )
-from tests.integration.test_sessions_api import Person
+from tests.integration.test_sessions_api import GOOD, Person
 
 
 def key_of(member) -> str:
@@ -139,19 +139,20 @@ def test_company_settings_and_callback_secret_rotations_are_recorded_and_no_secr
         "callback_secret_previous": {"before": None, "after": "[changed]"},
     }
     company = Company.get(acme.id)
+    made = api.post("/users", acme.admin, {"email": "new@example.com", "role": "member"}).body
+    key = api.post("/api-keys", acme.admin, {"name": "ci"}).body
+    tokens = [acme.admin.api_key, made["api_key"], made["invite_url"].rpartition("/")[2], key["api_key"]]
     secrets = [
         first_secret,
         rotated.body["callback_secret"],
         company.webhook_token,
         company.unsubscribe_secret,
-        acme.admin.api_key.split("_")[2],
+        *(token.split("_", 2)[2] for token in tokens),  # `ck_<id>_<secret>`: the secret part
     ]
-    made = api.post("/users", acme.admin, {"email": "new@example.com", "role": "member"}).body
-    key = api.post("/api-keys", acme.admin, {"name": "ci"}).body
-    secrets += [made["api_key"], made["invite_url"].rpartition("/")[2], key["api_key"]]
     held = json.dumps([entry.serialize() for entry in stored()])
+    assert "[changed]" in held
     for secret in secrets:
-        assert secret.split("_", 2)[-1] not in held
+        assert len(secret) >= 20 and secret not in held
 
 
 def test_an_operator_top_up_is_recorded_with_the_balance_before_and_after(
@@ -334,6 +335,61 @@ def test_a_person_signed_in_is_recorded_with_their_session(api, tenants):
     assert chosen.status == 201, chosen.body
     person = Person(chosen.body["token"])
     assert api.patch(f"/users/{acme.member.user.id}", person, {"role": "approver"}).status == 200
-    (entry,) = log(api, acme, f"?actor={made['id']}")
+    (entry,) = [e for e in log(api, acme, f"?actor={made['id']}") if e["action"] == "user.role_changed"]
     assert entry["key"] == f"session:{chosen.body['id']}"
     assert entry["at"] == "2026-11-26T08:00:00Z"
+
+
+def test_a_paused_deployment_cancelled_is_recorded_with_its_settlement(api, tenants):
+    acme, _ = tenants
+    deployment = _pending(acme)
+    assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).body["status_name"] == "sending"
+    assert api.post(f"/deployments/{deployment.id}/pause", acme.member).status == 200
+    cancelled = api.post(f"/deployments/{deployment.id}/cancel", acme.admin)
+    assert cancelled.body["status_name"] == "cancelled"
+    entry = of(api, acme, f"deployment:{deployment.id}")[0]
+    assert (entry["action"], entry["actor"]) == ("deployment.cancelled", acme.admin.user.id)
+    assert entry["changes"] == {
+        "reserved": {"before": 2, "after": 0},
+        "status": {"before": "paused", "after": "cancelled"},
+    }
+    assert Company.get(acme.id).credits == 1000
+
+
+def test_a_password_changed_is_recorded_as_changed_only(api, tenants):
+    acme, _ = tenants
+    made = api.post("/users", acme.admin, {"email": "ann@example.com", "role": "member"}).body
+    chosen = api.post("/passwords", None, {"token": made["invite_url"].rpartition("/")[2], "password": GOOD})
+    person = Person(chosen.body["token"])
+    new_password = "another correct horse"
+    changed = api.put(
+        f"/users/{made['id']}/password", person, {"current_password": GOOD, "password": new_password}
+    )
+    assert changed.status == 200, changed.body
+    by_person, by_link = [
+        e for e in of(api, acme, f"user:{made['id']}") if e["action"] == "user.password_changed"
+    ]
+    assert by_person["key"] == f"session:{chosen.body['id']}" and by_link["key"] is None
+    assert by_person["changes"] == {"password_hash": {"before": "[changed]", "after": "[changed]"}}
+    assert by_link["changes"] == {"password_hash": {"before": None, "after": "[changed]"}}
+    held = json.dumps([entry.serialize() for entry in stored()])
+    assert GOOD not in held and new_password not in held
+    assert User.get(acme.id, made["id"]).password_hash.split("$")[-1] not in held
+
+
+def test_the_operator_assigning_and_removing_numbers_is_recorded(api, tenants, capsys, environment_kept):
+    acme, _ = tenants
+    company = ["--company", str(acme.id)]
+    assert cli.main(["--stage", "test", "sender", "add", *company, "--number", "0821234567"]) == 0
+    assert api.patch("/company", acme.admin, {"sender_id": "27821234567"}).status == 200
+    assert cli.main(["--stage", "test", "sender", "remove", *company, "--number", "0821234567"]) == 0
+    capsys.readouterr()
+    removed, chosen, added = log(api, acme, f"?object=company:{acme.id}")
+    assert added["actor"] == "operator" and added["changes"] == {
+        "sender_numbers": {"before": [], "after": ["27821234567"]}
+    }
+    assert chosen["changes"] == {"sender_id": {"before": None, "after": "27821234567"}}
+    assert removed["changes"] == {
+        "sender_id": {"before": "27821234567", "after": None},
+        "sender_numbers": {"before": ["27821234567"], "after": []},
+    }

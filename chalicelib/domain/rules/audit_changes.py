@@ -43,8 +43,3 @@ def described(changes: Mapping[str, tuple[Any, Any]]) -> dict[str, dict[str, Any
 def _masked(value: Any) -> str | None:
     """A secret as the entry shows it: that there was one (`[changed]`), or None when there was none."""
     return None if value is None else MASK
-
-
-def between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """The pairs for every field of `after`, read against `before` (a field it lacks was None)."""
-    return {field: (before.get(field), value) for field, value in after.items()}
