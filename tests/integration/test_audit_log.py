@@ -268,6 +268,17 @@ def test_a_change_whose_entry_cannot_be_written_is_not_made(api, tenants, entry_
     assert len(stored()) == before
 
 
+def test_an_approval_whose_entry_cannot_be_written_reserves_nothing(api, tenants, entry_taken):
+    acme, _ = tenants
+    deployment = _pending(acme)
+    entry_taken(acme.id)
+    before = len(stored())
+    assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).status == 500
+    assert Company.get(acme.id, consistent_read=True).credits == 1000
+    assert api.get(f"/deployments/{deployment.id}", acme.admin).body["status_name"] == "pending_approval"
+    assert len(stored()) == before
+
+
 def test_filters_by_actor_object_and_time_and_pages_newest_first(api, tenants, at_time):
     acme, _ = tenants
     made = [api.post("/api-keys", acme.admin, {"name": f"key {n}"}).body["id"] for n in range(3)]
