@@ -8,6 +8,7 @@ from chalice import Chalice
 
 from chalicelib.api import (
     api_keys,
+    audit,
     callbacks,
     campaigns,
     company,
@@ -67,6 +68,7 @@ for blueprint in (
     stats.bp,
     webhooks.bp,
     callbacks.bp,
+    audit.bp,
     docs.bp,
     webapp.bp,
 ):

@@ -224,10 +224,14 @@ def _sign_in_for(user: Any, password: str | None) -> dict[str, Any]:
     """Set the password given, or else issue (and email) an invite link where the user chooses one."""
     from chalicelib.api.users import render_invite
     from chalicelib.domain.accounts import password_links, passwords
+    from chalicelib.domain.accounts.auth import Caller
 
+    operator = Caller.operator(user.company)
     if password is not None:
-        return {"password": "set" if passwords.set_password(user, password) else "changed meanwhile"}
-    return dict(render_invite(password_links.issue(user, "invite")))
+        return {
+            "password": "set" if passwords.set_password(user, password, operator) else "changed meanwhile"
+        }
+    return dict(render_invite(password_links.issue(user, "invite", operator)))
 
 
 def _add_sender(args: argparse.Namespace) -> dict[str, Any]:

@@ -41,6 +41,7 @@ TABLES = (
     "stats",
     "saved-queries",
     "callbacks",
+    "audit",
 )
 QUEUES = ("imports", "tasks", "send", "callbacks")
 TOPICS = ("sms-inbound", "sms-events", "email-events")

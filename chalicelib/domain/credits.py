@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import Conflict, InsufficientCredits, NotFound, invalid_field
 from chalicelib.models.base import (
     CONFLICT_RETRIES,
@@ -84,17 +86,35 @@ def shortfall(company: int, credits: int) -> InsufficientCredits:
 
 
 def top_up(company_id: int, amount: int) -> Company:
-    """Add credits to a company's balance (the operator's CLI; never a client-writable field)."""
+    """Add credits to a company's balance (the operator's CLI; never a client-writable field), audited
+    with the balance before and after; retried while sends move the balance meanwhile."""
     if amount <= 0:
         raise invalid_field("amount", "must be a positive whole number of credits")
-    company = Company(id=company_id)
+    for attempt in range(CONFLICT_RETRIES + 1):
+        added = _add_to_balance(company_id, amount)
+        if added is not None:
+            return added
+        back_off(attempt)
+    raise Conflict("The balance kept changing; please retry.", code="concurrent_change")
+
+
+def _add_to_balance(company_id: int, amount: int) -> Company | None:
+    """One try: the addition holds the balance it read (so the entry's before is exact); None if that
+    moved meanwhile."""
+    company = Company.get_or_none(company_id, consistent_read=True)
+    if company is None:
+        raise NotFound(f"There is no company {company_id}.")
     try:
-        company.update(
-            actions=[Company.credits.add(amount), Company.date_updated.set(clock.now())],
-            condition=Company.id.exists(),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            raise NotFound(f"There is no company {company_id}.") from error
+        with transaction() as write:
+            write.update(
+                company,
+                actions=[Company.credits.add(amount), Company.date_updated.set(clock.now())],
+                condition=Company.credits == company.credits,
+            )
+            changes = {"credits": (company.credits, company.credits + amount)}
+            record(write, Caller.operator(company_id), "credits.added", "company", company_id, changes)
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] == [True] or conflicted(error):
+            return None
         raise
-    return company
+    return Company.get(company_id, consistent_read=True)

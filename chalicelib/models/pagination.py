@@ -50,7 +50,7 @@ def paginate(
     names = _key_names(source)
     start = _decode(request.cursor, source, names, hash_key)
     if start is not None and range_bounds is not None:
-        sort_key = start[names[-1]]
+        sort_key = start[_range_name(source)]
         number = int if "N" in sort_key else str  # a numeric key's bounds compare as numbers
         low, high = range_bounds
         if not number(low) <= number(_value(sort_key)) <= number(high):
@@ -110,6 +110,13 @@ def _key_names(source: type[Model] | Index) -> tuple[str, ...]:
         model, index_keys = source, []
     table_keys = [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
     return tuple(dict.fromkeys(index_keys + table_keys))
+
+
+def _range_name(source: type[Model] | Index) -> str:
+    """The range key the query's condition is on: the index's own, or the table's."""
+    if isinstance(source, Index):
+        return next(a.attr_name for a in source.Meta.attributes.values() if a.is_range_key)
+    return source._range_keyname
 
 
 def _encode(item: Model, source: type[Model] | Index, names: tuple[str, ...]) -> str:

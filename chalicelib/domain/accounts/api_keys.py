@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.exceptions import TransactWriteError
+
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller, new_key
 from chalicelib.domain.accounts.users import get_user
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import NotFound, invalid_field
 from chalicelib.models.api_keys import ApiKey
+from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 
@@ -39,7 +43,10 @@ def issue_key(caller: Caller, user_id: int | None = None, name: str | None = Non
         secret_hash=issued.secret_hash,
         date_created=clock.now(),
     )
-    key.save(condition=ApiKey.id.does_not_exist())
+    with transaction() as write:
+        write.save(key, condition=ApiKey.id.does_not_exist())
+        changes = {"user": (None, key.user), "name": (None, key.name), "secret_hash": (None, key.secret_hash)}
+        record(write, caller, "api_key.issued", "api_key", key.id, changes)
     return IssuedKey(key=key, token=issued.token)
 
 
@@ -55,4 +62,12 @@ def revoke_key(caller: Caller, key_id: int) -> None:
         raise NotFound(f"There is no API key {key_id}.")
     if key.user != caller.user:
         caller.require("admin")
-    key.delete()
+    try:
+        with transaction() as write:
+            write.delete(key, condition=ApiKey.id.exists())
+            changes = {"user": (key.user, None), "name": (key.name, None)}
+            record(write, caller, "api_key.revoked", "api_key", key.id, changes)
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] == [True]:  # revoked meanwhile
+            raise NotFound(f"There is no API key {key_id}.") from error
+        raise

@@ -33,6 +33,7 @@ class Caller:
     user: int | None
     role: str
     session: int | None = None  # the session it signed in with; None for an API key
+    api_key: int | None = None  # the API key it used; None for a session and the operator
 
     @classmethod
     def operator(cls, company: int) -> Caller:
@@ -99,7 +100,7 @@ def authenticate(header: str | None) -> Caller:
     user = User.get_or_none(key.company, key.user)
     if user is None:
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
-    return Caller(company=user.company, user=user.id, role=user.role)
+    return Caller(company=user.company, user=user.id, role=user.role, api_key=key.id)
 
 
 def _session_caller(session_id: int, secret: str) -> Caller:

@@ -11,17 +11,18 @@ from email.utils import formataddr, getaddresses, parseaddr
 from typing import Any
 
 import phonenumbers
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import sender_numbers, users
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.callbacks.secret import new_secret
 from chalicelib.domain.callbacks.targets import check_url
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
 from chalicelib.domain.rules.senders import is_numeric, normalise_sender
-from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.claims import Claim, sender_number_key
 from chalicelib.models.companies import START_REPLY, STOP_REPLY, Company
 from chalicelib.models.counters import allocate_ids
@@ -273,12 +274,20 @@ def update_company(caller: Caller, changes: dict[str, Any]) -> Company:
         getattr(Company, name).set(value) if value is not None else getattr(Company, name).remove()
         for name, value in checked.items()
     ]
+    changes = {name: (getattr(company, name), value) for name, value in checked.items()}
     if checked.get("callback_url") and not company.callback_secret:
-        actions.append(Company.callback_secret.set(new_secret()))  # the answer shows it, this once
+        issued = new_secret()  # the answer shows it, this once
+        actions.append(Company.callback_secret.set(issued))
+        changes["callback_secret"] = (None, issued)
     try:
-        company.update(actions=[*actions, Company.date_updated.set(clock.now())], condition=condition)
-    except UpdateError as error:
-        if condition_failed(error):  # the number was taken from the company meanwhile
+        with transaction() as write:
+            write.update(
+                company, actions=[*actions, Company.date_updated.set(clock.now())], condition=condition
+            )
+            if any(before != after for before, after in changes.values()):
+                record(write, caller, "company.updated", "company", company.id, changes)
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] == [True]:  # the number was taken from the company meanwhile
             raise invalid_field("sender_id", sender_numbers.NOT_OURS) from None
         raise
-    return company
+    return Company.get(company.id, consistent_read=True)

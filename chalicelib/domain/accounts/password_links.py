@@ -14,9 +14,10 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts import passwords, sessions, users
 from chalicelib.domain.accounts.auth import LINK_PREFIX, Caller, hash_secret, new_key, parse_token
 from chalicelib.domain.accounts.users import NewUser, check_email, get_user
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import InvalidInput, invalid_field
 from chalicelib.log import logger
-from chalicelib.models.base import condition_failed
+from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.claims import Claim
 from chalicelib.models.counters import random_id
 from chalicelib.models.sessions import PasswordLink
@@ -50,13 +51,13 @@ class InvitedUser:
 def create_invited_user(caller: Caller, email: str, role: str) -> InvitedUser:
     """A new user of the caller's company with its first API key and an emailed invite link."""
     created = users.create_user(caller, email, role)
-    return InvitedUser(created=created, invite=issue(created.user, "invite"))
+    return InvitedUser(created=created, invite=issue(created.user, "invite", caller))
 
 
 def invite(caller: Caller, user_id: int) -> IssuedLink:
     """A new invite link for a user of the caller's company (admins only), emailed to them."""
     caller.require("admin")
-    return issue(get_user(caller, user_id), "invite")
+    return issue(get_user(caller, user_id), "invite", caller)
 
 
 def request_reset(email: str) -> None:
@@ -80,11 +81,12 @@ def _reset_allowed(user: User) -> bool:
     return True
 
 
-def issue(user: User, purpose: str) -> IssuedLink:
+def issue(user: User, purpose: str, invited_by: Caller | None = None) -> IssuedLink:
+    """A new link for `user`, emailed to them; an admin's invite (`invited_by`) is audited with it."""
     now = int(clock.now().timestamp())
     link_id = random_id()
     issued = new_key(link_id, LINK_PREFIX)
-    PasswordLink(
+    saved = PasswordLink(
         id=link_id,
         company=user.company,
         user=user.id,
@@ -92,11 +94,18 @@ def issue(user: User, purpose: str) -> IssuedLink:
         secret_hash=issued.secret_hash,
         user_version=user.session_version,
         expires_at=now + LIFETIMES[purpose],
-    ).save(condition=PasswordLink.id.does_not_exist())
+    )
     link = IssuedLink(
         url=get_settings().app_url(f"#/password/{issued.token}"),
         expires=datetime.fromtimestamp(now + LIFETIMES[purpose], UTC),
     )
+    if invited_by is None:
+        saved.save(condition=PasswordLink.id.does_not_exist())
+    else:
+        with transaction() as write:
+            write.save(saved, condition=PasswordLink.id.does_not_exist())
+            changes = {"invite_expires": (None, link.expires), "invite_url": (None, link.url)}
+            record(write, invited_by, "user.invited", "user", user.id, changes)
     _email(user, purpose, link.url)
     return link
 

@@ -7,12 +7,14 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.rules.password_policy import password_problem
-from chalicelib.models.base import condition_failed
+from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.users import User
 
 _HASHER = PasswordHasher()
@@ -42,22 +44,30 @@ def verify(user: User | None, password: str) -> bool:
     return stored is not None
 
 
-def set_password(user: User, password: str) -> bool:
+def set_password(user: User, password: str, by: Caller | None = None) -> bool:
     """Store a new password, if the user still exists and nobody changed it since `user` was read
-    (False otherwise); every session the user had ends (sessions carry the version they began in)."""
+    (False otherwise); every session the user had ends (sessions carry the version they began in).
+    The user's own change (`by`: the request that made it; None: a password link), audited with it."""
     checked_password(password, user.email)
     now = clock.now()
+    hashed = _HASHER.hash(_normal(password))
     try:
-        user.update(
-            actions=[
-                User.password_hash.set(_HASHER.hash(_normal(password))),
-                User.session_version.add(1),
-                User.date_updated.set(now),
-            ],
-            condition=User.id.exists() & (User.session_version == user.session_version),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
+        with transaction() as write:
+            write.update(
+                user,
+                actions=[
+                    User.password_hash.set(hashed),
+                    User.session_version.add(1),
+                    User.date_updated.set(now),
+                ],
+                condition=User.id.exists() & (User.session_version == user.session_version),
+            )
+            themselves = by or Caller(company=user.company, user=user.id, role=user.role)
+            changes = {"password_hash": (user.password_hash, hashed)}
+            record(write, themselves, "user.password_changed", "user", user.id, changes)
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] == [True]:
             return False
         raise
+    user.password_hash, user.session_version, user.date_updated = hashed, user.session_version + 1, now
     return True

@@ -9,16 +9,20 @@ same transaction that adds it to the company's `sender_numbers`, which is what l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.rules.lifecycle import APPROVED, PAUSED, SENDING
 from chalicelib.domain.rules.senders import is_numeric, normalise_sender
 from chalicelib.log import logger
-from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.claims import Claim, sender_number_key
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment
@@ -50,8 +54,13 @@ def assign(company_id: int, value: str) -> Assigned:
                 actions=[Company.sender_numbers.add({number}), Company.date_updated.set(clock.now())],
                 condition=Company.id.exists(),
             )
+            _audited(
+                write,
+                company,
+                {"sender_numbers": (numbers_of(company), sorted({*numbers_of(company), number}))},
+            )
     except TransactWriteError as error:
-        if condition_failed(error):
+        if any(failed_conditions(error)[:2]):
             raise Conflict(
                 f"{number} is assigned to another company.",
                 code="number_taken",
@@ -78,9 +87,12 @@ def remove(company_id: int, value: str) -> Company:
     with transaction() as write:
         write.delete(Claim(key=sender_number_key(number)), condition=Claim.owner == str(company.id))
         actions = [Company.sender_numbers.delete({number}), Company.date_updated.set(clock.now())]
+        changes = {"sender_numbers": (numbers_of(company), [n for n in numbers_of(company) if n != number])}
         if company.sender_id == number:
             actions.append(Company.sender_id.remove())
+            changes["sender_id"] = (number, None)
         write.update(company, actions=actions, condition=Company.id.exists())
+        _audited(write, company, changes)
     return _company(company.id)
 
 
@@ -138,17 +150,25 @@ def _release_from_others(number: str, owner: int) -> list[int]:
         if hit.id == owner:
             continue
         try:
-            Company(id=hit.id).update(
-                actions=[Company.sender_id.remove(), Company.date_updated.set(clock.now())],
-                condition=Company.sender_id == number,
-            )
-        except UpdateError as error:
-            if not condition_failed(error):
+            with transaction() as write:
+                write.update(
+                    Company(id=hit.id),
+                    actions=[Company.sender_id.remove(), Company.date_updated.set(clock.now())],
+                    condition=Company.sender_id == number,
+                )
+                _audited(write, Company(id=hit.id), {"sender_id": (number, None)})
+        except TransactWriteError as error:
+            if failed_conditions(error)[:1] != [True]:
                 raise
             continue
         logger.warning("sender_id released: the number is another company's", company=hit.id, owner=owner)
         released.append(hit.id)
     return released
+
+
+def _audited(write: TransactWrite, company: Company, changes: dict[str, tuple[Any, Any]]) -> None:
+    """The operator's change of a company's numbers, in the audit log with it."""
+    record(write, Caller.operator(company.id), "company.updated", "company", company.id, changes)
 
 
 def _company(company_id: int) -> Company:

@@ -88,7 +88,7 @@ def change_password(caller: Caller, current_password: str, password: str) -> New
     if not passwords.verify(user, current_password):
         _failed(user.email, now, attempts)
         raise invalid_field("current_password", "is not your password")
-    if not passwords.set_password(user, password):
+    if not passwords.set_password(user, password, caller):
         raise Conflict(
             "Your password was changed (or your user deleted) meanwhile; sign in again.",
             code="concurrent_change",

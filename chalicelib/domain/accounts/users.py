@@ -10,6 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import ROLES, Caller, new_key
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.rules.addresses import address_key, checked_address
 from chalicelib.models.api_keys import ApiKey
@@ -93,6 +94,8 @@ def create_user(caller: Caller, email: str, role: str) -> NewUser:
     try:
         with transaction() as write:
             created = add_new_user(write, caller.company, email, role)
+            changes = {"email": (None, email), "role": (None, role)}
+            record(write, caller, "user.created", "user", created.user.id, changes)
             if role == "admin":
                 write.update(
                     Company(id=caller.company),
@@ -116,13 +119,14 @@ def update_user(caller: Caller, user_id: int, changes: dict[str, Any]) -> User:
         return user
     role = changes["role"]
     now = clock.now()
-    _write_with_admin_count(
-        user,
-        lambda write: write.update(
+
+    def change_role(write: TransactWrite) -> None:
+        write.update(
             user, actions=[User.role.set(role), User.date_updated.set(now)], condition=User.role == user.role
-        ),
-        admin_delta=(role == "admin") - (user.role == "admin"),
-    )
+        )
+        record(write, caller, "user.role_changed", "user", user.id, {"role": (user.role, role)})
+
+    _write_with_admin_count(user, change_role, admin_delta=(role == "admin") - (user.role == "admin"))
     user.role, user.date_updated = role, now
     return user
 
@@ -135,6 +139,8 @@ def delete_user(caller: Caller, user_id: int) -> None:
     def delete(write: TransactWrite) -> None:
         write.delete(user, condition=User.role == user.role)
         write.delete(Claim(key=_email_key(user.company, user.email)))
+        changes = {"email": (user.email, None), "role": (user.role, None)}
+        record(write, caller, "user.deleted", "user", user.id, changes)
 
     _write_with_admin_count(user, delete, admin_delta=-(user.role == "admin"))
     for key in ApiKey.by_company.query(caller.company, filter_condition=ApiKey.user == user.id):

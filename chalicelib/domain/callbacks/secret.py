@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.models.base import transaction
 from chalicelib.models.companies import Company
 
 PREFIX = "whsec_"
@@ -45,10 +47,14 @@ def rotate(caller: Caller) -> str:
     actions = [Company.callback_secret.set(secret), Company.date_updated.set(now)]
     rotated = company.callback_secret_rotated
     overlapping = company.callback_secret_previous and rotated and now - rotated < OVERLAP
+    changes = {"callback_secret": (company.callback_secret, secret)}
     if company.callback_secret and not overlapping:
         actions += [
             Company.callback_secret_previous.set(company.callback_secret),
             Company.callback_secret_rotated.set(now),
         ]
-    company.update(actions=actions)
+        changes["callback_secret_previous"] = (company.callback_secret_previous, company.callback_secret)
+    with transaction() as write:
+        write.update(company, actions=actions, condition=Company.id.exists())
+        record(write, caller, "company.callback_secret_rotated", "company", company.id, changes)
     return secret

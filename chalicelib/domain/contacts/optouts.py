@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain import clock
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.audit.entries import record_item
 from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.files import filebox
@@ -238,7 +239,7 @@ def overwrite(caller: Caller, optout_id: int, reason: str | None = None) -> OptO
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise invalid_field("reason", f"must be at most {MAX_REASON} characters")
-    overwrite_record(optout, overwritten_by=caller.user, source="admin", reason=reason)
+    overwrite_record(optout, overwritten_by=caller.user, source="admin", reason=reason, audited_by=caller)
     return OptOut.get(caller.company, optout_id)
 
 
@@ -259,14 +260,28 @@ def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> l
 
 
 def overwrite_record(
-    optout: OptOut, overwritten_by: int | None, source: str, reason: str | None = None
+    optout: OptOut,
+    overwritten_by: int | None,
+    source: str,
+    reason: str | None = None,
+    audited_by: Caller | None = None,
 ) -> None:
     """Mark the record overwritten (by whom: `admin` or `subscriber`) and free its scope, in one
-    transaction."""
+    transaction; an admin's overwrite (`audited_by`) is audited in it."""
+    now = clock.now()
+    items = lifting(optout, now, source, overwritten_by, reason)
+    if audited_by is not None:
+        changes = {
+            "date_overwritten": (None, now),
+            "overwrite_source": (None, source),
+            "overwritten_by": (None, overwritten_by),
+            "overwrite_reason": (None, reason),
+        }
+        items.append(record_item(audited_by, "optout.overwritten", "optout", optout.id, changes))
     try:
-        dynamodb.transact(lifting(optout, clock.now(), source, overwritten_by, reason))
+        dynamodb.transact(items)
     except dynamodb.TransactionCancelled as cancelled:
-        if cancelled.failed:
+        if cancelled.failed & {0, 1}:  # the record, or its scope: lifted meanwhile
             raise Conflict(f"Opt-out {optout.id} was already lifted.", code="already_lifted") from cancelled
         raise
 

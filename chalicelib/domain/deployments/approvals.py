@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
 from chalicelib.domain.credits import refund, shortfall, take
@@ -173,6 +175,12 @@ def _reserve(
                 & APPROVAL_LEASE.held_by(token),
             )
             take(write, deployment.company, credits, also=sender_held)
+            changes = {
+                "status": (lifecycle.NAMES[PENDING_APPROVAL], lifecycle.NAMES[APPROVED]),
+                "approved_by": (deployment.approved_by, caller.user),
+                "reserved": (deployment.reserved or 0, credits),
+            }
+            record(write, caller, "deployment.approved", "deployment", deployment.id, changes)
     except TransactWriteError as error:
         deployment_failed, company_failed = [*failed_conditions(error), False, False][:2]
         if company_failed:
@@ -191,8 +199,16 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
     paused (what was not sent fails and its credits go back)."""
     deployment = get(caller, deployment_id)
     lifecycle.move("cancel", deployment.status)
+    changes = {
+        "status": (lifecycle.NAMES[deployment.status], lifecycle.NAMES[CANCELLED]),
+        "reserved": (deployment.reserved or 0, 0),
+    }
+
+    def audited(write: TransactWrite) -> None:
+        record(write, caller, "deployment.cancelled", "deployment", deployment.id, changes)
+
     if deployment.status == PAUSED:
-        finish(deployment, final=CANCELLED)
+        finish(deployment, final=CANCELLED, also=audited)
         return get(caller, deployment_id)
     actions = [
         Deployment.status.set(CANCELLED),
@@ -210,8 +226,11 @@ def cancel(caller: Caller, deployment_id: int) -> Deployment:
                     condition=Deployment.status == APPROVED,
                 )
                 refund(write, deployment.company, deployment.reserved)
+                audited(write)
         else:
-            deployment.update(actions=actions, condition=Deployment.status == deployment.status)
+            with transaction() as write:
+                write.update(deployment, actions=actions, condition=Deployment.status == deployment.status)
+                audited(write)
     return get(caller, deployment_id)
 
 

@@ -12,6 +12,7 @@ from chalicelib.domain.accounts import sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.accounts.campaigns import check_campaign
 from chalicelib.domain.accounts.companies import get_company
+from chalicelib.domain.audit.entries import record
 from chalicelib.domain.deployments.imported import check_import_finished
 from chalicelib.domain.deployments.quotes import refresh_quote
 from chalicelib.domain.deployments.recipients import discard_recipients
@@ -23,6 +24,7 @@ from chalicelib.domain.rules.email_content import MAX_HTML, encodable, sanitised
 from chalicelib.domain.rules.lifecycle import DRAFT
 from chalicelib.domain.rules.senders import normalise_sender
 from chalicelib.domain.rules.templates import compile_template
+from chalicelib.models.base import transaction
 from chalicelib.models.contacts import ContactList
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.deployments import Deployment
@@ -273,18 +275,21 @@ def reject(caller: Caller, deployment_id: int, reason: str | None) -> Deployment
     caller.require("approver", "admin")
     deployment = get(caller, deployment_id)
     target = lifecycle.move("reject", deployment.status)
-    note = f"Rejected: {reason.strip()}" if reason and reason.strip() else "Rejected."
-    _update(
-        deployment,
-        [
-            Deployment.status.set(target),
-            Deployment.error.set(note[:500]),
-            Deployment.version.add(1),
-            Deployment.date_updated.set(clock.now()),
-        ],
-        expected_status=deployment.status,
-    )
-    return deployment
+    note = (f"Rejected: {reason.strip()}" if reason and reason.strip() else "Rejected.")[:500]
+    actions = [
+        Deployment.status.set(target),
+        Deployment.error.set(note),
+        Deployment.version.add(1),
+        Deployment.date_updated.set(clock.now()),
+    ]
+    changes = {
+        "status": (lifecycle.NAMES[deployment.status], lifecycle.NAMES[target]),
+        "error": (deployment.error, note),
+    }
+    with unchanged_meanwhile(), transaction() as write:
+        write.update(deployment, actions=actions, condition=_unmoved(deployment))
+        record(write, caller, "deployment.rejected", "deployment", deployment.id, changes)
+    return Deployment.get(deployment.company, deployment.id, consistent_read=True)
 
 
 def delete(caller: Caller, deployment_id: int) -> None:
@@ -298,7 +303,10 @@ def delete(caller: Caller, deployment_id: int) -> None:
 def _update(deployment: Deployment, actions: list, expected_status: int) -> None:
     """Apply `actions` only if nobody moved the deployment since it was read."""
     with unchanged_meanwhile():
-        deployment.update(
-            actions=actions,
-            condition=(Deployment.status == expected_status) & (Deployment.version == deployment.version),
-        )
+        deployment.update(actions=actions, condition=_unmoved(deployment, expected_status))
+
+
+def _unmoved(deployment: Deployment, expected_status: int | None = None) -> Any:
+    """The deployment is still in the status and version it was read in (or `expected_status`)."""
+    status = deployment.status if expected_status is None else expected_status
+    return (Deployment.status == status) & (Deployment.version == deployment.version)

@@ -3,12 +3,13 @@ become `unknown`, what was not used goes back to the company; chunks given up fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
@@ -235,12 +236,15 @@ def count_given_up(
         Deployment(company=company, id=deployment_id).update(actions=[Deployment.error.set(error_text)])
 
 
-def finish(deployment: Deployment, final: int | None = None) -> None:
+def finish(
+    deployment: Deployment, final: int | None = None, also: Callable[[TransactWrite], None] | None = None
+) -> None:
     """Settle a deployment from its recipients: recipients never sent fail (and cost nothing), those
     left `sending` by a crash are `unknown` (and cost what they would have), the unused reservation
     goes back to the company, and `total_credits` becomes what was used (never more than reserved).
     Each leftover changes only from the status it was read in, so a worker still at work wins. Only a
-    sending or paused deployment is settled: one settled already keeps what it was settled to."""
+    sending or paused deployment is settled: one settled already keeps what it was settled to. `also`
+    adds writes of its own to the final transaction (a cancellation's audit entry)."""
     if deployment.status not in (SENDING, PAUSED):
         return
     template = compile_template(deployment.message or "")
@@ -294,6 +298,8 @@ def finish(deployment: Deployment, final: int | None = None) -> None:
         )
         if returned:
             refund(write, deployment.company, returned)
+        if also is not None:
+            also(write)
     logger.info(
         "deployment finished",
         deployment=deployment.id,
