@@ -21,11 +21,12 @@ def used_today(company: Company) -> int:
 
 
 def counted(company: Company, credits: int) -> tuple[list[Action], Condition]:
-    """The actions and condition that count `credits` in today's use of `company` (as read); a take the
-    limit cannot hold even if the rest of the day is empty is refused at once."""
-    refused = refusal(company, credits)
-    if refused is not None:
-        raise refused
+    """The actions and condition that count `credits` in today's use of `company` (as read). A take the
+    limit refuses as read is refused at once if a fresh read refuses it too (the limit may have risen)."""
+    if refusal(company, credits) is not None:
+        company = Company.get(company.id, consistent_read=True)
+        if (refused := refusal(company, credits)) is not None:
+            raise refused
     held = list(company.credits_used.as_dict()) if company.credits_used is not None else None
     return day_use(clock.today_in(company.timezone), credits, company.daily_credit_limit, held)
 

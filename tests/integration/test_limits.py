@@ -261,7 +261,14 @@ def test_an_expired_key_is_401_with_its_own_code(api, tenants, at_time):
 
 
 @pytest.mark.parametrize(
-    "expires_at", ["2026-11-26T07:59:59Z", "2026-11-26T08:00:00Z", "tomorrow", "2027-01-01T00:00"]
+    "expires_at",
+    [
+        "2026-11-26T07:59:59Z",
+        "2026-11-26T08:00:00Z",
+        "tomorrow",
+        "2027-01-01T00:00",
+        "0001-01-01T00:00:00+01:00",
+    ],
 )
 def test_an_expiry_not_in_the_future_or_unreadable_is_400(api, tenants, expires_at):
     acme, _ = tenants
@@ -316,3 +323,54 @@ def test_the_request_limit_costs_one_dynamodb_request_per_call(api, tenants, dyn
     api.get("/company", acme.member)
     assert dynamodb_calls.count(("UpdateItem", Counter.Meta.table_name)) == 1
     assert len(dynamodb_calls) == 4  # the key, its user, the window's count, the company
+
+
+def test_the_local_server_gives_the_connections_peer_as_the_source_ip(aws):
+    """`make run` checks allowed_ips against the caller's real address, as API Gateway gives it."""
+    from chalice.config import Config
+
+    from app import app
+    from chalicelib.local.api_server import ColonyGateway
+
+    gateway = ColonyGateway(app, Config.create(chalice_app=app, lambda_timeout=30), peer="198.51.100.7")
+    event = gateway._generate_lambda_event("GET", "/company", {}, b"")
+    assert event["requestContext"]["identity"]["sourceIp"] == "198.51.100.7"
+
+
+def test_a_limit_changed_after_the_send_read_it_is_read_again_not_refused(api, tenants, monkeypatch):
+    from chalicelib.domain.sending import api_messages
+
+    acme, _ = tenants
+    limit_to(api, acme, 1)
+    assert api.post("/messages/send", acme.member, SMS).status == 201
+    stale = Company.get(acme.id)
+    limit_to(api, acme, 2)
+    monkeypatch.setattr(api_messages, "get_company", lambda caller: stale)
+    assert api.post("/messages/send", acme.member, SMS).status == 201
+    refused = api.post("/messages/send", acme.member, SMS)
+    assert (refused.status, refused.error_code) == (402, "daily_credit_limit")
+    assert Company.get(acme.id).credits == 998
+
+
+def test_an_approval_that_read_another_limit_is_409_and_takes_nothing(api, tenants, audience, monkeypatch):
+    from chalicelib.domain.deployments import approvals
+
+    acme, _ = tenants
+    deployment = pending_deployment(acme, audience)
+    stale = Company.get(acme.id)
+    limit_to(api, acme, 100)
+    monkeypatch.setattr(approvals, "get_company", lambda caller: stale)
+    answer = api.post(f"/deployments/{deployment.id}/approve", acme.approver)
+    assert (answer.status, answer.error_code) == (409, "concurrent_change")
+    assert Company.get(acme.id).credits == 1000
+    monkeypatch.undo()
+    assert api.post(f"/deployments/{deployment.id}/approve", acme.approver).status == 200
+
+
+def test_a_company_that_never_counted_a_day_starts_its_count_with_its_first_take(api, tenants):
+    acme, _ = tenants
+    Company(id=acme.id).update(actions=[Company.credits_used.remove()])  # as companies made before limits
+    limit_to(api, acme, 1)
+    assert api.post("/messages/send", acme.member, SMS).status == 201
+    assert Company.get(acme.id).credits_used.as_dict() == {"2026-11-26": 1}
+    assert api.post("/messages/send", acme.member, SMS).error_code == "daily_credit_limit"

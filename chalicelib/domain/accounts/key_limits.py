@@ -52,13 +52,13 @@ def check_expiry(value: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.astimezone(UTC).replace(microsecond=0) if moment.tzinfo else moment
+    except (ValueError, OverflowError):
         raise invalid_field(
             "expires_at", "must be an ISO-8601 date and time, such as 2027-01-31T00:00:00Z"
         ) from None
     if moment.tzinfo is None:
         raise invalid_field("expires_at", "must give its offset, such as Z or +02:00")
-    moment = moment.astimezone(UTC).replace(microsecond=0)
     if moment <= clock.now():
         raise invalid_field("expires_at", "must be in the future")
     return moment
