@@ -83,6 +83,8 @@ class Settings:
     cursor_key: str  # signs list cursors (COLONY_CURSOR_KEY; a fixed one on this machine's stages)
     callback_timeout_seconds: float = 5.0  # how long a customer's endpoint may take to answer
     callback_retry_base_seconds: int = 30  # the first back-off of a failed callback; it doubles
+    request_limit: int = 3000  # the authenticated calls a company may make in one window
+    request_window_seconds: int = 60
 
     @property
     def is_local(self) -> bool:
@@ -152,6 +154,8 @@ def get_settings() -> Settings:
         cursor_key=env.get("COLONY_CURSOR_KEY") or (LOCAL_CURSOR_KEY if stage in ("local", "test") else ""),
         callback_timeout_seconds=float(env.get("COLONY_CALLBACK_TIMEOUT_SECONDS", 5)),
         callback_retry_base_seconds=int(env.get("COLONY_CALLBACK_RETRY_BASE_SECONDS", 30)),
+        request_limit=int(env.get("COLONY_REQUEST_LIMIT", 3000)),
+        request_window_seconds=int(env.get("COLONY_REQUEST_WINDOW_SECONDS", 60)),
     )
 
 

@@ -11,11 +11,24 @@ from chalicelib.models.api_keys import ApiKey
 
 bp = Blueprint(__name__)
 
+ALLOWED_IPS = Field(
+    list,
+    nullable=True,
+    items=str,
+    description="IPv4 and IPv6 networks in CIDR notation the key works from; null or empty: anywhere.",
+)
+READ_ONLY = ("id", "company", "api_key", "date_created", "last_used")
 NEW_KEY = Schema(
-    fields={"name": Field(str, nullable=True, max_length=100), "user": Field(int)},
-    read_only=("id", "company", "api_key", "date_created"),
+    fields={
+        "name": Field(str, nullable=True, max_length=100),
+        "user": Field(int),
+        "allowed_ips": ALLOWED_IPS,
+        "expires_at": Field(str, nullable=True, max_length=40, description="ISO-8601, in the future."),
+    },
+    read_only=READ_ONLY,
     may_be_empty=True,
 )
+KEY_LIMITS = Schema(fields={"allowed_ips": ALLOWED_IPS}, read_only=(*READ_ONLY, "user", "name", "expires_at"))
 
 
 class ApiKeyBody(TypedDict):
@@ -23,6 +36,9 @@ class ApiKeyBody(TypedDict):
     user: int
     name: str | None
     date_created: Timestamp
+    allowed_ips: list[str] | None
+    expires_at: Timestamp | None
+    last_used: str | None  # the UTC date it last authenticated a call
 
 
 class IssuedKeyBody(ApiKeyBody):
@@ -31,7 +47,15 @@ class IssuedKeyBody(ApiKeyBody):
 
 def render_key(key: ApiKey) -> ApiKeyBody:
     """A key without its secret, which is never stored and shown only when the key is made."""
-    return {"id": key.id, "user": key.user, "name": key.name, "date_created": iso(key.date_created)}
+    return {
+        "id": key.id,
+        "user": key.user,
+        "name": key.name,
+        "date_created": iso(key.date_created),
+        "allowed_ips": list(key.allowed_ips) if key.allowed_ips else None,
+        "expires_at": iso(key.expires_at),
+        "last_used": key.last_used,
+    }
 
 
 @endpoint(bp, "/api-keys", query=PAGED)
@@ -43,10 +67,23 @@ def list_keys(call: Call) -> Page[ApiKeyBody]:
 @endpoint(bp, "/api-keys", methods=("POST",), status=201, body=NEW_KEY, idempotent=False)
 def create_key(call: Call) -> IssuedKeyBody:
     body = call.body()
-    issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"))
+    issued = api_keys.issue_key(
+        call.caller,
+        body.get("user"),
+        body.get("name"),
+        allowed_ips=body.get("allowed_ips"),
+        expires_at=body.get("expires_at"),
+    )
     return {**render_key(issued.key), "api_key": issued.token}
 
 
 @endpoint(bp, "/api-keys/{key_id}", methods=("DELETE",))
 def revoke_key(call: Call, key_id: str) -> None:
     api_keys.revoke_key(call.caller, object_id(key_id, "API key"))
+
+
+@endpoint(bp, "/api-keys/{key_id}", methods=("PATCH",), body=KEY_LIMITS)
+def limit_key(call: Call, key_id: str) -> ApiKeyBody:
+    """The key's owner or an admin: change the networks it works from."""
+    key = api_keys.limit_key(call.caller, object_id(key_id, "API key"), call.body(partial=True))
+    return render_key(key)

@@ -6,6 +6,7 @@ from typing_extensions import TypedDict
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Timestamp
+from chalicelib.domain import daily_credit_limit
 from chalicelib.domain.accounts import companies, sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.callbacks import secret
@@ -33,8 +34,17 @@ COMPANY = Schema(
         "email_credits": Field(int),
         "email_send_rate": Field(int),
         "callback_url": Field(str, nullable=True, max_length=2000),
+        "daily_credit_limit": Field(int, nullable=True),
     },
-    read_only=("id", "credits", "sender_numbers", "webhook_token", "date_created", "date_updated"),
+    read_only=(
+        "id",
+        "credits",
+        "credits_used_today",
+        "sender_numbers",
+        "webhook_token",
+        "date_created",
+        "date_updated",
+    ),
 )
 
 
@@ -59,6 +69,8 @@ class CompanyBody(TypedDict):
     email_credits: int
     email_send_rate: int
     callback_url: str | None
+    daily_credit_limit: int | None
+    credits_used_today: int
     date_created: Timestamp
     date_updated: Timestamp
     webhook_token: NotRequired[str]
@@ -94,6 +106,8 @@ def render_company(company: Company, caller: Caller | None) -> CompanyBody:
         "email_credits": company.email_credits,
         "email_send_rate": company.email_send_rate,
         "callback_url": company.callback_url,
+        "daily_credit_limit": None if company.daily_credit_limit is None else int(company.daily_credit_limit),
+        "credits_used_today": daily_credit_limit.used_today(company),
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }

@@ -1,7 +1,8 @@
 """The one way a route is declared: authentication, body parsing, errors and the request log line.
 
-Every route goes through `endpoint`, so none can forget to authenticate; a test walks `app.routes`
-to prove it. Views receive a `Call` and return the body to render (or a `Response`).
+Every route goes through `endpoint`, so none can forget to authenticate (nor the company's request
+limit, counted on every authenticated call); a test walks `app.routes` to prove it. Views receive a
+`Call` and return the body to render (or a `Response`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from chalicelib.api import idempotent_requests
 from chalicelib.api.errors import error_response, internal_error_response
 from chalicelib.api.operations import OPERATIONS, Operation, Param
 from chalicelib.api.schema import Schema
+from chalicelib.domain.accounts import request_limit
 from chalicelib.domain.accounts.auth import Caller, authenticate
 from chalicelib.domain.errors import (
     ColonyError,
@@ -300,9 +302,12 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
     request_id = (request.context or {}).get("requestId")
     with log_context(request_id=request_id, route=f"{request.method} {path}"):
         try:
-            caller = None if public else authenticate(request.headers.get("authorization"))
+            caller = (
+                None if public else authenticate(request.headers.get("authorization"), source_ip(request))
+            )
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
+                request_limit.admit(caller.company)
             call = Call(request, caller, operation)
             if not public:
                 call.repeated_query()
@@ -317,6 +322,11 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         logger.info("request", status=response.status_code, duration_ms=duration_ms)
     return response
+
+
+def source_ip(request: Request) -> str | None:
+    """The caller's address as API Gateway saw it (the local server gives its peer's)."""
+    return ((request.context or {}).get("identity") or {}).get("sourceIp")
 
 
 def _answer(call: Call, path_params: dict[str, str]) -> Response:

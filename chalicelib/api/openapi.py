@@ -26,14 +26,15 @@ REF = "#/components/schemas/{model}"
 ERROR_NAMES = {
     400: "The request is wrong: the `fields` say which field and why.",
     401: "No API key or session, or one that is not valid (send `Authorization: Token <key>`).",
-    402: "The company's credits do not cover it.",
-    403: "The caller's role may not do this.",
+    402: "The company's credits, or what its daily credit limit leaves today, do not cover it.",
+    403: "The caller's role may not do this, or its API key is not allowed from this address.",
     404: "There is no such object in the caller's company.",
     409: "The object is not in a state that allows this, or was changed meanwhile.",
     413: "The body or the file is too large.",
     415: "The body is not of a type this route takes.",
     422: "The Idempotency-Key was used before for a different request.",
-    429: "Too many attempts: wait the time the message says.",
+    429: "Too many attempts, or too many requests by the company: wait the seconds `Retry-After` says "
+    "(or the time the message says).",
     503: "Too many writes to the same records at once; the same request later will succeed.",
 }
 IDEMPOTENCY_KEY = {
@@ -49,6 +50,11 @@ REPLAYED_HEADER = {
     "description": "`true` when this is the kept answer to an earlier request with the same "
     "Idempotency-Key (nothing was done again); absent otherwise.",
     "schema": {"type": "string", "enum": ["true"]},
+}
+RETRY_AFTER_HEADER = {
+    "description": "The seconds to wait before the same request can succeed (for the request limit, "
+    "to the end of its window).",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
 }
 _PATH_PARAM = re.compile(r"{(\w+)}")
 DESCRIPTION = (
@@ -266,7 +272,7 @@ def _path_parameter(name: str) -> dict[str, Any]:
 def _error_statuses(operation: Operation, method: str) -> list[int]:
     """Those any route of its kind can give, and those it declares."""
     writes = method in ("POST", "PUT", "PATCH", "DELETE")
-    statuses = {415} if operation.public else {400, 401, 403, 415}  # Chalice checks every Content-Type
+    statuses = {415} if operation.public else {400, 401, 403, 415, 429}  # Chalice checks every Content-Type
     if (
         "{" in operation.path
         or (writes and not operation.public)
@@ -284,10 +290,12 @@ def _error_statuses(operation: Operation, method: str) -> list[int]:
 
 def _error_responses() -> dict[str, Any]:
     codes = codes_by_status()
-    return {
+    responses: dict[str, Any] = {
         f"E{status}": {
             "description": f"{text} Codes: {', '.join(f'`{c}`' for c in sorted(codes.get(status, ())))}.",
             "content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
         }
         for status, text in ERROR_NAMES.items()
     }
+    responses["E429"]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+    return responses

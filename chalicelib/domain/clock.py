@@ -19,3 +19,13 @@ def iso(moment: datetime | None) -> str | None:
 def in_zone(moment: datetime, timezone: str) -> str:
     """`moment` as ISO-8601 in a company's zone, with its offset (`2026-11-26T08:00:00+02:00`)."""
     return moment.astimezone(zoneinfo.ZoneInfo(timezone)).replace(microsecond=0).isoformat()
+
+
+def today_in(timezone: str) -> str:
+    """Today's date in a company's zone, as ISO-8601 (`2026-11-26`)."""
+    return now().astimezone(zoneinfo.ZoneInfo(timezone)).date().isoformat()
+
+
+def today() -> str:
+    """Today's date in UTC, as ISO-8601."""
+    return now().date().isoformat()

@@ -1,6 +1,7 @@
 """Credits: one per SMS segment, paid from the company's balance. The balance is never negative and no
 credit moves twice: every movement is a conditional write inside the transaction that makes it
-necessary (the approval, the message, the settlement), so it happens exactly when that does."""
+necessary (the approval, the message, the settlement), so it happens exactly when that does. A take
+also counts in the day's use under the company's daily credit limit (see `daily_credit_limit`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import clock
+from chalicelib.domain import clock, daily_credit_limit
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import Conflict, InsufficientCredits, NotFound, invalid_field
@@ -26,14 +27,16 @@ from chalicelib.models.base import (
 from chalicelib.models.companies import Company, credit_addition
 
 
-def take(write: TransactWrite, company: int, credits: int, also: Condition | None = None) -> None:
-    """Take `credits` in `write`: a deployment's reservation at approval, or an API message's price.
-    The write fails its condition when the balance does not cover them (see `shortfall`), or when the
-    company no longer meets `also`."""
-    condition = Company.credits >= credits
+def take(write: TransactWrite, company: Company, credits: int, also: Condition | None = None) -> None:
+    """Take `credits` in `write`: a deployment's reservation at approval, or an API message's price,
+    counted in the day's use. The write fails its condition when the balance does not cover them or the
+    daily limit has no room (see `refusal`), when the company no longer meets `also`, or when its limit
+    changed since `company` was read. A take the limit refuses outright raises its 402 here."""
+    day_actions, day_condition = daily_credit_limit.counted(company, credits)
+    condition = (Company.credits >= credits) & day_condition
     write.update(
-        Company(id=company),
-        actions=[Company.credits.add(-credits)],
+        Company(id=company.id),
+        actions=[Company.credits.add(-credits), *day_actions],
         condition=condition if also is None else condition & also,
     )
 
@@ -52,10 +55,11 @@ class AlreadyPaid(Exception):
     """`pay_for` found its record written already: the same request (by idempotency key) paid for it."""
 
 
-def pay_for(record: Model, new: Condition, company: int, credits: int) -> None:
+def pay_for(record: Model, new: Condition, company: Company, credits: int) -> None:
     """Save `record` (an API message, email or bulk request) and take its price in one transaction:
-    402 if the balance is short, `AlreadyPaid` if the record was there; a conflict with another write
-    to the busy company item is retried, and if it persists is a 409."""
+    402 if the balance is short or the daily limit has no room, `AlreadyPaid` if the record was there;
+    a conflict with another write to the busy company item (or a limit changed since `company` was
+    read) is retried, and if it persists is a 409."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             with transaction() as write:
@@ -66,8 +70,11 @@ def pay_for(record: Model, new: Condition, company: int, credits: int) -> None:
             if failed_conditions(error)[:1] == [True]:
                 raise AlreadyPaid(str(record)) from error
             if condition_failed(error):
-                raise shortfall(company, credits) from error
-            if not conflicted(error):
+                company = Company.get(company.id, consistent_read=True)
+                refused = refusal(company, credits)
+                if refused is not None:
+                    raise refused from error
+            elif not conflicted(error):
                 raise
             if attempt == CONFLICT_RETRIES:
                 raise Conflict(
@@ -76,9 +83,23 @@ def pay_for(record: Model, new: Condition, company: int, credits: int) -> None:
             back_off(attempt)
 
 
+def refusal(company: Company, credits: int) -> InsufficientCredits | None:
+    """Why taking `credits` fails against `company` as read now: the daily limit's 402, else the
+    balance's; None when neither refuses it (what the take read changed meanwhile)."""
+    if (refused := daily_credit_limit.refusal(company, credits)) is not None:
+        return refused
+    return _short(company, credits) if company.credits < credits else None
+
+
 def shortfall(company: int, credits: int) -> InsufficientCredits:
-    """The 402 for a `take` the balance could not cover: what was needed, the balance, the difference."""
-    balance = Company.get(company, consistent_read=True).credits
+    """The 402 for a `take` that was refused: the daily limit's, or what was needed, the balance and the
+    difference."""
+    current = Company.get(company, consistent_read=True)
+    return refusal(current, credits) or _short(current, credits)
+
+
+def _short(company: Company, credits: int) -> InsufficientCredits:
+    balance = company.credits
     return InsufficientCredits(
         f"Sending needs {credits:,} credits; the balance is {balance:,} (short by {credits - balance:,}).",
         code="insufficient_credits",

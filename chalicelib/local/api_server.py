@@ -1,8 +1,9 @@
 """The API under `make run`: Chalice's local server, except that a path no route matches answers
 Colony's 404 (Chalice mimics API Gateway's 403 there, whose body repeats the caller's Authorization
 header, API key and all; in AWS, `infra/` sets the same 404 as a gateway response), and a method the
-server has no handler for (TRACE, CONNECT ...) Colony's 405, not the base server's HTML 501; and a burst
-of parallel connections is queued, not reset.
+server has no handler for (TRACE, CONNECT ...) Colony's 405, not the base server's HTML 501; a burst
+of parallel connections is queued, not reset; and a request's `sourceIp` is its connection's peer, as
+API Gateway gives it (an API key's `allowed_ips` are checked against it).
 
     python -m chalicelib.local.api_server HOST PORT
 """
@@ -27,6 +28,18 @@ NOT_FOUND = error_body("not_found", "No such route.")  # as `infra/` words it fo
 
 
 class ColonyGateway(local.LocalGateway):
+    def __init__(self, app_object: Any, config: Any, peer: str | None = None) -> None:
+        super().__init__(app_object, config)
+        self.peer = peer
+
+    def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        """The event as Chalice makes it, with the connection's real peer as its `sourceIp` (Chalice
+        says 127.0.0.1 for every caller)."""
+        event = super()._generate_lambda_event(method, path, headers, body)
+        if self.peer is not None:
+            event["requestContext"]["identity"]["sourceIp"] = self.peer
+        return event
+
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> dict[str, Any]:
         try:
             self._generate_lambda_event(method, path, headers, body)
@@ -42,7 +55,7 @@ class ColonyGateway(local.LocalGateway):
 
 class ColonyRequestHandler(local.ChaliceRequestHandler):
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
-        self.local_gateway = ColonyGateway(app_object, config)
+        self.local_gateway = ColonyGateway(app_object, config, peer=str(client_address[0]))
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def __getattr__(self, name: str) -> Any:

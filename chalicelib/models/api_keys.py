@@ -1,4 +1,4 @@
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -24,5 +24,8 @@ class ApiKey(BaseModel):
     name = UnicodeAttribute(null=True)
     secret_hash = UnicodeAttribute()
     date_created = UTCDateTimeAttribute()
+    allowed_ips = ListAttribute(of=UnicodeAttribute, null=True)  # the networks it works from (None: any)
+    expires_at = UTCDateTimeAttribute(null=True)  # after this it is refused (None: never)
+    last_used = UnicodeAttribute(null=True)  # the UTC date it last authenticated a call
 
     by_company = CompanyIndex()

@@ -1,12 +1,16 @@
+from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -67,6 +71,8 @@ class Company(BaseModel):
     callback_secret_previous = UnicodeAttribute(null=True)  # signs beside it for a day after a rotation
     callback_secret_rotated = UTCDateTimeAttribute(null=True)
     admin_count = NumberAttribute(default=0)
+    daily_credit_limit = NumberAttribute(null=True)  # the most credits one day may take (None: no limit)
+    credits_used = MapAttribute(null=True)  # credits taken by day (the company's date): today's only
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
 
@@ -77,3 +83,24 @@ class Company(BaseModel):
 def credit_addition(company: int, credits: int) -> dict[str, Any]:
     """Add `credits` to a company's balance, as a raw transaction item."""
     return Update(Company.Meta.table_name, key(id=company)).add("credits", credits).action()
+
+
+def day_use(
+    day: str, credits: int, limit: int | None, days_held: Iterable[str] | None
+) -> tuple[list[Action], Condition]:
+    """Count `credits` in `day`'s use, for the update that takes them, and drop the other days the item
+    holds (`days_held`; None when it holds no use yet). It holds only while the limit is still `limit`
+    (None: none) and the day's use before leaves room for `credits` under it."""
+    held = (
+        Company.daily_credit_limit.does_not_exist() if limit is None else Company.daily_credit_limit == limit
+    )
+    if days_held is None:
+        return [Company.credits_used.set({day: credits})], held & Company.credits_used.does_not_exist()
+    used = Company.credits_used[day]
+    actions = [
+        used.set((used | 0) + credits),
+        *(Company.credits_used[d].remove() for d in days_held if d != day),
+    ]
+    if limit is not None:
+        held = held & (used.does_not_exist() | (used <= limit - credits))
+    return actions, held & Company.credits_used.exists()

@@ -12,6 +12,7 @@ class Counter(BaseModel):
 
     name = UnicodeAttribute(hash_key=True)
     value = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)  # a window's count goes (DynamoDB TTL); id counters stay
 
 
 def random_id() -> int:
@@ -26,3 +27,11 @@ def allocate_ids(kind: str, count: int = 1) -> range:
     counter = Counter(name=kind)
     counter.update(actions=[Counter.value.add(count)])
     return range(counter.value - count + 1, counter.value + 1)
+
+
+def count_one(name: str, expires_at: int) -> int:
+    """Add one to the count `name` (a window's) in one atomic write, and the count it reached; the item
+    goes at `expires_at` (epoch seconds)."""
+    counter = Counter(name=name)
+    counter.update(actions=[Counter.value.add(1), Counter.expires_at.set(expires_at)])
+    return int(counter.value)

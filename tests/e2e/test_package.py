@@ -43,6 +43,21 @@ def test_the_template_holds_the_data_resources(template):
     }
 
 
+def test_the_api_stage_is_throttled_and_the_request_limit_set_by_parameters(template):
+    (throttled,) = template["Globals"]["Api"]["MethodSettings"]
+    assert (throttled["ResourcePath"], throttled["HttpMethod"]) == ("/*", "*")
+    assert throttled["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert throttled["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["COLONY_REQUEST_LIMIT"] == {"Ref": "CompanyRequestLimit"}
+    assert {name: p["Default"] for name, p in template["Parameters"].items()} == {
+        "ApiThrottlingRateLimit": 200,
+        "ApiThrottlingBurstLimit": 400,
+        "CompanyRequestLimit": 3000,
+        "CompanyRequestWindowSeconds": 60,
+    }
+
+
 def test_every_function_role_may_use_the_data(template):
     roles = set(_of_type(template, "AWS::IAM::Role"))
     granted = {ref["Ref"] for ref in template["Resources"]["DataAccessPolicy"]["Properties"]["Roles"]}

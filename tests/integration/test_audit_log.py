@@ -404,3 +404,17 @@ def test_the_operator_assigning_and_removing_numbers_is_recorded(api, tenants, c
         "sender_id": {"before": "27821234567", "after": None},
         "sender_numbers": {"before": ["27821234567"], "after": []},
     }
+
+
+def test_a_key_held_to_networks_is_recorded_with_its_networks_before_and_after(api, tenants):
+    acme, _ = tenants
+    issued = api.post("/api-keys", acme.admin, {"name": "ci", "allowed_ips": ["192.0.2.0/24"]})
+    key_id = issued.body["id"]
+    changed = api.patch(f"/api-keys/{key_id}", acme.admin, {"allowed_ips": ["198.51.100.7/32"]})
+    assert changed.status == 200, changed.body
+    updated, made = of(api, acme, f"api_key:{key_id}")
+    assert made["changes"]["allowed_ips"] == {"before": None, "after": ["192.0.2.0/24"]}
+    assert (updated["action"], updated["changes"]) == (
+        "api_key.updated",
+        {"allowed_ips": {"before": ["192.0.2.0/24"], "after": ["198.51.100.7/32"]}},
+    )

@@ -261,10 +261,10 @@ def test_a_message_read_before_its_payment_lands_is_retried_in_seconds(
     monkeypatch.setattr(sqs, "retry_later", lambda queue, handle, seconds: delays.append((queue, seconds)))
     original = api_messages.pay_for_message
 
-    def worker_reads_first(message):
+    def worker_reads_first(message, company):
         send = next(s for s in pump.pump.queues if s.name == "send_worker")
         assert pump.pump.deliver(send).received == 1
-        original(message)
+        original(message, company)
 
     monkeypatch.setattr(api_messages, "pay_for_message", worker_reads_first)
     assert (

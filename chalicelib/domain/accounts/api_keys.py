@@ -1,12 +1,17 @@
-"""API keys: issued to a user (shown once), listed without their secret, revoked by id."""
+"""API keys: issued to a user (shown once), listed without their secret, limited (`key_limits`), revoked
+by id."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts import key_limits
 from chalicelib.domain.accounts.auth import Caller, new_key
 from chalicelib.domain.accounts.users import get_user
 from chalicelib.domain.audit.entries import record
@@ -23,8 +28,16 @@ class IssuedKey:
     token: str
 
 
-def issue_key(caller: Caller, user_id: int | None = None, name: str | None = None) -> IssuedKey:
-    """A new key for the caller, or for another user of the company when the caller is an admin."""
+def issue_key(
+    caller: Caller,
+    user_id: int | None = None,
+    name: str | None = None,
+    *,
+    allowed_ips: list[str] | None = None,
+    expires_at: str | None = None,
+) -> IssuedKey:
+    """A new key for the caller, or for another user of the company when the caller is an admin; it may
+    work only from `allowed_ips` and until `expires_at` (see `key_limits`)."""
     target = user_id if user_id is not None else caller.user
     if target is None:
         raise invalid_field("user", "is required")
@@ -33,6 +46,8 @@ def issue_key(caller: Caller, user_id: int | None = None, name: str | None = Non
     get_user(caller, target)
     if name is not None and len(name.strip()) > 100:
         raise invalid_field("name", "must be at most 100 characters")
+    networks = key_limits.check_networks(allowed_ips)
+    expiry = key_limits.check_expiry(expires_at)
     key_id = allocate_ids("api_key")[0]
     issued = new_key(key_id)
     key = ApiKey(
@@ -42,10 +57,18 @@ def issue_key(caller: Caller, user_id: int | None = None, name: str | None = Non
         name=(name or "").strip() or None,
         secret_hash=issued.secret_hash,
         date_created=clock.now(),
+        allowed_ips=networks,
+        expires_at=expiry,
     )
     with transaction() as write:
         write.save(key, condition=ApiKey.id.does_not_exist())
-        changes = {"user": (None, key.user), "name": (None, key.name), "secret_hash": (None, key.secret_hash)}
+        changes = {
+            "user": (None, key.user),
+            "name": (None, key.name),
+            "secret_hash": (None, key.secret_hash),
+            "allowed_ips": (None, networks),
+            "expires_at": (None, expiry),
+        }
         record(write, caller, "api_key.issued", "api_key", key.id, changes)
     return IssuedKey(key=key, token=issued.token)
 
@@ -57,17 +80,45 @@ def list_keys(caller: Caller, page: PageRequest) -> Page:
 
 
 def revoke_key(caller: Caller, key_id: int) -> None:
+    key = _own_key(caller, key_id)
+    changes = {"user": (key.user, None), "name": (key.name, None)}
+    with _gone_meanwhile(key_id), transaction() as write:
+        write.delete(key, condition=ApiKey.id.exists())
+        record(write, caller, "api_key.revoked", "api_key", key.id, changes)
+
+
+def limit_key(caller: Caller, key_id: int, changes: dict[str, Any]) -> ApiKey:
+    """Change the networks a key works from (`allowed_ips`; None: anywhere), as its owner or an admin
+    (as for revoking); without the field the key is as it was."""
+    key = _own_key(caller, key_id)
+    if "allowed_ips" not in changes:
+        return key
+    networks = key_limits.check_networks(changes["allowed_ips"])
+    action = ApiKey.allowed_ips.set(networks) if networks else ApiKey.allowed_ips.remove()
+    before = list(key.allowed_ips) if key.allowed_ips else None
+    with _gone_meanwhile(key_id), transaction() as write:
+        write.update(key, actions=[action], condition=ApiKey.id.exists())
+        audited = {"allowed_ips": (before, list(networks) if networks else None)}
+        record(write, caller, "api_key.updated", "api_key", key.id, audited)
+    return ApiKey.get(key_id, consistent_read=True)
+
+
+@contextlib.contextmanager
+def _gone_meanwhile(key_id: int) -> Iterator[None]:
+    """A change to a key that was revoked meanwhile is a 404."""
+    try:
+        yield
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] == [True]:
+            raise NotFound(f"There is no API key {key_id}.") from error
+        raise
+
+
+def _own_key(caller: Caller, key_id: int) -> ApiKey:
+    """The company's key `key_id`, which the caller owns or, as an admin, may manage; else a 404 (403)."""
     key = ApiKey.get_or_none(key_id)
     if key is None or key.company != caller.company:
         raise NotFound(f"There is no API key {key_id}.")
     if key.user != caller.user:
         caller.require("admin")
-    try:
-        with transaction() as write:
-            write.delete(key, condition=ApiKey.id.exists())
-            changes = {"user": (key.user, None), "name": (key.name, None)}
-            record(write, caller, "api_key.revoked", "api_key", key.id, changes)
-    except TransactWriteError as error:
-        if failed_conditions(error)[:1] == [True]:  # revoked meanwhile
-            raise NotFound(f"There is no API key {key_id}.") from error
-        raise
+    return key

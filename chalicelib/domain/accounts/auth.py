@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import clock
+from chalicelib.domain.accounts import key_limits
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 from chalicelib.domain.rules.session_expiry import needs_touch, session_alive
 from chalicelib.models.api_keys import ApiKey
@@ -89,8 +90,9 @@ def parse_authorization(header: str | None) -> tuple[str, int, str]:
     return parsed
 
 
-def authenticate(header: str | None) -> Caller:
-    """The caller behind an Authorization header, or Unauthenticated."""
+def authenticate(header: str | None, source_ip: str | None = None) -> Caller:
+    """The caller behind an Authorization header, or Unauthenticated; an API key is also held to its
+    limits there (`key_limits`: expiry, the networks it works from) for a call from `source_ip`."""
     prefix, item_id, secret = parse_authorization(header)
     if prefix == SESSION_PREFIX:
         return _session_caller(item_id, secret)
@@ -100,6 +102,7 @@ def authenticate(header: str | None) -> Caller:
     user = User.get_or_none(key.company, key.user)
     if user is None:
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+    key_limits.admit(key, source_ip)
     return Caller(company=user.company, user=user.id, role=user.role, api_key=key.id)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import phonenumbers
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.domain import clock
+from chalicelib.domain import clock, daily_credit_limit
 from chalicelib.domain.accounts import sender_numbers, users
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.audit.entries import record
@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "email_credits": 1,
     "email_send_rate": 10,
     "callback_url": None,
+    "daily_credit_limit": None,
 }
 EDITABLE = ("name", *DEFAULTS)
 
@@ -193,6 +194,7 @@ _CHECKS = {
     "email_credits": _email_credits,
     "email_send_rate": _email_send_rate,
     "callback_url": _callback_url,
+    "daily_credit_limit": daily_credit_limit.check_limit,
 }
 
 
@@ -210,6 +212,7 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
         webhook_token=secrets.token_urlsafe(24),
         unsubscribe_secret=secrets.token_urlsafe(32),
         admin_count=1,
+        credits_used={},
         sender_numbers={number} if number else None,
         date_created=now,
         date_updated=now,

@@ -23,7 +23,7 @@ from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.audit.entries import record
 from chalicelib.domain.background import tasks
 from chalicelib.domain.contacts import audience
-from chalicelib.domain.credits import refund, shortfall, take
+from chalicelib.domain.credits import refund, refusal, take
 from chalicelib.domain.deployments.imported import check_import_finished
 from chalicelib.domain.deployments.launch import launch
 from chalicelib.domain.deployments.quotes import CURRENT, SYNC_AUDIENCE, audience_size, quote_actions
@@ -174,7 +174,7 @@ def _reserve(
                 & (Deployment.version == deployment.version)
                 & APPROVAL_LEASE.held_by(token),
             )
-            take(write, deployment.company, credits, also=sender_held)
+            take(write, company, credits, also=sender_held)
             changes = {
                 "status": (lifecycle.NAMES[PENDING_APPROVAL], lifecycle.NAMES[APPROVED]),
                 "approved_by": (deployment.approved_by, caller.user),
@@ -184,8 +184,13 @@ def _reserve(
     except TransactWriteError as error:
         deployment_failed, company_failed = [*failed_conditions(error), False, False][:2]
         if company_failed:
-            _check_sender(deployment, Company.get(deployment.company, consistent_read=True))
-            raise shortfall(deployment.company, credits) from error
+            current = Company.get(deployment.company, consistent_read=True)
+            _check_sender(deployment, current)
+            raise refusal(current, credits) or Conflict(
+                "The company's daily credit limit changed while the deployment was being approved; "
+                "approve it again.",
+                code="concurrent_change",
+            ) from error
         if deployment_failed:
             raise Conflict(
                 "The deployment changed while it was being approved.", code="concurrent_change"

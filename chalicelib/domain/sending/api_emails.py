@@ -43,7 +43,7 @@ def send_email(caller: Caller, data: dict[str, Any]) -> Message:
     if paid is not None:
         return paid
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[email.id]))
-    pay_for_message(email)
+    pay_for_message(email, company)
     return email
 
 

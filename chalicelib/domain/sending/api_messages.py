@@ -98,7 +98,7 @@ def send_one(caller: Caller, data: dict[str, Any]) -> Message:
     if paid is not None:
         return paid
     queue_messages.enqueue(queue_messages.SendMessages(company=caller.company, ids=[message.id]))
-    pay_for_message(message)
+    pay_for_message(message, company)
     return message
 
 
@@ -149,7 +149,7 @@ def send_bulk(caller: Caller, items: list[Any]) -> BulkResult:
             ],
         )
     try:
-        pay_for(bulk, Bulk.id.does_not_exist(), caller.company, credits)
+        pay_for(bulk, Bulk.id.does_not_exist(), company, credits)
     except AlreadyPaid:  # the same request, taken over by its idempotency key, paid meanwhile
         return BulkResult(bulk=Bulk.get(caller.company, bulk_id), rejected=rejected, accepted=pairs)
     except InsufficientCredits:

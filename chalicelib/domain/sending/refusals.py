@@ -9,6 +9,7 @@ from chalicelib.domain.credits import AlreadyPaid, pay_for
 from chalicelib.domain.errors import InsufficientCredits
 from chalicelib.domain.idempotency.keys import resumed
 from chalicelib.models.claims import Claim
+from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message
 
 
@@ -16,11 +17,11 @@ def _key(company: int, message_id: int) -> str:
     return f"refused#{company}#{message_id}"
 
 
-def pay_for_message(message: Message) -> None:
+def pay_for_message(message: Message, company: Company) -> None:
     """Save the queued message and take its price; if the balance is short (402), say so for the worker
     (a 409 leaves no mark: the message stays unwritten, and a retry under its key may still pay)."""
     try:
-        pay_for(message, Message.id.does_not_exist(), message.company, message.credits)
+        pay_for(message, Message.id.does_not_exist(), company, message.credits)
     except AlreadyPaid:
         return  # the same request, taken over by its idempotency key, paid for it meanwhile
     except InsufficientCredits:
