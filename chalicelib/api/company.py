@@ -10,6 +10,7 @@ from chalicelib.domain.accounts import companies, sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.callbacks import secret
 from chalicelib.domain.clock import iso
+from chalicelib.domain.rules.retention import FILE_RETENTION_DAYS
 from chalicelib.models.companies import Company
 
 bp = Blueprint(__name__)
@@ -33,6 +34,8 @@ COMPANY = Schema(
         "email_credits": Field(int),
         "email_send_rate": Field(int),
         "callback_url": Field(str, nullable=True, max_length=2000),
+        "file_retention_days": Field(int, choices=FILE_RETENTION_DAYS),
+        "message_retention_days": Field(int),
     },
     read_only=("id", "credits", "sender_numbers", "webhook_token", "date_created", "date_updated"),
 )
@@ -59,6 +62,8 @@ class CompanyBody(TypedDict):
     email_credits: int
     email_send_rate: int
     callback_url: str | None
+    file_retention_days: int
+    message_retention_days: int
     date_created: Timestamp
     date_updated: Timestamp
     webhook_token: NotRequired[str]
@@ -94,6 +99,8 @@ def render_company(company: Company, caller: Caller | None) -> CompanyBody:
         "email_credits": company.email_credits,
         "email_send_rate": company.email_send_rate,
         "callback_url": company.callback_url,
+        "file_retention_days": company.file_retention_days,
+        "message_retention_days": company.message_retention_days,
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }

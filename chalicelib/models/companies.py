@@ -67,6 +67,9 @@ class Company(BaseModel):
     callback_secret_previous = UnicodeAttribute(null=True)  # signs beside it for a day after a rotation
     callback_secret_rotated = UTCDateTimeAttribute(null=True)
     admin_count = NumberAttribute(default=0)
+    file_retention_days = NumberAttribute(default=30)  # filebox files expire after (rules/retention)
+    message_retention_days = NumberAttribute(default=90)  # sent messages' bodies are dropped after
+    bodies_dropped_through = NumberAttribute(null=True)  # the last API message whose body was dropped
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
 
