@@ -78,9 +78,5 @@ def query(**request: Any) -> dict[str, Any]:
     return aws.client("dynamodb").query(**request)
 
 
-def put(table: str, item: dict[str, Any]) -> None:
-    aws.client("dynamodb").put_item(TableName=table, Item=item)
-
-
 def delete(table: str, key: dict[str, Any]) -> None:
     aws.client("dynamodb").delete_item(TableName=table, Key=key)

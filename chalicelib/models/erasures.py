@@ -121,9 +121,24 @@ def packed(data: bytes, redact: Redact) -> bytes:
     return data if changed == text else zlib.compress(changed.encode("utf-8"))
 
 
-def replace(table: str, key_names: tuple[str, ...], old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Write `new`; when its key differs from `old`'s, the item under the old key goes (an index that
-    held the old value then holds the new one)."""
-    dynamodb.put(table, new)
-    if any(old[name] != new[name] for name in key_names):
-        dynamodb.delete(table, {name: old[name] for name in key_names})
+def replacing(table: str, key_names: tuple[str, ...], old: dict[str, Any], new: dict[str, Any]) -> list[Any]:
+    """The transaction items that put `new` in place of `old` (under its new key, if its key changed,
+    the old one deleted in the same step), only while `old` is as it was read: the same status sequence
+    (`seq`, which every status change adds to), or at least still there."""
+    old_key = {name: old[name] for name in key_names}
+    guard: dict[str, Any] = {
+        "ConditionExpression": "attribute_exists(#key)",
+        "ExpressionAttributeNames": {"#key": key_names[0]},
+    }
+    if "seq" in old:
+        guard = {
+            "ConditionExpression": "#seq = :seq",
+            "ExpressionAttributeNames": {"#seq": "seq"},
+            "ExpressionAttributeValues": {":seq": old["seq"]},
+        }
+    if all(old[name] == new[name] for name in key_names):
+        return [{"Put": {"TableName": table, "Item": new, **guard}}]
+    return [
+        {"Put": {"TableName": table, "Item": new}},
+        {"Delete": {"TableName": table, "Key": old_key, **guard}},
+    ]

@@ -242,3 +242,30 @@ def test_bad_input_is_a_400_naming_the_field_and_starts_nothing(api, tenants, bo
     assert NUMBER not in answer.text
     assert api.get("/erasures", acme.admin).body["results"] == []
     assert api.get("/erasures/x", acme.admin).status in (400, 404)
+
+
+def test_a_status_written_while_the_erasure_runs_is_kept_on_the_rewritten_row(
+    api, tenants, pump, monkeypatch
+):
+    """The rewrite is conditional on the row's status sequence: a receipt that lands between the
+    erasure's read and its write makes it read the row again, so the receipt is not undone."""
+    from chalicelib.domain.privacy import erase_records
+    from tests.factories import create_recipient
+
+    acme, _ = tenants
+    deployment = pending_deployment(acme, [create_contact_list(acme.id).id])
+    create_recipient(deployment, NUMBER, status="sent", seq=1)
+    real = erase_records.partition
+
+    def stale(table, name, value):
+        items = list(real(table, name, value))
+        if table == Recipient.Meta.table_name:
+            row = Recipient.get(deployment.id, NUMBER)
+            row.update(actions=[Recipient.status.set("delivered"), Recipient.seq.add(1)])
+        yield from items
+
+    monkeypatch.setattr(erase_records, "partition", stale)
+    record = erase(api, acme, pump, msisdn=NUMBER)
+    (row,) = Recipient.query(deployment.id)
+    assert (row.msisdn, row.status, row.seq) == (record["person"], "delivered", 2)
+    assert record["counts"]["recipients_rewritten"] == 1

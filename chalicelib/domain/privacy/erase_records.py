@@ -16,7 +16,7 @@ from chalicelib.models.base import transact_write
 from chalicelib.models.callbacks import CallbackAttempt
 from chalicelib.models.contacts import Contact, ContactList, count_action, delete_action, stored_datetime
 from chalicelib.models.deployments import Bulk, Campaign, Deployment, Message, Recipient
-from chalicelib.models.erasures import partition, redacted, replace
+from chalicelib.models.erasures import partition, redacted, replacing
 from chalicelib.models.expressions import plain
 from chalicelib.models.idempotency import IdempotencyKey
 from chalicelib.models.imports import Import
@@ -25,6 +25,7 @@ from chalicelib.models.optouts import OptOut, suppression_key, suppressions_tabl
 from chalicelib.models.saved_queries import SavedQuery
 from chalicelib.models.tasks import Task
 
+REWRITE_ATTEMPTS = 5
 PERSONAL = ("first_name", "last_name", "fields")  # what a recipient kept of the person, beyond the key
 # the tables whose items a company owns by partition, and the count each rewrite adds to
 BY_COMPANY: tuple[tuple[type[Model], str], ...] = (
@@ -40,6 +41,10 @@ BY_COMPANY: tuple[tuple[type[Model], str], ...] = (
     (SavedQuery, "other_rewritten"),
     (IdempotencyKey, "other_rewritten"),
 )
+
+
+class StillChanging(Exception):
+    """An item changed under every attempt to rewrite it: the task's delivery is tried again later."""
 
 
 def key_names(model: type[Model]) -> tuple[str, ...]:
@@ -65,9 +70,9 @@ def keep_suppression(person: Person) -> bool:
     if old is None:  # never opted out, or moved by an earlier run of this erasure
         return dynamodb.get(table, suppression_key(person.company, person.token)) is not None
     active = [name for name in plain(old) if name not in ("key", "company", "msisdn")]
-    if active:
-        new = redacted(old, person.redact)
-        replace(table, ("key",), old, new or old)
+    new = redacted(old, person.redact)
+    if active and new is not None:
+        transact_write(replacing(table, ("key",), old, new))
     else:
         dynamodb.delete(table, suppression_key(person.company, person.key))
     return bool(active)
@@ -121,9 +126,21 @@ def rewrite_partition(model: type[Model], name: str, value: int, person: Person)
 
 
 def _rewrite(model: type[Model], item: dict[str, Any], person: Person, drop: tuple[str, ...] = ()) -> int:
-    """Write the item back redacted (under its new key if its key named the person); 1 if it changed."""
-    new = redacted(item, person.redact, drop)
-    if new is None:
-        return 0
-    replace(model.Meta.table_name, key_names(model), item, new)
-    return 1
+    """Write the item back redacted (under its new key if its key named the person); 1 if it changed.
+    An item that changed meanwhile (a receipt, a status) is read again and redacted as it is now."""
+    table, names = model.Meta.table_name, key_names(model)
+    for _ in range(REWRITE_ATTEMPTS):
+        new = redacted(item, person.redact, drop)
+        if new is None:
+            return 0
+        try:
+            transact_write(replacing(table, names, item, new))
+            return 1
+        except dynamodb.TransactionCancelled as error:
+            if not error.failed:
+                raise
+        found = dynamodb.get(table, {name: item[name] for name in names})
+        if found is None:
+            return 0
+        item = found
+    raise StillChanging(f"{table}: an item kept changing under the erasure")
