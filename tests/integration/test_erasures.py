@@ -269,3 +269,14 @@ def test_a_status_written_while_the_erasure_runs_is_kept_on_the_rewritten_row(
     (row,) = Recipient.query(deployment.id)
     assert (row.msisdn, row.status, row.seq) == (record["person"], "delivered", 2)
     assert record["counts"]["recipients_rewritten"] == 1
+
+
+def test_a_second_erasure_of_the_same_person_keeps_the_opt_outs_of_both(api, tenants, pump):
+    acme, _ = tenants
+    create_optout(acme.id, NUMBER)  # of every sender
+    erase(api, acme, pump, msisdn=NUMBER)
+    create_optout(acme.id, NUMBER, sender="ACME")  # back (say, by an import) and out of one sender
+    erase(api, acme, pump, msisdn=NUMBER)
+    assert optouts.opted_out(acme.id, "OTHER", [NUMBER]) == {NUMBER}
+    assert optouts.opted_out(acme.id, "ACME", [NUMBER]) == {NUMBER}
+    assert tables_naming(SPELLINGS) == {}

@@ -69,13 +69,14 @@ def keep_suppression(person: Person) -> bool:
     old = dynamodb.get(table, suppression_key(person.company, person.key))
     if old is None:  # never opted out, or moved by an earlier run of this erasure
         return dynamodb.get(table, suppression_key(person.company, person.token)) is not None
-    active = [name for name in plain(old) if name not in ("key", "company", "msisdn")]
-    new = redacted(old, person.redact)
-    if active and new is not None:
-        transact_write(replacing(table, ("key",), old, new))
-    else:
+    if not any(name not in ("key", "company", "msisdn") for name in plain(old)):
         dynamodb.delete(table, suppression_key(person.company, person.key))
-    return bool(active)
+        return False
+    new = redacted(old, person.redact)
+    if new is not None:
+        earlier = dynamodb.get(table, suppression_key(person.company, person.token))  # erased before
+        transact_write(replacing(table, ("key",), old, {**(earlier or {}), **new}))
+    return True
 
 
 def _is_person(person: Person, values: dict[str, Any]) -> bool:
