@@ -280,3 +280,16 @@ def test_a_second_erasure_of_the_same_person_keeps_the_opt_outs_of_both(api, ten
     assert optouts.opted_out(acme.id, "OTHER", [NUMBER]) == {NUMBER}
     assert optouts.opted_out(acme.id, "ACME", [NUMBER]) == {NUMBER}
     assert tables_naming(SPELLINGS) == {}
+
+
+def test_an_erasure_whose_task_gives_up_says_so_and_forgets_the_number(api, tenants):
+    from chalicelib.domain.background import tasks
+    from chalicelib.domain.background.kinds import ON_FAILURE
+
+    acme, _ = tenants
+    started = api.post("/erasures", acme.admin, {"msisdn": NUMBER}).body
+    assert Erasure.get(acme.id, started["erasure"]["id"]).pending_key == NUMBER  # only while it runs
+    tasks.fail(acme.id, started["task"]["id"], "The task could not be finished (timeout).", ON_FAILURE)
+    failed = api.get(f"/erasures/{started['erasure']['id']}", acme.admin).body
+    assert (failed["status"], failed["error"]) == ("failed", "The task could not be finished (timeout).")
+    assert Erasure.get(acme.id, failed["id"]).pending_key is None
