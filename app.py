@@ -17,6 +17,7 @@ from chalicelib.api import (
     deployments,
     docs,
     emails,
+    erasures,
     filebox,
     health,
     imports,
@@ -38,6 +39,7 @@ from chalicelib.workers import callbacks as callbacks_worker_module
 from chalicelib.workers import email_events, sms_events
 from chalicelib.workers import imports as imports_worker_module
 from chalicelib.workers import launcher as launcher_module
+from chalicelib.workers import retention as retention_module
 from chalicelib.workers import send as send_worker_module
 from chalicelib.workers import stats as stats_worker_module
 from chalicelib.workers import tasks as tasks_worker_module
@@ -60,6 +62,7 @@ for blueprint in (
     filebox.bp,
     tasks.bp,
     optouts.bp,
+    erasures.bp,
     campaigns.bp,
     deployments.bp,
     messages.bp,
@@ -108,6 +111,11 @@ def roll_up_stats(event):
 @app.schedule("cron(0 0 * * ? *)", name="refresh_saved_lists")
 def refresh_saved_lists(event):
     return tasks_worker_module.refresh_nightly(event)
+
+
+@app.schedule("cron(30 0 * * ? *)", name="drop_message_bodies")
+def drop_message_bodies(event):
+    return retention_module.handle(event)
 
 
 @app.on_sns_message(topic=get_settings().topic("sms-inbound"), name="sms_inbound")

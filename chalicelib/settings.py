@@ -42,6 +42,7 @@ TABLES = (
     "saved-queries",
     "callbacks",
     "audit",
+    "erasures",
 )
 QUEUES = ("imports", "tasks", "send", "callbacks")
 TOPICS = ("sms-inbound", "sms-events", "email-events")
@@ -58,6 +59,7 @@ _DEFAULT_EMAIL_PROVIDERS = {"local": "outbox", "test": "fake", "dev": "ses", "pr
 SEND_CONCURRENCY = 4
 LOCAL_CREDENTIALS = ("local", "local")
 LOCAL_CURSOR_KEY = "colony-local-cursor-key"
+LOCAL_ERASURE_KEY = "colony-local-erasure-key"
 
 
 class SettingsError(Exception):
@@ -81,6 +83,7 @@ class Settings:
     public_url: str  # where the public routes (an email's unsubscribe link) are reached
     system_email: str  # the address invites and password resets are sent from ("" sends none)
     cursor_key: str  # signs list cursors (COLONY_CURSOR_KEY; a fixed one on this machine's stages)
+    erasure_key: str = ""  # keys the hash an erased person is replaced by (COLONY_ERASURE_KEY)
     callback_timeout_seconds: float = 5.0  # how long a customer's endpoint may take to answer
     callback_retry_base_seconds: int = 30  # the first back-off of a failed callback; it doubles
     request_limit: int = 3000  # the authenticated calls a company may make in one window
@@ -152,6 +155,8 @@ def get_settings() -> Settings:
         public_url=_public_url(env, stage),
         system_email=env.get("COLONY_SYSTEM_EMAIL", "colony@localhost" if stage in ("local", "test") else ""),
         cursor_key=env.get("COLONY_CURSOR_KEY") or (LOCAL_CURSOR_KEY if stage in ("local", "test") else ""),
+        erasure_key=env.get("COLONY_ERASURE_KEY")
+        or (LOCAL_ERASURE_KEY if stage in ("local", "test") else ""),
         callback_timeout_seconds=float(env.get("COLONY_CALLBACK_TIMEOUT_SECONDS", 5)),
         callback_retry_base_seconds=int(env.get("COLONY_CALLBACK_RETRY_BASE_SECONDS", 30)),
         request_limit=int(env.get("COLONY_REQUEST_LIMIT", 3000)),

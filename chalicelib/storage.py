@@ -70,12 +70,38 @@ def delete(keys: Iterable[str]) -> None:
 
 def delete_prefix(prefix: str) -> None:
     """Delete every object under `prefix` (a worker's saved state once its job is done)."""
+    delete(list(keys_under(prefix)))
+
+
+def keys_under(prefix: str) -> Iterator[str]:
+    """The key of every object under `prefix`."""
     pages = (
         aws.client("s3")
         .get_paginator("list_objects_v2")
         .paginate(Bucket=get_settings().bucket, Prefix=prefix)
     )
-    delete([item["Key"] for page in pages for item in page.get("Contents", [])])
+    for page in pages:
+        yield from (item["Key"] for item in page.get("Contents", []))
+
+
+def chunks(key: str) -> Iterator[bytes]:
+    """The whole object in chunks (nothing if it is gone)."""
+    try:
+        body = aws.client("s3").get_object(Bucket=get_settings().bucket, Key=key)["Body"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return
+        raise
+    yield from body.iter_chunks(CHUNK_BYTES)
+
+
+def tag(key: str, tags: dict[str, str]) -> None:
+    """Set the object's tags (what the bucket's lifecycle rules select on)."""
+    aws.client("s3").put_object_tagging(
+        Bucket=get_settings().bucket,
+        Key=key,
+        Tagging={"TagSet": [{"Key": name, "Value": value} for name, value in tags.items()]},
+    )
 
 
 def concatenate(key: str, head: bytes, parts: list[str], content_type: str = "text/csv") -> int:

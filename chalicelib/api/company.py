@@ -11,6 +11,7 @@ from chalicelib.domain.accounts import companies, sender_numbers
 from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.callbacks import secret
 from chalicelib.domain.clock import iso
+from chalicelib.domain.rules.retention import FILE_RETENTION_DAYS
 from chalicelib.models.companies import Company
 
 bp = Blueprint(__name__)
@@ -35,6 +36,8 @@ COMPANY = Schema(
         "email_send_rate": Field(int),
         "callback_url": Field(str, nullable=True, max_length=2000),
         "daily_credit_limit": Field(int, nullable=True),
+        "file_retention_days": Field(int, choices=FILE_RETENTION_DAYS),
+        "message_retention_days": Field(int),
     },
     read_only=(
         "id",
@@ -71,6 +74,8 @@ class CompanyBody(TypedDict):
     callback_url: str | None
     daily_credit_limit: int | None
     credits_used_today: int
+    file_retention_days: int
+    message_retention_days: int
     date_created: Timestamp
     date_updated: Timestamp
     webhook_token: NotRequired[str]
@@ -108,6 +113,8 @@ def render_company(company: Company, caller: Caller | None) -> CompanyBody:
         "callback_url": company.callback_url,
         "daily_credit_limit": None if company.daily_credit_limit is None else int(company.daily_credit_limit),
         "credits_used_today": daily_credit_limit.used_today(company),
+        "file_retention_days": company.file_retention_days,
+        "message_retention_days": company.message_retention_days,
         "date_created": iso(company.date_created),
         "date_updated": iso(company.date_updated),
     }

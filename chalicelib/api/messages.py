@@ -116,7 +116,7 @@ def render_message(message: Message) -> MessageBody:
         "status": message.status,
         "segments": message.segments,
         "encoding": message.encoding,
-        **_counted(message.text),
+        **(_counted(message.text) if message.text is not None else message.text_figures),
         "credits": api_messages.credits_kept(message),
         "marketing": message.marketing,
         "campaign_pk": message.campaign,

@@ -73,6 +73,9 @@ class Company(BaseModel):
     admin_count = NumberAttribute(default=0)
     daily_credit_limit = NumberAttribute(null=True)  # the most credits one day may take (None: no limit)
     credits_used = MapAttribute(null=True)  # credits taken by day (the company's date): today's only
+    file_retention_days = NumberAttribute(default=30)  # filebox files expire after (rules/retention)
+    message_retention_days = NumberAttribute(default=90)  # sent messages' bodies are dropped after
+    bodies_dropped_through = NumberAttribute(null=True)  # the last API message whose body was dropped
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
 

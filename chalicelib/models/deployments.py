@@ -2,6 +2,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -115,6 +116,7 @@ class Deployment(BaseModel):
     last_recovery = NumberAttribute(null=True)
     date_sent = UTCDateTimeAttribute(null=True)
     date_finished = UTCDateTimeAttribute(null=True)
+    bodies_dropped = UTCDateTimeAttribute(null=True)  # when retention dropped its recipients' texts
 
     by_launch = LaunchIndex()
 
@@ -183,7 +185,8 @@ class Message(BaseModel):
     company = NumberAttribute(hash_key=True)
     id = NumberAttribute(range_key=True)
     destination = UnicodeAttribute()
-    text = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)  # None once its retention dropped it (`text_figures` stay)
+    text_figures = JSONAttribute(null=True)  # how the dropped text was counted (characters, segments)
     status = UnicodeAttribute()
     segments = NumberAttribute()
     encoding = UnicodeAttribute()

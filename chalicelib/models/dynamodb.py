@@ -76,3 +76,7 @@ def get(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
 
 def query(**request: Any) -> dict[str, Any]:
     return aws.client("dynamodb").query(**request)
+
+
+def delete(table: str, key: dict[str, Any]) -> None:
+    aws.client("dynamodb").delete_item(TableName=table, Key=key)

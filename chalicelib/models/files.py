@@ -17,3 +17,5 @@ class File(BaseModel):
     size = NumberAttribute()
     content_type = UnicodeAttribute()
     date_created = UTCDateTimeAttribute()
+    retention_days = NumberAttribute(null=True)  # as tagged on its object at upload (None: older, 30)
+    expires_at = UTCDateTimeAttribute(null=True)  # reads refuse it from then; S3's rule deletes it

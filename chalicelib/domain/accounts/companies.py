@@ -21,6 +21,12 @@ from chalicelib.domain.callbacks.secret import new_secret
 from chalicelib.domain.callbacks.targets import check_url
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.domain.rules.addresses import InvalidAddress, normalise_address
+from chalicelib.domain.rules.retention import (
+    DEFAULT_FILE_RETENTION_DAYS,
+    DEFAULT_MESSAGE_RETENTION_DAYS,
+    check_file_retention,
+    check_message_retention,
+)
 from chalicelib.domain.rules.senders import is_numeric, normalise_sender
 from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.claims import Claim, sender_number_key
@@ -47,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "email_send_rate": 10,
     "callback_url": None,
     "daily_credit_limit": None,
+    "file_retention_days": DEFAULT_FILE_RETENTION_DAYS,
+    "message_retention_days": DEFAULT_MESSAGE_RETENTION_DAYS,
 }
 EDITABLE = ("name", *DEFAULTS)
 
@@ -195,6 +203,8 @@ _CHECKS = {
     "email_send_rate": _email_send_rate,
     "callback_url": _callback_url,
     "daily_credit_limit": daily_credit_limit.check_limit,
+    "file_retention_days": check_file_retention,
+    "message_retention_days": check_message_retention,
 }
 
 

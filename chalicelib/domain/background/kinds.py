@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.contacts import contact_lists, membership, optouts
 from chalicelib.domain.deployments import approvals, quotes
 from chalicelib.domain.files import reports
+from chalicelib.domain.privacy import erasures
 from chalicelib.models.tasks import Task
 
 TASK_KINDS: dict[str, Callable[[Task], dict[str, Any]]] = {
@@ -21,6 +22,10 @@ TASK_KINDS: dict[str, Callable[[Task], dict[str, Any]]] = {
     "export_optouts": optouts.write_optouts_export,
     "export_contacts": reports.write_contacts_export,
     "deployment_report": reports.write_report,
+    erasures.TASK_KIND: erasures.erase_task,
 }
 # what a kind's failure leaves behind it, said where its users look
-ON_FAILURE: dict[str, Callable[[Task], None]] = {"quote_deployment": quotes.quote_failed}
+ON_FAILURE: dict[str, Callable[[Task], None]] = {
+    "quote_deployment": quotes.quote_failed,
+    erasures.TASK_KIND: erasures.erasure_failed,
+}

@@ -18,6 +18,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.callbacks import events
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.errors import ColonyError, invalid_field
+from chalicelib.domain.privacy.person import token_for
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.senders import normalise_sender, sender_number
 from chalicelib.domain.rules.sms_keywords import keyword
@@ -119,9 +120,10 @@ def _confirm(company: Company, number: str, sender: str | None, text: str) -> No
 
 
 def _reply_allowed(company: Company, number: str) -> bool:
-    """At most REPLIES_A_DAY confirmations to one number a day: STOP, START, STOP … cannot make a flood."""
+    """At most REPLIES_A_DAY confirmations to one number a day: STOP, START, STOP … cannot make a flood.
+    The counter is named by the number's erased token, so it never holds the number."""
     day = clock.now().strftime("%Y-%m-%d")
-    counter = Counter(name=f"keyword-replies:{company.id}:{number}:{day}")
+    counter = Counter(name=f"keyword-replies:{company.id}:{token_for(company.id, number)}:{day}")
     try:
         counter.update(
             actions=[Counter.value.add(1)],
