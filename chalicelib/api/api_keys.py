@@ -1,3 +1,5 @@
+from typing import Literal
+
 from chalice import Blueprint
 from typing_extensions import TypedDict
 
@@ -7,12 +9,17 @@ from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.accounts import api_keys
 from chalicelib.domain.clock import iso
+from chalicelib.domain.rules.modes import LIVE, MODES
 from chalicelib.models.api_keys import ApiKey
 
 bp = Blueprint(__name__)
 
 NEW_KEY = Schema(
-    fields={"name": Field(str, nullable=True, max_length=100), "user": Field(int)},
+    fields={
+        "name": Field(str, nullable=True, max_length=100),
+        "user": Field(int),
+        "mode": Field(str, choices=MODES),
+    },
     read_only=("id", "company", "api_key", "date_created"),
     may_be_empty=True,
 )
@@ -22,6 +29,7 @@ class ApiKeyBody(TypedDict):
     id: int
     user: int
     name: str | None
+    mode: Literal["live", "test"]
     date_created: Timestamp
 
 
@@ -31,7 +39,13 @@ class IssuedKeyBody(ApiKeyBody):
 
 def render_key(key: ApiKey) -> ApiKeyBody:
     """A key without its secret, which is never stored and shown only when the key is made."""
-    return {"id": key.id, "user": key.user, "name": key.name, "date_created": iso(key.date_created)}
+    return {
+        "id": key.id,
+        "user": key.user,
+        "name": key.name,
+        "mode": key.mode or LIVE,  # type: ignore[typeddict-item]
+        "date_created": iso(key.date_created),
+    }
 
 
 @endpoint(bp, "/api-keys", query=PAGED)
@@ -43,7 +57,7 @@ def list_keys(call: Call) -> Page[ApiKeyBody]:
 @endpoint(bp, "/api-keys", methods=("POST",), status=201, body=NEW_KEY, idempotent=False)
 def create_key(call: Call) -> IssuedKeyBody:
     body = call.body()
-    issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"))
+    issued = api_keys.issue_key(call.caller, body.get("user"), body.get("name"), body.get("mode"))
     return {**render_key(issued.key), "api_key": issued.token}
 
 

@@ -39,6 +39,7 @@ from chalicelib.settings import get_settings
 
 View = Callable[..., Any]
 REPLAYED = "Idempotent-Replayed"
+MODE_HEADER = "Colony-Mode"  # `test` puts a person's session in test mode (an API key has its own mode)
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,11 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
     request_id = (request.context or {}).get("requestId")
     with log_context(request_id=request_id, route=f"{request.method} {path}"):
         try:
-            caller = None if public else authenticate(request.headers.get("authorization"))
+            caller = (
+                None
+                if public
+                else authenticate(request.headers.get("authorization"), request.headers.get(MODE_HEADER))
+            )
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
             call = Call(request, caller, operation)
@@ -352,7 +357,17 @@ def _run(call: Call, path_params: dict[str, str]) -> Response:
     result = call.operation.view(call, **path_params)
     if not call.operation.public:
         call.unread_query()
-    return _render(result, call.operation.status)
+    caller = None if call.operation.public else call.caller
+    return _render(marked(result, caller), call.operation.status)
+
+
+def marked(result: Any, caller: Caller | None) -> Any:
+    """Every object an authenticated route answers with (one, or a page's) says whether it is test data."""
+    if caller is None or not isinstance(result, dict):
+        return result
+    if isinstance(result.get("results"), list) and "next" in result:
+        return {**result, "results": [marked(item, caller) for item in result["results"]]}
+    return {**result, "test": caller.test} if "id" in result else result
 
 
 def json_content_type(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -23,6 +23,7 @@ class ApiKey(BaseModel):
     user = NumberAttribute()
     name = UnicodeAttribute(null=True)
     secret_hash = UnicodeAttribute()
+    mode = UnicodeAttribute(null=True)  # `live` (None: a key made before modes) or `test`
     date_created = UTCDateTimeAttribute()
 
     by_company = CompanyIndex()
