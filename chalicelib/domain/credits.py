@@ -1,6 +1,7 @@
 """Credits: one per SMS segment, paid from the company's balance. The balance is never negative and no
 credit moves twice: every movement is a conditional write inside the transaction that makes it
-necessary (the approval, the message, the settlement), so it happens exactly when that does."""
+necessary (the approval, the message, the settlement), so it happens exactly when that does. A test
+tenant's credits never move: its sends cost nothing, though quotes still say what they would."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, InsufficientCredits, NotFound, invalid_field
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.models.base import (
     CONFLICT_RETRIES,
     back_off,
@@ -27,7 +29,10 @@ from chalicelib.models.companies import Company, credit_addition
 def take(write: TransactWrite, company: int, credits: int, also: Condition | None = None) -> None:
     """Take `credits` in `write`: a deployment's reservation at approval, or an API message's price.
     The write fails its condition when the balance does not cover them (see `shortfall`), or when the
-    company no longer meets `also`."""
+    company no longer meets `also`; a test tenant only has to meet `also`."""
+    if is_test(company):
+        write.condition_check(Company, company, condition=Company.id.exists() if also is None else also)
+        return
     condition = Company.credits >= credits
     write.update(
         Company(id=company),
@@ -38,12 +43,19 @@ def take(write: TransactWrite, company: int, credits: int, also: Condition | Non
 
 def refund(write: TransactWrite, company: int, credits: int) -> None:
     """Give `credits` back in `write`: what a cancelled or settled deployment did not use."""
+    if is_test(company):
+        return
     write.update(Company(id=company), actions=[Company.credits.add(credits)], condition=Company.id.exists())
 
 
 def refund_items(refunds: dict[int, int]) -> list[dict[str, Any]]:
-    """The same refunds, by company, as the sender's low-level transaction items (none for zero)."""
-    return [credit_addition(company, credits) for company, credits in refunds.items() if credits]
+    """The same refunds, by company, as the sender's low-level transaction items (none for zero, or for a
+    test tenant)."""
+    return [
+        credit_addition(company, credits)
+        for company, credits in refunds.items()
+        if credits and not is_test(company)
+    ]
 
 
 class AlreadyPaid(Exception):
