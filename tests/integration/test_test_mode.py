@@ -11,8 +11,10 @@ from chalicelib.domain.sending import sender
 from chalicelib.domain.stats import rollup
 from chalicelib.models.companies import Company
 from tests.api_client import multipart
-from tests.factories import Member, create_contact_list
+from tests.factories import Member, Tenant, create_contact_list, create_contacts
+from tests.integration.test_callbacks import receiver, subscribe
 
+__all__ = ["receiver"]  # the fixture, shared with test_callbacks
 ORDINARY = "27821234567"
 MAGIC_CSV = (
     "phone,first_name\n"
@@ -142,19 +144,19 @@ def test_a_deployment_with_test_keys_yields_the_scripted_outcomes_and_touches_no
 def test_test_and_live_keys_see_only_their_own_objects(api, tenants):
     acme, bravo = tenants
     acme_test, bravo_test = make_test_key(api, acme.admin), make_test_key(api, bravo.admin)
-    live_list = create_contact_list(acme.id, "Live customers")
+    sandbox = create_contact_list(acme.id, "Live customers")
     made = api.post("/contact-lists", acme_test, {"title": "Sandbox"})
     assert made.status == 201 and made.body["test"] is True, made.body
     test_list = made.body["id"]
 
-    assert api.get(f"/contact-lists/{live_list.id}", acme_test).status == 404, "a test key read a live list"
+    assert api.get(f"/contact-lists/{sandbox.id}", acme_test).status == 404, "a test key read a live list"
     assert api.get(f"/contact-lists/{test_list}", acme.admin).status == 404, "a live key read a test list"
     assert api.get(f"/contact-lists/{test_list}", bravo_test).status == 404, "another company's test key"
     assert api.get(f"/contact-lists/{test_list}", bravo.admin).status == 404
     assert [x["id"] for x in api.get("/contact-lists", acme_test).body["results"]] == [test_list]
     assert test_list not in [x["id"] for x in api.get("/contact-lists", acme.admin).body["results"]]
     assert api.get("/contact-lists", bravo_test).body["results"] == []
-    live = api.get(f"/contact-lists/{live_list.id}", acme.admin).body
+    live = api.get(f"/contact-lists/{sandbox.id}", acme.admin).body
     assert live["test"] is False, live
 
 
@@ -198,9 +200,9 @@ def test_magic_numbers_are_refused_with_a_live_key(api, tenants, pump):
     acme, _ = tenants
     answer = api.post("/messages/send", acme.member, {"destination": modes.DELIVERED_NUMBER, "message": "Hi"})
     assert answer.status == 400 and "destination" in answer.body["error"]["fields"], answer.body
-    live_list = create_contact_list(acme.id)
+    sandbox = create_contact_list(acme.id)
     saved = api.post(
-        f"/contact-lists/{live_list.id}/contacts",
+        f"/contact-lists/{sandbox.id}/contacts",
         acme.member,
         {"msisdn": modes.STOP_NUMBER, "first_name": "Stu"},
     )
@@ -256,3 +258,41 @@ def test_api_messages_and_emails_with_a_test_key(api, tenants, pump, gateway, ma
     assert suppressed == {modes.STOP_NUMBER, modes.BOUNCE_ADDRESS, modes.COMPLAINT_ADDRESS}, suppressed
     assert api.get(f"/messages/{sent[modes.DELIVERED_NUMBER].body['id']}", acme.member).status == 404
     assert api.get("/company", acme.admin).body["credits"] == credits, "a test send charged live credits"
+
+
+def test_callbacks_and_reports_of_test_data_say_so_and_stay_out_of_live(api, tenants, pump, receiver):
+    acme, _ = tenants
+    admin_test, member = make_test_key(api, acme.admin), make_test_key(api, acme.member)
+    server = receiver()
+    subscribe(api, Tenant(acme.company, admin_test, acme.approver, member), server)
+    assert api.get("/company", acme.admin).body["callback_url"] is None, "the test data's URL reached live"
+    sandbox = create_contact_list(modes.test_tenant(acme.id), "Sandbox")
+    create_contacts(modes.test_tenant(acme.id), sandbox.id, modes.DELIVERED_NUMBER, modes.INVALID_NUMBER)
+    made = api.post("/deployments", member, {"title": "Try", "message": "Hi", "contact_lists": [sandbox.id]})
+    assert api.post(f"/deployments/{made.body['id']}/submit", member).status == 200
+    assert (
+        api.post(f"/deployments/{made.body['id']}/approve", make_test_key(api, acme.approver)).status == 200
+    )
+    pump.drain()
+
+    final = {
+        (e["data"]["msisdn"], e["data"]["status"], e["test"], e["company"])
+        for e in server.accepted("recipient.status")
+    }
+    tenant = modes.test_tenant(acme.id)
+    assert {
+        (modes.DELIVERED_NUMBER, "delivered", True, tenant),
+        (modes.INVALID_NUMBER, "failed", True, tenant),
+    } <= final
+    assert all(r["verified"] for r in server.received), "a test event was not signed with the test secret"
+    assert api.get("/callbacks", acme.member).body["results"] == []
+
+    started = api.post(f"/deployments/{made.body['id']}/report", member)
+    assert started.status == 202 and started.body["test"] is True, started.body
+    pump.drain()
+    task = api.get(f"/tasks/{started.body['id']}", member).body
+    assert task["status"] == "completed", task
+    files = api.get("/filebox", member).body["results"]
+    assert [(f["id"], f["test"]) for f in files] == [(task["result"]["file"], True)], files
+    assert api.get("/filebox", acme.member).body["results"] == [], "a test report is in the live filebox"
+    assert api.get(f"/filebox/{task['result']['file']}", acme.member).status == 404
