@@ -3,6 +3,8 @@ charging nothing and touching nothing live; the magic destinations yield their s
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib import queue_messages
@@ -296,3 +298,25 @@ def test_callbacks_and_reports_of_test_data_say_so_and_stay_out_of_live(api, ten
     assert [(f["id"], f["test"]) for f in files] == [(task["result"]["file"], True)], files
     assert api.get("/filebox", acme.member).body["results"] == [], "a test report is in the live filebox"
     assert api.get(f"/filebox/{task['result']['file']}", acme.member).status == 404
+
+
+def test_a_subscribers_real_reply_reaches_the_live_company_alone(api, tenants):
+    """The test data copies the live sender and numbers, yet a number is only ever the live company's: a
+    STOP a real subscriber sends opts them out in live, never in the test data, and assigning a number
+    again leaves the test data's sender as it was."""
+    from chalicelib.domain.accounts import sender_numbers
+    from chalicelib.workers import sms_events
+
+    acme, _ = tenants
+    number = "27830000001"
+    sender_numbers.assign(acme.id, number)
+    assert api.patch("/company", acme.admin, {"sender_id": number}).status == 200
+    acme_test = make_test_key(api, acme.member)
+    assert api.get("/company", acme_test).body["sender_id"] == number
+    sender_numbers.assign(acme.id, number)
+    assert api.get("/company", acme_test).body["sender_id"] == number, "the test data lost its sender"
+
+    body = {"originationNumber": ORDINARY, "destinationNumber": number, "messageBody": "STOP"}
+    assert sms_events.handle_inbound(json.dumps(body)) == {"outcomes": {acme.id: "opted_out"}}
+    assert [o["originator"] for o in api.get("/optouts", acme.member).body["results"]] == [ORDINARY]
+    assert api.get("/optouts", acme_test).body["results"] == [], "a real reply reached the test data"

@@ -16,7 +16,7 @@ from pynamodb.expressions.condition import Condition
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.rules.lifecycle import APPROVED, PAUSED, SENDING
-from chalicelib.domain.rules.modes import is_test
+from chalicelib.domain.rules.modes import is_test, live_account
 from chalicelib.domain.rules.senders import is_numeric, normalise_sender
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
@@ -133,10 +133,11 @@ def may_reply_from(company: Company, number: str | None) -> bool:
 
 
 def _release_from_others(number: str, owner: int) -> list[int]:
-    """Clear `sender_id` at every other company that names the number, so none of them sends from it."""
+    """Clear `sender_id` at every other company that names the number, so none of them sends from it (the
+    owner's own test data keeps it)."""
     released = []
     for hit in Company.by_sender.query(number):
-        if hit.id == owner:
+        if live_account(hit.id) == owner:
             continue
         try:
             Company(id=hit.id).update(
