@@ -92,6 +92,19 @@ class SendMessages:
 
 
 @dataclass(frozen=True)
+class SimulatedEvent:
+    """A gateway event the simulator scripted for a test tenant's message, for the pipeline that gateway's
+    events take: `sms-events`, `email-events` (each `message` as its topic carries it) or `sms-inbound`
+    (a reply, received by `company`)."""
+
+    queue: ClassVar[str] = "send"
+    type: ClassVar[str] = "send.simulated"
+    company: int
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
 class CallbackEvent:
     """One event for a company's callback URL (`event` is the body it receives); `replay` names the
     attempt record a `POST /callbacks/{id}/retry` sends again."""
@@ -103,8 +116,11 @@ class CallbackEvent:
     replay: int = 0
 
 
-Message = ContinueImport | RunTask | FanOut | SendChunk | SendMessages | CallbackEvent
-_TYPES = {cls.type: cls for cls in (ContinueImport, RunTask, FanOut, SendChunk, SendMessages, CallbackEvent)}
+Message = ContinueImport | RunTask | FanOut | SendChunk | SendMessages | SimulatedEvent | CallbackEvent
+_TYPES = {
+    cls.type: cls
+    for cls in (ContinueImport, RunTask, FanOut, SendChunk, SendMessages, SimulatedEvent, CallbackEvent)
+}
 _BATCH = 10
 MAX_BATCH_BYTES = 250_000  # SQS takes 256 KiB a message and a batch (attributes and ids included)
 

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from chalice import Blueprint
 from typing_extensions import TypedDict
 
@@ -7,6 +9,7 @@ from chalicelib.api.schema import Field, Schema
 from chalicelib.api.shapes import Page, Timestamp
 from chalicelib.domain.accounts import api_keys
 from chalicelib.domain.clock import iso
+from chalicelib.domain.rules.modes import LIVE, MODES
 from chalicelib.models.api_keys import ApiKey
 
 bp = Blueprint(__name__)
@@ -24,6 +27,7 @@ NEW_KEY = Schema(
         "user": Field(int),
         "allowed_ips": ALLOWED_IPS,
         "expires_at": Field(str, nullable=True, max_length=40, description="ISO-8601, in the future."),
+        "mode": Field(str, choices=MODES),
     },
     read_only=READ_ONLY,
     may_be_empty=True,
@@ -35,6 +39,7 @@ class ApiKeyBody(TypedDict):
     id: int
     user: int
     name: str | None
+    mode: Literal["live", "test"]
     date_created: Timestamp
     allowed_ips: list[str] | None
     expires_at: Timestamp | None
@@ -51,6 +56,7 @@ def render_key(key: ApiKey) -> ApiKeyBody:
         "id": key.id,
         "user": key.user,
         "name": key.name,
+        "mode": key.mode or LIVE,  # type: ignore[typeddict-item]
         "date_created": iso(key.date_created),
         "allowed_ips": list(key.allowed_ips) if key.allowed_ips else None,
         "expires_at": iso(key.expires_at),
@@ -71,6 +77,7 @@ def create_key(call: Call) -> IssuedKeyBody:
         call.caller,
         body.get("user"),
         body.get("name"),
+        body.get("mode"),
         allowed_ips=body.get("allowed_ips"),
         expires_at=body.get("expires_at"),
     )

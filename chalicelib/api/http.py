@@ -41,6 +41,7 @@ from chalicelib.settings import get_settings
 
 View = Callable[..., Any]
 REPLAYED = "Idempotent-Replayed"
+MODE_HEADER = "Colony-Mode"  # `test` puts a person's session in test mode (an API key has its own mode)
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,8 @@ class Call:
         assert isinstance(schema, Schema), "the route declares no body schema"
         if schema.may_be_empty and not (self.request.raw_body or b"").strip():
             return {}
+        if current is not None:
+            current = marked(current, self.caller)  # as the client read it, `test` too
         return schema.parse(self.fields(), partial=partial, current=current, textual=self.is_form())
 
     def form(self, max_bytes: int, allowed: Iterable[str] | None = None) -> dict[str, FormPart]:
@@ -303,7 +306,11 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
     with log_context(request_id=request_id, route=f"{request.method} {path}"):
         try:
             caller = (
-                None if public else authenticate(request.headers.get("authorization"), source_ip(request))
+                None
+                if public
+                else authenticate(
+                    request.headers.get("authorization"), request.headers.get(MODE_HEADER), source_ip(request)
+                )
             )
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
@@ -362,7 +369,17 @@ def _run(call: Call, path_params: dict[str, str]) -> Response:
     result = call.operation.view(call, **path_params)
     if not call.operation.public:
         call.unread_query()
-    return _render(result, call.operation.status)
+    caller = None if call.operation.public else call.caller
+    return _render(marked(result, caller), call.operation.status)
+
+
+def marked(result: Any, caller: Caller | None) -> Any:
+    """Every object an authenticated route answers with (one, or a page's) says whether it is test data."""
+    if caller is None or not isinstance(result, dict):
+        return result
+    if isinstance(result.get("results"), list) and "next" in result:
+        return {**result, "results": [marked(item, caller) for item in result["results"]]}
+    return {**result, "test": caller.test} if "id" in result else result
 
 
 def json_content_type(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -56,11 +56,18 @@ RETRY_AFTER_HEADER = {
     "to the end of its window).",
     "schema": {"type": "string", "pattern": "^[0-9]+$"},
 }
+TEST_FIELD = {
+    "type": "boolean",
+    "description": "Whether this is test data (made with a test key, or a session in test mode); every "
+    "object a route answers with, alone or in a page, carries it.",
+}
 _PATH_PARAM = re.compile(r"{(\w+)}")
 DESCRIPTION = (
     "Authenticate with `Authorization: Token <api-key>`, or a person's session from `POST /sessions` as "
     "`Authorization: Bearer <token>`; every object belongs to the key's company, and "
-    "another company's is a 404. Writes take JSON, or the same fields as a URL-encoded or multipart form. "
+    "another company's is a 404. A test key (`ck_test_…`), or a session with the header "
+    "`Colony-Mode: test`, acts in the company's test data, where nothing is sent or charged. "
+    "Writes take JSON, or the same fields as a URL-encoded or multipart form. "
     "Lists page with `cursor` and `page_size`. Every route also takes DRF's `?format=json`; any query "
     "parameter a route does not list is a 400 naming it. Errors are one shape: "
     '`{"error": {"code", "message", "fields"}}`.'
@@ -74,6 +81,8 @@ class _Strict(GenerateJsonSchema):
     def typed_dict_schema(self, schema: Any) -> Any:
         described = super().typed_dict_schema(schema)
         described.setdefault("additionalProperties", False)
+        if "id" in described.get("properties", {}):
+            described["properties"]["test"] = TEST_FIELD
         return described
 
     def normalize_name(self, name: str) -> str:

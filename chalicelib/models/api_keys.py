@@ -23,6 +23,7 @@ class ApiKey(BaseModel):
     user = NumberAttribute()
     name = UnicodeAttribute(null=True)
     secret_hash = UnicodeAttribute()
+    mode = UnicodeAttribute(null=True)  # `live` (None: a key made before modes) or `test`
     date_created = UTCDateTimeAttribute()
     allowed_ips = ListAttribute(of=UnicodeAttribute, null=True)  # the networks it works from (None: any)
     expires_at = UTCDateTimeAttribute(null=True)  # after this it is refused (None: never)

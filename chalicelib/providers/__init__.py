@@ -1,5 +1,5 @@
 """Gateways behind one base per channel (`base.Provider` for SMS, `mail.EmailProvider` for email);
-`provider()` and `email_provider()` give the ones the stage uses."""
+`provider()` and `email_provider()` give the ones the stage uses, `simulators()` a test tenant's."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ __all__ = [
     "Retryable",
     "email_provider",
     "provider",
+    "simulators",
 ]
 
 _instances: dict[str, Provider] = {}
@@ -37,6 +38,13 @@ def provider() -> Provider:
             from chalicelib.providers.end_user_messaging import EndUserMessagingProvider as chosen
         _instances[name] = chosen()
     return _instances[name]
+
+
+def simulators(company: int) -> tuple[Provider, EmailProvider]:
+    """The SMS and email simulator of a test tenant: whatever the stage's gateways, nothing is sent."""
+    from chalicelib.providers.simulator import SimulatorEmailProvider, SimulatorProvider
+
+    return SimulatorProvider(company), SimulatorEmailProvider(company)
 
 
 def email_provider() -> EmailProvider:

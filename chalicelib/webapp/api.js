@@ -3,6 +3,7 @@
 
 const ROOT = new URL("../", window.location.href);
 const TOKEN = "colony.session";
+const MODE = "colony.mode"; // "test" while the test-mode switch is on (kept for the next visit)
 const listeners = new Set();
 
 export class ApiError extends Error {
@@ -24,6 +25,16 @@ export function setToken(value) {
   else window.sessionStorage.removeItem(TOKEN);
 }
 
+// Test mode: every request then says `Colony-Mode: test`, so the session sees and changes test data only.
+export function testMode() {
+  return window.localStorage.getItem(MODE) === "test";
+}
+
+export function setTestMode(on) {
+  if (on) window.localStorage.setItem(MODE, "test");
+  else window.localStorage.removeItem(MODE);
+}
+
 export function onSignedOut(listener) {
   listeners.add(listener);
 }
@@ -41,6 +52,7 @@ export async function call(method, path, body, query) {
   const headers = { Accept: "application/json" };
   const session = token();
   if (session) headers.Authorization = `Bearer ${session}`;
+  if (session && testMode()) headers["Colony-Mode"] = "test";
   let payload;
   if (body instanceof FormData) payload = body;
   else if (body !== undefined) {

@@ -80,9 +80,25 @@ async function restore() {
   }
 }
 
+// The test-mode switch: the app reloads the company (the test data's own) and the screen in that mode.
+async function switchMode(event) {
+  api.setTestMode(event.target.checked);
+  try {
+    await context.reloadCompany();
+  } finally {
+    route();
+  }
+}
+
+function modeSwitch() {
+  const control = h("input", { type: "checkbox", id: "test-mode", checked: api.testMode(), onchange: switchMode });
+  return h("span", { class: "mode" }, control, h("label", { for: "test-mode" }, "Test mode"));
+}
+
 function drawFrame() {
   const nav = document.getElementById("nav");
   const who = document.getElementById("who");
+  document.getElementById("test-banner").hidden = !(context.user && api.testMode());
   if (!context.user) {
     nav.hidden = true;
     clear(who);
@@ -99,6 +115,7 @@ function drawFrame() {
   nav.hidden = false;
   clear(
     who,
+    modeSwitch(),
     h("a", { href: "#/account", class: "me" }, `${context.user.email} (${context.user.role})`),
     button("Sign out", context.signOut, { class: "link" }),
   );

@@ -9,7 +9,10 @@ from chalice.app import SQSEvent
 from chalicelib import queue_messages
 from chalicelib.domain.deployments import fanout, settlement
 from chalicelib.domain.sending import api_messages, sender
+from chalicelib.log import logger
+from chalicelib.providers.simulator import EMAIL_EVENTS, SMS_EVENTS
 from chalicelib.settings import get_settings
+from chalicelib.workers import email_events, sms_events
 from chalicelib.workers.sqs import process
 
 
@@ -27,6 +30,8 @@ def handle(event: SQSEvent) -> dict:
                 worker.touched.add((message.company, message.deployment))  # its last step may finish it
             elif isinstance(message, queue_messages.SendChunk):
                 worker.send_chunk(message)
+            elif isinstance(message, queue_messages.SimulatedEvent):
+                feed(message)
             else:
                 worker.send_messages(message)
         except Exception:
@@ -39,6 +44,15 @@ def handle(event: SQSEvent) -> dict:
     return result
 
 
+def feed(event: queue_messages.SimulatedEvent) -> dict[str, Any]:
+    """A simulated gateway event, through the handler of the topic the real gateway's events take."""
+    if event.source == SMS_EVENTS:
+        return sms_events.handle_event(event.message)
+    if event.source == EMAIL_EVENTS:
+        return email_events.handle(event.message)
+    return sms_events.handle_simulated_reply(event.company, event.message)
+
+
 def _give_up(message: Any, reason: str) -> None:
     """A record that failed on its last attempt ends in a terminal state: its API messages fail (their
     credits go back), a chunk's unclaimed recipients fail, a fan-out step lets the deployment finish."""
@@ -46,5 +60,7 @@ def _give_up(message: Any, reason: str) -> None:
         api_messages.fail_messages(message.company, message.ids, f"not sent: {reason}")
     elif isinstance(message, queue_messages.SendChunk):
         settlement.give_up_chunk(message, reason)
+    elif isinstance(message, queue_messages.SimulatedEvent):
+        logger.error("simulated event given up", company=message.company, reason=reason)
     else:
         fanout.give_up_fan_out(message, reason)

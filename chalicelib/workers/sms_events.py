@@ -29,6 +29,22 @@ def handle_inbound(message: str) -> dict[str, Any]:
     return {"outcomes": outcomes} if outcomes else {"dropped": 1}
 
 
+def handle_simulated_reply(company: int, message: str) -> dict[str, Any]:
+    """The simulator's reply for a test tenant, in the two-way SMS shape (`destinationNumber` may be null:
+    the company is known)."""
+    body = _parse(message, "originationNumber", "messageBody")
+    if body is None:
+        return {"dropped": 1}
+    destination = body.get("destinationNumber")
+    sms_in = keywords.InboundSms(
+        originator=body["originationNumber"],
+        destination=destination if isinstance(destination, str) else None,
+        text=body["messageBody"],
+        provider_id=body.get("inboundMessageId"),
+    )
+    return {"outcomes": {company: keywords.receive_in_test_tenant(company, sms_in)}}
+
+
 def handle_event(message: str) -> dict[str, Any]:
     """`{eventType, isFinal, messageId, context: {reference}, messageStatusDescription}`."""
     body = _parse(message, "eventType", "messageId")

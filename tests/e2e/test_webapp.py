@@ -192,6 +192,27 @@ def test_a_member_sees_no_admin_screen_and_another_companys_ids_are_not_found(br
     context.close()
 
 
+def test_the_test_mode_switch_shows_the_banner_and_only_the_test_data(browser, stack, people):
+    key = {"Authorization": f"Token {people['member']['api_key']}"}
+    made = requests.post(
+        f"{stack.api}/contact-lists", json={"title": "Live regulars"}, headers=key, timeout=10
+    )
+    assert made.status_code == 201, made.text
+    context, page = signed_in(browser, stack, "member@webshop.example")
+    banner = page.get_by_text("Test mode — nothing is sent or charged")
+    expect(page.get_by_text("Live regulars")).to_be_visible()
+    expect(banner).to_be_hidden()
+    page.get_by_label("Test mode").check()
+    expect(banner).to_be_visible()
+    expect(page.get_by_role("heading", name="Contact lists")).to_be_visible()
+    expect(page.get_by_text("Live regulars")).to_have_count(0)
+    check(page, "lists-test-mode")
+    page.get_by_label("Test mode").uncheck()
+    expect(banner).to_be_hidden()
+    expect(page.get_by_text("Live regulars")).to_be_visible()
+    context.close()
+
+
 def test_an_admin_invites_people_and_makes_a_key_shown_once(browser, stack, people):
     context, page = signed_in(browser, stack, "admin@webshop.example")
     open_screen(page, "Company")

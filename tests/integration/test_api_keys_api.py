@@ -11,7 +11,8 @@ def test_a_new_key_works_and_is_listed_without_its_secret(api, tenants):
     listed = api.get("/api-keys", acme.member).body["results"]
     assert {k["id"] for k in listed} == {answer.body["id"], int(acme.member.api_key.split("_")[1])}
     assert all(
-        set(k) == {"id", "user", "name", "date_created", "allowed_ips", "expires_at", "last_used"}
+        set(k)
+        == {"id", "user", "name", "mode", "date_created", "allowed_ips", "expires_at", "last_used", "test"}
         for k in listed
     )
     assert token.split("_", 2)[2] not in str(ApiKey.get(answer.body["id"]).attribute_values)

@@ -102,6 +102,7 @@ def test_api_keys_issued_and_revoked_are_recorded_without_their_secret(api, tena
     assert (made["action"], revoked["action"]) == ("api_key.issued", "api_key.revoked")
     assert made["changes"] == {
         "name": {"before": None, "after": "ci"},
+        "mode": {"before": None, "after": "live"},
         "secret_hash": {"before": None, "after": "[changed]"},
         "user": {"before": None, "after": acme.member.user.id},
     }

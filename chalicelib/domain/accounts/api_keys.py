@@ -12,10 +12,12 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import key_limits
-from chalicelib.domain.accounts.auth import Caller, new_key
+from chalicelib.domain.accounts.auth import TEST_KEY_PREFIX, Caller, new_key
+from chalicelib.domain.accounts.test_tenants import open_test_tenant
 from chalicelib.domain.accounts.users import get_user
 from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import NotFound, invalid_field
+from chalicelib.domain.rules.modes import LIVE, MODES, TEST
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.counters import allocate_ids
@@ -32,12 +34,17 @@ def issue_key(
     caller: Caller,
     user_id: int | None = None,
     name: str | None = None,
+    mode: str | None = None,
     *,
     allowed_ips: list[str] | None = None,
     expires_at: str | None = None,
 ) -> IssuedKey:
-    """A new key for the caller, or for another user of the company when the caller is an admin; it may
-    work only from `allowed_ips` and until `expires_at` (see `key_limits`)."""
+    """A new key for the caller, or for another user of the company when the caller is an admin; a test
+    key (`ck_test_…`) acts in the company's test tenant, opened with the first of them. It may work only
+    from `allowed_ips` and until `expires_at` (see `key_limits`)."""
+    mode = LIVE if mode is None else mode
+    if mode not in MODES:
+        raise invalid_field("mode", f"must be one of {', '.join(MODES)}")
     target = user_id if user_id is not None else caller.user
     if target is None:
         raise invalid_field("user", "is required")
@@ -48,12 +55,15 @@ def issue_key(
         raise invalid_field("name", "must be at most 100 characters")
     networks = key_limits.check_networks(allowed_ips)
     expiry = key_limits.check_expiry(expires_at)
+    if mode == TEST:
+        open_test_tenant(caller.account)
     key_id = allocate_ids("api_key")[0]
-    issued = new_key(key_id)
+    issued = new_key(key_id, TEST_KEY_PREFIX) if mode == TEST else new_key(key_id)
     key = ApiKey(
         id=key_id,
-        company=caller.company,
+        company=caller.account,
         user=target,
+        mode=mode,
         name=(name or "").strip() or None,
         secret_hash=issued.secret_hash,
         date_created=clock.now(),
@@ -65,6 +75,7 @@ def issue_key(
         changes = {
             "user": (None, key.user),
             "name": (None, key.name),
+            "mode": (None, key.mode),
             "secret_hash": (None, key.secret_hash),
             "allowed_ips": (None, networks),
             "expires_at": (None, expiry),
@@ -76,7 +87,7 @@ def issue_key(
 def list_keys(caller: Caller, page: PageRequest) -> Page:
     """Admins see every key of the company, others their own."""
     only_own = None if caller.is_admin else ApiKey.user == caller.user
-    return paginate(ApiKey.by_company, caller.company, page, filter_condition=only_own)
+    return paginate(ApiKey.by_company, caller.account, page, filter_condition=only_own)
 
 
 def revoke_key(caller: Caller, key_id: int) -> None:
@@ -117,7 +128,7 @@ def _gone_meanwhile(key_id: int) -> Iterator[None]:
 def _own_key(caller: Caller, key_id: int) -> ApiKey:
     """The company's key `key_id`, which the caller owns or, as an admin, may manage; else a 404 (403)."""
     key = ApiKey.get_or_none(key_id)
-    if key is None or key.company != caller.company:
+    if key is None or key.company != caller.account:
         raise NotFound(f"There is no API key {key_id}.")
     if key.user != caller.user:
         caller.require("admin")

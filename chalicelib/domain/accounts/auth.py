@@ -13,7 +13,9 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import key_limits
-from chalicelib.domain.errors import Forbidden, Unauthenticated
+from chalicelib.domain.accounts.test_tenants import open_test_tenant
+from chalicelib.domain.errors import Forbidden, Unauthenticated, invalid_field
+from chalicelib.domain.rules.modes import LIVE, MODES, TEST, is_test, live_account, tenant_for
 from chalicelib.domain.rules.session_expiry import needs_touch, session_alive
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.sessions import Session
@@ -21,6 +23,7 @@ from chalicelib.models.users import User
 
 ROLES = ("admin", "approver", "member")
 KEY_PREFIX = "ck"  # an API key
+TEST_KEY_PREFIX = "ck_test"  # an API key of test mode
 SESSION_PREFIX = "cs"  # a person's session
 LINK_PREFIX = "cl"  # a one-time link that sets a password
 _SCHEMES = ("token", "bearer")
@@ -28,7 +31,8 @@ _SCHEMES = ("token", "bearer")
 
 @dataclass(frozen=True)
 class Caller:
-    """The company and user a request acts for; `user` is None for the operator's CLI."""
+    """The company and user a request acts for; `user` is None for the operator's CLI. `company` is the
+    data scope (a test tenant in test mode); users, keys and roles live on the `account`."""
 
     company: int
     user: int | None
@@ -40,6 +44,19 @@ class Caller:
     def operator(cls, company: int) -> Caller:
         """The platform operator acting on one company (the admin CLI): an admin without a user."""
         return cls(company=company, user=None, role="admin")
+
+    @property
+    def account(self) -> int:
+        """The live company whose users, API keys and roles these are."""
+        return live_account(self.company)
+
+    @property
+    def test(self) -> bool:
+        return is_test(self.company)
+
+    @property
+    def mode(self) -> str:
+        return TEST if self.test else LIVE
 
     @property
     def is_admin(self) -> bool:
@@ -69,10 +86,14 @@ def hash_secret(secret: str) -> str:
 
 
 def parse_token(token: str, prefixes: tuple[str, ...]) -> tuple[str, int, str] | None:
-    """`<prefix>_<id>_<secret>` → (prefix, id, secret), or None when it is not of that shape."""
-    prefix, _, rest = token.strip().partition("_")
-    item_id, _, secret = rest.partition("_")
-    if prefix not in prefixes or not (item_id.isascii() and item_id.isdigit()) or not secret:
+    """`<prefix>_<id>_<secret>` → (prefix, id, secret), or None when it is not of that shape; the longest
+    prefix that fits wins (`ck_test_5_…` is a test key, `ck_5_…` a live one)."""
+    token = token.strip()
+    prefix = next((p for p in sorted(prefixes, key=len, reverse=True) if token.startswith(f"{p}_")), None)
+    if prefix is None:
+        return None
+    item_id, _, secret = token[len(prefix) + 1 :].partition("_")
+    if not (item_id.isascii() and item_id.isdigit()) or not secret:
         return None
     if len(item_id) > 18:  # no id Colony makes is longer (DynamoDB numbers hold 38 digits)
         return None
@@ -80,30 +101,43 @@ def parse_token(token: str, prefixes: tuple[str, ...]) -> tuple[str, int, str] |
 
 
 def parse_authorization(header: str | None) -> tuple[str, int, str]:
-    """`Token ck_<id>_<secret>` or `Bearer cs_<id>_<secret>` → (prefix, id, secret)."""
+    """`Token ck_<id>_<secret>` (`ck_test_…` in test mode) or `Bearer cs_<id>_<secret>` → (prefix, id,
+    secret)."""
     if not header:
         raise Unauthenticated("Send an API key: `Authorization: Token <key>`.", code="missing_api_key")
     scheme, _, token = header.strip().partition(" ")
-    parsed = parse_token(token, (KEY_PREFIX, SESSION_PREFIX))
+    parsed = parse_token(token, (KEY_PREFIX, TEST_KEY_PREFIX, SESSION_PREFIX))
     if scheme.lower() not in _SCHEMES or parsed is None:
         raise Unauthenticated("The Authorization header must be `Token <key>`.", code="invalid_api_key")
     return parsed
 
 
-def authenticate(header: str | None, source_ip: str | None = None) -> Caller:
-    """The caller behind an Authorization header, or Unauthenticated; an API key is also held to its
-    limits there (`key_limits`: expiry, the networks it works from) for a call from `source_ip`."""
+def authenticate(header: str | None, mode: str | None = None, source_ip: str | None = None) -> Caller:
+    """The caller behind an Authorization header, or Unauthenticated. `mode` (the `Colony-Mode` header)
+    puts a session in test mode; an API key's mode is its own, and a header that contradicts it is a 400.
+    An API key is also held to its limits (`key_limits`: expiry, the networks it works from) for a call
+    from `source_ip`."""
+    if mode is not None and mode not in MODES:
+        raise invalid_field("Colony-Mode", f"must be one of {', '.join(MODES)}")
     prefix, item_id, secret = parse_authorization(header)
     if prefix == SESSION_PREFIX:
-        return _session_caller(item_id, secret)
+        caller = _session_caller(item_id, secret)
+        if mode != TEST:
+            return caller
+        open_test_tenant(caller.company)
+        return Caller(tenant_for(caller.company, TEST), caller.user, caller.role, caller.session)
     key = ApiKey.get_or_none(item_id)
     if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
+        raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+    if (prefix == TEST_KEY_PREFIX) != (key.mode == TEST):
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
     user = User.get_or_none(key.company, key.user)
     if user is None:
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
     key_limits.admit(key, source_ip)
-    return Caller(company=user.company, user=user.id, role=user.role, api_key=key.id)
+    if mode is not None and mode != key.mode:
+        raise invalid_field("Colony-Mode", f"is {mode}, but this API key is a {key.mode} key")
+    return Caller(company=tenant_for(user.company, key.mode), user=user.id, role=user.role, api_key=key.id)
 
 
 def _session_caller(session_id: int, secret: str) -> Caller:

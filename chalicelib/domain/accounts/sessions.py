@@ -80,7 +80,7 @@ def start_session(user: User) -> NewSession:
 
 def change_password(caller: Caller, current_password: str, password: str) -> NewSession:
     """The caller's own password, changed; every session of theirs ends and a new one begins."""
-    user = User.get_or_none(caller.company, caller.user) if caller.user is not None else None
+    user = User.get_or_none(caller.account, caller.user) if caller.user is not None else None
     if user is None:
         raise NotFound("There is no such user.")
     now = _epoch()

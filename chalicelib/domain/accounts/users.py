@@ -75,12 +75,12 @@ def add_new_user(write: TransactWrite, company: int, email: str, role: str) -> N
 
 def list_users(caller: Caller, page: PageRequest) -> Page:
     caller.require("admin")
-    return paginate(User, caller.company, page)
+    return paginate(User, caller.account, page)
 
 
 def get_user(caller: Caller, user_id: int) -> User:
     """A user of the caller's company; members and approvers may read only themselves."""
-    user = User.get_or_none(caller.company, user_id)
+    user = User.get_or_none(caller.account, user_id)
     if user is None:
         raise NotFound(f"There is no user {user_id}.")
     if user.id != caller.user:
@@ -93,12 +93,12 @@ def create_user(caller: Caller, email: str, role: str) -> NewUser:
     email, role = check_email(email), check_role(role)
     try:
         with transaction() as write:
-            created = add_new_user(write, caller.company, email, role)
+            created = add_new_user(write, caller.account, email, role)
             changes = {"email": (None, email), "role": (None, role)}
             record(write, caller, "user.created", "user", created.user.id, changes)
             if role == "admin":
                 write.update(
-                    Company(id=caller.company),
+                    Company(id=caller.account),
                     actions=[Company.admin_count.add(1)],
                     condition=Company.id.exists(),
                 )
@@ -143,7 +143,7 @@ def delete_user(caller: Caller, user_id: int) -> None:
         record(write, caller, "user.deleted", "user", user.id, changes)
 
     _write_with_admin_count(user, delete, admin_delta=-(user.role == "admin"))
-    for key in ApiKey.by_company.query(caller.company, filter_condition=ApiKey.user == user.id):
+    for key in ApiKey.by_company.query(caller.account, filter_condition=ApiKey.user == user.id):
         key.delete()
 
 

@@ -15,6 +15,7 @@ from chalicelib.domain.rules.audit_changes import described
 from chalicelib.models.audit import AuditEntry, add_to, new_entry, put_item
 
 OPERATOR = "operator"
+ACCOUNT_OBJECTS = ("user", "api_key")  # the live account's in either mode, and so are their entries
 
 
 def record(
@@ -65,7 +66,7 @@ def _entry(
 ) -> AuditEntry:
     now = clock.now()
     return new_entry(
-        company=caller.company,
+        company=caller.account if object_type in ACCOUNT_OBJECTS else caller.company,
         at=now,
         at_text=clock.iso(now) or "",
         actor=actor_of(caller),

@@ -17,6 +17,7 @@ from pynamodb.constants import DATETIME_FORMAT
 
 from chalicelib import queue_messages
 from chalicelib.domain import clock
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.models import sends
 from chalicelib.models.batch import get_items
 from chalicelib.models.companies import Company
@@ -91,6 +92,7 @@ def _event(
         "type": kind,
         "created": created or clock.iso(clock.now()),
         "company": company,
+        "test": is_test(company),
         "data": data,
     }
 

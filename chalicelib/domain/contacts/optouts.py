@@ -81,9 +81,9 @@ def _held(company: int, numbers: Iterable[str], scopes: tuple[str, ...] | None =
     return {tokens.get(found, found) for found, active in held.items() if active}
 
 
-def check_originator(value: Any, region: str, name: str = "originator") -> str:
+def check_originator(value: Any, region: str, name: str = "originator", simulated: bool = False) -> str:
     try:
-        return normalise(value if isinstance(value, str) else None, region)
+        return normalise(value if isinstance(value, str) else None, region, simulated=simulated)
     except InvalidPhoneNumber as error:
         raise invalid_field(name, error.reason) from None
 
@@ -94,9 +94,9 @@ def check_channel(value: Any) -> str:
     return value
 
 
-def check_address(value: Any, name: str = "originator") -> str:
+def check_address(value: Any, name: str = "originator", simulated: bool = False) -> str:
     """An address as email opt-outs hold it (its key: one opt-out per mailbox, whatever its case)."""
-    return address_key(checked_address(value, name))
+    return address_key(checked_address(value, name, simulated=simulated))
 
 
 def check_sender(value: str | None, region: str) -> str | None:
@@ -121,9 +121,9 @@ def record(
     if channel == EMAIL:
         if sender is not None:
             raise invalid_field("sender", "must be empty for email: an email opt-out covers every sender")
-        number = check_address(originator)
+        number = check_address(originator, simulated=caller.test)
     else:
-        number = check_originator(originator, region)
+        number = check_originator(originator, region, simulated=caller.test)
     sender = check_sender(sender, region)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
@@ -213,7 +213,7 @@ def list_optouts(
     for part in conditions:
         condition = part if condition is None else condition & part
     if originator is not None:
-        number = _originator_key(originator, get_company(caller).default_region)
+        number = _originator_key(originator, get_company(caller).default_region, caller.test)
         if number is None:  # no opt-out can be of something that is no number or address
             return Page(items=[], next=None)
         return paginate(
@@ -226,12 +226,12 @@ def list_optouts(
     return paginate(OptOut, caller.company, page, filter_condition=condition, scan_index_forward=False)
 
 
-def _originator_key(originator: str, region: str) -> str | None:
+def _originator_key(originator: str, region: str, simulated: bool) -> str | None:
     """The key opt-outs of `originator` are filed under (a number, or an address's key), or None."""
     try:
-        return (
-            address_key(normalise_address(originator)) if "@" in originator else normalise(originator, region)
-        )
+        if "@" in originator:
+            return address_key(normalise_address(originator, simulated=simulated))
+        return normalise(originator, region, simulated=simulated)
     except (InvalidAddress, InvalidPhoneNumber):
         return None
 

@@ -45,6 +45,7 @@ from chalicelib.domain.imports.row_keys import Refusal, row_key
 from chalicelib.domain.imports.seen import SeenNumbers, seen_number
 from chalicelib.domain.imports.targets import TARGETS, TargetGone
 from chalicelib.domain.rules.lifecycle import Job
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
 from chalicelib.models.companies import Company
@@ -216,7 +217,11 @@ class FileImport:
             return
         contact = contact_row(row, self.layout)
         msisdn = row_key(
-            contact, self.region, self.target.takes_addresses, self.layout.phone_column is not None
+            contact,
+            self.region,
+            self.target.takes_addresses,
+            self.layout.phone_column is not None,
+            simulated=is_test(self.job.company),
         )
         if isinstance(msisdn, Refusal):
             self._reject(row.number, msisdn.value, msisdn.reason, msisdn.detail)

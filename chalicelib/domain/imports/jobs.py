@@ -56,10 +56,14 @@ def upload_key(company: int, import_id: int, filename: str) -> str:
 
 
 def parse_upload_key(key: str) -> tuple[int, int] | None:
+    """The company (a test tenant's is negative) and the job an upload's key names, or None."""
     parts = key.split("/")
-    if len(parts) == 4 and parts[0] == "uploads" and parts[1].isdigit() and parts[2].isdigit():
-        return int(parts[1]), int(parts[2])
-    return None
+    if len(parts) != 4 or parts[0] != "uploads" or not parts[2].isdigit():
+        return None
+    company = parts[1].removeprefix("-")
+    if not company.isdigit() or company.startswith("0"):
+        return None
+    return int(parts[1]), int(parts[2])
 
 
 def import_contacts(

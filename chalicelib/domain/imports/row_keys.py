@@ -20,14 +20,16 @@ class Refusal:
     detail: str
 
 
-def row_key(contact: ContactRow, region: str, takes_addresses: bool, has_phone_column: bool) -> str | Refusal:
+def row_key(
+    contact: ContactRow, region: str, takes_addresses: bool, has_phone_column: bool, simulated: bool = False
+) -> str | Refusal:
     """The row's key, normalising its address in place. An address in the phone column of a row with
     no email is read as its email."""
     if "@" in contact.phone and contact.email is None and takes_addresses:
         contact.email, contact.phone = contact.phone, ""
     if contact.email is not None:
         try:
-            contact.email = normalise_address(contact.email)
+            contact.email = normalise_address(contact.email, simulated=simulated)
         except InvalidAddress as error:
             return Refusal(contact.email, "invalid_email", error.reason)
     if not contact.phone and contact.email is None and not has_phone_column:
@@ -37,6 +39,6 @@ def row_key(contact: ContactRow, region: str, takes_addresses: bool, has_phone_c
             return person_key(None, contact.email)
         return Refusal(contact.email, NO_NUMBER, "this import needs a phone number on every row")
     try:
-        return normalise(contact.phone, region)
+        return normalise(contact.phone, region, simulated=simulated)
     except InvalidPhoneNumber as error:
         return Refusal(contact.phone, error.reason, "")

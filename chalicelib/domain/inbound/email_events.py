@@ -11,6 +11,7 @@ from chalicelib.domain.inbound import receipts
 from chalicelib.domain.rules.addresses import InvalidAddress, address_key, normalise_address
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.log import logger
 from chalicelib.models.deployments import Message, Recipient
 
@@ -68,7 +69,7 @@ def _senders_of(message_id: str, reference: str | None) -> set[int]:
 def _suppress(company: int, addresses: tuple[str, ...], reason: str) -> None:
     for address in addresses:
         try:
-            key = address_key(normalise_address(address))
+            key = address_key(normalise_address(address, simulated=is_test(company)))
         except InvalidAddress:
             logger.warning("email event names no address we can suppress", company=company)
             continue

@@ -136,15 +136,17 @@ def failure_text(outcome: str, status: str, description: str | None) -> str | No
 
 def parse_reference(reference: str | None) -> tuple[str, int, int | str] | None:
     """`d<deployment>:<key>` → ("d", deployment, key: a number, or an email's address key);
-    `m<company>:<id>` → ("m", company, id)."""
+    `m<company>:<id>` → ("m", company, id); a test tenant's company is negative (`m-5:12`)."""
     if not reference or reference[0] not in "dm" or ":" not in reference:
         return None
     head, _, tail = reference[1:].partition(":")
+    sign = -1 if reference[0] == "m" and head.startswith("-") else 1
+    head = head[1:] if sign < 0 else head
     if reference[0] == "d" and "@" in tail and len(tail) <= 320 and tail.isprintable() and " " not in tail:
         return ("d", int(head), tail) if head.isdigit() and len(head) <= 18 else None
     if not head.isdigit() or not tail.isdigit() or len(head) > 18 or len(tail) > 18:
         return None
-    return reference[0], int(head), int(tail) if reference[0] == "m" else tail
+    return reference[0], sign * int(head), int(tail) if reference[0] == "m" else tail
 
 
 def _write(receipt: Receipt, table: str, key: dict[str, Any], owner: int | None, channel: str) -> str:

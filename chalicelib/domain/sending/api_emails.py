@@ -64,7 +64,7 @@ def _email(caller: Caller, company: Company, data: dict[str, Any], email_id: int
     problems: dict[str, list[str]] = {}
     destination = ""
     try:
-        destination = normalise_address(data.get("destination"))
+        destination = normalise_address(data.get("destination"), simulated=caller.test)
     except InvalidAddress as error:
         problems["destination"] = [error.reason]
     subject = (data.get("subject") or "").strip()

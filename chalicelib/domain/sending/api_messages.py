@@ -27,6 +27,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.idempotency.keys import reserved_ids, resumed
 from chalicelib.domain.rules.gsm_substitution import substituted
 from chalicelib.domain.rules.lifecycle import Delivery, is_charged
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.domain.rules.segments import Cost, cost
 from chalicelib.domain.rules.templates import priced_text
@@ -267,6 +268,7 @@ def _message(caller: Caller, company: Company, data: dict[str, Any], message_id:
         destination = normalise(
             data.get("destination") if isinstance(data.get("destination"), str) else None,
             company.default_region,
+            simulated=is_test(company.id),
         )
     except InvalidPhoneNumber as error:
         problems["destination"] = [error.reason]

@@ -22,6 +22,7 @@ from chalicelib.domain.credits import refund_items
 from chalicelib.domain.deployments import final_counts, launch
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.domain.sending import pacing, refusals, writes
@@ -33,7 +34,15 @@ from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
-from chalicelib.providers import Outgoing, Permanent, Provider, Retryable, email_provider, provider
+from chalicelib.providers import (
+    Outgoing,
+    Permanent,
+    Provider,
+    Retryable,
+    email_provider,
+    provider,
+    simulators,
+)
 from chalicelib.providers.mail import OutgoingEmail
 
 GROUP = 25
@@ -313,10 +322,14 @@ class Sender:
     # ---- the gateway ---------------------------------------------------------------------------
 
     def _route(self, company: Company, outgoing: Outgoing | OutgoingEmail) -> tuple[Provider, pacing.Pacer]:
-        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email)."""
+        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email); a test
+        tenant's go to its simulator."""
+        sms_gateway, mail_gateway = self.gateway, self.mail_gateway
+        if is_test(company.id):
+            sms_gateway, mail_gateway = simulators(company.id)
         if isinstance(outgoing, OutgoingEmail):
-            return self.mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate)
-        return self.gateway, self._pacer(company, outgoing.sender or "")
+            return mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate)
+        return sms_gateway, self._pacer(company, outgoing.sender or "")
 
     def _deliver(
         self,

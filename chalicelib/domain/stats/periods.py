@@ -64,7 +64,7 @@ def row_id(company: int, deployment: int | None, period: Period, tz: str, campai
     if campaign is not None:
         owner = campaign | _CAMPAIGN
     else:
-        owner = deployment if deployment is not None else company | _COMPANY
+        owner = deployment if deployment is not None else abs(company) | _COMPANY  # a test tenant's too
     index = int((period.start - _EPOCH).total_seconds() // 900)
     return ((owner << 2 | (period.type - 1)) << 21) | (index & 0x1FFFFF)
 
