@@ -320,3 +320,18 @@ def test_a_subscribers_real_reply_reaches_the_live_company_alone(api, tenants):
     assert sms_events.handle_inbound(json.dumps(body)) == {"outcomes": {acme.id: "opted_out"}}
     assert [o["originator"] for o in api.get("/optouts", acme.member).body["results"]] == [ORDINARY]
     assert api.get("/optouts", acme_test).body["results"] == [], "a real reply reached the test data"
+
+
+def test_the_test_data_starts_without_the_live_callbacks_so_no_test_event_reaches_live(
+    api, tenants, pump, receiver
+):
+    acme, _ = tenants
+    live_server = receiver()
+    subscribe(api, acme, live_server)  # live subscribes before the test data is first opened
+    member = make_test_key(api, acme.member)
+    opened = api.get("/company", make_test_key(api, acme.admin)).body
+    assert (opened["callback_url"], opened["test"]) == (None, True), opened
+    sent = api.post("/messages/send", member, {"message": "Hi", "destination": modes.DELIVERED_NUMBER})
+    assert sent.status == 201, sent.body
+    pump.drain()
+    assert live_server.received == [], "a test event reached the live company's callback URL"

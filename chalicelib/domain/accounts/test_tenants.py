@@ -13,9 +13,25 @@ from chalicelib.domain.rules.modes import test_tenant
 from chalicelib.models.base import condition_failed
 from chalicelib.models.companies import Company
 
-# Never copied: the balance (a test tenant has none to spend), the admin count (users stay on the live
-# account), and the secrets that name the live company from outside (its webhook and unsubscribe links).
-_NOT_COPIED = {"id", "credits", "admin_count", "webhook_token", "unsubscribe_secret", "date_created"}
+# Never copied: the balance and its day's use (a test tenant has none to spend), the admin count (users
+# stay on the live account), the secrets that name the live company from outside (its webhook and
+# unsubscribe links), its callbacks (test events go only where the test data subscribes, signed with its
+# own secret), and the live company's retention bookkeeping.
+_NOT_COPIED = {
+    "id",
+    "credits",
+    "credits_used",
+    "daily_credit_limit",
+    "admin_count",
+    "webhook_token",
+    "unsubscribe_secret",
+    "callback_url",
+    "callback_secret",
+    "callback_secret_previous",
+    "callback_secret_rotated",
+    "bodies_dropped_through",
+    "date_created",
+}
 
 
 def open_test_tenant(live: int) -> Company:
