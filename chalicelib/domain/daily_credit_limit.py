@@ -34,7 +34,7 @@ def counted(company: Company, credits: int) -> tuple[list[Action], Condition]:
 def refusal(company: Company, credits: int) -> InsufficientCredits | None:
     """The 402 for taking `credits` from `company` as read, when today's use leaves no room; else None."""
     limit = company.daily_credit_limit
-    if limit is None:
+    if limit is None or credits <= 0:  # nothing taken is never past a limit, even one lowered today
         return None
     used = used_today(company)
     if used + credits <= limit:

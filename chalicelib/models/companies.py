@@ -104,6 +104,6 @@ def day_use(
         used.set((used | 0) + credits),
         *(Company.credits_used[d].remove() for d in days_held if d != day),
     ]
-    if limit is not None:
+    if limit is not None and credits > 0:
         held = held & (used.does_not_exist() | (used <= limit - credits))
     return actions, held & Company.credits_used.exists()

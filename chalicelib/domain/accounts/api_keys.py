@@ -55,6 +55,7 @@ def issue_key(
         raise invalid_field("name", "must be at most 100 characters")
     networks = key_limits.check_networks(allowed_ips)
     expiry = key_limits.check_expiry(expires_at)
+    key_limits.check_may_manage_keys(_calling_key(caller), mode)
     if mode == TEST:
         open_test_tenant(caller.account)
     key_id = allocate_ids("api_key")[0]
@@ -105,8 +106,11 @@ def limit_key(caller: Caller, key_id: int, changes: dict[str, Any]) -> ApiKey:
     if "allowed_ips" not in changes:
         return key
     networks = key_limits.check_networks(changes["allowed_ips"])
-    action = ApiKey.allowed_ips.set(networks) if networks else ApiKey.allowed_ips.remove()
+    key_limits.check_may_manage_keys(_calling_key(caller), key.mode or LIVE)
     before = list(key.allowed_ips) if key.allowed_ips else None
+    if before == networks:
+        return key
+    action = ApiKey.allowed_ips.set(networks) if networks else ApiKey.allowed_ips.remove()
     with _gone_meanwhile(key_id), transaction() as write:
         write.update(key, actions=[action], condition=ApiKey.id.exists())
         audited = {"allowed_ips": (before, list(networks) if networks else None)}
@@ -123,6 +127,11 @@ def _gone_meanwhile(key_id: int) -> Iterator[None]:
         if failed_conditions(error)[:1] == [True]:
             raise NotFound(f"There is no API key {key_id}.") from error
         raise
+
+
+def _calling_key(caller: Caller) -> ApiKey | None:
+    """The API key the request came with (None: a person's session, or the operator)."""
+    return None if caller.api_key is None else ApiKey.get_or_none(caller.api_key)
 
 
 def _own_key(caller: Caller, key_id: int) -> ApiKey:

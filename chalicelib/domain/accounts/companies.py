@@ -235,7 +235,7 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
                 Claim(key=sender_number_key(number), owner=str(company.id)),
                 condition=Claim.key.does_not_exist(),
             )
-        admin = users.add_new_user(write, company.id, email, "admin")
+        admin = users.add_new_user(write, Caller.operator(company.id), email, "admin")
     return NewCompany(company=company, admin=admin.user, api_key=admin.api_key)
 
 

@@ -30,10 +30,32 @@ def check_networks(value: list[str] | None) -> list[str] | None:
                 "allowed_ips", "must be a list of networks in CIDR notation, such as 203.0.113.0/24"
             )
         try:
-            networks.append(str(ipaddress.ip_network(item.strip())))
+            network = ipaddress.ip_network(item.strip())
         except ValueError:
             raise invalid_field("allowed_ips", _network_problem(item.strip())) from None
+        if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped is not None:
+            raise invalid_field(
+                "allowed_ips",
+                f"{item.strip()[:50]!r} is IPv4-mapped: write the network as IPv4, such as "
+                f"{network.network_address.ipv4_mapped}/{max(network.prefixlen - 96, 0)}",
+            )
+        networks.append(str(network))
     return list(dict.fromkeys(networks))
+
+
+def check_may_manage_keys(caller_key: ApiKey | None, mode: str) -> None:
+    """A key held to networks or an expiry may not make or change keys (a leaked one would mint a key
+    free of them), and a test key may make only test keys; people's sessions and free keys may."""
+    if caller_key is None:
+        return
+    if caller_key.allowed_ips or caller_key.expires_at is not None:
+        raise Forbidden(
+            "A key held to allowed_ips or an expires_at cannot make or change API keys; use the web app "
+            "or a key without limits.",
+            code="limited_key",
+        )
+    if (caller_key.mode or "live") != "live" and mode == "live":
+        raise Forbidden("A test key can make only test keys.", code="test_key")
 
 
 def _network_problem(text: str) -> str:

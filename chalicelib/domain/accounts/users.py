@@ -43,9 +43,10 @@ def _email_key(company: int, email: str) -> str:
     return f"user-email#{company}#{email}"
 
 
-def add_new_user(write: TransactWrite, company: int, email: str, role: str) -> NewUser:
-    """Add a user and its first API key to `write`; the email's claim within the company comes first."""
-    now = clock.now()
+def add_new_user(write: TransactWrite, caller: Caller, email: str, role: str) -> NewUser:
+    """Add a user of the caller's account and its first API key to `write`, each audited; the email's
+    claim within the company comes first."""
+    company, now = caller.account, clock.now()
     user = User(
         company=company,
         id=allocate_ids("user")[0],
@@ -60,16 +61,22 @@ def add_new_user(write: TransactWrite, company: int, email: str, role: str) -> N
         Claim(key=_email_key(company, email), owner=f"user#{user.id}"), condition=Claim.key.does_not_exist()
     )
     write.save(user, condition=User.id.does_not_exist())
-    write.save(
-        ApiKey(
-            id=key_id,
-            company=company,
-            user=user.id,
-            name="first key",
-            secret_hash=issued.secret_hash,
-            date_created=now,
-        )
+    key = ApiKey(
+        id=key_id,
+        company=company,
+        user=user.id,
+        name="first key",
+        secret_hash=issued.secret_hash,
+        date_created=now,
     )
+    write.save(key)
+    record(write, caller, "user.created", "user", user.id, {"email": (None, email), "role": (None, role)})
+    issued_changes = {
+        "user": (None, user.id),
+        "name": (None, key.name),
+        "secret_hash": (None, key.secret_hash),
+    }
+    record(write, caller, "api_key.issued", "api_key", key_id, issued_changes)
     return NewUser(user=user, api_key=issued.token)
 
 
@@ -93,9 +100,7 @@ def create_user(caller: Caller, email: str, role: str) -> NewUser:
     email, role = check_email(email), check_role(role)
     try:
         with transaction() as write:
-            created = add_new_user(write, caller.account, email, role)
-            changes = {"email": (None, email), "role": (None, role)}
-            record(write, caller, "user.created", "user", created.user.id, changes)
+            created = add_new_user(write, caller, email, role)
             if role == "admin":
                 write.update(
                     Company(id=caller.account),
@@ -144,7 +149,19 @@ def delete_user(caller: Caller, user_id: int) -> None:
 
     _write_with_admin_count(user, delete, admin_delta=-(user.role == "admin"))
     for key in ApiKey.by_company.query(caller.account, filter_condition=ApiKey.user == user.id):
-        key.delete()
+        _revoke_with_its_user(caller, key)
+
+
+def _revoke_with_its_user(caller: Caller, key: ApiKey) -> None:
+    """A deleted user's key goes too, audited as revoked (a key revoked meanwhile is left alone)."""
+    try:
+        with transaction() as write:
+            write.delete(key, condition=ApiKey.id.exists())
+            changes = {"user": (key.user, None), "name": (key.name, None)}
+            record(write, caller, "api_key.revoked", "api_key", key.id, changes)
+    except TransactWriteError as error:
+        if failed_conditions(error)[:1] != [True]:
+            raise
 
 
 def _write_with_admin_count(user: User, writes: Any, admin_delta: int) -> None:

@@ -67,7 +67,15 @@ def approve(caller: Caller, deployment_id: int) -> Approval:
     if audience_size(deployment) > SYNC_AUDIENCE:
         return Approval(
             task=tasks.start(
-                caller, "approve_deployment", {"deployment": deployment.id, "version": deployment.version}
+                caller,
+                "approve_deployment",
+                # the request's credential rides along, so the approval's audit entry names it
+                {
+                    "deployment": deployment.id,
+                    "version": deployment.version,
+                    "api_key": caller.api_key,
+                    "session": caller.session,
+                },
             )
         )
     return Approval(deployment=approve_now(caller, deployment, company))
@@ -109,7 +117,13 @@ def _check_sender(deployment: Deployment, company: Company) -> Condition | None:
 
 
 def approve_task(task: Task) -> dict:
-    caller = Caller(company=task.company, user=task.user, role="approver")
+    caller = Caller(
+        company=task.company,
+        user=task.user,
+        role="approver",
+        session=task.params.get("session"),
+        api_key=task.params.get("api_key"),
+    )
     deployment = Deployment.get(task.company, task.params["deployment"], consistent_read=True)
     if deployment.status == APPROVED:
         return {"deployment": deployment.id, "status": "approved"}
