@@ -66,9 +66,6 @@ def test_an_ipv4_mapped_network_is_refused_or_matches_its_ipv4_callers(api, tena
 def test_an_approval_run_by_its_task_is_recorded_with_the_requests_credential(
     api, tenants, pump, monkeypatch
 ):
-    """A large audience's approval runs in a task whose Caller (`approve_task`) has neither session nor
-    API key, so its `deployment.approved` entry says `key: null`, which the docs keep for the
-    operator's CLI and a password link: the credential that asked for the approval is lost."""
     from chalicelib.domain.deployments import approvals
     from tests.integration.test_audit_log import _pending, key_of
 
@@ -156,3 +153,13 @@ def test_the_operator_creating_a_company_records_its_first_admin_and_key(aws, ca
     entries = list(AuditEntry.query(company, consistent_read=True))
     assert ("user.created", str(admin)) in {(e.action, e.object_id) for e in entries}
     assert "api_key.issued" in {e.action for e in entries}
+
+
+def test_a_test_key_makes_only_test_keys(api, tenants):
+    acme, _ = tenants
+    made = api.post("/api-keys", acme.admin, {"name": "sandbox", "mode": "test"})
+    test_key = Member(acme.admin.user, made.body["api_key"])
+    live = api.post("/api-keys", test_key, {"name": "escalated"})
+    assert (live.status, live.error_code) == (403, "test_key"), live.body
+    another = api.post("/api-keys", test_key, {"name": "sandbox 2", "mode": "test"})
+    assert another.status == 201 and another.body["mode"] == "test", another.body
