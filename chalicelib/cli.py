@@ -104,18 +104,18 @@ def _parser() -> argparse.ArgumentParser:
 
     user = groups.add_parser("user").add_subparsers(dest="action", required=True)
     create_user = user.add_parser("create", help="a user of a company, with an API key")
-    create_user.add_argument("--company", type=int, required=True)
+    create_user.add_argument("--company", type=_live_company, required=True)
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--role", choices=("admin", "approver", "member"), default="member")
     create_user.add_argument("--password-stdin", action="store_true", help=STDIN_HELP)
     create_user.set_defaults(command=_create_user)
     list_users = user.add_parser("list", help="a company's users")
-    list_users.add_argument("--company", type=int, required=True)
+    list_users.add_argument("--company", type=_live_company, required=True)
     list_users.set_defaults(command=_list_users)
 
     key = groups.add_parser("key").add_subparsers(dest="action", required=True)
     create_key = key.add_parser("create", help="a new API key for a user (to replace a lost one)")
-    create_key.add_argument("--company", type=int, required=True)
+    create_key.add_argument("--company", type=_live_company, required=True)
     create_key.add_argument("--user", type=int, required=True)
     create_key.add_argument("--name", help="what the key is for")
     create_key.set_defaults(command=_create_key)
@@ -126,16 +126,16 @@ def _parser() -> argparse.ArgumentParser:
         ("remove", _remove_sender, "take a number from a company (and clear its sender_id if it was that)"),
     ):
         numbered = sender.add_parser(action, help=text)
-        numbered.add_argument("--company", type=int, required=True)
+        numbered.add_argument("--company", type=_live_company, required=True)
         numbered.add_argument("--number", required=True, help="in any spelling; read in the company's region")
         numbered.set_defaults(command=command)
     list_senders = sender.add_parser("list", help="a company's numbers")
-    list_senders.add_argument("--company", type=int, required=True)
+    list_senders.add_argument("--company", type=_live_company, required=True)
     list_senders.set_defaults(command=_list_senders)
 
     credits = groups.add_parser("credits").add_subparsers(dest="action", required=True)
     add = credits.add_parser("add", help="top up a company's credits")
-    add.add_argument("--company", type=int, required=True)
+    add.add_argument("--company", type=_live_company, required=True)
     add.add_argument("--amount", type=int, required=True)
     add.set_defaults(command=_add_credits)
 
@@ -182,11 +182,26 @@ def _create_user(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _live_company(text: str) -> int:
+    """A live company's id: the operator never acts on a company's test data (its id is below 0)."""
+    company = int(text)
+    if company <= 0:
+        raise argparse.ArgumentTypeError(f"{company} is not a live company's id (test data has no operator)")
+    return company
+
+
+_live_company.__name__ = "live company id"  # as argparse names it in an error
+
+
 def _list_companies(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.api.company import render_company
+    from chalicelib.domain.rules.modes import is_test
     from chalicelib.models.companies import Company
 
-    found = sorted(Company.scan(consistent_read=True), key=lambda company: company.id)
+    found = sorted(
+        (company for company in Company.scan(consistent_read=True) if not is_test(company.id)),
+        key=lambda company: company.id,
+    )
     return {"companies": [render_company(company, None) for company in found]}
 
 

@@ -148,7 +148,8 @@ class Call:
         if schema.may_be_empty and not (self.request.raw_body or b"").strip():
             return {}
         if current is not None:
-            current = marked(current, self.caller)  # as the client read it, `test` too
+            account = self.operation is not None and self.operation.path.startswith(ACCOUNT_PATHS)
+            current = marked(current, self.caller, account=account)  # as the client read it, `test` too
         return schema.parse(self.fields(), partial=partial, current=current, textual=self.is_form())
 
     def form(self, max_bytes: int, allowed: Iterable[str] | None = None) -> dict[str, FormPart]:
@@ -314,7 +315,7 @@ def _handle(request: Request, operation: Operation, path_params: dict[str, str])
             )
             if caller is not None:
                 logger.thread_safe_append_keys(company=caller.company, user=caller.user)
-                request_limit.admit(caller.company)
+                request_limit.admit(caller.account)  # one limit for a company's live and test work
             call = Call(request, caller, operation)
             if not public:
                 call.repeated_query()
@@ -364,22 +365,36 @@ def _answer(call: Call, path_params: dict[str, str]) -> Response:
     return response
 
 
+ACCOUNT_PATHS = ("/users", "/api-keys")  # the live account's objects, the same in either mode
+
+
 def _run(call: Call, path_params: dict[str, str]) -> Response:
     assert call.operation is not None
     result = call.operation.view(call, **path_params)
     if not call.operation.public:
         call.unread_query()
-    caller = None if call.operation.public else call.caller
-    return _render(marked(result, caller), call.operation.status)
+    if call.operation.public:
+        return _render(result, call.operation.status)
+    account = call.operation.path.startswith(ACCOUNT_PATHS)
+    return _render(marked(result, call.caller, account=account), call.operation.status)
 
 
-def marked(result: Any, caller: Caller | None) -> Any:
-    """Every object an authenticated route answers with (one, or a page's) says whether it is test data."""
+def marked(result: Any, caller: Caller | None, account: bool = False) -> Any:
+    """Every object an authenticated route answers with (one, the objects of an answer that holds several
+    such as `{erasure, task}`, or a page's) says whether it is test data; the live account's own objects
+    (`account`: its users and keys) are live in either mode."""
     if caller is None or not isinstance(result, dict):
         return result
+    test = caller.test and not account
     if isinstance(result.get("results"), list) and "next" in result:
-        return {**result, "results": [marked(item, caller) for item in result["results"]]}
-    return {**result, "test": caller.test} if "id" in result else result
+        return {**result, "results": [_with_test(item, test) for item in result["results"]]}
+    if "id" in result:
+        return {**result, "test": test}
+    return {name: _with_test(value, test) for name, value in result.items()}
+
+
+def _with_test(value: Any, test: bool) -> Any:
+    return {**value, "test": test} if isinstance(value, dict) and "id" in value else value
 
 
 def json_content_type(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -124,6 +124,8 @@ def top_up(company_id: int, amount: int) -> Company:
     with the balance before and after; retried while sends move the balance meanwhile."""
     if amount <= 0:
         raise invalid_field("amount", "must be a positive whole number of credits")
+    if is_test(company_id):
+        raise invalid_field("company", "is a company's test data, which spends no credits")
     for attempt in range(CONFLICT_RETRIES + 1):
         added = _add_to_balance(company_id, amount)
         if added is not None:

@@ -63,7 +63,7 @@ def _read(token: str) -> tuple[Company, str]:
         company_id = int(company_text)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise missing from None
-    company = Company.get_or_none(company_id) if 0 < company_id < 2**63 else None
+    company = Company.get_or_none(company_id) if 0 < abs(company_id) < 2**63 else None  # test data: < 0
     if company is None or not key or company.unsubscribe_secret is None:
         raise missing
     if not hmac.compare_digest(mac, _mac(company.unsubscribe_secret, payload)):

@@ -143,8 +143,9 @@ def detect_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-def sniff(head: bytes, region: str, whole_file: bool) -> Layout:
-    """The layout of a file from its first bytes (up to SNIFF_BYTES, `whole_file` if that is all)."""
+def sniff(head: bytes, region: str, whole_file: bool, simulated: bool = False) -> Layout:
+    """The layout of a file from its first bytes (up to SNIFF_BYTES, `whole_file` if that is all);
+    `simulated`: the simulator's numbers count as numbers (test mode)."""
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise NotACsv(EMPTY, "The file is empty.")
     encoding = detect_encoding(head)
@@ -163,7 +164,7 @@ def sniff(head: bytes, region: str, whole_file: bool) -> Layout:
         return layout
     start_of_line = _offset_before(lines, end, start)
     return _layout_without_header(
-        cells, encoding, delimiter, start_of_line, region, first_row=blank_before + 1
+        cells, encoding, delimiter, start_of_line, region, first_row=blank_before + 1, simulated=simulated
     )
 
 
@@ -243,12 +244,18 @@ def _layout_from_header(
 
 
 def _layout_without_header(
-    cells: list[str], encoding: str, delimiter: str, data_start: int, region: str, first_row: int
+    cells: list[str],
+    encoding: str,
+    delimiter: str,
+    data_start: int,
+    region: str,
+    first_row: int,
+    simulated: bool = False,
 ) -> Layout:
     """A file of numbers with no header: the first column that holds a valid number is the phone."""
     for index, value in enumerate(cells):
         try:
-            normalise(value, region)
+            normalise(value, region, simulated=simulated)
         except InvalidPhoneNumber:
             continue
         return Layout(encoding, delimiter, [], index, None, None, None, {}, data_start, first_row=first_row)
