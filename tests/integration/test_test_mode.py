@@ -63,6 +63,17 @@ def make_test_key(api, member: Member) -> Member:
     return Member(member.user, answer.body["api_key"])
 
 
+def imported(api, pump, member: Member, csv: bytes) -> dict:
+    """The import job of `csv` into a new list "Sandbox", run to its end."""
+    body, content_type = multipart({"title": "Sandbox"}, {"file": ("magic.csv", csv)})
+    started = api.call(
+        "POST", "/contact-lists/import", member, raw=body, headers={"Content-Type": content_type}
+    )
+    assert started.status == 202, started.body
+    pump.drain()
+    return api.get(f"/imports/{started.body['id']}", member).body
+
+
 def statuses(api, member, deployment_id) -> dict[str, tuple[str, str | None]]:
     rows = api.every_page(f"/deployments/{deployment_id}/messages", member)
     return {r["msisdn"]: (r["status"], r["error"]) for r in rows}
@@ -86,13 +97,7 @@ def test_a_deployment_with_test_keys_yields_the_scripted_outcomes_and_touches_no
     before = live_view(api, acme)
     member, approver = make_test_key(api, acme.member), make_test_key(api, acme.approver)
 
-    body, content_type = multipart({"title": "Sandbox"}, {"file": ("magic.csv", MAGIC_CSV)})
-    started = api.call(
-        "POST", "/contact-lists/import", member, raw=body, headers={"Content-Type": content_type}
-    )
-    assert started.status == 202, started.body
-    pump.drain()
-    job = api.get(f"/imports/{started.body['id']}", member).body
+    job = imported(api, pump, member, MAGIC_CSV)
     assert job["status"] == "completed" and job["test"] is True, job
     list_id = job["contact_list"]
     contacts = api.every_page(f"/contact-lists/{list_id}/contacts", member)

@@ -8,9 +8,11 @@ import pytest
 from chalicelib.domain.rules import modes
 from chalicelib.domain.sending import sender
 from chalicelib.models.companies import Company
-from tests.api_client import multipart
 from tests.factories import Member
-from tests.integration.test_test_mode import make_test_key
+from tests.integration.test_limits import request_limit
+from tests.integration.test_test_mode import imported, make_test_key
+
+__all__ = ["request_limit"]  # the fixture, shared with test_limits
 
 
 @pytest.fixture(autouse=True)
@@ -44,20 +46,8 @@ def test_a_headerless_csv_of_magic_numbers_imports_in_test_mode(api, tenants, pu
     acme, _ = tenants
     member = make_test_key(api, acme.member)
     csv = f"{modes.DELIVERED_NUMBER}\n{modes.INVALID_NUMBER}\n".encode()
-    body, content_type = multipart({"title": "Sandbox"}, {"file": ("magic.csv", csv)})
-    started = api.call(
-        "POST", "/contact-lists/import", member, raw=body, headers={"Content-Type": content_type}
-    )
-    assert started.status == 202, started.body
-    pump.drain()
-    job = api.get(f"/imports/{started.body['id']}", member).body
+    job = imported(api, pump, member, csv)
     assert job["status"] == "completed" and job["imported"] == 2, (job["status"], job.get("error"))
-
-
-@pytest.fixture
-def request_limit(monkeypatch):
-    monkeypatch.setenv("COLONY_REQUEST_LIMIT", "3")
-    monkeypatch.setenv("COLONY_REQUEST_WINDOW_SECONDS", "60")
 
 
 def test_test_keys_share_the_companys_request_limit(api, tenants, at_time, request_limit):
