@@ -5,6 +5,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -76,6 +77,7 @@ class Company(BaseModel):
     file_retention_days = NumberAttribute(default=30)  # filebox files expire after (rules/retention)
     message_retention_days = NumberAttribute(default=90)  # sent messages' bodies are dropped after
     bodies_dropped_through = NumberAttribute(null=True)  # the last API message whose body was dropped
+    bodies_unsettled = NumberSetAttribute(null=True)  # API messages before it, unsettled at their turn
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
 

@@ -20,9 +20,12 @@ from pynamodb.attributes import (
 
 from chalicelib.models import dynamodb
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.batch import get_items
+from chalicelib.models.claims import Claim
 from chalicelib.models.expressions import typed
 
 Redact = Callable[[str], str]
+MOVING = ("seq", "contact_count")  # what moves under an item being rewritten, so it guards the rewrite
 
 
 class Erasure(BaseModel):
@@ -45,6 +48,24 @@ class Erasure(BaseModel):
     error = UnicodeAttribute(null=True)
     date_created = UTCDateTimeAttribute()
     date_completed = UTCDateTimeAttribute(null=True)
+
+
+def tombstone_key(company: int, token: str) -> str:
+    """The key (in `uniques`) that says the person with `token` was erased from `company`."""
+    return f"erased-person:{company}:{token}"
+
+
+def leave_tombstone(company: int, token: str, erasure: int) -> None:
+    """Record, for good, that the person was erased (held by the erasure that did it)."""
+    Claim(key=tombstone_key(company, token), owner=str(erasure)).save()
+
+
+def tombstones(people: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The (company, token) pairs among `people` of people erased: one BatchGetItem per 100 of them."""
+    wanted = {tombstone_key(company, token): (company, token) for company, token in people}
+    keys = [{"key": {"S": key}} for key in wanted]
+    found = get_items(Claim.Meta.table_name, keys, projection=["key"]) if keys else []
+    return {wanted[item["key"]["S"]] for item in found}
 
 
 def partition(table: str, name: str, value: int | str) -> Iterator[dict[str, Any]]:
@@ -98,6 +119,11 @@ def _text(text: str, redact: Redact) -> str:
     return redact(text)
 
 
+def redacted_document(document: dict[str, Any], redact: Redact) -> dict[str, Any]:
+    """A JSON document (an event's payload) with every string, and every number as text, redacted."""
+    return _json(document, redact)
+
+
 def _json(value: Any, redact: Redact) -> Any:
     if isinstance(value, str):
         return redact(value)
@@ -124,17 +150,18 @@ def packed(data: bytes, redact: Redact) -> bytes:
 def replacing(table: str, key_names: tuple[str, ...], old: dict[str, Any], new: dict[str, Any]) -> list[Any]:
     """The transaction items that put `new` in place of `old` (under its new key, if its key changed,
     the old one deleted in the same step), only while `old` is as it was read: the same status sequence
-    (`seq`, which every status change adds to), or at least still there."""
+    (`seq`, which every status change adds to) or list count (`contact_count`), or at least still there."""
     old_key = {name: old[name] for name in key_names}
     guard: dict[str, Any] = {
         "ConditionExpression": "attribute_exists(#key)",
         "ExpressionAttributeNames": {"#key": key_names[0]},
     }
-    if "seq" in old:
+    moving = next((name for name in MOVING if name in old), None)
+    if moving is not None:
         guard = {
             "ConditionExpression": "#seq = :seq",
-            "ExpressionAttributeNames": {"#seq": "seq"},
-            "ExpressionAttributeValues": {":seq": old["seq"]},
+            "ExpressionAttributeNames": {"#seq": moving},
+            "ExpressionAttributeValues": {":seq": old[moving]},
         }
     if all(old[name] == new[name] for name in key_names):
         return [{"Put": {"TableName": table, "Item": new, **guard}}]

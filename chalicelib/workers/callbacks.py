@@ -10,7 +10,7 @@ from typing import Any
 from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
-from chalicelib.domain.callbacks import delivery
+from chalicelib.domain.callbacks import delivery, erased_people
 from chalicelib.log import log_context, logger
 from chalicelib.settings import get_settings
 from chalicelib.workers.sqs import dead_letter, retry_later
@@ -29,7 +29,7 @@ def handle(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     """A batch's records are read and recorded here, and their POSTs made side by side, so one company's
     slow endpoint holds up no other's (each POST has its own deadline)."""
     records = [record.to_dict() for record in event]
-    ready = {r["messageId"]: _prepare(r) for r in records}
+    ready = _prepared(records)
     posting = {m: r for m, r in ready.items() if isinstance(r, delivery.Ready)}
     with ThreadPoolExecutor(max_workers=max(1, len(posting))) as pool:
         answers = dict(
@@ -57,15 +57,37 @@ def _receive_count(raw: dict[str, Any]) -> int:
     return int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
 
 
-def _prepare(raw: dict[str, Any]) -> delivery.Ready | bool:
+def _prepared(records: list[dict[str, Any]]) -> dict[str, delivery.Ready | bool]:
+    """Each record's event ready to POST (redacted when its person was erased since it was queued: one
+    lookup for the batch), or whether nothing is left to do (True) or it must come back (False)."""
+    parsed = {r["messageId"]: _parse(r) for r in records}
+    events = {m: p for m, p in parsed.items() if not isinstance(p, bool)}
+    try:
+        redacted = dict(zip(events, erased_people.without_erased(list(events.values())), strict=True))
+    except Exception:
+        logger.exception("callbacks failed: the erased people could not be looked up")
+        return {m: p if isinstance(p, bool) else False for m, p in parsed.items()}
+    return {
+        r["messageId"]: _prepare(r, redacted[r["messageId"]]) if r["messageId"] in redacted else True
+        for r in records
+    }
+
+
+def _parse(raw: dict[str, Any]) -> queue_messages.CallbackEvent | bool:
+    """The record's event, or True when it is poison (sent to the dead-letter queue)."""
+    try:
+        (message,) = queue_messages.parse(raw["body"], QUEUE)
+    except (queue_messages.InvalidMessage, ValueError) as error:
+        with log_context(queue=QUEUE, message_id=raw["messageId"], attempt=_receive_count(raw)):
+            logger.error("poison message sent to the dead-letter queue", reason=str(error))
+        dead_letter(QUEUE, raw["body"])
+        return True
+    return message
+
+
+def _prepare(raw: dict[str, Any], message: queue_messages.CallbackEvent) -> delivery.Ready | bool:
     """The record's event ready to POST, True when nothing is left to do, False to bring it back."""
     with log_context(queue=QUEUE, message_id=raw["messageId"], attempt=_receive_count(raw)):
-        try:
-            (message,) = queue_messages.parse(raw["body"], QUEUE)
-        except (queue_messages.InvalidMessage, ValueError) as error:
-            logger.error("poison message sent to the dead-letter queue", reason=str(error))
-            dead_letter(QUEUE, raw["body"])
-            return True
         try:
             return delivery.prepare(message, raw["messageId"])
         except Exception:

@@ -30,6 +30,7 @@ _NOT_COPIED = {
     "callback_secret_previous",
     "callback_secret_rotated",
     "bodies_dropped_through",
+    "bodies_unsettled",
     "date_created",
 }
 

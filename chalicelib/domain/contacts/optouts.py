@@ -81,6 +81,23 @@ def _held(company: int, numbers: Iterable[str], scopes: tuple[str, ...] | None =
     return {tokens.get(found, found) for found, active in held.items() if active}
 
 
+def held_ids(company: int, numbers: Iterable[str], scope: str) -> dict[str, int]:
+    """For each of `numbers` with an opt-out active in `scope`: its id, held under the number itself or
+    (an erased person who had opted out) under its erased token; both keys in one BatchGetItem."""
+    wanted = sorted(set(numbers))
+    tokens = {token_for(company, number): number for number in wanted}
+    held = suppressions(company, [*wanted, *tokens], scopes=(scope,)) if wanted else {}
+    by_number_last = sorted(held.items(), key=lambda found: found[0] not in tokens)
+    return {tokens.get(key, key): ids[scope] for key, ids in by_number_last if scope in ids}
+
+
+def _ids_held(company: int, number: str, scopes: list[str]) -> list[int]:
+    """The ids of the opt-outs active for `number` in `scopes`: under the number, then under its token."""
+    keys = [number, token_for(company, number)]
+    held = suppressions(company, keys, scopes=scopes)
+    return [held[key][scope] for key in keys if key in held for scope in scopes if scope in held[key]]
+
+
 def check_originator(value: Any, region: str, name: str = "originator", simulated: bool = False) -> str:
     try:
         return normalise(value if isinstance(value, str) else None, region, simulated=simulated)
@@ -171,12 +188,12 @@ def create(
 
 
 def active(company: int, number: str, sender: str | None) -> OptOut:
-    """The opt-out active for exactly this scope (the suppression index names it)."""
-    scope = scope_attribute(sender)
-    held = suppressions(company, [number], scopes=(scope,)).get(number, {})
-    if scope not in held:
+    """The opt-out active for exactly this scope (the suppression index names it, under the number or
+    under its erased token)."""
+    held = _ids_held(company, number, [scope_attribute(sender)])
+    if not held:
         raise Conflict("The opt-out changed meanwhile; please retry.", code="concurrent_change")
-    return OptOut.get(company, held[scope])
+    return OptOut.get(company, held[0])
 
 
 def get_optout(caller: Caller, optout_id: int) -> OptOut:
@@ -252,10 +269,9 @@ def overwrite(caller: Caller, optout_id: int, reason: str | None = None) -> OptO
 
 def overwrite_for_subscriber(company: int, number: str, sender: str | None) -> list[OptOut]:
     """The subscriber opts back in (START): overwrite what keeps `sender` (None: every sender) from them —
-    the opt-out of every sender and the one of that sender. Returns what was lifted (maybe nothing)."""
-    scopes = [EVERY_SENDER, *_scopes_of(sender)]
-    held = suppressions(company, [number], scopes=scopes).get(number, {})
-    active_ids = [held[scope] for scope in scopes if scope in held]
+    the opt-out of every sender and the one of that sender, kept under their token too if they were
+    erased. Returns what was lifted (maybe nothing)."""
+    active_ids = _ids_held(company, number, [EVERY_SENDER, *_scopes_of(sender)])
     lifted = []
     for optout in OptOut.batch_get([(company, optout_id) for optout_id in active_ids]):
         try:

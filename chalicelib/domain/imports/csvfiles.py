@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -128,6 +129,15 @@ def detect_encoding(head: bytes) -> str:
         if not cut_short:
             return "cp1252"
     return "utf-8"
+
+
+def text_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """A file's lines decoded as an import decodes them (the encoding detected from its head; UTF-8 or
+    Windows-1252 line by line), for reading a file that is not imported. NotACsv on a too-long line."""
+    stream = iter(chunks)
+    head = next(stream, b"")
+    for line, _ in _lines(itertools.chain([head], stream), detect_encoding(head), 0):
+        yield line
 
 
 def detect_delimiter(line: str) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import operator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import storage
@@ -169,6 +170,14 @@ def presign_upload(caller: Caller, kind: str, filename: str, fields: dict[str, A
         job = _new_job(caller, filename, list_id=fields.get("contact_list"), title=title)
     post = storage.presigned_post(job.source_key, MAX_UPLOAD_BYTES)
     return PresignedUpload(job=job, url=post["url"], fields=post["fields"])
+
+
+def under_way(company: int) -> bool:
+    """Whether an import of the company is pending or running and moved within the last hour (a form's
+    life: a job whose file never came, or whose worker died, does not count). Reads its imports once."""
+    since = clock.now() - timedelta(seconds=storage.UPLOAD_FORM_SECONDS)
+    moving = Import.status.is_in(Job.PENDING, Job.RUNNING) & (Import.date_updated > since)
+    return any(True for _ in Import.query(company, filter_condition=moving, attributes_to_get=["id"]))
 
 
 def get_import(caller: Caller, import_id: int) -> Import:

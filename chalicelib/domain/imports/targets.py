@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
+from chalicelib.domain.contacts import optouts
 from chalicelib.domain.contacts.optouts import MAX_REASON
 from chalicelib.domain.imports.csvfiles import ContactRow, Layout
 from chalicelib.domain.rules.channels import EMAIL
@@ -28,7 +29,6 @@ from chalicelib.models.optouts import (
     history_key,
     optout_key,
     scope_attribute,
-    suppressions,
 )
 
 ID_BLOCK = 10_000
@@ -211,15 +211,15 @@ class OptOutsTarget:
         return f"reason longer than {MAX_REASON} characters" if reason and len(reason) > MAX_REASON else ""
 
     def stored(self, msisdns: list[str]) -> dict[str, Stored]:
-        held = suppressions(self.job.company, msisdns, scopes=(self.scope,))
-        active = {number: scopes[self.scope] for number, scopes in held.items() if self.scope in scopes}
+        active = optouts.held_ids(self.job.company, msisdns, self.scope)  # an erased person's too
+        number_of = {optout_id: number for number, optout_id in active.items()}
         records = batch.get_items(
             OptOut.Meta.table_name, [optout_key(self.job.company, i) for i in active.values()]
         )
         found = {}
         for raw in records:
             optout = OptOut.from_raw_data(raw)
-            found[optout.originator] = Stored(optout.import_id, optout.import_row, True, optout)
+            found[number_of[optout.id]] = Stored(optout.import_id, optout.import_row, True, optout)
         return found
 
     def item(self, msisdn: str, row: ContactRow, stored: Stored | None) -> OptOut | None:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from chalicelib import storage
+from chalicelib.domain.imports.csvfiles import NotACsv, text_lines
 from chalicelib.domain.privacy.person import Person
 from chalicelib.models.erasures import packed
 from chalicelib.models.files import File
@@ -14,8 +15,16 @@ from chalicelib.models.files import File
 OVERLAP = 256  # bytes carried from one chunk to the next, so a spelling split between them is still seen
 
 
-def names_person(person: Person, chunks: Iterable[bytes]) -> bool:
-    """Whether a file's bytes hold any spelling of the person, read chunk by chunk (never whole)."""
+def names_person(person: Person, key: str) -> bool:
+    """Whether a file holds any spelling of the person: its text decoded as an import decodes it (UTF-16
+    too), line by line; a file whose lines are too long for a CSV is read as UTF-8 chunk by chunk."""
+    try:
+        return any(person.named_in(line) for line in text_lines(storage.chunks(key)))
+    except NotACsv:
+        return _raw_names_person(person, storage.chunks(key))
+
+
+def _raw_names_person(person: Person, chunks: Iterable[bytes]) -> bool:
     tail = b""
     for chunk in chunks:
         window = tail + chunk
@@ -29,13 +38,13 @@ def erase_files(person: Person, counts: Counter[str]) -> list[str]:
     """Delete what names the person; returns the names of the filebox files deleted."""
     deleted = []
     for entry in File.query(person.company):
-        if names_person(person, storage.chunks(entry.key)):
+        if names_person(person, entry.key):
             storage.delete([entry.key])
             entry.delete()
             deleted.append(entry.name)
     counts["files_deleted"] += len(deleted)
     for key in storage.keys_under(f"uploads/{person.company}/"):
-        if names_person(person, storage.chunks(key)):
+        if names_person(person, key):
             storage.delete([key])
             counts["uploads_deleted"] += 1
     for key in storage.keys_under(f"idempotency/{person.company}/"):

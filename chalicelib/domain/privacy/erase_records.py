@@ -28,12 +28,17 @@ from chalicelib.models.tasks import Task
 
 REWRITE_ATTEMPTS = 5
 PERSONAL = ("first_name", "last_name", "fields")  # what a recipient kept of the person, beyond the key
-# the tables whose items a company owns by partition, and the count each rewrite adds to
+# the tables whose items a company owns by partition, and the count each rewrite adds to; contacts,
+# recipients and suppressions are erased on their own below. Left out, as they name no subscriber: the
+# company's own item, its users, keys, sessions and password links, counters and uniques (ids, leases,
+# gateway ids; a keyword reply counter is already keyed by the token), stats (counts only); and files,
+# whose entries Colony names and which `erase_files` deletes with their objects when they name the person.
 BY_COMPANY: tuple[tuple[type[Model], str], ...] = (
     (Message, "messages_rewritten"),
     (Inbound, "inbound_rewritten"),
     (CallbackAttempt, "callbacks_rewritten"),
     (OptOut, "optouts_rewritten"),
+    (ContactList, "other_rewritten"),
     (Deployment, "other_rewritten"),
     (Bulk, "other_rewritten"),
     (Campaign, "other_rewritten"),

@@ -12,13 +12,14 @@ from chalicelib.domain.accounts.companies import get_company
 from chalicelib.domain.audit.entries import record
 from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.imports import jobs
 from chalicelib.domain.privacy.erase_files import erase_files
 from chalicelib.domain.privacy.erase_records import erase_records
 from chalicelib.domain.privacy.person import person_of, person_to_erase
 from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.models.base import transaction
 from chalicelib.models.counters import allocate_ids
-from chalicelib.models.erasures import Erasure
+from chalicelib.models.erasures import Erasure, leave_tombstone
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.tasks import Task
 
@@ -76,12 +77,16 @@ def list_erasures(caller: Caller, page: PageRequest) -> Page:
 
 
 def erase_task(task: Task) -> dict[str, Any]:
-    """Erase the person; safe to run again (what is already erased no longer names them)."""
+    """Erase the person once no import of the company is under way; safe to run again (what is already
+    erased no longer names them)."""
     erasure = Erasure.get_or_none(task.company, task.params["erasure"], consistent_read=True)
     if erasure is None or erasure.pending_key is None:
         return {"erasure": task.params["erasure"]}
+    if jobs.under_way(task.company):  # its upload may name the person: deleting it would break it
+        raise tasks.TaskBusy("an import of the company is under way: the erasure runs after it")
     erasure.update(actions=[Erasure.status.set(Job.RUNNING)])
     person = person_of(task.company, erasure.channel, erasure.pending_key)
+    leave_tombstone(task.company, person.token, erasure.id)  # events still queued about them are redacted
     counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
     kept = erase_records(person, counts)
     deleted = erase_files(person, counts)

@@ -2,7 +2,8 @@
 `message_retention_days` ago are dropped; statuses, counts, costs and stats stay.
 
 Cheap by construction: API messages are read in id order (ids grow with time) from where the last run
-stopped, so each is read once in its life; a deployment's recipients are read once, when it is past
+stopped, so each is read once in its life (one still unsettled then is set aside and read again each
+night until it settles); a deployment's recipients are read once, when it is past
 retention, and the deployment is marked so. The companies and their deployments are read each night."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chalicelib.models.deployments import Deployment, Message, Recipient
 from chalicelib.models.retention import drop_message_text, drop_recipient_text
 
 UNSETTLED = (Delivery.QUEUED, Delivery.SENDING)
+MAX_UNSETTLED = 100  # unsettled messages set aside per company (one BatchGetItem each night reads them)
 FIGURES = ("characters", "per_segment", "non_gsm")
 
 
@@ -47,21 +49,51 @@ def figures_of(text: str) -> dict[str, object]:
 
 
 def drop_messages(company: Company, cutoff: datetime) -> int:
-    """API messages made before `cutoff` and settled, from the last run's stopping place; returns how
-    many lost their text. A message still unsettled stops the run there (it is looked at again)."""
+    """API messages made before `cutoff` and settled: those earlier runs set aside, then the new ones
+    from the last run's stopping place; returns how many lost their text. A message still unsettled is
+    set aside (`bodies_unsettled`) and looked at again each night until it settles, so it stops no run
+    (unless MAX_UNSETTLED are aside already: then the run stops at it, as it waits there)."""
+    before = set(company.bodies_unsettled or ())
+    aside: set[int] = set()
+    dropped = 0
+    for message in Message.batch_get([(company.id, i) for i in sorted(before)]):
+        if message.status in UNSETTLED:
+            aside.add(message.id)
+        else:
+            dropped += _drop_text(company, message)
     after = company.bodies_dropped_through
     condition = Message.id > after if after is not None else None
-    dropped, last = 0, after
+    last = after
     for message in Message.query(company.id, range_key_condition=condition):
-        if message.date_created >= cutoff or message.status in UNSETTLED:
+        if message.date_created >= cutoff:
             break
-        if message.text is not None:
-            _drop(drop_message_text(company.id, message.id, figures_of(message.text)))
-            dropped += 1
+        if message.status not in UNSETTLED:
+            dropped += _drop_text(company, message)
+        elif len(aside) < MAX_UNSETTLED:
+            aside.add(message.id)
+        else:
+            break
         last = message.id
-    if last != after:
-        company.update(actions=[Company.bodies_dropped_through.set(last)])
+    _move_watermark(company, after, last, before, aside)
     return dropped
+
+
+def _drop_text(company: Company, message: Message) -> int:
+    if message.text is None:
+        return 0
+    _drop(drop_message_text(company.id, message.id, figures_of(message.text)))
+    return 1
+
+
+def _move_watermark(
+    company: Company, after: int | None, last: int | None, before: set[int], aside: set[int]
+) -> None:
+    actions = [Company.bodies_dropped_through.set(last)] if last != after else []
+    if aside != before:
+        unsettled = Company.bodies_unsettled
+        actions.append(unsettled.set(aside) if aside else unsettled.remove())
+    if actions:
+        company.update(actions=actions)
 
 
 def drop_recipients(company: Company, cutoff: datetime) -> int:

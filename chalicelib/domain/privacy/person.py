@@ -10,7 +10,13 @@ from typing import Any
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.rules.addresses import address_key, checked_address
 from chalicelib.domain.rules.channels import EMAIL, SMS
-from chalicelib.domain.rules.person_spellings import address_pattern, erased_token, number_pattern
+from chalicelib.domain.rules.person_spellings import (
+    address_pattern,
+    erased_token,
+    found_in,
+    number_pattern,
+    replaced,
+)
 from chalicelib.domain.rules.phones import InvalidPhoneNumber, normalise
 from chalicelib.settings import SettingsError, get_settings
 
@@ -24,11 +30,12 @@ class Person:
     pattern: re.Pattern[str]
 
     def redact(self, text: str) -> str:
-        """`text` with every spelling of the person replaced by their token."""
-        return self.pattern.sub(self.token, text)
+        """`text` with every spelling of the person (however its digits and dashes are written) replaced
+        by their token."""
+        return replaced(self.pattern, text, self.token)
 
     def named_in(self, text: str) -> bool:
-        return self.pattern.search(text) is not None
+        return found_in(self.pattern, text)
 
 
 def token_for(company: int, person_key: str) -> str:

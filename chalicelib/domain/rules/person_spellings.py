@@ -6,11 +6,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
 import phonenumbers
 
 ERASED = "erased:"
-_GAP = r"[\s\-.()/]*"  # what people put between digits: spaces, dashes, dots, brackets, slashes
+_GAP = r"[\s\-.()\[\]/]*"  # what people put between digits (folded): spaces, dashes, dots, brackets, slashes
+# every dash `phones.normalise` deletes, as folded text spells it: they are all gaps here too
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
+# what, right before an address's local part or right after its domain, makes a longer address: the
+# local part's usual characters (not the rare `#`, `=`, `'` or `/`, which Colony's own keys, query
+# strings and quotes put before an address)
+_LOCAL_CHAR = r"[\w.+-]"
+_DOMAIN_TAIL = r"(?:[\w-]|\.[\w-])"
 
 
 def _spaced(digits: str) -> str:
@@ -20,17 +28,68 @@ def _spaced(digits: str) -> str:
 def number_pattern(number: str) -> re.Pattern[str]:
     """Every spelling of `number` (international digits, `27815854565`): `+27815854565`, `0815854565`,
     `081 585 4565`, `+27 (0)81 585 4565`, `0027815854565`, the national digits alone; never inside a
-    longer run of digits."""
+    longer run of digits (`2781585456599` is another number). Match it in `folded` text."""
     parsed = phonenumbers.parse("+" + number)
     code = str(parsed.country_code)
     national = phonenumbers.national_significant_number(parsed)
-    prefix = rf"(?:(?:\+|00)?{_GAP}{_spaced(code)}{_GAP}(?:\(0\))?|0)?"
-    return re.compile(rf"(?<!\d){prefix}{_GAP}{_spaced(national)}(?!\d)")
+    prefix = rf"(?:(?:(?:\+|00){_GAP})?{_spaced(code)}{_GAP}(?:\(0\){_GAP})?|0{_GAP})?"
+    return re.compile(rf"(?<![\d+]){prefix}{_spaced(national)}(?!\d)")
 
 
 def address_pattern(address: str) -> re.Pattern[str]:
-    """`address` in any case, and with its `@` URL-encoded (as a query string carries it)."""
-    return re.compile(re.escape(address).replace("@", "(?:@|%40)"), re.IGNORECASE)
+    """`address` in any case, and with its `@` URL-encoded (as a query string carries it); the whole
+    address only (`joann@example.com` and `ann@example.com.au` are other people's)."""
+    body = re.escape(address).replace("@", "(?:@|%40)")
+    return re.compile(rf"(?<!{_LOCAL_CHAR}){body}(?!{_DOMAIN_TAIL})", re.IGNORECASE)
+
+
+def _fold_char(char: str) -> str:
+    """One character as `phones.normalise` reads it: NFKC (full-width digits, no-break spaces), any
+    script's decimal digit as its ASCII digit, every Unicode dash as `-`."""
+    digit = unicodedata.decimal(char, None)
+    if digit is not None:
+        return str(digit)
+    return unicodedata.normalize("NFKC", char).translate(_DASHES)
+
+
+def folded(text: str) -> tuple[str, list[int]]:
+    """`text` folded character by character, and for each folded character the index in `text` it
+    came from (so a match in the folded text is replaced in the original)."""
+    if text.isascii():
+        return text, list(range(len(text)))
+    out, origin = [], []
+    for index, char in enumerate(text):
+        piece = char if char.isascii() else _fold_char(char)
+        out.append(piece)
+        origin.extend([index] * len(piece))
+    return "".join(out), origin
+
+
+def spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """Where in `text` a spelling `pattern` matches once the text is folded (start, end)."""
+    if text.isascii():
+        return [match.span() for match in pattern.finditer(text)]
+    plain, origin = folded(text)
+    return [
+        (origin[match.start()], origin[match.end() - 1] + 1)
+        for match in pattern.finditer(plain)
+        if match.end() > match.start()
+    ]
+
+
+def found_in(pattern: re.Pattern[str], text: str) -> bool:
+    return pattern.search(folded(text)[0]) is not None
+
+
+def replaced(pattern: re.Pattern[str], text: str, token: str) -> str:
+    """`text` with every spelling `pattern` matches (folded) replaced by `token`."""
+    if text.isascii():
+        return pattern.sub(token, text)
+    parts, last = [], 0
+    for start, end in spans(pattern, text):
+        parts += [text[last:start], token]
+        last = end
+    return "".join(parts) + text[last:] if parts else text
 
 
 def erased_token(secret: str, company: int, person_key: str) -> str:

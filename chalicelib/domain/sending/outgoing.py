@@ -7,6 +7,7 @@ from chalicelib import queue_messages
 from chalicelib.domain.rules.channels import EMAIL, SMS
 from chalicelib.domain.rules.destinations import unreachable_reason
 from chalicelib.domain.rules.gsm_substitution import substituted
+from chalicelib.domain.rules.person_spellings import is_erased
 from chalicelib.domain.rules.segments import cost
 from chalicelib.domain.rules.templates import Template, priced_text
 from chalicelib.domain.sending.emails import EmailContent, deployment_email, message_email
@@ -14,6 +15,8 @@ from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message
 from chalicelib.providers import Outgoing
 from chalicelib.providers.mail import OutgoingEmail
+
+ERASED_ERROR = "erased: the person was erased (POPIA) before it was sent"
 
 
 def channel_of(item: Message | dict) -> str:
@@ -23,8 +26,16 @@ def channel_of(item: Message | dict) -> str:
 
 
 def unreachable(recipient: dict) -> str | None:
-    """Why a chunk's recipient cannot be sent on its channel (`no_number`, `no_address`), or None."""
+    """Why a chunk's recipient cannot be sent on its channel (`no_number`, `no_address`, or erased since
+    the fan-out), or None."""
+    if is_erased(recipient["msisdn"]) or is_erased(recipient.get("email") or ""):
+        return ERASED_ERROR
     return unreachable_reason(recipient.get("channel"), recipient["msisdn"], recipient.get("email"))
+
+
+def erased(message: Message) -> str | None:
+    """Why an API message cannot be sent because its person was erased since it was queued, or None."""
+    return ERASED_ERROR if is_erased(message.destination) else None
 
 
 def for_recipient(

@@ -27,7 +27,8 @@ from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.domain.sending import pacing, refusals, writes
 from chalicelib.domain.sending.emails import email_content
-from chalicelib.domain.sending.outgoing import channel_of, for_message, for_recipient, unreachable
+from chalicelib.domain.sending.interruptions import NotWrittenYet, RetryLater, Stopped
+from chalicelib.domain.sending.outgoing import channel_of, erased, for_message, for_recipient, unreachable
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
@@ -57,22 +58,6 @@ COUNTER_OF = {
     Delivery.OPTED_OUT: "blocked_count",
 }
 EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
-
-
-class Stopped(Exception):
-    """The deployment was paused or cancelled while its group was being sent."""
-
-
-class RetryLater(Exception):
-    """The gateway kept failing with retryable errors: unsent recipients were released for a retry."""
-
-    soon = False  # the first retry comes in seconds, not the queue's usual back-off
-
-
-class NotWrittenYet(RetryLater):
-    """API messages queued an instant before the request that pays for them wrote them (by design)."""
-
-    soon = True
 
 
 class Sender:
@@ -265,6 +250,8 @@ class Sender:
                     )
                 elif message.id in blocked:
                     self._message_done(message, Result(Delivery.OPTED_OUT), refund=True)
+                elif reason := erased(message):  # erased since it was queued: never sent to the token
+                    self._message_done(message, Result(Delivery.FAILED, error=reason), refund=True)
                 else:
                     outgoing = for_message(message, company)
                     route = self._route(company, outgoing)
