@@ -8,7 +8,7 @@ import pytest
 from chalicelib.domain.rules import modes
 from chalicelib.domain.sending import sender
 from chalicelib.models.companies import Company
-from tests.factories import Member
+from tests.factories import Member, create_contact_list, create_contacts, create_optout
 from tests.integration.test_limits import request_limit
 from tests.integration.test_test_mode import imported, make_test_key
 
@@ -166,4 +166,49 @@ def test_the_operator_cannot_give_a_real_number_to_a_test_tenant(api, tenants, c
     outcome = sms_events.handle_inbound(json.dumps(body))
     assert code != 0 and modes.test_tenant(acme.id) not in outcome.get("outcomes", {}), (
         f"the test data owns a real number: exit {code}, a real reply went to {outcome}"
+    )
+
+
+def test_a_test_key_erases_a_magic_number_of_its_test_data(api, tenants, pump):
+    acme, _ = tenants
+    admin_test = make_test_key(api, acme.admin)
+    tenant = modes.test_tenant(acme.id)
+    sandbox = create_contact_list(tenant, "Sandbox")
+    create_contacts(tenant, sandbox.id, modes.STOP_NUMBER)
+    started = api.post("/erasures", admin_test, {"msisdn": modes.STOP_NUMBER})
+    assert started.status == 202, (
+        f"a test key could not erase a magic number: {started.status} {started.body}"
+    )
+    pump.drain()
+    assert api.every_page(f"/contact-lists/{sandbox.id}/contacts", admin_test) == []
+
+
+def test_a_test_key_erases_a_simulator_address_of_its_test_data(api, tenants):
+    acme, _ = tenants
+    admin_test = make_test_key(api, acme.admin)
+    created = api.post("/optouts", admin_test, {"originator": modes.BOUNCE_ADDRESS, "channel": "email"})
+    assert created.status == 201, created.body
+    started = api.post("/erasures", admin_test, {"email": modes.BOUNCE_ADDRESS})
+    assert started.status == 202, (
+        f"a test key could not erase a .test address: {started.status} {started.body}"
+    )
+
+
+def test_a_live_erasure_also_erases_the_person_from_the_test_data(api, tenants, pump):
+    acme, _ = tenants
+    number = "27815854565"
+    tenant = modes.test_tenant(acme.id)
+    make_test_key(api, acme.admin)  # the test data is opened
+    sandbox = create_contact_list(tenant, "Sandbox")
+    create_contacts(tenant, sandbox.id, number)
+    create_optout(tenant, number)
+    started = api.post("/erasures", acme.admin, {"msisdn": number})
+    assert started.status == 202, started.body
+    pump.drain()
+    admin_test = make_test_key(api, acme.admin)
+    contacts = api.every_page(f"/contact-lists/{sandbox.id}/contacts", admin_test)
+    optouts = api.get("/optouts", admin_test).body["results"]
+    named = [o["originator"] for o in optouts if o["originator"] == number]
+    assert ([c["msisdn"] for c in contacts], named) == ([], []), (
+        f"the erased person is still in the test data: {contacts} {optouts}"
     )

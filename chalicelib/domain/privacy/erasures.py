@@ -17,7 +17,9 @@ from chalicelib.domain.privacy.erase_files import erase_files
 from chalicelib.domain.privacy.erase_records import erase_records
 from chalicelib.domain.privacy.person import person_of, person_to_erase
 from chalicelib.domain.rules.lifecycle import Job
+from chalicelib.domain.rules.modes import is_test, test_tenant
 from chalicelib.models.base import transaction
+from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.erasures import Erasure, leave_tombstone
 from chalicelib.models.pagination import Page, PageRequest, paginate
@@ -82,14 +84,17 @@ def erase_task(task: Task) -> dict[str, Any]:
     erasure = Erasure.get_or_none(task.company, task.params["erasure"], consistent_read=True)
     if erasure is None or erasure.pending_key is None:
         return {"erasure": task.params["erasure"]}
-    if jobs.under_way(task.company):  # its upload may name the person: deleting it would break it
+    scopes = _scopes(task.company)
+    if any(jobs.under_way(scope) for scope in scopes):  # its upload may name them: deleting it would break it
         raise tasks.TaskBusy("an import of the company is under way: the erasure runs after it")
     erasure.update(actions=[Erasure.status.set(Job.RUNNING)])
-    person = person_of(task.company, erasure.channel, erasure.pending_key)
-    leave_tombstone(task.company, person.token, erasure.id)  # events still queued about them are redacted
     counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
-    kept = erase_records(person, counts)
-    deleted = erase_files(person, counts)
+    kept, deleted = False, []
+    for scope in scopes:
+        person = person_of(scope, erasure.channel, erasure.pending_key)
+        leave_tombstone(scope, person.token, erasure.id)  # events still queued about them are redacted
+        kept = erase_records(person, counts) or kept
+        deleted += erase_files(person, counts)
     erasure.update(
         actions=[
             Erasure.status.set(Job.COMPLETED),
@@ -101,6 +106,14 @@ def erase_task(task: Task) -> dict[str, Any]:
         ]
     )
     return {"erasure": erasure.id, **counts, "suppression_kept": kept}
+
+
+def _scopes(company: int) -> list[int]:
+    """Where a person is erased: the company, and a live company's test data too (a test key may have
+    imported real numbers there)."""
+    if is_test(company) or Company.get_or_none(test_tenant(company)) is None:
+        return [company]
+    return [company, test_tenant(company)]
 
 
 def erasure_failed(task: Task) -> None:

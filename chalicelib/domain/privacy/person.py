@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.errors import invalid_field
 from chalicelib.domain.rules.addresses import address_key, checked_address
 from chalicelib.domain.rules.channels import EMAIL, SMS
+from chalicelib.domain.rules.modes import is_test
 from chalicelib.domain.rules.person_spellings import (
     address_pattern,
     erased_token,
@@ -52,14 +53,18 @@ def person_of(company: int, channel: str, key: str) -> Person:
 
 
 def person_to_erase(company: int, region: str, msisdn: Any, email: Any) -> Person:
-    """The person a request names by exactly one of `msisdn` or `email`, read with the company's rules."""
+    """The person a request names by exactly one of `msisdn` or `email`, read with the company's rules
+    (in test data, the simulator's numbers and addresses too)."""
+    simulated = is_test(company)
     if (msisdn is None) == (email is None):
         name = "msisdn" if msisdn is None else "email"
         raise invalid_field(name, "give exactly one of msisdn or email")
     if email is not None:
-        return person_of(company, EMAIL, address_key(checked_address(email, "email")))
+        return person_of(company, EMAIL, address_key(checked_address(email, "email", simulated=simulated)))
     try:
-        number = normalise(str(msisdn) if isinstance(msisdn, (str, int)) else None, region)
+        number = normalise(
+            str(msisdn) if isinstance(msisdn, (str, int)) else None, region, simulated=simulated
+        )
     except InvalidPhoneNumber as error:
         raise invalid_field("msisdn", f"must be a phone number ({error.reason})") from None
     return person_of(company, SMS, number)
