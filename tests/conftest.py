@@ -86,7 +86,13 @@ def provisioned_aws():
 @pytest.fixture(scope="session")
 def made_tenants(provisioned_aws):
     """Acme and Bravo, made once per test process, and the embedded AWS just after they were made."""
-    with provisioned_aws.started():
+    from datetime import UTC, datetime
+
+    from chalicelib.domain import clock
+
+    pinned = datetime.fromisoformat(PINNED_MOMENT).astimezone(UTC)
+    with provisioned_aws.started(), pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(clock, "now", lambda: pinned)  # made at the moment every test starts at
         # Sending at the default 20 a second would make every sending test slow; pacing has its own tests.
         made = create_tenant("Acme", send_rate=1000), create_tenant("Bravo", send_rate=1000)
         return made, provisioned_aws.capture()
