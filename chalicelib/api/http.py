@@ -365,7 +365,7 @@ def _answer(call: Call, path_params: dict[str, str]) -> Response:
     return response
 
 
-ACCOUNT_PATHS = ("/users", "/api-keys")  # the live account's objects, the same in either mode
+ACCOUNT_PATHS = ("/users", "/api-keys", "/sessions")  # the live account's objects, the same in either mode
 
 
 def _run(call: Call, path_params: dict[str, str]) -> Response:

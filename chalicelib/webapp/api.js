@@ -3,7 +3,7 @@
 
 const ROOT = new URL("../", window.location.href);
 const TOKEN = "colony.session";
-const MODE = "colony.mode"; // "test" while the test-mode switch is on (kept for the next visit)
+const MODE = "colony.mode"; // "test" while this tab's test-mode switch is on (each tab its own, as its screen says)
 const listeners = new Set();
 
 export class ApiError extends Error {
@@ -27,12 +27,12 @@ export function setToken(value) {
 
 // Test mode: every request then says `Colony-Mode: test`, so the session sees and changes test data only.
 export function testMode() {
-  return window.localStorage.getItem(MODE) === "test";
+  return window.sessionStorage.getItem(MODE) === "test";
 }
 
 export function setTestMode(on) {
-  if (on) window.localStorage.setItem(MODE, "test");
-  else window.localStorage.removeItem(MODE);
+  if (on) window.sessionStorage.setItem(MODE, "test");
+  else window.sessionStorage.removeItem(MODE);
 }
 
 export function onSignedOut(listener) {

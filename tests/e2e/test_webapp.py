@@ -266,3 +266,29 @@ def test_five_wrong_passwords_lock_the_address(browser, stack, people):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins")
     context.close()
+
+
+def test_each_tab_acts_in_the_mode_its_own_switch_and_banner_show(browser, stack, people):
+    context, first = signed_in(browser, stack, "member@webshop.example")
+    second = context.new_page()
+    second.goto(f"{stack.api}/app/")
+    second.get_by_label("Email").fill("member@webshop.example")
+    second.get_by_label("Password").fill(PASSWORD)
+    second.get_by_role("button", name="Sign in").click()
+    expect(second.get_by_role("heading", name="Contact lists")).to_be_visible()
+    first.bring_to_front()
+    first.get_by_label("Test mode").check()
+    expect(first.get_by_text("Test mode — nothing is sent or charged")).to_be_visible()
+    second.bring_to_front()
+    shows_test = second.evaluate("!document.getElementById('test-banner').hidden")
+    second.get_by_label("Title", exact=True).fill("Made in the second tab")
+    second.get_by_role("button", name="Create the list").click()
+    expect(second.get_by_role("heading", name="Made in the second tab")).to_be_visible()
+    key = {"Authorization": f"Token {people['member']['api_key']}"}
+    live = requests.get(f"{stack.api}/contact-lists", headers=key, timeout=10).json()["results"]
+    in_live = any(item["title"] == "Made in the second tab" for item in live)
+    assert in_live == (not shows_test), (
+        f"the second tab showed {'test' if shows_test else 'live'} mode but wrote to "
+        f"{'live' if in_live else 'test'} data"
+    )
+    context.close()

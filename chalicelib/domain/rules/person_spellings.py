@@ -13,6 +13,11 @@ import phonenumbers
 ERASED = "erased:"
 _GAP = r"[\s\-.()\[\]/]*"  # what people put between digits (folded): spaces, dashes, dots, brackets, slashes
 # every dash `phones.normalise` deletes, as folded text spells it: they are all gaps here too
+# national digits right after another calling code and a gap (`+264 81 585 4565`, `264-81…`) are another
+# country's number; after a whole number and a gap (`0821234567 0815854565`) they may be this person's
+_AFTER_NO_CODE = "".join(
+    rf"(?<!{before}\d{{{digits}}}[\s\-.()\[\]/])" for digits in (1, 2, 3) for before in (r"[^\d]", "^")
+)
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
 # what, right before an address's local part or right after its domain, makes a longer address: the
 # local part's usual characters (not the rare `#`, `=`, `'` or `/`, which Colony's own keys, query
@@ -32,14 +37,24 @@ def number_pattern(number: str) -> re.Pattern[str]:
     code = str(phonenumbers.parse("+" + number).country_code)
     national = number[len(code) :]  # as written (the simulator's `27000000004` keeps its zeros)
     prefix = rf"(?:(?:(?:\+|00){_GAP})?{_spaced(code)}{_GAP}(?:\(0\){_GAP})?|0{_GAP})?"
-    return re.compile(rf"(?<![\d+]){prefix}{_spaced(national)}(?!\d)")
+    return re.compile(rf"(?<![\d+]){_AFTER_NO_CODE}{prefix}{_spaced(national)}(?!\d)")
 
 
 def address_pattern(address: str) -> re.Pattern[str]:
-    """`address` in any case, and with its `@` URL-encoded (as a query string carries it); the whole
-    address only (`joann@example.com` and `ann@example.com.au` are other people's)."""
-    body = re.escape(address).replace("@", "(?:@|%40)")
-    return re.compile(rf"(?<!{_LOCAL_CHAR}){body}(?!{_DOMAIN_TAIL})", re.IGNORECASE)
+    """`address` in any case, and with its `@` URL-encoded (as a query string carries it), its domain
+    as stored (`xn--…`) or in Unicode (`exämple.com`, as the importer read it); the whole address only
+    (`joann@example.com` and `ann@example.com.au` are other people's)."""
+    spellings = dict.fromkeys([address, _unicode_domain(address)])
+    body = "|".join(re.escape(spelling).replace("@", "(?:@|%40)") for spelling in spellings)
+    return re.compile(rf"(?<!{_LOCAL_CHAR})(?:{body})(?!{_DOMAIN_TAIL})", re.IGNORECASE)
+
+
+def _unicode_domain(address: str) -> str:
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}" if "xn--" in domain else address
+    except UnicodeError:
+        return address
 
 
 def _fold_char(char: str) -> str:
@@ -48,6 +63,8 @@ def _fold_char(char: str) -> str:
     digit = unicodedata.decimal(char, None)
     if digit is not None:
         return str(digit)
+    if unicodedata.category(char) == "Cf":  # zero-width spaces, soft hyphens, word joiners: a gap
+        return " "
     return unicodedata.normalize("NFKC", char).translate(_DASHES)
 
 
