@@ -1,7 +1,7 @@
 """What people sign in with: sessions, the one-time links that set a password, and the failed-attempt
 counter behind the lockout. Secrets are stored only as SHA-256 hashes, like API keys."""
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -19,6 +19,7 @@ class Session(BaseModel):
     created_at = NumberAttribute()
     last_seen = NumberAttribute()
     expires_at = NumberAttribute()
+    test_tenant_open = BooleanAttribute(null=True)  # test mode was used, so its test tenant exists
 
 
 class PasswordLink(BaseModel):
