@@ -137,5 +137,52 @@ def test_a_session_in_test_mode_opens_the_test_tenant_once(api, tenants, dynamod
     answer = api.call("GET", "/contact-lists", None, headers=headers)
     assert answer.status == 200 and answer.body["results"] == []
     reads = [op for op, _ in dynamodb_calls if op in ("GetItem", "BatchGetItem")]
-    assert len(reads) == 2  # the session and its user
+    assert reads == ["BatchGetItem"]  # the session and its user, together
     assert api.call("GET", "/company", None, headers=headers).body["id"] == -acme.id
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_sessions_role_change_and_password_change_take_effect_on_its_next_call(api, tenants):
+    from chalicelib.domain.accounts import passwords
+    from chalicelib.domain.accounts.sessions import start_session
+
+    acme, _ = tenants
+    token = start_session(acme.member.user).token
+    assert api.call("GET", "/users", None, headers=_bearer(token)).status == 403
+    assert api.patch(f"/users/{acme.member.user.id}", acme.admin, {"role": "admin"}).status == 200
+    assert api.call("GET", "/users", None, headers=_bearer(token)).status == 200
+    assert passwords.set_password(User.get(acme.id, acme.member.user.id), "a-new-long-password-1")
+    ended = api.call("GET", "/company", None, headers=_bearer(token))
+    assert ended.status == 401 and ended.error_code == "session_expired"
+
+
+def test_a_session_token_that_names_another_user_is_refused(api, tenants):
+    from chalicelib.domain.accounts.sessions import start_session
+
+    acme, bravo = tenants
+    token = start_session(acme.member.user).token
+    prefix, session_id, secret = parse_token(token, ("cs",))
+    random_part = secret.split(".", 2)[2]
+    for names in (f"{bravo.id}.{bravo.admin.user.id}.", f"{acme.id}.{acme.admin.user.id}.", ""):
+        forged = f"{prefix}_{session_id}_{names}{random_part}"
+        assert api.call("GET", "/company", None, headers=_bearer(forged)).status == 401
+    assert api.call("GET", "/company", None, headers=_bearer(token)).body["id"] == acme.id
+
+
+def test_a_session_made_before_tokens_named_their_user_still_works(api, tenants, dynamodb_calls):
+    from chalicelib.domain.accounts.auth import SESSION_PREFIX, new_key
+    from chalicelib.domain.accounts.sessions import start_session
+
+    acme, bravo = tenants
+    session = start_session(acme.member.user).session
+    issued = new_key(session.id, SESSION_PREFIX)
+    session.update(actions=[Session.secret_hash.set(issued.secret_hash)])
+    dynamodb_calls.clear()
+    assert api.call("GET", "/company", None, headers=_bearer(issued.token)).body["id"] == acme.id
+    assert ("GetItem", User.Meta.table_name) in dynamodb_calls
+    assert (
+        api.call("GET", f"/users/{bravo.member.user.id}", None, headers=_bearer(issued.token)).status == 404
+    )

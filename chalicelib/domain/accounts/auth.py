@@ -18,7 +18,7 @@ from chalicelib.domain.errors import Forbidden, Unauthenticated, invalid_field
 from chalicelib.domain.rules.modes import LIVE, MODES, TEST, is_test, live_account, tenant_for
 from chalicelib.domain.rules.session_expiry import needs_touch, session_alive
 from chalicelib.models.api_keys import ApiKey
-from chalicelib.models.sessions import Session
+from chalicelib.models.sessions import Session, session_with_user
 from chalicelib.models.users import User
 
 ROLES = ("admin", "approver", "member")
@@ -75,9 +75,26 @@ class NewKey:
     secret_hash: str
 
 
-def new_key(key_id: int, prefix: str = KEY_PREFIX) -> NewKey:
-    secret = secrets.token_urlsafe(32)
+def new_key(key_id: int, prefix: str = KEY_PREFIX, names: str = "") -> NewKey:
+    """`names` leads the secret (and is hashed with it): a session's `<company>.<user>.`."""
+    secret = names + secrets.token_urlsafe(32)
     return NewKey(token=f"{prefix}_{key_id}_{secret}", secret_hash=hash_secret(secret))
+
+
+def session_names(company: int, user: int) -> str:
+    """What a session's token says of whose it is, so one request reads the session and its user."""
+    return f"{company}.{user}."
+
+
+def _named_user(secret: str) -> tuple[int, int] | None:
+    """The (company, user) a session's secret begins with; None for a token made before they did."""
+    company, _, rest = secret.partition(".")
+    user, _, random_part = rest.partition(".")
+    if not (company.isascii() and company.isdigit() and user.isascii() and user.isdigit() and random_part):
+        return None
+    if len(company) > 18 or len(user) > 18:
+        return None
+    return int(company), int(user)
 
 
 def hash_secret(secret: str) -> str:
@@ -153,15 +170,22 @@ def _role_from_user(key: ApiKey) -> str:
 
 
 def _session_caller(session_id: int, secret: str) -> tuple[Session, Caller]:
-    """A live session and its person; signed out, expired, or made before a password change is refused."""
+    """A live session and its person (read with it in one request when its token names them); signed out,
+    expired, or made before a password change is refused."""
     expired = Unauthenticated("The session has ended; sign in again.", code="session_expired")
-    session = Session.get_or_none(session_id)
+    named = _named_user(secret)
+    session, user = (
+        session_with_user(session_id, *named) if named else (Session.get_or_none(session_id), None)
+    )
     now = int(clock.now().timestamp())
     if session is None or not hmac.compare_digest(session.secret_hash, hash_secret(secret)):
         raise expired
     if not session_alive(session.last_seen, session.expires_at, now):
         raise expired
-    user = User.get_or_none(session.company, session.user)
+    if named is None:
+        user = User.get_or_none(session.company, session.user)
+    elif named != (session.company, session.user):
+        raise expired
     if user is None or user.session_version != session.user_version:
         raise expired
     if needs_touch(session.last_seen, now):
