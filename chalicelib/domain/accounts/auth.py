@@ -86,7 +86,7 @@ def session_names(company: int, user: int) -> str:
     return f"{company}.{user}."
 
 
-def _named_user(secret: str) -> tuple[int, int] | None:
+def named_user(secret: str) -> tuple[int, int] | None:
     """The (company, user) a session's secret begins with; None for a token made before they did."""
     company, _, rest = secret.partition(".")
     user, _, random_part = rest.partition(".")
@@ -173,7 +173,7 @@ def _session_caller(session_id: int, secret: str) -> tuple[Session, Caller]:
     """A live session and its person (read with it in one request when its token names them); signed out,
     expired, or made before a password change is refused."""
     expired = Unauthenticated("The session has ended; sign in again.", code="session_expired")
-    named = _named_user(secret)
+    named = named_user(secret)
     session, user = (
         session_with_user(session_id, *named) if named else (Session.get_or_none(session_id), None)
     )
