@@ -254,3 +254,19 @@ def environment_kept():
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch):
+    """Every DynamoDB operation made from now on, with its table."""
+    from botocore.client import BaseClient
+
+    made: list[tuple[str, str | None]] = []
+    original = BaseClient._make_api_call
+
+    def recorded(self, operation, params):
+        made.append((operation, params.get("TableName")))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    return made

@@ -28,5 +28,7 @@ class ApiKey(BaseModel):
     allowed_ips = ListAttribute(of=UnicodeAttribute, null=True)  # the networks it works from (None: any)
     expires_at = UTCDateTimeAttribute(null=True)  # after this it is refused (None: never)
     last_used = UnicodeAttribute(null=True)  # the UTC date it last authenticated a call
+    # Its user's role, kept in step in every change of the user (None: a key made before keys carried it).
+    role = UnicodeAttribute(null=True)
 
     by_company = CompanyIndex()

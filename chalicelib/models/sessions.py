@@ -1,9 +1,11 @@
 """What people sign in with: sessions, the one-time links that set a password, and the failed-attempt
 counter behind the lockout. Secrets are stored only as SHA-256 hashes, like API keys."""
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
+from chalicelib.models import batch
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.users import User
 
 
 class Session(BaseModel):
@@ -19,6 +21,20 @@ class Session(BaseModel):
     created_at = NumberAttribute()
     last_seen = NumberAttribute()
     expires_at = NumberAttribute()
+    test_tenant_open = BooleanAttribute(null=True)  # test mode was used, so its test tenant exists
+
+
+def session_with_user(session_id: int, company: int, user_id: int) -> tuple[Session | None, User | None]:
+    """A session and the user its token names, read together in one BatchGetItem."""
+    found = batch.get_across(
+        {
+            Session.Meta.table_name: [{"id": {"N": str(session_id)}}],
+            User.Meta.table_name: [{"company": {"N": str(company)}, "id": {"N": str(user_id)}}],
+        }
+    )
+    sessions = [Session.from_raw_data(item) for item in found[Session.Meta.table_name]]
+    users = [User.from_raw_data(item) for item in found[User.Meta.table_name]]
+    return (sessions[0] if sessions else None), (users[0] if users else None)
 
 
 class PasswordLink(BaseModel):

@@ -28,5 +28,8 @@ class User(BaseModel):
     password_hash = UnicodeAttribute(null=True)  # Argon2id; None until an invite is accepted
     # Raised by every password change: a session made under an older one no longer signs in.
     session_version = NumberAttribute(default=0)
+    # Raised by every key issued to the user, so a change that keeps the user's keys in step with it
+    # (its role, its deletion) knows it found them all (None: no key issued since keys carried a role).
+    keys_version = NumberAttribute(null=True)
 
     by_email = EmailIndex()

@@ -1,6 +1,13 @@
 import pytest
 
-from chalicelib.domain.accounts.auth import Caller, hash_secret, new_key, parse_authorization
+from chalicelib.domain.accounts.auth import (
+    Caller,
+    hash_secret,
+    named_user,
+    new_key,
+    parse_authorization,
+    session_names,
+)
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 
 
@@ -54,3 +61,26 @@ def test_caller_require_names_the_missing_role():
     with pytest.raises(Forbidden, match="admin"):
         member.require("admin")
     assert Caller.operator(5) == Caller(company=5, user=None, role="admin")
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        (session_names(12, 34) + "abc-_x", (12, 34)),
+        ("abc-_x", None),  # a token made before tokens named their user
+        ("12.x.abc", None),
+        ("12.34.", None),
+        ("-1.34.abc", None),
+        ("١٢.34.abc", None),  # Arabic-Indic digits are digits to str.isdigit, not to Colony
+        ("1" * 19 + ".34.abc", None),
+    ],
+)
+def test_a_session_secret_names_its_company_and_user_or_nothing(secret, expected):
+    assert named_user(secret) == expected
+
+
+def test_a_session_key_hashes_the_names_with_its_secret():
+    issued = new_key(5, "cs", session_names(3, 4))
+    secret = issued.token.split("_", 2)[2]
+    assert secret.startswith("3.4.") and len(secret) > len("3.4.") + 40
+    assert issued.secret_hash == hash_secret(secret)

@@ -14,14 +14,15 @@ from chalicelib.domain import clock
 from chalicelib.domain.accounts import key_limits
 from chalicelib.domain.accounts.auth import TEST_KEY_PREFIX, Caller, new_key
 from chalicelib.domain.accounts.test_tenants import open_test_tenant
-from chalicelib.domain.accounts.users import get_user
+from chalicelib.domain.accounts.users import MAX_KEYS_PER_USER, get_user, keys_of, user_unchanged
 from chalicelib.domain.audit.entries import record
-from chalicelib.domain.errors import NotFound, invalid_field
+from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.rules.modes import LIVE, MODES, TEST
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.base import failed_conditions, transaction
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
+from chalicelib.models.users import User
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def issue_key(
 ) -> IssuedKey:
     """A new key for the caller, or for another user of the company when the caller is an admin; a test
     key (`ck_test_…`) acts in the company's test tenant, opened with the first of them. It may work only
-    from `allowed_ips` and until `expires_at` (see `key_limits`)."""
+    from `allowed_ips` and until `expires_at` (see `key_limits`). It carries its user's role, written
+    with the user's `keys_version` so a role change meanwhile cannot miss it."""
     mode = LIVE if mode is None else mode
     if mode not in MODES:
         raise invalid_field("mode", f"must be one of {', '.join(MODES)}")
@@ -50,12 +52,17 @@ def issue_key(
         raise invalid_field("user", "is required")
     if target != caller.user:
         caller.require("admin")
-    get_user(caller, target)
+    user = get_user(caller, target)
     if name is not None and len(name.strip()) > 100:
         raise invalid_field("name", "must be at most 100 characters")
     networks = key_limits.check_networks(allowed_ips)
     expiry = key_limits.check_expiry(expires_at)
     key_limits.check_may_manage_keys(_calling_key(caller), mode)
+    if len(keys_of(user)) >= MAX_KEYS_PER_USER:
+        raise Conflict(
+            f"User {user.id} has {MAX_KEYS_PER_USER} API keys, the most a user may have; revoke one first.",
+            code="too_many_keys",
+        )
     if mode == TEST:
         open_test_tenant(caller.account)
     key_id = allocate_ids("api_key")[0]
@@ -70,9 +77,11 @@ def issue_key(
         date_created=clock.now(),
         allowed_ips=networks,
         expires_at=expiry,
+        role=user.role,
     )
-    with transaction() as write:
+    with _user_changed_meanwhile(), transaction() as write:
         write.save(key, condition=ApiKey.id.does_not_exist())
+        write.update(user, actions=[User.keys_version.add(1)], condition=user_unchanged(user))
         changes = {
             "user": (None, key.user),
             "name": (None, key.name),
@@ -126,6 +135,19 @@ def _gone_meanwhile(key_id: int) -> Iterator[None]:
     except TransactWriteError as error:
         if failed_conditions(error)[:1] == [True]:
             raise NotFound(f"There is no API key {key_id}.") from error
+        raise
+
+
+@contextlib.contextmanager
+def _user_changed_meanwhile() -> Iterator[None]:
+    """A key issued while its user's role changed, or another key was issued to it, is a 409."""
+    try:
+        yield
+    except TransactWriteError as error:
+        if any(failed_conditions(error)):
+            raise Conflict(
+                "The user changed meanwhile; read it again and retry.", code="concurrent_change"
+            ) from error
         raise
 
 

@@ -18,7 +18,7 @@ from chalicelib.domain.errors import Forbidden, Unauthenticated, invalid_field
 from chalicelib.domain.rules.modes import LIVE, MODES, TEST, is_test, live_account, tenant_for
 from chalicelib.domain.rules.session_expiry import needs_touch, session_alive
 from chalicelib.models.api_keys import ApiKey
-from chalicelib.models.sessions import Session
+from chalicelib.models.sessions import Session, session_with_user
 from chalicelib.models.users import User
 
 ROLES = ("admin", "approver", "member")
@@ -75,9 +75,26 @@ class NewKey:
     secret_hash: str
 
 
-def new_key(key_id: int, prefix: str = KEY_PREFIX) -> NewKey:
-    secret = secrets.token_urlsafe(32)
+def new_key(key_id: int, prefix: str = KEY_PREFIX, names: str = "") -> NewKey:
+    """`names` leads the secret (and is hashed with it): a session's `<company>.<user>.`."""
+    secret = names + secrets.token_urlsafe(32)
     return NewKey(token=f"{prefix}_{key_id}_{secret}", secret_hash=hash_secret(secret))
+
+
+def session_names(company: int, user: int) -> str:
+    """What a session's token says of whose it is, so one request reads the session and its user."""
+    return f"{company}.{user}."
+
+
+def named_user(secret: str) -> tuple[int, int] | None:
+    """The (company, user) a session's secret begins with; None for a token made before they did."""
+    company, _, rest = secret.partition(".")
+    user, _, random_part = rest.partition(".")
+    if not (company.isascii() and company.isdigit() and user.isascii() and user.isdigit() and random_part):
+        return None
+    if len(company) > 18 or len(user) > 18:
+        return None
+    return int(company), int(user)
 
 
 def hash_secret(secret: str) -> str:
@@ -121,35 +138,54 @@ def authenticate(header: str | None, mode: str | None = None, source_ip: str | N
         raise invalid_field("Colony-Mode", f"must be one of {', '.join(MODES)}")
     prefix, item_id, secret = parse_authorization(header)
     if prefix == SESSION_PREFIX:
-        caller = _session_caller(item_id, secret)
+        session, caller = _session_caller(item_id, secret)
         if mode != TEST:
             return caller
-        open_test_tenant(caller.company)
+        _open_test_tenant_once(session)
         return Caller(tenant_for(caller.company, TEST), caller.user, caller.role, caller.session)
     key = ApiKey.get_or_none(item_id)
     if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
     if (prefix == TEST_KEY_PREFIX) != (key.mode == TEST):
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
-    user = User.get_or_none(key.company, key.user)
-    if user is None:
-        raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+    role = key.role if key.role is not None else _role_from_user(key)
     key_limits.admit(key, source_ip)
     if mode is not None and mode != key.mode:
         raise invalid_field("Colony-Mode", f"is {mode}, but this API key is a {key.mode} key")
-    return Caller(company=tenant_for(user.company, key.mode), user=user.id, role=user.role, api_key=key.id)
+    return Caller(company=tenant_for(key.company, key.mode), user=key.user, role=role, api_key=key.id)
 
 
-def _session_caller(session_id: int, secret: str) -> Caller:
-    """A live session's person; signed out, expired, or made before a password change is refused."""
+def _role_from_user(key: ApiKey) -> str:
+    """The role of a key made before keys carried it, read from its user and written on the key (unless a
+    change of the user wrote it first, or deleted the key), so its next call reads the key alone."""
+    user = User.get_or_none(key.company, key.user)
+    if user is None:
+        raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+    with contextlib.suppress(UpdateError):
+        key.update(
+            actions=[ApiKey.role.set(user.role)],
+            condition=ApiKey.id.exists() & ApiKey.role.does_not_exist(),
+        )
+    return user.role
+
+
+def _session_caller(session_id: int, secret: str) -> tuple[Session, Caller]:
+    """A live session and its person (read with it in one request when its token names them); signed out,
+    expired, or made before a password change is refused."""
     expired = Unauthenticated("The session has ended; sign in again.", code="session_expired")
-    session = Session.get_or_none(session_id)
+    named = named_user(secret)
+    session, user = (
+        session_with_user(session_id, *named) if named else (Session.get_or_none(session_id), None)
+    )
     now = int(clock.now().timestamp())
     if session is None or not hmac.compare_digest(session.secret_hash, hash_secret(secret)):
         raise expired
     if not session_alive(session.last_seen, session.expires_at, now):
         raise expired
-    user = User.get_or_none(session.company, session.user)
+    if named is None:
+        user = User.get_or_none(session.company, session.user)
+    elif named != (session.company, session.user):
+        raise expired
     if user is None or user.session_version != session.user_version:
         raise expired
     if needs_touch(session.last_seen, now):
@@ -158,4 +194,14 @@ def _session_caller(session_id: int, secret: str) -> Caller:
                 actions=[Session.last_seen.set(now)],
                 condition=Session.last_seen == session.last_seen,
             )
-    return Caller(company=user.company, user=user.id, role=user.role, session=session.id)
+    return session, Caller(company=user.company, user=user.id, role=user.role, session=session.id)
+
+
+def _open_test_tenant_once(session: Session) -> None:
+    """A session's first call in test mode opens the company's test tenant (if nothing did before) and
+    notes it on the session, so its later calls in test mode read nothing more."""
+    if session.test_tenant_open:
+        return
+    open_test_tenant(session.company)
+    with contextlib.suppress(UpdateError):  # signed out meanwhile
+        session.update(actions=[Session.test_tenant_open.set(True)], condition=Session.id.exists())

@@ -9,7 +9,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import passwords
-from chalicelib.domain.accounts.auth import SESSION_PREFIX, Caller, new_key
+from chalicelib.domain.accounts.auth import SESSION_PREFIX, Caller, new_key, session_names
 from chalicelib.domain.accounts.users import check_email
 from chalicelib.domain.errors import (
     Conflict,
@@ -63,7 +63,7 @@ def sign_in(email: str, password: str, company: int | None = None) -> NewSession
 def start_session(user: User) -> NewSession:
     now = _epoch()
     session_id = random_id()
-    issued = new_key(session_id, SESSION_PREFIX)
+    issued = new_key(session_id, SESSION_PREFIX, session_names(user.company, user.id))
     session = Session(
         id=session_id,
         company=user.company,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
@@ -20,6 +21,9 @@ from chalicelib.models.companies import Company
 from chalicelib.models.counters import allocate_ids
 from chalicelib.models.pagination import Page, PageRequest, paginate
 from chalicelib.models.users import User
+
+MAX_KEYS_PER_USER = 20  # a user's keys change with it in one transaction (DynamoDB's limit is 100 items)
+_MOST_KEYS_IN_ONE_CHANGE = 40  # keys issued before the bound may be more; a deletion writes two items each
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def add_new_user(write: TransactWrite, caller: Caller, email: str, role: str) ->
         name="first key",
         secret_hash=issued.secret_hash,
         date_created=now,
+        role=role,
     )
     write.save(key)
     record(write, caller, "user.created", "user", user.id, {"email": (None, email), "role": (None, role)})
@@ -116,56 +121,74 @@ def create_user(caller: Caller, email: str, role: str) -> NewUser:
     return created
 
 
+def user_unchanged(user: User) -> Condition:
+    """The user as `user` read it: still there, with the same role and no key issued to it since."""
+    if user.keys_version is None:
+        same_keys = User.keys_version.does_not_exist()
+    else:
+        same_keys = User.keys_version == user.keys_version
+    return (User.role == user.role) & same_keys
+
+
+def keys_of(user: User) -> list[ApiKey]:
+    """The user's API keys, which every change of its role or its deletion keeps in step with it."""
+    keys = list(ApiKey.by_company.query(user.company, filter_condition=ApiKey.user == user.id))
+    if len(keys) > _MOST_KEYS_IN_ONE_CHANGE:
+        raise Conflict(
+            f"User {user.id} has {len(keys)} API keys, more than one change can carry; revoke some first.",
+            code="too_many_keys",
+        )
+    return keys
+
+
 def update_user(caller: Caller, user_id: int, changes: dict[str, Any]) -> User:
-    """Change a user's role; demoting the company's last admin is refused."""
+    """Change a user's role, and its keys' with it (they carry it); demoting the last admin is refused."""
     caller.require("admin")
     user = get_user(caller, user_id)
     if "role" not in changes or check_role(changes["role"]) == user.role:
         return user
     role = changes["role"]
     now = clock.now()
+    keys = keys_of(user)
 
     def change_role(write: TransactWrite) -> None:
         write.update(
-            user, actions=[User.role.set(role), User.date_updated.set(now)], condition=User.role == user.role
+            user, actions=[User.role.set(role), User.date_updated.set(now)], condition=user_unchanged(user)
         )
+        for key in keys:
+            write.update(key, actions=[ApiKey.role.set(role)], condition=ApiKey.id.exists())
         record(write, caller, "user.role_changed", "user", user.id, {"role": (user.role, role)})
 
-    _write_with_admin_count(user, change_role, admin_delta=(role == "admin") - (user.role == "admin"))
+    delta = (role == "admin") - (user.role == "admin")
+    _write_with_admin_count(user, change_role, delta, guarded=1 + len(keys))
     user.role, user.date_updated = role, now
     return user
 
 
 def delete_user(caller: Caller, user_id: int) -> None:
-    """Remove a user, its email claim and its API keys; the last admin cannot be removed."""
+    """Remove a user, its email claim and its API keys (each audited as revoked) in one transaction; the
+    last admin cannot be removed."""
     caller.require("admin")
     user = get_user(caller, user_id)
+    keys = keys_of(user)
 
     def delete(write: TransactWrite) -> None:
-        write.delete(user, condition=User.role == user.role)
+        write.delete(user, condition=user_unchanged(user))
+        for key in keys:
+            write.delete(key, condition=ApiKey.id.exists())
         write.delete(Claim(key=_email_key(user.company, user.email)))
         changes = {"email": (user.email, None), "role": (user.role, None)}
         record(write, caller, "user.deleted", "user", user.id, changes)
+        for key in keys:
+            revoked = {"user": (key.user, None), "name": (key.name, None)}
+            record(write, caller, "api_key.revoked", "api_key", key.id, revoked)
 
-    _write_with_admin_count(user, delete, admin_delta=-(user.role == "admin"))
-    for key in ApiKey.by_company.query(caller.account, filter_condition=ApiKey.user == user.id):
-        _revoke_with_its_user(caller, key)
-
-
-def _revoke_with_its_user(caller: Caller, key: ApiKey) -> None:
-    """A deleted user's key goes too, audited as revoked (a key revoked meanwhile is left alone)."""
-    try:
-        with transaction() as write:
-            write.delete(key, condition=ApiKey.id.exists())
-            changes = {"user": (key.user, None), "name": (key.name, None)}
-            record(write, caller, "api_key.revoked", "api_key", key.id, changes)
-    except TransactWriteError as error:
-        if failed_conditions(error)[:1] != [True]:
-            raise
+    _write_with_admin_count(user, delete, -(user.role == "admin"), guarded=1 + len(keys))
 
 
-def _write_with_admin_count(user: User, writes: Any, admin_delta: int) -> None:
-    """Run `writes` on the user together with the admin count, which may never fall below one."""
+def _write_with_admin_count(user: User, writes: Any, admin_delta: int, guarded: int) -> None:
+    """Run `writes` on the user together with the admin count, which may never fall below one; the
+    first `guarded` items (the user and its keys) failing their condition is a change meanwhile."""
     try:
         with transaction() as write:
             writes(write)
@@ -180,7 +203,7 @@ def _write_with_admin_count(user: User, writes: Any, admin_delta: int) -> None:
         failed = failed_conditions(error)
         if failed and failed[-1] and admin_delta < 0:
             raise Conflict("A company must keep at least one admin.", code="last_admin") from error
-        if failed and failed[0]:
+        if any(failed[:guarded]):
             raise Conflict(
                 "The user changed meanwhile; read it again and retry.", code="concurrent_change"
             ) from error
