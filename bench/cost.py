@@ -276,6 +276,11 @@ def price(measured: dict[str, dict[str, Any]], memory: dict[str, int]) -> dict[s
         "assumptions": {
             "lambda_seconds": "measured against moto (an upper bound)",
             "messages_a_deployment_hour": MESSAGES_A_DEPLOYMENT_HOUR,
+            "naive_design": (
+                "per message (and per receipt) one Lambda invocation of naive_invocation_seconds, one "
+                "GetItem and one PutItem, and one SQS message of its own (sent, received, deleted); per "
+                "imported contact one GetItem and one PutItem, one round trip after another"
+            ),
             "naive_invocation_seconds": NAIVE_INVOCATION_SECONDS,
             "naive_round_trip_seconds": NAIVE_ROUND_TRIP_SECONDS,
         },
@@ -330,11 +335,17 @@ def _sum(*usages: dict[str, float]) -> dict[str, float]:
 def _print_table(result: dict[str, Any]) -> None:
     print(f"AWS dollars per 1,000,000 (prices {result['prices']['region']}, read {prices.PRICES_READ_ON})")
     print(f"{'':28}{'Colony':>10}{'naive':>10}   Colony by service")
-    for name in ("per_1m_sms", "per_1m_emails", "per_1m_imported_contacts", "receipts_per_1m_sms"):
+    labels = {
+        "per_1m_sms": "1M SMS (receipts included)",
+        "per_1m_emails": "1M emails",
+        "per_1m_imported_contacts": "1M imported contacts",
+        "receipts_per_1m_sms": "  of which 1M SMS receipts",
+    }
+    for name, label in labels.items():
         line = result[name]
         services = ", ".join(f"{k} {v:.2f}" for k, v in line["dollars"].items() if k != "total" and v)
         print(
-            f"{name:28}{line['dollars']['total']:>10.2f}{line['naive_dollars']['total']:>10.2f}   {services}"
+            f"{label:28}{line['dollars']['total']:>10.2f}{line['naive_dollars']['total']:>10.2f}   {services}"
         )
     print(f"schedules with nothing to do: ${result['fixed_per_month']['total']:.2f} a month")
     print(f"carrier SMS fees: {result['carrier_sms_fees']}")
