@@ -3,12 +3,13 @@ and an erasure that begins mid-chunk still keeps its person's marketing from goi
 
 import pytest
 
+from chalicelib import queue_messages
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.privacy import erase_records
 from chalicelib.domain.privacy.person import person_of
 from chalicelib.domain.rules.channels import SMS
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Recipient
+from chalicelib.models.deployments import Message, Recipient
 from tests.factories import create_optout
 from tests.sqs_events import chunks_of, run_send_worker
 
@@ -106,3 +107,17 @@ def test_the_upgrade_marks_the_companies_earlier_erasures_kept_optouts_of(
     assert Company.get(acme.id).erased_optouts == 1 and not Company.get(other.id).erased_optouts
     assert cli.main(["--stage", "test", "erasures", "mark-kept-optouts"]) == 0
     assert json.loads(capsys.readouterr().out) == {"marked": []}
+
+
+def test_an_api_messages_refund_and_a_chunk_of_the_same_company_in_one_invocation_both_go(
+    api, tenants, gateway, at_time, captured
+):
+    acme, _ = tenants
+    create_optout(acme.id, OPTED_OUT)
+    items = [{"destination": OPTED_OUT, "message": "Sale", "marketing": True}]
+    assert api.post("/messages/bulk", acme.member, items).status == 202
+    (messages,) = captured.take(queue_messages.SendMessages)
+    deployment_id, chunks = chunks_of(api, acme, NUMBERS, captured, marketing=True)
+    run_send_worker([messages, *chunks])
+    assert [m.status for m in Message.query(acme.id)] == ["opted_out"]
+    assert statuses(deployment_id)[OPTED_OUT] == "opted_out" and len(gateway.sent) == 9

@@ -150,8 +150,9 @@ class Sender:
     ) -> set[str] | None:
         """Claim `numbers` (in the transaction of the last group's statuses) while company `unmarked` has
         no erased opt-out (its read had no tokens): the numbers now ours, None if no longer sending."""
-        if set(self.pending.rounds.items()) - {(key, round_)}:
-            # Another deployment's (or round's) statuses go alone: its state must not decide these claims.
+        if set(self.pending.rounds.items()) - {(key, round_)} or unmarked in self.pending.refunds:
+            # Another deployment's (or round's) statuses go alone: its state must not decide these claims;
+            # and a refund to the company goes before a claim checks the company's item.
             self.flush()
         done = {sends.claim_name(u) for u in self.pending.updates}
         self._claimed_at = clock.now()
