@@ -3,15 +3,24 @@ and messages per second through the real workers with a gateway that does nothin
 
     .venv/bin/python -m bench.send --recipients 10000
     .venv/bin/python -m bench.send --channel email --recipients 10000
+    .venv/bin/python -m bench.send --recipients 50
 
 The embedded AWS (moto server) runs in its own process. Counted: the launch, the fan-out, the sender
 and the settlement, as the app makes them; not counted: the SQS polling that Lambda's event source
-does for the workers (shown separately). The last line is one JSON object.
+does for the workers (shown separately). For SMS, the same run then writes the sender's
+TransactWriteItems pattern raw (`bench/send_ceiling.py`) for as many recipients: `ceiling_sms_per_s`,
+and `ratio_to_ceiling` (the sender's rate over it). `pace_ratio` is messages a second over the
+company's `send_rate`: `--send-rate`, by default the product's 20 for a deployment that fits in one
+chunk and 1000 for a larger one; and `--workers`, the reserved concurrency the app is told: by default
+`infra/`'s 4 for one chunk (what production does), and 1 for more, since the bench runs one send worker
+at a time (its share of the rate is then the whole of it, so storage, not pacing, is measured). The last
+line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
 
@@ -25,15 +34,37 @@ def main() -> None:
         "--transactional", action="store_true", help="no opt-out checks (marketing by default)"
     )
     parser.add_argument("--channel", choices=("sms", "email"), default="sms")
+    parser.add_argument("--send-rate", type=int, help="the company's send_rate (and email_send_rate)")
+    parser.add_argument("--workers", type=int, help="the send worker's reserved concurrency the app is told")
     args = parser.parse_args()
-    with embedded_aws("colony-bench-send", COLONY_PROVIDER="fake", COLONY_EMAIL_PROVIDER="fake"):
-        result = _run(args.recipients, marketing=not args.transactional, channel=args.channel)
+    small = args.recipients <= 100  # one chunk (fanout.CHUNK, read once the embedded AWS is set)
+    workers = args.workers or (4 if small else 1)
+    with embedded_aws(
+        "colony-bench-send",
+        COLONY_PROVIDER="fake",
+        COLONY_EMAIL_PROVIDER="fake",
+        COLONY_SEND_CONCURRENCY=str(workers),
+    ):
+        from chalicelib.domain.deployments.fanout import CHUNK
+        from chalicelib.domain.sending.pacing import DEFAULT_RATE
+
+        assert small == (args.recipients <= CHUNK)
+        rate = args.send_rate or (DEFAULT_RATE if small else 1000)
+        result = _run(args.recipients, marketing=not args.transactional, channel=args.channel, rate=rate)
+    result["workers"] = workers
     unit = UNITS[args.channel]
     print(
         f"{result['recipients']} {unit} ({'marketing' if result['marketing'] else 'transactional'}): "
         f"{result[f'aws_requests_per_1000_{unit}']:.1f} AWS requests per 1,000 {unit}, "
         f"{result[f'{unit}_per_s']:.0f} {unit}/s; "
-        f"Lambda's SQS polling adds {result[f'sqs_polling_per_1000_{unit}']:.1f}"
+        f"Lambda's SQS polling adds {result[f'sqs_polling_per_1000_{unit}']:.1f}; "
+        f"{result['pace_ratio']:.2f} of a send_rate of {rate}"
+        + (
+            f"; the raw pattern makes {result['ceiling_sms_per_s']:.0f} sms/s "
+            f"(ratio {result['ratio_to_ceiling']:.2f})"
+            if "ceiling_sms_per_s" in result
+            else ""
+        )
     )
     print(json.dumps(result))
 
@@ -41,7 +72,7 @@ def main() -> None:
 UNITS = {"sms": "sms", "email": "emails"}
 
 
-def _run(count: int, marketing: bool, channel: str) -> dict:
+def _run(count: int, marketing: bool, channel: str, rate: int) -> dict:
     from app import app
     from bench.counting import count_aws_calls
     from chalicelib import aws, providers
@@ -79,8 +110,8 @@ def _run(count: int, marketing: bool, channel: str) -> dict:
         "bench@example.com",
         credits=10 * count,
         quiet_hours=False,
-        send_rate=1000,
-        email_send_rate=1000,
+        send_rate=rate,
+        email_send_rate=rate,
         email_from="Bench <news@bench.example>",
     )
     email = channel == "email"
@@ -129,6 +160,7 @@ def _run(count: int, marketing: bool, channel: str) -> dict:
     url = sqs.get_queue_url(QueueName=get_settings().queue("send"))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     handler = app.handler_map["send_worker"]
+    importlib.import_module("chalicelib.workers.send")  # a warm worker: its modules are loaded
     polling = 0
     started = time.perf_counter()
     with count_aws_calls() as calls:
@@ -175,6 +207,13 @@ def _run(count: int, marketing: bool, channel: str) -> dict:
     )
     total = sum(calls.values())
     unit = UNITS[channel]
+    per_s = count / elapsed
+    ceiling = {}
+    if channel == "sms":
+        from bench.send_ceiling import ceiling_sms_per_s
+
+        raw = ceiling_sms_per_s(new.company.id, draft.id, count)
+        ceiling = {"ceiling_sms_per_s": round(raw), "ratio_to_ceiling": round(per_s / raw, 2)}
     return {
         "channel": channel,
         "recipients": count,
@@ -184,7 +223,10 @@ def _run(count: int, marketing: bool, channel: str) -> dict:
         "aws_requests_by_operation": dict(sorted(calls.items())),
         f"sqs_polling_per_1000_{unit}": round(polling * 1000 / count, 2),
         "seconds": round(elapsed, 2),
-        f"{unit}_per_s": round(count / elapsed),
+        f"{unit}_per_s": round(per_s),
+        "send_rate": rate,
+        "pace_ratio": round(per_s / rate, 2),
+        **ceiling,
     }
 
 

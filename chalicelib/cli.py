@@ -139,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--amount", type=int, required=True)
     add.set_defaults(command=_add_credits)
 
+    erasures = groups.add_parser("erasures").add_subparsers(dest="action", required=True)
+    erasures.add_parser(
+        "mark-kept-optouts", help="once after upgrading: mark the companies earlier erasures kept opt-outs of"
+    ).set_defaults(command=_mark_kept_optouts)
+
     stats = groups.add_parser("stats").add_subparsers(dest="action", required=True)
     verify = stats.add_parser(
         "verify", help="recompute a company's stats from its records; exit 2 if any differ"
@@ -289,6 +294,12 @@ def _add_credits(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.domain import credits
 
     return {"company": render_company(credits.top_up(args.company, args.amount), None)}
+
+
+def _mark_kept_optouts(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.domain.privacy.erasures import mark_kept_optouts
+
+    return {"marked": mark_kept_optouts()}
 
 
 def _verify_stats(args: argparse.Namespace) -> dict[str, Any]:

@@ -78,6 +78,8 @@ class Company(BaseModel):
     message_retention_days = NumberAttribute(default=90)  # sent messages' bodies are dropped after
     bodies_dropped_through = NumberAttribute(null=True)  # the last API message whose body was dropped
     bodies_unsettled = NumberSetAttribute(null=True)  # API messages before it, unsettled at their turn
+    # erasures that kept an opt-out under the person's token: until one has, a send asks no tokens
+    erased_optouts = NumberAttribute(null=True)
     date_created = UTCDateTimeAttribute()
     date_updated = UTCDateTimeAttribute()
 
@@ -88,6 +90,18 @@ class Company(BaseModel):
 def credit_addition(company: int, credits: int) -> dict[str, Any]:
     """Add `credits` to a company's balance, as a raw transaction item."""
     return Update(Company.Meta.table_name, key(id=company)).add("credits", credits).action()
+
+
+def no_erased_optouts(company: int) -> dict[str, Any]:
+    """A transaction item that holds only while no erasure has begun to keep an opt-out under a token."""
+    return {
+        "ConditionCheck": {
+            "TableName": Company.Meta.table_name,
+            "Key": key(id=company),
+            "ConditionExpression": "attribute_not_exists(#erased)",
+            "ExpressionAttributeNames": {"#erased": "erased_optouts"},
+        }
+    }
 
 
 def day_use(

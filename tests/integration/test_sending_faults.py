@@ -11,7 +11,7 @@ from chalicelib.domain.accounts.auth import Caller
 from chalicelib.domain.contacts import optouts
 from chalicelib.domain.deployments import fanout, launch, settlement
 from chalicelib.domain.inbound import receipts
-from chalicelib.domain.sending import sender
+from chalicelib.domain.sending import optout_reads, sender
 from chalicelib.domain.stats import verify
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Deployment, Message, Recipient
@@ -394,7 +394,7 @@ def test_an_opt_out_mid_chunk_is_honoured_by_the_rest_of_the_chunk(
     api, tenants, pump, gateway, at_time, monkeypatch
 ):
     acme, _ = tenants
-    monkeypatch.setattr(sender, "OPTOUTS_FRESH_SECONDS", 0.0)
+    monkeypatch.setattr(optout_reads, "FRESH_SECONDS", 0.0)
     numbers = [f"27825{n:06d}" for n in range(100)]
     late = numbers[60]
 

@@ -47,13 +47,14 @@ class Recorded:
     created: bool
 
 
-def opted_out(company: int, sender: str | None, numbers: Iterable[str]) -> set[str]:
+def opted_out(company: int, sender: str | None, numbers: Iterable[str], with_tokens: bool = True) -> set[str]:
     """The numbers among `numbers` that must not get marketing from `sender` (None: any sender).
 
     One BatchGetItem per 50 distinct numbers (each asked under itself and its erased token), whatever
-    mix of scopes is active.
+    mix of scopes is active; per 100 without `with_tokens` (a company no erasure kept an opt-out of: its
+    caller must see that still holds after this read, as the sender's claims do).
     """
-    return _held(company, numbers, scopes=(EVERY_SENDER, *_scopes_of(sender)))
+    return _held(company, numbers, scopes=(EVERY_SENDER, *_scopes_of(sender)), with_tokens=with_tokens)
 
 
 def _scopes_of(sender: str | None) -> list[str]:
@@ -69,14 +70,19 @@ def opted_out_of_any(company: int, numbers: Iterable[str]) -> set[str]:
     return _held(company, numbers)
 
 
-def _held(company: int, numbers: Iterable[str], scopes: tuple[str, ...] | None = None) -> set[str]:
+def _held(
+    company: int,
+    numbers: Iterable[str],
+    scopes: tuple[str, ...] | None = None,
+    with_tokens: bool = True,
+) -> set[str]:
     """The numbers (or address keys) with an active opt-out among `scopes` (None: any), under the number
-    itself or under its erased token (an erased person who had opted out). Both keys ride in the same
-    BatchGetItem: 50 numbers a request instead of 100."""
+    itself or (`with_tokens`) under its erased token (an erased person who had opted out). Both keys
+    ride in the same BatchGetItem: 50 numbers a request instead of 100."""
     wanted = sorted(set(numbers))
     if not wanted:
         return set()
-    tokens = {token_for(company, number): number for number in wanted}
+    tokens = {token_for(company, number): number for number in wanted} if with_tokens else {}
     held = suppressions(company, [*wanted, *tokens], scopes=scopes)
     return {tokens.get(found, found) for found, active in held.items() if active}
 

@@ -14,7 +14,7 @@ from chalicelib.domain.background import tasks
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.imports import jobs
 from chalicelib.domain.privacy.erase_files import erase_files
-from chalicelib.domain.privacy.erase_records import erase_records
+from chalicelib.domain.privacy.erase_records import erase_records, mark_erased_optout
 from chalicelib.domain.privacy.person import person_of, person_to_erase
 from chalicelib.domain.rules.lifecycle import Job
 from chalicelib.domain.rules.modes import is_test, test_tenant
@@ -127,3 +127,13 @@ def erasure_failed(task: Task) -> None:
                 Erasure.pending_key.remove(),
             ]
         )
+
+
+def mark_kept_optouts() -> list[int]:
+    """Mark every company an erasure kept an opt-out of before erasures marked it (so its sends ask the
+    erased tokens); the companies marked now. Run once after the upgrade; running it again marks none."""
+    kept = {e.company for e in Erasure.scan(Erasure.suppression_kept == True)}  # noqa: E712
+    unmarked = [c for c in sorted(kept) if (found := Company.get_or_none(c)) and not found.erased_optouts]
+    for company in unmarked:
+        mark_erased_optout(company)
+    return unmarked

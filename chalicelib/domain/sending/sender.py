@@ -28,12 +28,13 @@ from chalicelib.domain.rules.templates import compile_template
 from chalicelib.domain.sending import pacing, refusals, writes
 from chalicelib.domain.sending.emails import email_content
 from chalicelib.domain.sending.interruptions import NotWrittenYet, RetryLater, Stopped
+from chalicelib.domain.sending.optout_reads import ChunkOptouts, asks_tokens
 from chalicelib.domain.sending.outgoing import channel_of, erased, for_message, for_recipient, unreachable
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
 from chalicelib.models import dynamodb, sends
 from chalicelib.models.base import CONFLICT_RETRIES, back_off
-from chalicelib.models.companies import Company
+from chalicelib.models.companies import Company, no_erased_optouts
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
 from chalicelib.providers import (
     Outgoing,
@@ -49,14 +50,7 @@ from chalicelib.providers.mail import OutgoingEmail
 GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
-OPTOUTS_FRESH_SECONDS = 10.0  # a chunk re-reads its opt-outs when its last read is older than this
 STATE_FRESH_SECONDS = 0.8  # an SMS starts only if the deployment was seen sending this recently
-# the deployment's counter each outcome of the sender adds to
-COUNTER_OF = {
-    Delivery.SENT: "sent_count",
-    Delivery.FAILED: "failed_count",
-    Delivery.OPTED_OUT: "blocked_count",
-}
 EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
 
 
@@ -69,13 +63,14 @@ class Sender:
         self.pending = writes.Pending()
         self.gateway = provider()
         self.mail_gateway = email_provider()
-        self.pacers: dict[tuple[int, str], pacing.Pacer] = {}
+        self.pacers: dict[tuple[int, str, int], pacing.Pacer] = {}
         self.companies: dict[int, Company] = {}
         self.touched: set[tuple[int, int]] = set()
         self._last_claimed: set[str] = set()
         self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
         self._seen_sending: dict[tuple[int, int], float] = {}
+        self.marked: set[int] = set()  # companies an erasure marked since their item was read
 
     # ---- deployments -------------------------------------------------------------------------
 
@@ -86,8 +81,7 @@ class Sender:
         content = email_content(chunk) if emails else None
         honours = chunk.marketing if chunk.honours_optouts is None else chunk.honours_optouts
         key = (chunk.company, chunk.deployment)
-        blocked: set[str] = set()
-        checked_at = -OPTOUTS_FRESH_SECONDS
+        reads = ChunkOptouts(chunk.company, chunk.sender or None)
         for start in range(0, len(chunk.recipients), GROUP):
             group = chunk.recipients[start : start + GROUP]
             if chunk.marketing and not all(
@@ -100,15 +94,16 @@ class Sender:
                 self.flush()
                 queue_messages.enqueue(dataclasses.replace(chunk, recipients=chunk.recipients[start:]))
                 return
-            if honours and time.monotonic() - checked_at > OPTOUTS_FRESH_SECONDS:
-                # A STOP that arrives mid-chunk is honoured within seconds, not only from the next chunk.
-                rest = [r["msisdn"] for r in chunk.recipients[start:] if unreachable(r) is None]
-                blocked = optouts.opted_out(chunk.company, chunk.sender or None, rest)
-                checked_at = time.monotonic()
-            claim_began = time.monotonic()
-            claimed = self._claim(key, chunk.round, [r["msisdn"] for r in group])
-            if claimed is None:
-                return
+            while True:
+                if honours:  # read first, then claim only while no erasure has marked the company since
+                    reads.read_if_due(chunk.recipients[start:], asks_tokens(company, self.marked))
+                claim_began = time.monotonic()
+                unmarked = chunk.company if honours and not reads.tokens else None
+                claimed = self._claim(key, chunk.round, [r["msisdn"] for r in group], unmarked)
+                if claimed is None:
+                    return
+                if unmarked is None or not asks_tokens(company, self.marked):
+                    break
             self._seen_sending[key] = claim_began  # the claims' transaction required it to be sending
             for recipient in group:
                 if recipient["msisdn"] not in claimed:
@@ -117,7 +112,7 @@ class Sender:
                 if reason is not None:
                     self._recipient_done(chunk, recipient, Result(Delivery.FAILED, error=reason))
                     continue
-                if recipient["msisdn"] in blocked:
+                if recipient["msisdn"] in reads.blocked:
                     self._recipient_done(chunk, recipient, Result(Delivery.OPTED_OUT))
                     continue
                 outgoing = for_recipient(chunk, company, template, content, recipient)
@@ -126,7 +121,7 @@ class Sender:
                 try:
                     result = self._deliver(
                         outgoing,
-                        *self._route(company, outgoing),
+                        *self._route(company, outgoing, chunk.workers),
                         release,
                         charge,
                         go_on=lambda: self._still_sending(key, chunk.round),
@@ -150,11 +145,14 @@ class Sender:
         self._seen_sending[key] = looked
         return True
 
-    def _claim(self, key: tuple[int, int], round_: int, numbers: list[str]) -> set[str] | None:
-        """Claim `numbers` for sending (in the transaction that also writes the last group's statuses).
-        Returns the numbers now ours, or None if the deployment is no longer sending this round."""
-        if set(self.pending.rounds.items()) - {(key, round_)}:
-            # Another deployment's (or round's) statuses go alone: its state must not decide these claims.
+    def _claim(
+        self, key: tuple[int, int], round_: int, numbers: list[str], unmarked: int | None = None
+    ) -> set[str] | None:
+        """Claim `numbers` (in the transaction of the last group's statuses) while company `unmarked` has
+        no erased opt-out (its read had no tokens): the numbers now ours, None if no longer sending."""
+        if set(self.pending.rounds.items()) - {(key, round_)} or unmarked in self.pending.refunds:
+            # Another deployment's (or round's) statuses go alone: its state must not decide these claims;
+            # and a refund to the company goes before a claim checks the company's item.
             self.flush()
         done = {sends.claim_name(u) for u in self.pending.updates}
         self._claimed_at = clock.now()
@@ -165,6 +163,8 @@ class Sender:
                     writes.claim_of(Recipient.Meta.table_name, item, self._claimed_at, round_)
                 )
         self.pending.rounds[key] = round_
+        if unmarked is not None:
+            self.pending.checks[unmarked] = no_erased_optouts(unmarked)
         return self.flush(claiming=key)
 
     def _recipient_done(self, chunk: queue_messages.SendChunk, recipient: dict, result: Result) -> None:
@@ -173,7 +173,7 @@ class Sender:
         self.pending.updates.append(outcome)
         counts = self.pending.counts.setdefault((chunk.company, chunk.deployment), {})
         counts["processed"] = counts.get("processed", 0) + 1
-        name = COUNTER_OF[result.status]
+        name = writes.COUNTER_OF[result.status]
         counts[name] = counts.get(name, 0) + 1
         tz = self._company(chunk.company).timezone
         col = tally.column(result.status, channel_of(recipient))
@@ -308,15 +308,17 @@ class Sender:
 
     # ---- the gateway ---------------------------------------------------------------------------
 
-    def _route(self, company: Company, outgoing: Outgoing | OutgoingEmail) -> tuple[Provider, pacing.Pacer]:
-        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email); a test
-        tenant's go to its simulator."""
+    def _route(
+        self, company: Company, outgoing: Outgoing | OutgoingEmail, workers: int | None = None
+    ) -> tuple[Provider, pacing.Pacer]:
+        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email), shared
+        among `workers` (None: every worker); a test tenant's go to its simulator."""
         sms_gateway, mail_gateway = self.gateway, self.mail_gateway
         if is_test(company.id):
             sms_gateway, mail_gateway = simulators(company.id)
         if isinstance(outgoing, OutgoingEmail):
-            return mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate)
-        return sms_gateway, self._pacer(company, outgoing.sender or "")
+            return mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate, workers)
+        return sms_gateway, self._pacer(company, outgoing.sender or "", workers=workers)
 
     def _deliver(
         self,
@@ -354,12 +356,15 @@ class Sender:
         done = {sends.claim_name(u) for u in self.pending.updates}
         return {c for c in self._last_claimed if c not in done}
 
-    def _pacer(self, company: Company, sender: str, rate: int | None = None) -> pacing.Pacer:
-        """The pace of one sender (an SMS sender id, or `email` for the company's email)."""
-        key = (company.id, sender)
+    def _pacer(
+        self, company: Company, sender: str, rate: int | None = None, workers: int | None = None
+    ) -> pacing.Pacer:
+        """The pace of one sender (an SMS sender id, or `email` for the company's email): its share when
+        `workers` of the reserved concurrency can send for it at once (None: all of them)."""
+        share = pacing.share(self.concurrency, workers)
+        key = (company.id, sender, share)
         if key not in self.pacers:
-            rate = (rate or company.send_rate or pacing.DEFAULT_RATE) / max(1, self.concurrency)
-            self.pacers[key] = pacing.Pacer(rate)
+            self.pacers[key] = pacing.Pacer((rate or company.send_rate or pacing.DEFAULT_RATE) / share)
         return self.pacers[key]
 
     def _company(self, company_id: int) -> Company:
@@ -380,7 +385,7 @@ class Sender:
         try:
             claims, stopped = self._write(pending)
         except Exception:
-            pending.claims = []
+            pending.claims, pending.checks = [], {}
             self.pending = writes.merge(pending, self.pending)
             raise
         # After the write, outside its retry: statuses written are never written again for a callback. A
@@ -395,6 +400,7 @@ class Sender:
 
     def _write(self, pending: writes.Pending) -> tuple[list[dict[str, Any]], bool]:
         claims, stopped, level, conflicts = list(pending.claims), False, writes.STRICT, 0
+        checks = dict(pending.checks)
         while True:
             deployments = writes.deployment_updates(pending, require_sending=bool(claims), level=level)
             actions = (
@@ -403,6 +409,7 @@ class Sender:
                 + deployments
                 + refund_items(pending.refunds)
                 + pending.tally.updates()
+                + list(checks.values())
             )
             if not actions:
                 return claims, stopped
@@ -418,6 +425,12 @@ class Sender:
                     # Every worker's flush touches the deployment's counters: a conflict is routine.
                     conflicts += 1
                     back_off(conflicts)
+                    continue
+                first_check = len(actions) - len(checks)
+                if any(i >= first_check for i in failed):
+                    # An erasure began to keep an opt-out under a token: claim nothing on a read without.
+                    self.marked |= {c for n, c in enumerate(checks) if first_check + n in failed}
+                    claims, checks = [], {}
                     continue
                 first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
                 if any(i < first_claim for i in failed):

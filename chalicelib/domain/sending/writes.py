@@ -18,6 +18,12 @@ from chalicelib.models.deployments import Deployment
 # settled (LOOSE), on its being settled (SETTLED: no counters, a mark that its counts need a recount), none.
 STRICT, LOOSE, SETTLED, NONE = "strict", "loose", "settled", "none"
 NEXT_LEVEL = {STRICT: LOOSE, LOOSE: SETTLED, SETTLED: NONE}
+# the deployment's counter each outcome of the sender adds to
+COUNTER_OF = {
+    Delivery.SENT: "sent_count",
+    Delivery.FAILED: "failed_count",
+    Delivery.OPTED_OUT: "blocked_count",
+}
 
 
 @dataclass
@@ -59,6 +65,7 @@ class Pending:
     counted: dict[str, Counted] = field(default_factory=dict)  # by item name
     given_back: set[str] = field(default_factory=set)  # item names of the claims released unsent
     taken: list[dict[str, Any]] = field(default_factory=list)  # claims refused: settled before, or another's
+    checks: dict[int, dict[str, Any]] = field(default_factory=dict)  # by company: no erased opt-out yet
 
 
 def forget_old_rounds(pending: Pending) -> None:
