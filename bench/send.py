@@ -20,7 +20,6 @@ line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import time
 
@@ -160,7 +159,6 @@ def _run(count: int, marketing: bool, channel: str, rate: int) -> dict:
     url = sqs.get_queue_url(QueueName=get_settings().queue("send"))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     handler = app.handler_map["send_worker"]
-    importlib.import_module("chalicelib.workers.send")  # a warm worker: its modules are loaded
     polling = 0
     started = time.perf_counter()
     with count_aws_calls() as calls:

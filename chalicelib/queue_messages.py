@@ -79,7 +79,6 @@ class SendChunk:
     email_credits: int = 1  # what each email costs, frozen at approval
     honours_optouts: bool | None = None  # None (a chunk of an earlier release): as `marketing`
     gsm_substitute: bool = False
-    workers: int | None = None  # how many workers its deployment's chunks can take at once (None: all)
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,3 @@ def test_an_idle_pacer_does_not_save_up_a_burst(monkeypatch):
     pacer.wait()
     pacer.wait()
     assert abs(clock["now"] - 60.1) < 1e-9
-
-
-def test_a_senders_rate_is_shared_among_at_most_the_workers_a_deployment_can_take():
-    assert pacing.share(4, None) == 4
-    assert pacing.share(4, 1) == 1
-    assert pacing.share(4, 2) == 2
-    assert pacing.share(4, 10) == 4

@@ -3,7 +3,6 @@ a page at a time; a step given up fails the page it never queued."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -65,10 +64,7 @@ def fan_out(step: queue_messages.FanOut) -> None:
     else:
         _pass_on(step, guard.owner)
         return
-    chunks = _chunks(deployment, step.round, page)
-    if not step.after and not cursor:  # the whole deployment: its chunks are all the workers it takes
-        chunks = [dataclasses.replace(chunk, workers=len(chunks)) for chunk in chunks]
-    queue_messages.enqueue_many(chunks)
+    queue_messages.enqueue_many(_chunks(deployment, step.round, page))
     Claim(key=f"{guard_key}#queued", owner=cursor).save()
     _pass_on(step, cursor)
 

@@ -7,12 +7,6 @@ import time
 DEFAULT_RATE = 20
 
 
-def share(concurrency: int, workers: int | None) -> int:
-    """How many workers a sender's rate is split among: the reserved concurrency, or fewer when a
-    deployment's chunks (`workers`, from its fan-out) cannot take them all."""
-    return max(1, min(concurrency, workers or concurrency))
-
-
 class Pacer:
     """Keeps one worker under its share of a sender's messages-per-second limit."""
 

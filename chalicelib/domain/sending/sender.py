@@ -63,7 +63,7 @@ class Sender:
         self.pending = writes.Pending()
         self.gateway = provider()
         self.mail_gateway = email_provider()
-        self.pacers: dict[tuple[int, str, int], pacing.Pacer] = {}
+        self.pacers: dict[tuple[int, str], pacing.Pacer] = {}
         self.companies: dict[int, Company] = {}
         self.touched: set[tuple[int, int]] = set()
         self._last_claimed: set[str] = set()
@@ -121,7 +121,7 @@ class Sender:
                 try:
                     result = self._deliver(
                         outgoing,
-                        *self._route(company, outgoing, chunk.workers),
+                        *self._route(company, outgoing),
                         release,
                         charge,
                         go_on=lambda: self._still_sending(key, chunk.round),
@@ -308,17 +308,15 @@ class Sender:
 
     # ---- the gateway ---------------------------------------------------------------------------
 
-    def _route(
-        self, company: Company, outgoing: Outgoing | OutgoingEmail, workers: int | None = None
-    ) -> tuple[Provider, pacing.Pacer]:
-        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email), shared
-        among `workers` (None: every worker); a test tenant's go to its simulator."""
+    def _route(self, company: Company, outgoing: Outgoing | OutgoingEmail) -> tuple[Provider, pacing.Pacer]:
+        """The gateway and the pace of an SMS (its sender id's) or an email (the company's email); a test
+        tenant's go to its simulator."""
         sms_gateway, mail_gateway = self.gateway, self.mail_gateway
         if is_test(company.id):
             sms_gateway, mail_gateway = simulators(company.id)
         if isinstance(outgoing, OutgoingEmail):
-            return mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate, workers)
-        return sms_gateway, self._pacer(company, outgoing.sender or "", workers=workers)
+            return mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate)
+        return sms_gateway, self._pacer(company, outgoing.sender or "")
 
     def _deliver(
         self,
@@ -356,15 +354,12 @@ class Sender:
         done = {sends.claim_name(u) for u in self.pending.updates}
         return {c for c in self._last_claimed if c not in done}
 
-    def _pacer(
-        self, company: Company, sender: str, rate: int | None = None, workers: int | None = None
-    ) -> pacing.Pacer:
-        """The pace of one sender (an SMS sender id, or `email` for the company's email): its share when
-        `workers` of the reserved concurrency can send for it at once (None: all of them)."""
-        share = pacing.share(self.concurrency, workers)
-        key = (company.id, sender, share)
+    def _pacer(self, company: Company, sender: str, rate: int | None = None) -> pacing.Pacer:
+        """The pace of one sender (an SMS sender id, or `email` for the company's email)."""
+        key = (company.id, sender)
         if key not in self.pacers:
-            self.pacers[key] = pacing.Pacer((rate or company.send_rate or pacing.DEFAULT_RATE) / share)
+            rate = (rate or company.send_rate or pacing.DEFAULT_RATE) / max(1, self.concurrency)
+            self.pacers[key] = pacing.Pacer(rate)
         return self.pacers[key]
 
     def _company(self, company_id: int) -> Company:
