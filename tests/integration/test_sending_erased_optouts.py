@@ -121,3 +121,16 @@ def test_an_api_messages_refund_and_a_chunk_of_the_same_company_in_one_invocatio
     run_send_worker([messages, *chunks])
     assert [m.status for m in Message.query(acme.id)] == ["opted_out"]
     assert statuses(deployment_id)[OPTED_OUT] == "opted_out" and len(gateway.sent) == 9
+
+
+def test_an_erasure_run_again_after_its_optout_moved_unmarked_marks_the_company(tenants):
+    acme, _ = tenants
+    create_optout(acme.id, OPTED_OUT)
+    person = person_of(acme.id, SMS, OPTED_OUT)
+    assert erase_records.keep_suppression(person) is True
+    Company(id=acme.id).update(
+        actions=[Company.erased_optouts.remove()]
+    )  # as a release before the mark left it
+    assert erase_records.keep_suppression(person) is True  # the erasure's rerun: already moved
+    assert Company.get(acme.id, consistent_read=True).erased_optouts
+    assert optouts.opted_out(acme.id, None, [OPTED_OUT]) == {OPTED_OUT}

@@ -76,8 +76,13 @@ def keep_suppression(person: Person) -> bool:
     reach them again), and goes when none is; written before anything else, so it is never absent."""
     table = suppressions_table()
     old = dynamodb.get(table, suppression_key(person.company, person.key))
-    if old is None:  # never opted out, or moved by an earlier run of this erasure
-        return dynamodb.get(table, suppression_key(person.company, person.token)) is not None
+    if old is None:  # never opted out, or moved by an earlier run of this erasure (perhaps of a release
+        # that kept no mark): a kept one is marked, so sends ask for the token
+        kept = dynamodb.get(table, suppression_key(person.company, person.token)) is not None
+        company = Company.get_or_none(person.company, consistent_read=True) if kept else None
+        if company is not None and not company.erased_optouts:
+            mark_erased_optout(person.company)
+        return kept
     if not any(name not in ("key", "company", "msisdn") for name in plain(old)):
         dynamodb.delete(table, suppression_key(person.company, person.key))
         return False
