@@ -63,7 +63,7 @@ class ErrorBody(TypedDict):
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> ErrorBody:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return errors.error_body(code, message, fields)  # type: ignore[return-value]  # the shape ErrorBody says
 
 
 def error_response(error: errors.ColonyError) -> Response:

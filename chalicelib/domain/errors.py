@@ -5,6 +5,8 @@ Programmer mistakes are assertions, not these.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ColonyError(Exception):
     """Base of every user-facing error: a code, a message and, for bad input, the fields at fault."""
@@ -70,3 +72,8 @@ class Busy(ColonyError):
 def invalid_field(name: str, reason: str) -> InvalidInput:
     """The common case: one field is wrong for one reason."""
     return InvalidInput(f"{name}: {reason}", fields={name: [reason]})
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The one shape of every error answered (and of one kept to be answered again)."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}

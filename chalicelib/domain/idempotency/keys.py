@@ -23,7 +23,7 @@ from chalice.app import handle_extra_types
 
 from chalicelib import storage
 from chalicelib.domain import clock
-from chalicelib.domain.errors import Busy, Conflict, Unprocessable
+from chalicelib.domain.errors import Busy, Conflict, Unprocessable, error_body
 from chalicelib.domain.rules.idempotency_keys import HEADER
 from chalicelib.domain.stats.periods import epoch
 from chalicelib.log import logger
@@ -126,7 +126,13 @@ def _take_over(found: IdempotencyKey, fingerprint: str, now: int, policy: Policy
     ]
     interrupted = None if policy.resumable else _interrupted()
     if interrupted is not None:
-        actions += _answer_actions(found.company, token, 409, error_body_of(interrupted), {})
+        actions += _answer_actions(
+            found.company,
+            token,
+            409,
+            error_body(interrupted.code, interrupted.message, interrupted.fields),
+            {},
+        )
     try:
         found.update(actions=actions, condition=abandoned(fingerprint, now))
     except Exception as error:
@@ -148,10 +154,6 @@ def _interrupted() -> Conflict:
         "not known: look (GET) before repeating it under a new key.",
         code="idempotency_key_interrupted",
     )
-
-
-def error_body_of(error: Conflict) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
 
 
 def _in_progress() -> Conflict:
