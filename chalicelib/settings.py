@@ -55,7 +55,7 @@ _DEFAULT_PROVIDERS = {
     "prod": "end-user-messaging",
 }
 _DEFAULT_EMAIL_PROVIDERS = {"local": "outbox", "test": "fake", "dev": "ses", "prod": "ses"}
-# The send worker's reserved concurrency in infra/: workers share a sender's rate between them.
+# The send worker's reserved concurrency in infra/ (workers share a sender's rate through its timeline).
 SEND_CONCURRENCY = 4
 LOCAL_CREDENTIALS = ("local", "local")
 LOCAL_CURSOR_KEY = "colony-local-cursor-key"
@@ -76,7 +76,6 @@ class Settings:
     import_rows_per_invocation: int | None
     provider: str
     outbox_path: str
-    send_concurrency: int
     email_provider: str
     mail_dir: str
     email_outbox_path: str
@@ -147,7 +146,6 @@ def get_settings() -> Settings:
         else None,
         provider=env.get("COLONY_PROVIDER") or _DEFAULT_PROVIDERS[stage],
         outbox_path=env.get("COLONY_OUTBOX") or str(PROJECT_DIR / ".local" / "outbox.jsonl"),
-        send_concurrency=int(env.get("COLONY_SEND_CONCURRENCY", SEND_CONCURRENCY)),
         email_provider=env.get("COLONY_EMAIL_PROVIDER") or _DEFAULT_EMAIL_PROVIDERS[stage],
         mail_dir=env.get("COLONY_MAIL_DIR") or str(PROJECT_DIR / ".local" / "mail"),
         email_outbox_path=env.get("COLONY_EMAIL_OUTBOX")

@@ -150,6 +150,20 @@ def sender_state_by_claims_only(monkeypatch):
 
 
 @pytest.fixture
+def virtual_time(monkeypatch):
+    """One virtual clock, from 0, for the sender's waits (monotonic time and sleeps, which move it on)
+    and the moments of the senders' shared timelines: `virtual_time["t"]` is its reading in seconds."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.sending import pacing
+
+    state = {"t": 0.0}
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: state["t"])
+    monkeypatch.setattr(pacing.time, "sleep", lambda seconds: state.update(t=state["t"] + seconds))
+    monkeypatch.setattr(clock, "epoch_ms", lambda: 1_800_000_000_000 + round(state["t"] * 1000))
+    return state
+
+
+@pytest.fixture
 def captured(monkeypatch):
     """Messages the code under test would queue, held for the test to deliver by hand."""
     from tests.sqs_events import Captured

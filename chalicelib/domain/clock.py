@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import zoneinfo
 from datetime import UTC, datetime
 
 
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def epoch_ms() -> int:
+    """The moment in epoch milliseconds, for timelines workers share (a sender's pace)."""
+    return time.time_ns() // 1_000_000
 
 
 def iso(moment: datetime | None) -> str | None:

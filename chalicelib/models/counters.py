@@ -2,7 +2,8 @@ import secrets
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models import dynamodb
+from chalicelib.models.base import CONFLICT_RETRIES, BaseModel, table_meta
 
 
 class Counter(BaseModel):
@@ -35,3 +36,58 @@ def count_one(name: str, expires_at: int) -> int:
     counter = Counter(name=name)
     counter.update(actions=[Counter.value.add(1), Counter.expires_at.set(expires_at)])
     return int(counter.value)
+
+
+def reserve_span(name: str, span_ms: int, now_ms: int, expires_at: int, idle: bool) -> tuple[int, bool]:
+    """Reserve the next `span_ms` of the timeline `name` (its value: the epoch ms its reserved time ends):
+    the moment the span starts, and whether the timeline lay idle (its end passed), when it starts again
+    at `now_ms`. `idle` is the guess of that to try first: a restart if idle, else adding to the end;
+    a right guess takes one write."""
+    for _ in range(CONFLICT_RETRIES):
+        if idle and _restart(name, now_ms + span_ms, expires_at, ended_by=now_ms):
+            return now_ms, True
+        end = _extend(name, span_ms, expires_at)
+        if end - span_ms >= now_ms:
+            return end - span_ms, False
+        idle = True  # the end added to had passed: start again, unless another worker reserved after it
+        if _restart(name, now_ms + span_ms, expires_at, ended_at=end):
+            return now_ms, True
+    return now_ms, True
+
+
+def _extend(name: str, span_ms: int, expires_at: int) -> int:
+    """Add `span_ms` to the timeline's end: the new end."""
+    added = dynamodb.update(
+        TableName=Counter.Meta.table_name,
+        Key={"name": {"S": name}},
+        UpdateExpression="ADD #value :span SET expires_at = :expires",
+        ExpressionAttributeNames={"#value": "value"},
+        ExpressionAttributeValues={":span": {"N": str(span_ms)}, ":expires": {"N": str(expires_at)}},
+        ReturnValues="ALL_NEW",
+    )
+    return int(added["Attributes"]["value"]["N"])
+
+
+def _restart(name: str, end: int, expires_at: int, ended_by: int = 0, ended_at: int | None = None) -> bool:
+    """Set the timeline's end to `end` if its end is exactly `ended_at`, or (without `ended_at`) if it
+    has none or it is at most `ended_by`; whether it was set."""
+    if ended_at is None:
+        condition, bound = "attribute_not_exists(#value) OR #value <= :bound", ended_by
+    else:
+        condition, bound = "#value = :bound", ended_at
+    try:
+        dynamodb.update(
+            TableName=Counter.Meta.table_name,
+            Key={"name": {"S": name}},
+            UpdateExpression="SET #value = :end, expires_at = :expires",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#value": "value"},
+            ExpressionAttributeValues={
+                ":end": {"N": str(end)},
+                ":expires": {"N": str(expires_at)},
+                ":bound": {"N": str(bound)},
+            },
+        )
+    except dynamodb.ConditionFailed:
+        return False
+    return True

@@ -11,14 +11,13 @@ from chalicelib.domain.deployments import fanout, settlement
 from chalicelib.domain.sending import api_messages, sender
 from chalicelib.log import logger
 from chalicelib.providers.simulator import EMAIL_EVENTS, SMS_EVENTS
-from chalicelib.settings import get_settings
 from chalicelib.workers import email_events, sms_events
 from chalicelib.workers.sqs import process
 
 
 def handle(event: SQSEvent) -> dict:
     time_left = event.context.get_remaining_time_in_millis
-    worker = sender.Sender(time_left_ms=time_left, concurrency=get_settings().send_concurrency)
+    worker = sender.Sender(time_left_ms=time_left)
 
     def run(message: Any) -> None:
         if time_left() < sender.RESERVE_MS:

@@ -28,17 +28,14 @@ class Crash(BaseException):
 
 
 def test_a_crash_before_the_late_recount_leaves_no_credits_taken_for_what_was_never_sent(
-    api, aws, gateway, at_time, captured, monkeypatch
+    api, aws, gateway, at_time, captured, monkeypatch, virtual_time
 ):
     # The cancel scenario of test_sending_faults: 26 claims settled unknown are given back unsent late
     monkeypatch.setattr(sender, "BACKOFF_SECONDS", (0, 0, 0, 0))
     tenant = create_tenant("Slow", send_rate=1, credits=5000)
     numbers = [f"2782{n:07d}" for n in range(30)]
     deployment_id, chunks = chunks_of(api, tenant, numbers, captured, marketing=False)
-    virtual = {"t": 0.0}
     monkeypatch.setattr(sender, "STATE_FRESH_SECONDS", 0.8)
-    monkeypatch.setattr(sender.time, "monotonic", lambda: virtual["t"])
-    monkeypatch.setattr(sender.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
 
     def cancel_during_the_fourth(sms, tries):
         if len(gateway.sent) == 3 and tries == 1:

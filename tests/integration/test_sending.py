@@ -341,7 +341,7 @@ def two_workers_at_once(chunk):
 
     def work():
         start.wait()
-        worker = sender.Sender(time_left_ms=lambda: 900_000, concurrency=1)
+        worker = sender.Sender(time_left_ms=lambda: 900_000)
         worker.send_chunk(chunk)
         worker.flush()
 

@@ -253,38 +253,36 @@ def test_chunks_waiting_behind_a_backlog_are_not_taken_for_a_stall(api, tenants,
 
 
 def test_a_slow_sender_hands_back_what_it_cannot_send_before_its_deadline(
-    api, aws, gateway, at_time, captured, monkeypatch
+    api, aws, gateway, at_time, captured, virtual_time
 ):
     tenant = create_tenant("Slow", send_rate=2, credits=5000)
     deployment_id, chunks = chunks_of(
         api, tenant, [f"2785{n:07d}" for n in range(500)], captured, marketing=False
     )
-    virtual = {"t": 0.0}
-    monkeypatch.setattr(sender.time, "monotonic", lambda: virtual["t"])
-    monkeypatch.setattr(sender.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
-    run_send_worker(chunks, context=LambdaContext(lambda: int((900 - virtual["t"]) * 1000)))
-    assert virtual["t"] < 900 - 30  # stopped with time to spare
+    lives = 200  # seconds an invocation has: too few for 500 SMS at 2 a second
+    run_send_worker(chunks, context=LambdaContext(lambda: int((lives - virtual_time["t"]) * 1000)))
+    assert virtual_time["t"] < lives - 30  # stopped with time to spare
     handed_back = captured.take(queue_messages.SendChunk)
     assert handed_back and statuses(deployment_id)["sending"] == 0
     assert sum(len(c.recipients) for c in handed_back) == statuses(deployment_id)["queued"]
-    virtual["t"] = 0.0
     while handed_back:
-        run_send_worker(handed_back, context=LambdaContext(lambda: int((900 - virtual["t"]) * 1000)))
-        virtual["t"] = 0.0
+        began = virtual_time["t"]
+        run_send_worker(
+            handed_back, context=LambdaContext(lambda b=began: int((b + lives - virtual_time["t"]) * 1000))
+        )
+        assert virtual_time["t"] < began + lives - 30
         handed_back = captured.take(queue_messages.SendChunk)
     assert statuses(deployment_id) == {"sent": 500} and sent_once(gateway)
 
 
 @pytest.mark.parametrize("stop", ["pause", "cancel"])
 def test_a_pause_or_cancel_stops_the_next_sms_a_second_later_at_any_pace(
-    api, aws, gateway, at_time, captured, monkeypatch, stop
+    api, aws, gateway, at_time, captured, monkeypatch, stop, virtual_time
 ):
     tenant = create_tenant("Slow", send_rate=1, credits=5000)
     deployment_id, chunks = chunks_of(api, tenant, A, captured, marketing=False)
-    virtual = {"t": 0.0}
+    virtual = virtual_time
     monkeypatch.setattr(sender, "STATE_FRESH_SECONDS", 0.8)  # the production bound, on virtual time
-    monkeypatch.setattr(sender.time, "monotonic", lambda: virtual["t"])  # pacing's clock too
-    monkeypatch.setattr(sender.time, "sleep", lambda seconds: virtual.update(t=virtual["t"] + seconds))
 
     def stop_during_the_fourth(sms, tries):  # the gateway is taking the fourth SMS
         if len(gateway.sent) == 3 and tries == 1:

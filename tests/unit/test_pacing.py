@@ -1,30 +1,80 @@
-from chalicelib.domain.sending import pacing, sender
+"""One worker's pacer: sends inside the spans it reserved of its sender's timeline, one interval apart."""
+
+import pytest
+
+from chalicelib.domain.sending import pacing
 
 
-def test_a_worker_keeps_to_its_share_of_the_senders_rate(monkeypatch):
-    clock = {"now": 100.0}
-    slept = []
-    monkeypatch.setattr(sender.time, "monotonic", lambda: clock["now"])
+@pytest.fixture
+def virtual(monkeypatch):
+    """A virtual monotonic clock that sleeping moves on; `slept` records the sleeps."""
+    state = {"now": 100.0, "slept": []}
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: state["now"])
 
     def sleep(seconds):
-        slept.append(seconds)
-        clock["now"] += seconds
+        state["slept"].append(seconds)
+        state["now"] += seconds
 
-    monkeypatch.setattr(sender.time, "sleep", sleep)
-    pacer = pacing.Pacer(per_second=20 / 4)
-    for _ in range(11):
-        pacer.wait()
-    assert abs(clock["now"] - 102.0) < 1e-9  # eleven sends at five a second span two seconds
-    assert all(abs(s - 0.2) < 1e-9 for s in slept)
+    monkeypatch.setattr(pacing.time, "sleep", sleep)
+    return state
 
 
-def test_an_idle_pacer_does_not_save_up_a_burst(monkeypatch):
-    clock = {"now": 0.0}
-    monkeypatch.setattr(sender.time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(sender.time, "sleep", lambda s: clock.__setitem__("now", clock["now"] + s))
-    pacer = pacing.Pacer(per_second=10)
-    pacer.wait()
-    clock["now"] = 60.0
-    pacer.wait()
-    pacer.wait()
-    assert abs(clock["now"] - 60.1) < 1e-9
+class Timeline:
+    """Reservations the pacer made: the span each asked for; the next span starts `wait` seconds on."""
+
+    def __init__(self, wait=0.0):
+        self.spans, self.wait = [], wait
+
+    def __call__(self, span_ms):
+        self.spans.append(span_ms)
+        return self.wait
+
+
+def test_a_worker_alone_goes_at_its_senders_whole_rate_in_one_reservation(virtual):
+    timeline = Timeline()
+    pacer = pacing.Pacer(per_second=20, reserve=timeline)
+    for left in range(21, 0, -1):
+        pacer.wait(upcoming=left)
+    assert abs(virtual["now"] - 101.0) < 1e-9  # 21 sends at 20 a second span one second
+    assert timeline.spans == [1050]  # one write: 21 sends of 50 ms
+    assert all(abs(s - 0.05) < 1e-9 for s in virtual["slept"])
+
+
+def test_a_span_reserved_behind_another_workers_waits_for_it(virtual):
+    pacer = pacing.Pacer(per_second=10, reserve=Timeline(wait=1.5))
+    pacer.wait(upcoming=3)
+    assert virtual["slept"] == [1.5]
+    pacer.wait(upcoming=2)
+    assert abs(virtual["now"] - 101.6) < 1e-9
+
+
+def test_sends_beyond_the_reservation_reserve_again(virtual):
+    timeline = Timeline()
+    pacer = pacing.Pacer(per_second=10, reserve=timeline)
+    pacer.wait(upcoming=2)
+    pacer.wait(upcoming=1)
+    pacer.wait(upcoming=1)  # a retry the reservation did not count
+    assert timeline.spans == [200, 100]
+
+
+def test_a_worker_far_behind_its_span_reserves_again_for_what_is_left(virtual):
+    timeline = Timeline()
+    pacer = pacing.Pacer(per_second=10, reserve=timeline)
+    pacer.wait(upcoming=50)
+    virtual["now"] += pacing.LATE_SECONDS + 0.5  # a gateway backing off
+    pacer.wait(upcoming=49)
+    assert timeline.spans == [5000, 4900]
+
+
+def test_an_idle_pacer_does_not_save_up_a_burst(virtual):
+    pacer = pacing.Pacer(per_second=10, reserve=Timeline())
+    pacer.wait(upcoming=1)
+    virtual["now"] = 160.0
+    pacer.wait(upcoming=2)
+    pacer.wait(upcoming=1)
+    assert abs(virtual["now"] - 160.1) < 1e-9
+
+
+def test_what_is_still_to_come_counts_each_senders_own_sends():
+    assert pacing.still_to_come(["a", "b", "a", "a", "b"]) == [3, 2, 2, 1, 1]
+    assert pacing.still_to_come([]) == []

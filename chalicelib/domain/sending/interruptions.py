@@ -17,3 +17,12 @@ class NotWrittenYet(RetryLater):
     """API messages queued an instant before the request that pays for them wrote them (by design)."""
 
     soon = True
+
+
+class Booked(Exception):
+    """The sender's timeline is booked further ahead than this invocation lives: unsent recipients were
+    released, and what is left goes back on the queue to start when its turn comes."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the sender is booked for {seconds:.0f} s")
+        self.delay = int(min(900, max(1, seconds)))  # SQS delays at most 15 minutes

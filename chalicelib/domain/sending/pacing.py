@@ -1,21 +1,87 @@
-"""Pacing: one worker keeps under its share of a sender's messages-per-second limit."""
+"""Pacing: every worker sending for one sender id together stays within the sender's messages-per-second
+limit. The sender's time is one timeline all workers share: a worker reserves a span of it for the sends
+it is about to make (one write), then sends at the whole rate inside its span, so that a deployment which
+fits in one chunk goes at its sender's rate and two at once share it."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
+from collections.abc import Callable
+
+from chalicelib.domain import clock
+from chalicelib.domain.rules.channels import EMAIL
+from chalicelib.domain.sending.interruptions import Booked
+from chalicelib.models import counters
 
 DEFAULT_RATE = 20
+EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
+TIMELINE_KEPT_SECONDS = 86_400  # an idle sender's timeline goes (DynamoDB TTL)
+LATE_SECONDS = 2.0  # a worker further behind its reserved span than this reserves again for what is left
+
+# Reserves `span_ms` of the sender's timeline: the seconds from now until the span starts.
+Reserve = Callable[[int], float]
 
 
 class Pacer:
-    """Keeps one worker under its share of a sender's messages-per-second limit."""
+    """One worker's sends through one sender id: inside the spans it reserved of the sender's timeline,
+    and never closer together than the rate allows."""
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(self, per_second: float, reserve: Reserve) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.next_at = time.monotonic()
+        self.reserve = reserve
+        self.next_at = time.monotonic()  # the worker's own sends: one interval apart at least
+        self.slot = self.next_at  # the next reserved moment
+        self.slots = 0  # reserved moments left
 
-    def wait(self) -> None:
+    def wait(self, upcoming: int = 1, within: float = math.inf) -> None:
+        """Sleep until the next send may go. When the reserved moments are used up, or the worker is more
+        than LATE_SECONDS behind them, reserve a span for the `upcoming` sends it expects to make.
+        Raises Booked, sleeping not, if that is more than `within` seconds away."""
+        if not self.interval:
+            return
         now = time.monotonic()
-        if self.next_at > now:
-            time.sleep(self.next_at - now)
-        self.next_at = max(self.next_at, now) + self.interval
+        if self.slots <= 0 or now - self.slot > LATE_SECONDS:
+            count = max(1, upcoming)
+            self.slot = now + self.reserve(math.ceil(count * self.interval * 1000))
+            self.slots = count
+        at = max(self.slot, self.next_at)
+        if at - now > within:
+            self.slots = 0  # the span goes unused: this invocation cannot live to it
+            raise Booked(at - now)
+        if at > now:
+            time.sleep(at - now)
+        self.next_at = max(at, now) + self.interval
+        self.slot += self.interval
+        self.slots -= 1
+
+
+def sender_pacer(company: int, sender: str, per_second: float) -> Pacer:
+    """A pacer on the timeline of one company's sender (an SMS sender id, or its email)."""
+    name = f"pace#{company}#{sender}"
+    idle = True  # the timeline lay idle when this worker last reserved: it likely does again
+
+    def reserve(span_ms: int) -> float:
+        nonlocal idle
+        now_ms = clock.epoch_ms()
+        kept_until = now_ms // 1000 + TIMELINE_KEPT_SECONDS
+        start_ms, idle = counters.reserve_span(name, span_ms, now_ms, kept_until, idle)
+        return (start_ms - now_ms) / 1000
+
+    return Pacer(per_second, reserve)
+
+
+def still_to_come(senders: list[str]) -> list[int]:
+    """For each send in order, how many sends from it on go through its sender (itself included)."""
+    left: Counter[str] = Counter()
+    counts = [0] * len(senders)
+    for index in range(len(senders) - 1, -1, -1):
+        left[senders[index]] += 1
+        counts[index] = left[senders[index]]
+    return counts
+
+
+def pace_key(sender: str | None, channel: str | None) -> str:
+    """The pacer an SMS from `sender` (or an email) goes through."""
+    return EMAIL_PACE if channel == EMAIL else sender or ""

@@ -18,8 +18,7 @@ from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.callbacks import events
 from chalicelib.domain.contacts import optouts
-from chalicelib.domain.credits import refund_items
-from chalicelib.domain.deployments import final_counts, launch
+from chalicelib.domain.deployments import launch
 from chalicelib.domain.rules.channels import EMAIL
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.domain.rules.modes import is_test
@@ -27,13 +26,13 @@ from chalicelib.domain.rules.quiet_hours import marketing_may_go, next_opening
 from chalicelib.domain.rules.templates import compile_template
 from chalicelib.domain.sending import pacing, refusals, writes
 from chalicelib.domain.sending.emails import email_content
-from chalicelib.domain.sending.interruptions import NotWrittenYet, RetryLater, Stopped
+from chalicelib.domain.sending.flushing import SendWrites
+from chalicelib.domain.sending.interruptions import Booked, NotWrittenYet, RetryLater, Stopped
 from chalicelib.domain.sending.optout_reads import ChunkOptouts, asks_tokens
 from chalicelib.domain.sending.outgoing import channel_of, erased, for_message, for_recipient, unreachable
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
-from chalicelib.models import dynamodb, sends
-from chalicelib.models.base import CONFLICT_RETRIES, back_off
+from chalicelib.models import sends
 from chalicelib.models.companies import Company, no_erased_optouts
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
 from chalicelib.providers import (
@@ -51,26 +50,21 @@ GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
 STATE_FRESH_SECONDS = 0.8  # an SMS starts only if the deployment was seen sending this recently
-EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
 
 
-class Sender:
+class Sender(SendWrites):
     """One worker invocation's sending: chunks in order, groups of 25, statuses riding with claims."""
 
-    def __init__(self, time_left_ms: Callable[[], int], concurrency: int) -> None:
+    def __init__(self, time_left_ms: Callable[[], int]) -> None:
+        super().__init__()
         self.time_left_ms = time_left_ms
-        self.concurrency = concurrency
-        self.pending = writes.Pending()
         self.gateway = provider()
         self.mail_gateway = email_provider()
         self.pacers: dict[tuple[int, str], pacing.Pacer] = {}
-        self.companies: dict[int, Company] = {}
         self.touched: set[tuple[int, int]] = set()
-        self._last_claimed: set[str] = set()
         self._claimed_at = clock.now()
         self._bulks: dict[int, str | None] = {}
         self._seen_sending: dict[tuple[int, int], float] = {}
-        self.marked: set[int] = set()  # companies an erasure marked since their item was read
 
     # ---- deployments -------------------------------------------------------------------------
 
@@ -82,6 +76,7 @@ class Sender:
         honours = chunk.marketing if chunk.honours_optouts is None else chunk.honours_optouts
         key = (chunk.company, chunk.deployment)
         reads = ChunkOptouts(chunk.company, chunk.sender or None)
+        to_come = pacing.still_to_come([channel_of(r) for r in chunk.recipients])
         for start in range(0, len(chunk.recipients), GROUP):
             group = chunk.recipients[start : start + GROUP]
             if chunk.marketing and not all(
@@ -105,7 +100,7 @@ class Sender:
                 if unmarked is None or not asks_tokens(company, self.marked):
                     break
             self._seen_sending[key] = claim_began  # the claims' transaction required it to be sending
-            for recipient in group:
+            for index, recipient in enumerate(group, start):
                 if recipient["msisdn"] not in claimed:
                     continue
                 reason = unreachable(recipient)
@@ -125,10 +120,16 @@ class Sender:
                         release,
                         charge,
                         go_on=lambda: self._still_sending(key, chunk.round),
+                        upcoming=to_come[index],
                     )
                 except Stopped:
                     release(self._unsent_claims())
                     self.flush()
+                    return
+                except Booked as booked:
+                    queue_messages.enqueue(
+                        dataclasses.replace(chunk, recipients=chunk.recipients[index:]), booked.delay
+                    )
                     return
                 self._recipient_done(chunk, recipient, result)
         self.touched.add(key)
@@ -230,6 +231,7 @@ class Sender:
             )
         ready = [m for m in queued if m not in waiting]
         blocked = optouts.blocked_messages(batch_of.company, ready)
+        to_come = pacing.still_to_come([pacing.pace_key(m.sender, channel_of(m)) for m in ready])
         for start in range(0, len(ready), GROUP):
             if self.time_left_ms() < RESERVE_MS:
                 self.flush()
@@ -239,7 +241,7 @@ class Sender:
                 return
             group = ready[start : start + GROUP]
             claimed = self._claim_messages(group)
-            for message in group:
+            for index, message in enumerate(group, start):
                 if message.id not in claimed:
                     continue
                 if message in unpaid:
@@ -255,7 +257,13 @@ class Sender:
                 else:
                     outgoing = for_message(message, company)
                     route = self._route(company, outgoing)
-                    result = self._deliver(outgoing, *route, self._release_messages(group))
+                    release = self._release_messages(group)
+                    try:
+                        result = self._deliver(outgoing, *route, release, upcoming=to_come[index])
+                    except Booked as booked:
+                        rest = queue_messages.SendMessages(batch_of.company, [m.id for m in ready[index:]])
+                        queue_messages.enqueue(rest, booked.delay)
+                        return
                     self._message_done(message, result, refund=result.status != Delivery.SENT)
 
     def _bulk(self, message: Message) -> str | None:
@@ -315,8 +323,8 @@ class Sender:
         if is_test(company.id):
             sms_gateway, mail_gateway = simulators(company.id)
         if isinstance(outgoing, OutgoingEmail):
-            return mail_gateway, self._pacer(company, EMAIL_PACE, company.email_send_rate)
-        return sms_gateway, self._pacer(company, outgoing.sender or "")
+            return mail_gateway, self._pacer(company, pacing.EMAIL_PACE, company.email_send_rate)
+        return sms_gateway, self._pacer(company, pacing.pace_key(outgoing.sender, None))
 
     def _deliver(
         self,
@@ -326,12 +334,19 @@ class Sender:
         release: Callable[[set[str]], None],
         charge: int | None = None,
         go_on: Callable[[], bool] | None = None,
+        upcoming: int = 1,
     ) -> Result:
         """One SMS (or email) through its gateway at its pace, costing `charge` credits (None: its
         segments); retryable errors back off and, if they persist, release what is unsent in the
-        group and hand the chunk back to SQS. Raises Stopped when `go_on` says the send stopped."""
+        group and hand the chunk back to SQS. Raises Stopped when `go_on` says the send stopped.
+        `upcoming`: the sends through its sender the worker expects to make from this one on."""
         for attempt, pause_seconds in enumerate((*BACKOFF_SECONDS, None)):
-            pacer.wait()
+            try:
+                pacer.wait(upcoming, within=(self.time_left_ms() - RESERVE_MS) / 1000)
+            except Booked:
+                release(self._unsent_claims())
+                self.flush()
+                raise
             if go_on is not None and not go_on():
                 raise Stopped
             try:
@@ -355,91 +370,9 @@ class Sender:
         return {c for c in self._last_claimed if c not in done}
 
     def _pacer(self, company: Company, sender: str, rate: int | None = None) -> pacing.Pacer:
-        """The pace of one sender (an SMS sender id, or `email` for the company's email)."""
+        """The pace of one sender (an SMS sender id, or pacing.EMAIL_PACE for the company's email)."""
         key = (company.id, sender)
         if key not in self.pacers:
-            rate = (rate or company.send_rate or pacing.DEFAULT_RATE) / max(1, self.concurrency)
-            self.pacers[key] = pacing.Pacer(rate)
+            rate = rate or company.send_rate or pacing.DEFAULT_RATE
+            self.pacers[key] = pacing.sender_pacer(company.id, sender, rate)
         return self.pacers[key]
-
-    def _company(self, company_id: int) -> Company:
-        """Read once an invocation: a change of hours or rate applies from the next one."""
-        if company_id not in self.companies:
-            self.companies[company_id] = Company.get(company_id)
-        return self.companies[company_id]
-
-    # ---- writing ---------------------------------------------------------------------------------
-
-    def flush(self, claiming: tuple[int, int] | None = None) -> set[str] | None:
-        """Write the pending statuses and counts together with the pending claims; retry without the
-        claims another worker holds, and without any claims for a deployment that stopped sending
-        (paused, cancelled, or resumed in a newer round). Returns the numbers now claimed, or None
-        when the deployment being claimed for has stopped. If the write fails for another reason, the
-        statuses stay pending (the worker's last flush tries again) and the claims are dropped."""
-        pending, self.pending = self.pending, writes.Pending()
-        try:
-            claims, stopped = self._write(pending)
-        except Exception:
-            pending.claims, pending.checks = [], {}
-            self.pending = writes.merge(pending, self.pending)
-            raise
-        # After the write, outside its retry: statuses written are never written again for a callback. A
-        # claim refused because its status was settled (by this chunk's earlier run, whose emission may
-        # have failed) emits that status again; its event id makes the repeat harmless.
-        companies = {deployment: company for company, deployment in pending.rounds}
-        events.statuses_written(pending.updates + pending.taken, companies, self._company)
-        self._last_claimed = {sends.claim_name(c) for c in claims}
-        if stopped and claiming is not None:
-            return None
-        return self._last_claimed
-
-    def _write(self, pending: writes.Pending) -> tuple[list[dict[str, Any]], bool]:
-        claims, stopped, level, conflicts = list(pending.claims), False, writes.STRICT, 0
-        checks = dict(pending.checks)
-        while True:
-            deployments = writes.deployment_updates(pending, require_sending=bool(claims), level=level)
-            actions = (
-                pending.updates
-                + claims
-                + deployments
-                + refund_items(pending.refunds)
-                + pending.tally.updates()
-                + list(checks.values())
-            )
-            if not actions:
-                return claims, stopped
-            try:
-                dynamodb.transact(actions)
-                if deployments and level == writes.SETTLED:
-                    for company, deployment in pending.rounds:  # its late statuses moved its counts
-                        final_counts.recount(company, deployment)
-                return claims, stopped
-            except dynamodb.TransactionCancelled as cancelled:
-                failed = cancelled.failed
-                if not failed and cancelled.conflicted and conflicts < CONFLICT_RETRIES:
-                    # Every worker's flush touches the deployment's counters: a conflict is routine.
-                    conflicts += 1
-                    back_off(conflicts)
-                    continue
-                first_check = len(actions) - len(checks)
-                if any(i >= first_check for i in failed):
-                    # An erasure began to keep an opt-out under a token: claim nothing on a read without.
-                    self.marked |= {c for n, c in enumerate(checks) if first_check + n in failed}
-                    claims, checks = [], {}
-                    continue
-                first_claim, first_deployment = len(pending.updates), len(pending.updates) + len(claims)
-                if any(i < first_claim for i in failed):
-                    writes.settle_late(pending, sorted(i for i in failed if i < first_claim))
-                    continue
-                last_deployment = first_deployment + len(deployments)
-                if any(first_deployment <= i < last_deployment for i in failed) and level != writes.NONE:
-                    # The deployment moved on: keep the statuses, claim nothing more, leave a newer
-                    # round's completion count alone, and add to no counter of a settled deployment.
-                    claims, stopped, level = [], True, writes.NEXT_LEVEL[level]
-                    writes.forget_old_rounds(pending)
-                    continue
-                lost = {i - first_claim for i in failed if first_claim <= i < first_deployment}
-                if not lost or any(i < first_claim or i >= first_deployment for i in failed):
-                    raise
-                pending.taken += [c for i, c in enumerate(claims) if i in lost]
-                claims = [c for i, c in enumerate(claims) if i not in lost]
