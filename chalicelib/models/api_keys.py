@@ -1,7 +1,11 @@
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from chalicelib.models import batch
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.companies import Company
 
 
 class CompanyIndex(GlobalSecondaryIndex):
@@ -32,3 +36,17 @@ class ApiKey(BaseModel):
     role = UnicodeAttribute(null=True)
 
     by_company = CompanyIndex()
+
+
+def key_with_company(key_id: int, company_id: int) -> tuple[ApiKey | None, dict[str, Any] | None]:
+    """A key and the company item its token names (raw, as DynamoDB gives it), read together in one
+    BatchGetItem."""
+    found = batch.get_across(
+        {
+            ApiKey.Meta.table_name: [{"id": {"N": str(key_id)}}],
+            Company.Meta.table_name: [{"id": {"N": str(company_id)}}],
+        }
+    )
+    keys = [ApiKey.from_raw_data(item) for item in found[ApiKey.Meta.table_name]]
+    companies = found[Company.Meta.table_name]
+    return (keys[0] if keys else None), (companies[0] if companies else None)

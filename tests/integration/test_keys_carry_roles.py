@@ -2,10 +2,11 @@
 changing the user's role still takes effect on the very next call."""
 
 from chalicelib.domain.accounts import api_keys
-from chalicelib.domain.accounts.auth import KEY_PREFIX, TEST_KEY_PREFIX, parse_token
+from chalicelib.domain.accounts.auth import KEY_PREFIX, TEST_KEY_PREFIX, key_names, new_key, parse_token
 from chalicelib.domain.accounts.users import MAX_KEYS_PER_USER
 from chalicelib.models.api_keys import ApiKey
 from chalicelib.models.audit import AuditEntry
+from chalicelib.models.companies import Company
 from chalicelib.models.sessions import Session
 from chalicelib.models.users import User
 from tests.factories import Member
@@ -23,13 +24,74 @@ def _key_id(member: Member) -> int:
     return parsed[1]
 
 
-def test_a_key_call_reads_only_the_key(api, tenants, dynamodb_calls):
+def test_a_key_call_reads_the_key_and_its_company_in_one_request(api, tenants, dynamodb_calls):
     acme, _ = tenants
     api.get("/contact-lists", acme.member)  # the day's last_used is written once
     dynamodb_calls.clear()
     assert api.get("/contact-lists", acme.member).status == 200
-    assert [op for op, _ in dynamodb_calls if op in ("GetItem", "BatchGetItem")] == ["GetItem"]
+    assert [op for op, _ in dynamodb_calls if op in ("GetItem", "BatchGetItem")] == ["BatchGetItem"]
     assert ("GetItem", User.Meta.table_name) not in dynamodb_calls
+    dynamodb_calls.clear()
+    assert api.get("/company", acme.member).body["id"] == acme.id
+    assert [op for op, _ in dynamodb_calls] == ["BatchGetItem", "UpdateItem"]  # and the request limit's
+
+
+def test_a_test_keys_call_reads_its_test_tenant_with_it(api, tenants, dynamodb_calls):
+    acme, _ = tenants
+    test_key = _second_key(api, acme.member, "test")
+    assert api.get("/company", test_key).body["id"] == -acme.id  # the day's last_used is written once
+    dynamodb_calls.clear()
+    assert api.get("/company", test_key).body["id"] == -acme.id
+    assert [op for op, _ in dynamodb_calls] == ["BatchGetItem", "UpdateItem"]
+
+
+def test_the_company_a_call_read_is_not_kept_for_the_next_call(api, tenants):
+    acme, _ = tenants
+    before = api.get("/company", acme.member).body["credits"]
+    Company.get(acme.id).update(actions=[Company.credits.add(5)])
+    assert api.get("/company", acme.member).body["credits"] == before + 5
+
+
+def test_a_key_made_before_keys_named_their_company_still_works(api, tenants, dynamodb_calls):
+    acme, bravo = tenants
+    key = ApiKey.get(_key_id(acme.member))
+    old = new_key(key.id)
+    key.update(actions=[ApiKey.secret_hash.set(old.secret_hash)])
+    old_member = Member(user=acme.member.user, api_key=old.token)
+    assert api.get("/company", old_member).body["id"] == acme.id
+    dynamodb_calls.clear()
+    assert api.get("/company", old_member).body["id"] == acme.id
+    assert [op for op, _ in dynamodb_calls] == ["GetItem", "UpdateItem", "GetItem"]
+    assert api.get(f"/users/{bravo.member.user.id}", old_member).status == 404
+    assert api.delete(f"/api-keys/{key.id}", acme.member).status == 401  # the new token is gone
+    assert api.delete(f"/api-keys/{key.id}", old_member).status == 204
+    assert api.get("/company", old_member).status == 401
+
+
+def _with_names(token: str, names: str) -> str:
+    """`token` with the company it names replaced by `names` (its random part kept)."""
+    prefix, key_id, secret = parse_token(token, (KEY_PREFIX, TEST_KEY_PREFIX))
+    return f"{prefix}_{key_id}_{names}{secret.split('.', 1)[1]}"
+
+
+def test_a_key_token_that_names_another_company_is_refused_like_a_bad_key(api, tenants):
+    acme, bravo = tenants
+    wrong_secret = api.get("/company", Member(acme.member.user, _with_names(acme.member.api_key, "x")))
+    assert wrong_secret.status == 401
+    for names in (key_names(bravo.id), key_names(-acme.id), key_names(acme.id + 10**6), ""):
+        forged = Member(acme.member.user, _with_names(acme.member.api_key, names))
+        refused = api.get("/company", forged)
+        assert (refused.status, refused.body) == (401, wrong_secret.body)
+    assert api.get("/company", acme.member).body["id"] == acme.id
+
+
+def test_a_key_whose_token_names_a_company_not_its_own_is_refused(api, tenants):
+    acme, bravo = tenants
+    key = ApiKey.get(_key_id(acme.member))
+    misnamed = new_key(key.id, KEY_PREFIX, key_names(bravo.id))  # a well-hashed token naming bravo
+    key.update(actions=[ApiKey.secret_hash.set(misnamed.secret_hash)])
+    refused = api.get("/company", Member(acme.member.user, misnamed.token))
+    assert refused.status == 401 and refused.error_code == "invalid_api_key"
 
 
 def test_a_role_change_reaches_every_key_of_the_user_on_its_next_call(api, tenants):

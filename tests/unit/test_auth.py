@@ -3,6 +3,8 @@ import pytest
 from chalicelib.domain.accounts.auth import (
     Caller,
     hash_secret,
+    key_names,
+    named_company,
     named_user,
     new_key,
     parse_authorization,
@@ -83,4 +85,27 @@ def test_a_session_key_hashes_the_names_with_its_secret():
     issued = new_key(5, "cs", session_names(3, 4))
     secret = issued.token.split("_", 2)[2]
     assert secret.startswith("3.4.") and len(secret) > len("3.4.") + 40
+    assert issued.secret_hash == hash_secret(secret)
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        (key_names(12) + "abc-_x", 12),
+        ("abc-_x", None),  # a key made before keys named their company
+        ("12.", None),
+        ("x.abc", None),
+        ("-1.abc", None),
+        ("١٢.abc", None),
+        ("1" * 19 + ".abc", None),
+    ],
+)
+def test_an_api_key_secret_names_its_company_or_nothing(secret, expected):
+    assert named_company(secret) == expected
+
+
+def test_an_api_key_hashes_its_company_with_its_secret():
+    issued = new_key(5, "ck", key_names(3))
+    secret = issued.token.split("_", 2)[2]
+    assert secret.startswith("3.") and named_company(secret) == 3
     assert issued.secret_hash == hash_secret(secret)

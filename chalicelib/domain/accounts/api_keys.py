@@ -12,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain import clock
 from chalicelib.domain.accounts import key_limits
-from chalicelib.domain.accounts.auth import TEST_KEY_PREFIX, Caller, new_key
+from chalicelib.domain.accounts.auth import KEY_PREFIX, TEST_KEY_PREFIX, Caller, key_names, new_key
 from chalicelib.domain.accounts.test_tenants import open_test_tenant
 from chalicelib.domain.accounts.users import MAX_KEYS_PER_USER, get_user, keys_of, user_unchanged
 from chalicelib.domain.audit.entries import record
@@ -66,7 +66,8 @@ def issue_key(
     if mode == TEST:
         open_test_tenant(caller.account)
     key_id = allocate_ids("api_key")[0]
-    issued = new_key(key_id, TEST_KEY_PREFIX) if mode == TEST else new_key(key_id)
+    prefix = TEST_KEY_PREFIX if mode == TEST else KEY_PREFIX
+    issued = new_key(key_id, prefix, key_names(caller.account))
     key = ApiKey(
         id=key_id,
         company=caller.account,

@@ -7,7 +7,8 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
@@ -17,7 +18,7 @@ from chalicelib.domain.accounts.test_tenants import open_test_tenant
 from chalicelib.domain.errors import Forbidden, Unauthenticated, invalid_field
 from chalicelib.domain.rules.modes import LIVE, MODES, TEST, is_test, live_account, tenant_for
 from chalicelib.domain.rules.session_expiry import needs_touch, session_alive
-from chalicelib.models.api_keys import ApiKey
+from chalicelib.models.api_keys import ApiKey, key_with_company
 from chalicelib.models.sessions import Session, session_with_user
 from chalicelib.models.users import User
 
@@ -39,6 +40,9 @@ class Caller:
     role: str
     session: int | None = None  # the session it signed in with; None for an API key
     api_key: int | None = None  # the API key it used; None for a session and the operator
+    # The raw item of `company` as this request's authentication read it (`get_company` uses it); it
+    # lives only as long as the request's Caller. None: not read with it.
+    company_item: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def operator(cls, company: int) -> Caller:
@@ -76,7 +80,8 @@ class NewKey:
 
 
 def new_key(key_id: int, prefix: str = KEY_PREFIX, names: str = "") -> NewKey:
-    """`names` leads the secret (and is hashed with it): a session's `<company>.<user>.`."""
+    """`names` leads the secret (and is hashed with it): a session's `<company>.<user>.`, an API key's
+    `<company>.`."""
     secret = names + secrets.token_urlsafe(32)
     return NewKey(token=f"{prefix}_{key_id}_{secret}", secret_hash=hash_secret(secret))
 
@@ -88,13 +93,30 @@ def session_names(company: int, user: int) -> str:
 
 def named_user(secret: str) -> tuple[int, int] | None:
     """The (company, user) a session's secret begins with; None for a token made before they did."""
-    company, _, rest = secret.partition(".")
-    user, _, random_part = rest.partition(".")
-    if not (company.isascii() and company.isdigit() and user.isascii() and user.isdigit() and random_part):
+    named = _leading_ids(secret, 2)
+    return None if named is None else (named[0], named[1])
+
+
+def key_names(company: int) -> str:
+    """What an API key's token says of whose it is, so one request reads the key and its company."""
+    return f"{company}."
+
+
+def named_company(secret: str) -> int | None:
+    """The company an API key's secret begins with; None for a key made before keys named it."""
+    named = _leading_ids(secret, 1)
+    return None if named is None else named[0]
+
+
+def _leading_ids(secret: str, count: int) -> tuple[int, ...] | None:
+    """The `count` ids (of at most 18 digits) that lead `secret`, each followed by a dot, with more after
+    them; None when it does not begin so."""
+    *ids, rest = secret.split(".", count)
+    if len(ids) < count or not rest:
         return None
-    if len(company) > 18 or len(user) > 18:
+    if not all(i.isascii() and i.isdigit() and len(i) <= 18 for i in ids):
         return None
-    return int(company), int(user)
+    return tuple(int(i) for i in ids)
 
 
 def hash_secret(secret: str) -> str:
@@ -143,16 +165,31 @@ def authenticate(header: str | None, mode: str | None = None, source_ip: str | N
             return caller
         _open_test_tenant_once(session)
         return Caller(tenant_for(caller.company, TEST), caller.user, caller.role, caller.session)
-    key = ApiKey.get_or_none(item_id)
-    if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
-        raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
-    if (prefix == TEST_KEY_PREFIX) != (key.mode == TEST):
-        raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+    key, company_item = _key_and_company(prefix, item_id, secret)
     role = key.role if key.role is not None else _role_from_user(key)
     key_limits.admit(key, source_ip)
     if mode is not None and mode != key.mode:
         raise invalid_field("Colony-Mode", f"is {mode}, but this API key is a {key.mode} key")
-    return Caller(company=tenant_for(key.company, key.mode), user=key.user, role=role, api_key=key.id)
+    company = tenant_for(key.company, key.mode)
+    return Caller(company, key.user, role, api_key=key.id, company_item=company_item)
+
+
+def _key_and_company(prefix: str, key_id: int, secret: str) -> tuple[ApiKey, dict[str, Any] | None]:
+    """The key a token is for, and the item of the company it acts in when the token names it (read in
+    the same request); a wrong secret, mode or company is a 401."""
+    named = named_company(secret)
+    mode = TEST if prefix == TEST_KEY_PREFIX else LIVE
+    key, company_item = (
+        key_with_company(key_id, tenant_for(named, mode))
+        if named is not None
+        else (ApiKey.get_or_none(key_id), None)
+    )
+    invalid = Unauthenticated("The API key is not valid.", code="invalid_api_key")
+    if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
+        raise invalid
+    if (mode == TEST) != (key.mode == TEST) or (named is not None and named != key.company):
+        raise invalid
+    return key, company_item
 
 
 def _role_from_user(key: ApiKey) -> str:

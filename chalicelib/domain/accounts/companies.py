@@ -240,6 +240,9 @@ def create_company(name: str, admin_email: str, credits: int = 0, **settings: An
 
 
 def get_company(caller: Caller) -> Company:
+    """The caller's company: the item this request's authentication read with its key, else read now."""
+    if caller.company_item is not None:
+        return Company.from_raw_data(caller.company_item)
     company = Company.get_or_none(caller.company)
     if company is None:
         raise NotFound("The company no longer exists.")

@@ -10,7 +10,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
-from chalicelib.domain.accounts.auth import ROLES, Caller, new_key
+from chalicelib.domain.accounts.auth import ROLES, Caller, key_names, new_key
 from chalicelib.domain.audit.entries import record
 from chalicelib.domain.errors import Conflict, NotFound, invalid_field
 from chalicelib.domain.rules.addresses import address_key, checked_address
@@ -60,7 +60,7 @@ def add_new_user(write: TransactWrite, caller: Caller, email: str, role: str) ->
         date_updated=now,
     )
     key_id = allocate_ids("api_key")[0]
-    issued = new_key(key_id)
+    issued = new_key(key_id, names=key_names(company))
     write.save(
         Claim(key=_email_key(company, email), owner=f"user#{user.id}"), condition=Claim.key.does_not_exist()
     )
