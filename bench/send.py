@@ -11,10 +11,9 @@ does for the workers (shown separately). For SMS, the same run then writes the s
 TransactWriteItems pattern raw (`bench/send_ceiling.py`) for as many recipients: `ceiling_sms_per_s`,
 and `ratio_to_ceiling` (the sender's rate over it). `pace_ratio` is messages a second over the
 company's `send_rate`: `--send-rate`, by default the product's 20 for a deployment that fits in one
-chunk and 1000 for a larger one; and `--workers`, the reserved concurrency the app is told: by default
-`infra/`'s 4 for one chunk (what production does), and 1 for more, since the bench runs one send worker
-at a time (its share of the rate is then the whole of it, so storage, not pacing, is measured). The last
-line is one JSON object.
+chunk and 1000 for a larger one (so storage, not pacing, is measured). The bench runs one send worker at
+a time; pacing goes through the sender's shared timeline as in production. The last line is one JSON
+object.
 """
 
 from __future__ import annotations
@@ -34,15 +33,12 @@ def main() -> None:
     )
     parser.add_argument("--channel", choices=("sms", "email"), default="sms")
     parser.add_argument("--send-rate", type=int, help="the company's send_rate (and email_send_rate)")
-    parser.add_argument("--workers", type=int, help="the send worker's reserved concurrency the app is told")
     args = parser.parse_args()
     small = args.recipients <= 100  # one chunk (fanout.CHUNK, read once the embedded AWS is set)
-    workers = args.workers or (4 if small else 1)
     with embedded_aws(
         "colony-bench-send",
         COLONY_PROVIDER="fake",
         COLONY_EMAIL_PROVIDER="fake",
-        COLONY_SEND_CONCURRENCY=str(workers),
     ):
         from chalicelib.domain.deployments.fanout import CHUNK
         from chalicelib.domain.sending.pacing import DEFAULT_RATE
@@ -50,7 +46,6 @@ def main() -> None:
         assert small == (args.recipients <= CHUNK)
         rate = args.send_rate or (DEFAULT_RATE if small else 1000)
         result = _run(args.recipients, marketing=not args.transactional, channel=args.channel, rate=rate)
-    result["workers"] = workers
     unit = UNITS[args.channel]
     print(
         f"{result['recipients']} {unit} ({'marketing' if result['marketing'] else 'transactional'}): "

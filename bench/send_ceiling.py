@@ -1,19 +1,20 @@
-"""The sender's storage ceiling: the TransactWriteItems pattern the sender writes (per group of 25: the
-last group's statuses, this group's claims, the deployment's counters and the hour rows), written raw
+"""The sender's storage ceiling: the TransactWriteItems pattern the sender writes (per group of the
+sender's GROUP within each fan-out chunk of CHUNK: the last group's statuses, this group's claims, the
+deployment's counters and the hour rows), written raw
 against the same embedded AWS with nothing else in between (no reads, no rendering, no pacing)."""
 
 from __future__ import annotations
 
 import time
 
-GROUP = 25
-
 
 def ceiling_sms_per_s(company: int, deployment: int, count: int) -> float:
     """SMS a second of the raw pattern for `count` recipients of a copy of `deployment` (in `company`)."""
     from chalicelib import aws
     from chalicelib.domain import clock
+    from chalicelib.domain.deployments.fanout import CHUNK
     from chalicelib.domain.rules.lifecycle import SENDING, Delivery
+    from chalicelib.domain.sending.sender import GROUP
     from chalicelib.domain.stats import periods, tally
     from chalicelib.models import batch, sends
     from chalicelib.models.deployments import Deployment, Recipient, recipient_key
@@ -35,8 +36,12 @@ def ceiling_sms_per_s(company: int, deployment: int, count: int) -> float:
     client = aws.client("dynamodb")
     last: list[str] = []
     started = time.perf_counter()
-    for start in range(0, count + GROUP, GROUP):
-        group = numbers[start : start + GROUP]
+    groups = [
+        numbers[c + g : min(c + g + GROUP, c + CHUNK)]
+        for c in range(0, count, CHUNK)
+        for g in range(0, CHUNK, GROUP)
+    ]
+    for group in [*[g for g in groups if g], []]:
         now = clock.now()
         claimed_at = periods.epoch(now)
         hours = tally.Tally()

@@ -203,8 +203,8 @@ SMALL_CHUNK, SMALL_GROUP = 20, 5
 @pytest.fixture
 def small_chunks(monkeypatch):
     """The send path at a fifth of its production size: fan-out chunks and API-message sends of
-    SMALL_CHUNK (20, not 100) recipients, claimed in groups of SMALL_GROUP (5, not 25). A chunk is still
-    four groups, so two chunks of 100 and 50 become 20 and 10: the same shape for a fifth of the work.
+    SMALL_CHUNK (20, not 100) recipients, claimed in groups of SMALL_GROUP (5, not 40; API messages not 25):
+    two chunks of 100 and 50 become 20 and 10, for a fifth of the work.
     Those modules read the sizes at call time (tests/unit/test_layout.py holds every module to that);
     at least one test of each path runs with the production sizes."""
     from chalicelib.domain.deployments import fanout
@@ -213,7 +213,17 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(fanout, "CHUNK", SMALL_CHUNK)
     monkeypatch.setattr(api_messages, "CHUNK", SMALL_CHUNK)
     monkeypatch.setattr(sender, "GROUP", SMALL_GROUP)
+    monkeypatch.setattr(sender, "MESSAGE_GROUP", SMALL_GROUP)
     return SMALL_CHUNK
+
+
+@pytest.fixture
+def groups_of_25(monkeypatch):
+    """Deployment groups of 25 (production claims 40): the crash scenarios written on 30 recipients, one
+    full group and five, keep that shape."""
+    from chalicelib.domain.sending import sender
+
+    monkeypatch.setattr(sender, "GROUP", 25)
 
 
 @pytest.fixture

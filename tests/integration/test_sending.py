@@ -56,7 +56,7 @@ def statuses(deployment_id):
 
 
 def test_an_approved_deployment_is_sent_once_to_everyone_and_settles_its_credits(api, tenants, pump, gateway):
-    """The send of this module at the production sizes (chunks of 100 in groups of 25): 150 numbers."""
+    """The send of this module at the production sizes (chunks of 100 in groups of 40): 150 numbers."""
     acme, _ = tenants
     contact_list = create_contact_list(acme.id)
     create_contacts(acme.id, contact_list.id, *FULL_SIZE, first_name="Ann")
@@ -135,7 +135,7 @@ def test_two_workers_on_one_chunk_send_each_recipient_once(api, campaign, gatewa
     recipients = list(Recipient.query(deployment_id))[: fanout.CHUNK]
     (chunk,) = fanout._chunks(deployment, deployment.round, recipients)
     two_workers_at_once(chunk)
-    assert len(gateway.sent) == fanout.CHUNK == 4 * sender.GROUP
+    assert len(gateway.sent) == fanout.CHUNK > 2 * sender.GROUP  # three groups
     assert set(sent_counts(gateway).values()) == {1}
     assert statuses(deployment_id)["sent"] == fanout.CHUNK
 

@@ -312,7 +312,9 @@ def test_a_pause_or_cancel_stops_the_next_sms_a_second_later_at_any_pace(
         assert final_counts.differences(settled) == []
 
 
-def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(api, tenants, gateway, at_time, captured):
+def test_cancelling_with_a_group_in_flight_keeps_the_counts_true(
+    api, tenants, gateway, at_time, captured, groups_of_25
+):
     acme, _ = tenants
     deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
 
@@ -410,7 +412,7 @@ def test_an_opt_out_mid_chunk_is_honoured_by_the_rest_of_the_chunk(
 
 
 def test_claims_a_crash_left_behind_are_recovered_and_the_deployment_finishes(
-    api, tenants, gateway, at_time, captured
+    api, tenants, gateway, at_time, captured, groups_of_25
 ):
     acme, _ = tenants
     deployment_id, (chunk,) = chunks_of(api, acme, A, captured)
@@ -476,7 +478,9 @@ def test_a_cancel_in_flight_then_a_fast_receipt_counts_once(api, tenants, gatewa
     assert verify.verify(acme.id) == []
 
 
-def test_receipts_for_recovered_claims_are_not_counted_again(api, tenants, gateway, at_time, captured):
+def test_receipts_for_recovered_claims_are_not_counted_again(
+    api, tenants, gateway, at_time, captured, groups_of_25
+):
     """A dead worker's claims become `unknown`; their receipts arrive; the next recovery and the
     settlement must not take them for receipts that outran their sender (which would also push
     `processed` past `expected` and fail recipients never sent)."""

@@ -353,7 +353,7 @@ def record_totals(deployment_id):
 @pytest.mark.parametrize("linked", [False, True])
 @pytest.mark.parametrize("outcome", [receipts.DELIVERED, receipts.FAILED])
 def test_a_receipt_then_a_sender_crash_is_still_counted(
-    api, tenants, gateway, at_time, captured, outcome, linked
+    api, tenants, gateway, at_time, captured, outcome, linked, groups_of_25
 ):
     """A receipt reaches a recipient still `sending`; the sender dies before writing its status. The
     recovery counts it as the sender would have, once (in its campaign's rows too)."""

@@ -1,6 +1,6 @@
 """Sending: every recipient at most once, though SQS and Lambda deliver at least once.
 
-Before the provider is called, a group of at most 25 recipients is claimed (queued → sending, each a
+Before the provider is called, a group of at most GROUP recipients is claimed (queued → sending, each a
 conditional write, the group in one transaction); after it, their statuses are written. The statuses
 of one group travel in the same transaction as the claims of the next, so a worker that dies leaves
 at most one group `sending` (they end as `unknown`, never resent) and every other recipient is sent
@@ -46,14 +46,18 @@ from chalicelib.providers import (
 )
 from chalicelib.providers.mail import OutgoingEmail
 
-GROUP = 25
+# A group's claims and the last group's statuses, with their counts, share one transaction (at most 100
+# items): 40 + 40 and a few counts for a deployment's chunk; 25 + 25 and a count for each message's
+# campaign for API messages.
+GROUP = 40
+MESSAGE_GROUP = 25
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 RESERVE_MS = 60_000  # below this much time left, what is unsent goes back on the queue
 STATE_FRESH_SECONDS = 0.8  # an SMS starts only if the deployment was seen sending this recently
 
 
 class Sender(SendWrites):
-    """One worker invocation's sending: chunks in order, groups of 25, statuses riding with claims."""
+    """One worker invocation's sending: chunks in order, in groups, statuses riding with the next claims."""
 
     def __init__(self, time_left_ms: Callable[[], int]) -> None:
         super().__init__()
@@ -232,14 +236,14 @@ class Sender(SendWrites):
         ready = [m for m in queued if m not in waiting]
         blocked = optouts.blocked_messages(batch_of.company, ready)
         to_come = pacing.still_to_come([pacing.pace_key(m.sender, channel_of(m)) for m in ready])
-        for start in range(0, len(ready), GROUP):
+        for start in range(0, len(ready), MESSAGE_GROUP):
             if self.time_left_ms() < RESERVE_MS:
                 self.flush()
                 queue_messages.enqueue(
                     queue_messages.SendMessages(company=batch_of.company, ids=[m.id for m in ready[start:]])
                 )
                 return
-            group = ready[start : start + GROUP]
+            group = ready[start : start + MESSAGE_GROUP]
             claimed = self._claim_messages(group)
             for index, message in enumerate(group, start):
                 if message.id not in claimed:
