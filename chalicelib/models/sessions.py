@@ -1,10 +1,13 @@
 """What people sign in with: sessions, the one-time links that set a password, and the failed-attempt
 counter behind the lockout. Secrets are stored only as SHA-256 hashes, like API keys."""
 
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.models import batch
 from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.companies import Company
 from chalicelib.models.users import User
 
 
@@ -24,17 +27,26 @@ class Session(BaseModel):
     test_tenant_open = BooleanAttribute(null=True)  # test mode was used, so its test tenant exists
 
 
-def session_with_user(session_id: int, company: int, user_id: int) -> tuple[Session | None, User | None]:
-    """A session and the user its token names, read together in one BatchGetItem."""
+def session_with_user(
+    session_id: int, company: int, user_id: int, scope: int
+) -> tuple[Session | None, User | None, dict[str, Any] | None]:
+    """A session, the user its token names and the item of the company `scope` it acts in (raw, as
+    DynamoDB gives it), read together in one BatchGetItem."""
     found = batch.get_across(
         {
             Session.Meta.table_name: [{"id": {"N": str(session_id)}}],
             User.Meta.table_name: [{"company": {"N": str(company)}, "id": {"N": str(user_id)}}],
+            Company.Meta.table_name: [{"id": {"N": str(scope)}}],
         }
     )
     sessions = [Session.from_raw_data(item) for item in found[Session.Meta.table_name]]
     users = [User.from_raw_data(item) for item in found[User.Meta.table_name]]
-    return (sessions[0] if sessions else None), (users[0] if users else None)
+    companies = found[Company.Meta.table_name]
+    return (
+        (sessions[0] if sessions else None),
+        (users[0] if users else None),
+        (companies[0] if companies else None),
+    )
 
 
 class PasswordLink(BaseModel):

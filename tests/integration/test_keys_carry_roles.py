@@ -200,7 +200,42 @@ def test_a_session_in_test_mode_opens_the_test_tenant_once(api, tenants, dynamod
     assert answer.status == 200 and answer.body["results"] == []
     reads = [op for op, _ in dynamodb_calls if op in ("GetItem", "BatchGetItem")]
     assert reads == ["BatchGetItem"]  # the session and its user, together
+    dynamodb_calls.clear()
     assert api.call("GET", "/company", None, headers=headers).body["id"] == -acme.id
+    assert [op for op, _ in dynamodb_calls] == [
+        "BatchGetItem",
+        "UpdateItem",
+    ]  # the test tenant read with them
+
+
+def test_a_sessions_call_reads_the_session_its_user_and_its_company_in_one_request(
+    api, tenants, dynamodb_calls
+):
+    from chalicelib.domain.accounts.sessions import start_session
+
+    acme, _ = tenants
+    token = start_session(acme.member.user).token
+    dynamodb_calls.clear()
+    answer = api.call("GET", "/company", None, headers=_bearer(token))
+    assert answer.status == 200 and answer.body["id"] == acme.id
+    assert [op for op, _ in dynamodb_calls] == ["BatchGetItem", "UpdateItem"]  # and the request limit's
+    Company(id=acme.id).update(actions=[Company.credits.add(5)])
+    assert (
+        api.call("GET", "/company", None, headers=_bearer(token)).body["credits"]
+        == answer.body["credits"] + 5
+    )
+
+
+def test_a_session_token_naming_another_company_reads_none_of_it(api, tenants):
+    from chalicelib.domain.accounts.sessions import start_session
+
+    acme, bravo = tenants
+    token = start_session(acme.member.user).token
+    prefix, session_id, secret = token.split("_", 2)
+    _, user, random_part = secret.split(".", 2)
+    forged = f"{prefix}_{session_id}_{bravo.id}.{user}.{random_part}"
+    answer = api.call("GET", "/company", None, headers=_bearer(forged))
+    assert answer.status == 401 and str(bravo.id) not in str(answer.body)
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -160,11 +160,13 @@ def authenticate(header: str | None, mode: str | None = None, source_ip: str | N
         raise invalid_field("Colony-Mode", f"must be one of {', '.join(MODES)}")
     prefix, item_id, secret = parse_authorization(header)
     if prefix == SESSION_PREFIX:
-        session, caller = _session_caller(item_id, secret)
+        session, caller = _session_caller(item_id, secret, mode or LIVE)
         if mode != TEST:
             return caller
+        read = caller.company_item if session.test_tenant_open else None  # else it may be opened now
         _open_test_tenant_once(session)
-        return Caller(tenant_for(caller.company, TEST), caller.user, caller.role, caller.session)
+        company = tenant_for(caller.company, TEST)
+        return Caller(company, caller.user, caller.role, caller.session, company_item=read)
     key, company_item = _key_and_company(prefix, item_id, secret)
     role = key.role if key.role is not None else _role_from_user(key)
     key_limits.admit(key, source_ip)
@@ -206,13 +208,16 @@ def _role_from_user(key: ApiKey) -> str:
     return user.role
 
 
-def _session_caller(session_id: int, secret: str) -> tuple[Session, Caller]:
-    """A live session and its person (read with it in one request when its token names them); signed out,
-    expired, or made before a password change is refused."""
+def _session_caller(session_id: int, secret: str, mode: str) -> tuple[Session, Caller]:
+    """A live session and its person (read with it, and the item of the company it acts in in `mode`, in
+    one request when its token names them); signed out, expired, or made before a password change is
+    refused."""
     expired = Unauthenticated("The session has ended; sign in again.", code="session_expired")
     named = named_user(secret)
-    session, user = (
-        session_with_user(session_id, *named) if named else (Session.get_or_none(session_id), None)
+    session, user, company_item = (
+        session_with_user(session_id, *named, tenant_for(named[0], mode))
+        if named
+        else (Session.get_or_none(session_id), None, None)
     )
     now = int(clock.now().timestamp())
     if session is None or not hmac.compare_digest(session.secret_hash, hash_secret(secret)):
@@ -231,7 +236,8 @@ def _session_caller(session_id: int, secret: str) -> tuple[Session, Caller]:
                 actions=[Session.last_seen.set(now)],
                 condition=Session.last_seen == session.last_seen,
             )
-    return session, Caller(company=user.company, user=user.id, role=user.role, session=session.id)
+    caller = Caller(user.company, user.id, user.role, session=session.id, company_item=company_item)
+    return session, caller
 
 
 def _open_test_tenant_once(session: Session) -> None:
