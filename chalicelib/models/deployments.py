@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import (
@@ -13,6 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.domain.rules.lifecycle import Delivery
+from chalicelib.models import dynamodb
 from chalicelib.models.base import BaseModel, table_meta
 from chalicelib.models.expressions import key
 from chalicelib.models.leases import Lease
@@ -231,3 +234,45 @@ APPROVAL_LEASE = Lease(Deployment.approving, Deployment.approving_until)
 
 def recipient_key(deployment: int, msisdn: str) -> dict[str, Any]:
     return key(deployment=deployment, msisdn=msisdn)
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientState:
+    """What settling and counting need of a recipient: its status, cost and receipt, read without the
+    message it is personalised from (`date_sent` is the raw stamp: only whether it is there matters)."""
+
+    deployment: int
+    msisdn: str
+    status: str
+    segments: int | None = None
+    receipt: str | None = None
+    date_sent: str | None = None
+    quoted: int | None = None
+    error: str | None = None
+
+
+_STATE_NUMBERS = ("segments", "quoted")
+_STATE_TEXTS = ("status", "receipt", "date_sent", "error")
+
+
+def recipient_states(deployment: int) -> Iterator[RecipientState]:
+    """Every recipient of `deployment` as a RecipientState, read consistently, page after page, with
+    only those attributes projected."""
+    names = {f"#{name}": name for name in ("deployment", "msisdn", *_STATE_NUMBERS, *_STATE_TEXTS)}
+    request = {
+        "TableName": Recipient.Meta.table_name,
+        "KeyConditionExpression": "#deployment = :deployment",
+        "ProjectionExpression": ", ".join(names),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {":deployment": {"N": str(deployment)}},
+        "ConsistentRead": True,
+    }
+    for item in dynamodb.query_items(**request):
+        yield _state(deployment, item)
+
+
+def _state(deployment: int, item: dict[str, Any]) -> RecipientState:
+    numbers = {name: int(item[name]["N"]) for name in _STATE_NUMBERS if "N" in item.get(name, {})}
+    texts = {name: item[name]["S"] for name in _STATE_TEXTS if "S" in item.get(name, {})}
+    texts.setdefault("status", Delivery.QUEUED.value)
+    return RecipientState(deployment, item["msisdn"]["S"], **texts, **numbers)

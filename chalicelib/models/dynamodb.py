@@ -4,6 +4,7 @@ DynamoDB's refusals come back as exceptions that say what failed, so the domain 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -76,6 +77,17 @@ def get(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
 
 def query(**request: Any) -> dict[str, Any]:
     return aws.client("dynamodb").query(**request)
+
+
+def query_items(**request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query matches, as DynamoDB holds it, page after page."""
+    request = dict(request)
+    while True:
+        answer = query(**request)
+        yield from answer["Items"]
+        if "LastEvaluatedKey" not in answer:
+            return
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
 def delete(table: str, key: dict[str, Any]) -> None:

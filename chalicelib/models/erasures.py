@@ -77,12 +77,7 @@ def partition(table: str, name: str, value: int | str) -> Iterator[dict[str, Any
         "ExpressionAttributeValues": {":v": typed(value)},
         "ConsistentRead": True,
     }
-    while True:
-        answer = dynamodb.query(**request)
-        yield from answer["Items"]
-        if "LastEvaluatedKey" not in answer:
-            return
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    yield from dynamodb.query_items(**request)
 
 
 def redacted(item: dict[str, Any], redact: Redact, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:

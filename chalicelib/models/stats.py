@@ -109,12 +109,7 @@ def rows_between(scope: str, low: str, high: str, columns: tuple[str, ...]) -> I
         "ExpressionAttributeValues": key(**{":scope": scope, ":low": low, ":high": high}),
         "ConsistentRead": True,
     }
-    while True:
-        answer = dynamodb.query(**request)
-        yield from (plain(row) for row in answer["Items"])
-        if "LastEvaluatedKey" not in answer:
-            return
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    yield from (plain(row) for row in dynamodb.query_items(**request))
 
 
 def mark_clean(scope: str, period: str, version: int) -> bool:

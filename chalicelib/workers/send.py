@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import SQSEvent
 
 from chalicelib import queue_messages
-from chalicelib.domain.deployments import fanout, settlement
+from chalicelib.domain.deployments import fanout, given_up, settlement
 from chalicelib.domain.sending import api_messages, sender
 from chalicelib.log import logger
 from chalicelib.providers.simulator import EMAIL_EVENTS, SMS_EVENTS
@@ -58,7 +58,7 @@ def _give_up(message: Any, reason: str) -> None:
     if isinstance(message, queue_messages.SendMessages):
         api_messages.fail_messages(message.company, message.ids, f"not sent: {reason}")
     elif isinstance(message, queue_messages.SendChunk):
-        settlement.give_up_chunk(message, reason)
+        given_up.give_up_chunk(message, reason)
     elif isinstance(message, queue_messages.SimulatedEvent):
         logger.error("simulated event given up", company=message.company, reason=reason)
     else:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from chalicelib.domain.callbacks import events
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Recipient
+from chalicelib.models.deployments import Recipient, RecipientState
 from chalicelib.models.expressions import plain
 
 
@@ -20,7 +20,7 @@ class Reports:
     company: int
     keys: list[tuple[int, str]] = field(default_factory=list)
 
-    def add(self, recipient: Recipient) -> None:
+    def add(self, recipient: Recipient | RecipientState) -> None:
         self.keys.append((recipient.deployment, recipient.msisdn))
 
     def flush(self) -> None:
@@ -37,7 +37,7 @@ def reporting_for(company: int) -> Reports | None:
     return Reports(company) if events.wanted(Company.get_or_none(company)) else None
 
 
-def settled_by_settlement(recipient: Recipient) -> bool:
+def settled_by_settlement(recipient: Recipient | RecipientState) -> bool:
     """A status settlement writes (`unknown`, or a failure before sending): told again when a settlement
     runs again, since the run before may have died before telling it (its event id makes it harmless)."""
     return recipient.status == Delivery.UNKNOWN or (

@@ -9,8 +9,8 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import queue_messages
+from chalicelib.domain.deployments.given_up import count_given_up, fail_unclaimed
 from chalicelib.domain.deployments.quotes import email_price
-from chalicelib.domain.deployments.settlement import count_given_up, fail_unclaimed
 from chalicelib.domain.rules.lifecycle import SENDING, Delivery
 from chalicelib.domain.rules.optout_policy import honours_optouts
 from chalicelib.log import logger

@@ -16,7 +16,7 @@ from chalicelib.domain.credits import refund
 from chalicelib.domain.rules.lifecycle import CANCELLED, CHARGED, FAILED, SENT, Delivery
 from chalicelib.log import logger
 from chalicelib.models.base import CONFLICT_RETRIES, back_off, condition_failed, transaction
-from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.deployments import Deployment, Recipient, RecipientState, recipient_states
 
 FINAL = (SENT, FAILED, CANCELLED)
 
@@ -32,7 +32,7 @@ class Totals:
     delivered: int = 0
     used: int = 0
 
-    def add(self, recipient: Recipient) -> None:
+    def add(self, recipient: Recipient | RecipientState) -> None:
         status = recipient.status
         if status == Delivery.OPTED_OUT:
             self.opted_out += 1
@@ -56,7 +56,7 @@ class Totals:
         }
 
 
-def totals_of(recipients: Iterable[Recipient]) -> Totals:
+def totals_of(recipients: Iterable[Recipient | RecipientState]) -> Totals:
     totals = Totals()
     for recipient in recipients:
         totals.add(recipient)
@@ -68,9 +68,7 @@ def differences(deployment: Deployment, recipients: Iterable[Recipient] | None =
     given) say; empty when they agree or the deployment is not final yet."""
     if deployment.status not in FINAL:
         return []
-    totals = totals_of(
-        Recipient.query(deployment.id, consistent_read=True) if recipients is None else recipients
-    )
+    totals = totals_of(recipient_states(deployment.id) if recipients is None else recipients)
     found = [
         f"deployment {deployment.id}: {name} is {getattr(deployment, name) or 0} but its recipients say {n}"
         for name, n in totals.counters().items()
@@ -101,7 +99,7 @@ def recount(company: int, deployment_id: int) -> None:
         deployment = Deployment.get_or_none(company, deployment_id, consistent_read=True)
         if deployment is None or deployment.status not in FINAL:
             return
-        totals = totals_of(Recipient.query(deployment_id, consistent_read=True))
+        totals = totals_of(recipient_states(deployment_id))
         charged = min(totals.used, deployment.credits_used or 0)  # never more than was taken
         returned = (deployment.credits_used or 0) - charged
         counters = [getattr(Deployment, name).set(n) for name, n in totals.counters().items()]

@@ -1,5 +1,5 @@
 """Settlement: a deployment whose recipients all have a status is finished, claims a crash left behind
-become `unknown`, what was not used goes back to the company; chunks given up fail what they never sent."""
+become `unknown`, what was not used goes back to the company (chunks given up: `given_up`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import queue_messages
 from chalicelib.domain import clock
 from chalicelib.domain.callbacks.recipient_reports import Reports, reporting_for, settled_by_settlement
 from chalicelib.domain.contacts.audience import text_for
@@ -30,8 +29,9 @@ from chalicelib.domain.stats import periods
 from chalicelib.domain.stats.tally import Tally, column
 from chalicelib.log import logger
 from chalicelib.models.base import condition_failed, transaction
+from chalicelib.models.batch import READ_BATCH
 from chalicelib.models.companies import Company
-from chalicelib.models.deployments import Deployment, Recipient
+from chalicelib.models.deployments import Deployment, Recipient, RecipientState, recipient_states
 
 CLAIM_EXPIRY_SECONDS = 960  # the send worker's Lambda timeout (900 s) and a margin: no claimer lives longer
 
@@ -87,7 +87,7 @@ def recover_lost_claims(deployment: Deployment, now: datetime) -> int:
         col = column(Delivery.UNKNOWN, recipient.channel)
         tally.add(deployment.company, deployment.id, moment, tz, col, 1, recipient.campaign)
         reason = unreachable_reason(recipient.channel, recipient.msisdn, recipient.email)
-        if _counted_update(recipient, _lost(reason), Delivery.SENDING, tally, reporting=reporting):
+        if counted_update(recipient, _lost(reason), Delivery.SENDING, tally, reporting=reporting):
             counted += recipient.claim_round == deployment.round
             unknown += reason is None
     sent = 0
@@ -137,7 +137,7 @@ def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
     tally = Tally()
     sent = column(Delivery.SENT, recipient.channel)
     tally.add(company, recipient.deployment, claimed, tz, sent, 1, recipient.campaign)
-    return _counted_update(
+    return counted_update(
         recipient,
         [Recipient.date_sent.set(claimed)],
         recipient.status,
@@ -146,49 +146,7 @@ def _count_receipted(recipient: Recipient, company: int, tz: str) -> bool:
     )
 
 
-def give_up_chunk(chunk: queue_messages.SendChunk, reason: str) -> None:
-    """A chunk that failed on its last attempt: its recipients nobody claimed fail (costing nothing)
-    and count as processed, so the deployment can finish; any a worker holds are recovered later."""
-    unclaimed = [(r["msisdn"], r.get("channel"), r.get("campaign")) for r in chunk.recipients]
-    failed = fail_unclaimed(chunk.company, chunk.deployment, unclaimed, reason)
-    count_given_up(chunk.company, chunk.deployment, chunk.round, failed, "processed", reason)
-    logger.error("send chunk given up", deployment=chunk.deployment, failed=failed, reason=reason)
-
-
-def fail_unclaimed(
-    company: int,
-    deployment_id: int,
-    recipients: list[tuple[str, str | None, int | None]],
-    reason: str,
-) -> int:
-    """Fail each of `recipients` (key, channel, campaign) that is still queued (counted as unsent now);
-    returns how many."""
-    tz = Company.get(company).timezone
-    reporting = reporting_for(company)
-    failed = 0
-    for number, channel, campaign in recipients:
-        now = clock.now()
-        tally = Tally()
-        tally.add(company, deployment_id, now, tz, column(Delivery.FAILED, channel), 1, campaign)
-        actions = [
-            Recipient.status.set(Delivery.FAILED),
-            Recipient.error.set(f"not sent: {reason}"[:500]),
-            Recipient.claimed_at.set(periods.epoch(now)),
-            Recipient.seq.add(1),
-        ]
-        failed += _counted_update(
-            Recipient(deployment=deployment_id, msisdn=number),
-            actions,
-            Delivery.QUEUED,
-            tally,
-            reporting=reporting,
-        )
-    if reporting is not None:
-        reporting.flush()
-    return failed
-
-
-def _counted_update(
+def counted_update(
     recipient: Recipient,
     actions: list,
     expect: str,
@@ -213,29 +171,6 @@ def _counted_update(
     return True
 
 
-def count_given_up(
-    company: int, deployment_id: int, round_: int, failed: int, what: str, reason: str
-) -> None:
-    """Say so on the deployment, count what failed as processed (this round only), and for a fan-out
-    step, let the deployment finish without the pages it never reached."""
-    error_text = f"Part of the send could not be {what} ({reason})."
-    actions = [
-        Deployment.error.set(error_text),
-        Deployment.processed.add(failed),
-        Deployment.failed_count.add(failed),
-    ]
-    if what == "started":
-        actions.append(Deployment.fanout_done.set(1))
-    try:
-        Deployment(company=company, id=deployment_id).update(
-            actions=actions, condition=Deployment.round == round_
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        Deployment(company=company, id=deployment_id).update(actions=[Deployment.error.set(error_text)])
-
-
 def finish(
     deployment: Deployment, final: int | None = None, also: Callable[[TransactWrite], None] | None = None
 ) -> None:
@@ -247,29 +182,7 @@ def finish(
     adds writes of its own to the final transaction (a cancellation's audit entry)."""
     if deployment.status not in (SENDING, PAUSED):
         return
-    template = compile_template(deployment.message or "")
-    email_credits = email_price(deployment)
-    totals = Totals()
-    tz = Company.get(deployment.company).timezone
-    reporting = reporting_for(deployment.company)
-    unquoted = 0
-    for recipient in Recipient.query(deployment.id, consistent_read=True):
-        unquoted += recipient.status == Delivery.QUEUED and recipient.quoted is None
-        recipient = _settled(
-            recipient,
-            template,
-            deployment.frozen_optout_text or None,
-            email_credits,
-            deployment.company,
-            tz,
-            deployment.gsm_substitute,
-            reporting,
-        )
-        totals.add(recipient)
-        if reporting is not None and settled_by_settlement(recipient):
-            reporting.add(recipient)
-    if reporting is not None:
-        reporting.flush()  # before the deployment is final: a failure here runs this settlement again
+    totals, unquoted = _settle_recipients(deployment)
     used = min(totals.used, deployment.reserved or 0)
     anomaly = _anomaly(unquoted, totals.used, deployment.reserved or 0)
     if anomaly:
@@ -308,6 +221,57 @@ def finish(
         refunded=returned,
         **{k: v for k, v in asdict(totals).items() if k != "used"},
     )
+
+
+def _settle_recipients(deployment: Deployment) -> tuple[Totals, int]:
+    """Give every recipient a final status and count them all; also how many queued ones no approval
+    quoted. Recipients are read projected; only those `_settled` would change are read whole (100 to a
+    BatchGetItem) and settled."""
+    reporting = reporting_for(deployment.company)
+    template = compile_template(deployment.message or "")
+    tz = Company.get(deployment.company).timezone
+    optout_text, credits = deployment.frozen_optout_text or None, email_price(deployment)
+    settle = (template, optout_text, credits, deployment.company, tz, deployment.gsm_substitute, reporting)
+    totals, unquoted, leftovers = Totals(), 0, []
+    for state in recipient_states(deployment.id):
+        unquoted += state.status == Delivery.QUEUED and state.quoted is None
+        if not _unsettled(state):
+            _count(totals, state, reporting)
+            continue
+        leftovers.append((deployment.id, state.msisdn))
+        if len(leftovers) == READ_BATCH:
+            _settle_whole(leftovers, settle, totals, reporting)
+            leftovers = []
+    _settle_whole(leftovers, settle, totals, reporting)
+    if reporting is not None:
+        reporting.flush()  # before the deployment is final: a failure here runs this settlement again
+    return totals, unquoted
+
+
+def _unsettled(state: RecipientState) -> bool:
+    """Whether `_settled` would change this recipient: no final status yet, no cost although it may
+    have reached the network, or a receipt its sender never counted."""
+    if state.status in (Delivery.QUEUED, Delivery.SENDING):
+        return True
+    if state.segments is None and (state.status == Delivery.UNKNOWN or state.receipt):
+        return True
+    return bool(state.receipt) and state.date_sent is None
+
+
+def _settle_whole(
+    keys: list[tuple[int, str]], settle: tuple, totals: Totals, reporting: Reports | None
+) -> None:
+    """Read the recipients of `keys` whole (one BatchGetItem), settle each (`_settled`, given the
+    arguments `settle`) and count it."""
+    for recipient in Recipient.batch_get(keys, consistent_read=True) if keys else ():
+        _count(totals, _settled(recipient, *settle), reporting)
+
+
+def _count(totals: Totals, recipient: Recipient | RecipientState, reporting: Reports | None) -> None:
+    """Count a settled recipient, and tell the company again of a status settlement writes."""
+    totals.add(recipient)
+    if reporting is not None and settled_by_settlement(recipient):
+        reporting.add(recipient)
 
 
 def _anomaly(unquoted: int, used: int, reserved: int) -> str:
@@ -383,8 +347,6 @@ def _settled(
         if not actions:
             return recipient
         changes = recipient.status in (Delivery.QUEUED, Delivery.SENDING)
-        if _counted_update(
-            recipient, actions, recipient.status, tally, extra, reporting if changes else None
-        ):
+        if counted_update(recipient, actions, recipient.status, tally, extra, reporting if changes else None):
             return Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
         recipient = Recipient.get(recipient.deployment, recipient.msisdn, consistent_read=True)
