@@ -91,3 +91,9 @@ def _restart(name: str, end: int, expires_at: int, ended_by: int = 0, ended_at: 
     except dynamodb.ConditionFailed:
         return False
     return True
+
+
+def give_back_span(name: str, start_ms: int, end_ms: int, expires_at: int) -> bool:
+    """Give the span [`start_ms`, `end_ms`) back to the timeline `name` if nothing was reserved after it;
+    whether it was given back."""
+    return _restart(name, start_ms, expires_at, ended_at=end_ms)

@@ -57,13 +57,24 @@ def test_sends_beyond_the_reservation_reserve_again(virtual):
     assert timeline.spans == [200, 100]
 
 
-def test_a_worker_far_behind_its_span_reserves_again_for_what_is_left(virtual):
+def test_a_worker_behind_its_span_sends_what_fits_in_it_and_reserves_again_for_the_rest(virtual):
     timeline = Timeline()
     pacer = pacing.Pacer(per_second=10, reserve=timeline)
-    pacer.wait(upcoming=50)
-    virtual["now"] += pacing.LATE_SECONDS + 0.5  # a gateway backing off
-    pacer.wait(upcoming=49)
-    assert timeline.spans == [5000, 4900]
+    pacer.wait(upcoming=50)  # the span [100, 105)
+    virtual["now"] += 2.5  # a gateway backing off
+    for left in range(49, 24, -1):
+        pacer.wait(upcoming=left)
+    assert timeline.spans == [5000] and virtual["now"] < 105  # 25 sends fit in [102.5, 105)
+    pacer.wait(upcoming=24)
+    assert timeline.spans == [5000, 2400]  # the other 24 go in a span of their own
+
+
+def test_a_span_the_worker_cannot_live_to_is_given_back(virtual):
+    given_back = []
+    pacer = pacing.Pacer(per_second=10, reserve=Timeline(wait=30.0), give_back=lambda: given_back.append(1))
+    with pytest.raises(pacing.Booked):
+        pacer.wait(upcoming=5, within=10.0)
+    assert given_back == [1] and virtual["slept"] == []
 
 
 def test_an_idle_pacer_does_not_save_up_a_burst(virtual):

@@ -18,7 +18,6 @@ from chalicelib.models import counters
 DEFAULT_RATE = 20
 EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
 TIMELINE_KEPT_SECONDS = 86_400  # an idle sender's timeline goes (DynamoDB TTL)
-LATE_SECONDS = 2.0  # a worker further behind its reserved span than this reserves again for what is left
 
 # Reserves `span_ms` of the sender's timeline: the seconds from now until the span starts.
 Reserve = Callable[[int], float]
@@ -28,48 +27,58 @@ class Pacer:
     """One worker's sends through one sender id: inside the spans it reserved of the sender's timeline,
     and never closer together than the rate allows."""
 
-    def __init__(self, per_second: float, reserve: Reserve) -> None:
+    def __init__(
+        self, per_second: float, reserve: Reserve, give_back: Callable[[], None] = lambda: None
+    ) -> None:
+        self.per_second = per_second
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.reserve = reserve
-        self.next_at = time.monotonic()  # the worker's own sends: one interval apart at least
-        self.slot = self.next_at  # the next reserved moment
-        self.slots = 0  # reserved moments left
+        self.give_back = give_back  # the span last reserved, unused: back to the timeline if it is last
+        self.next_at = time.monotonic()  # the next moment a send may go: the reserved one, or later
+        self.end = self.next_at  # where the reserved span ends: no send of this worker goes past it
 
     def wait(self, upcoming: int = 1, within: float = math.inf) -> None:
-        """Sleep until the next send may go. When the reserved moments are used up, or the worker is more
-        than LATE_SECONDS behind them, reserve a span for the `upcoming` sends it expects to make.
+        """Sleep until the next send may go. When it would not fit in the reserved span (used up, or the
+        worker fell behind it), reserve a span for the `upcoming` sends it expects to make.
         Raises Booked, sleeping not, if that is more than `within` seconds away."""
         if not self.interval:
             return
         now = time.monotonic()
-        if self.slots <= 0 or now - self.slot > LATE_SECONDS:
+        at = max(self.next_at, now)
+        if at + self.interval > self.end + 1e-6:
             count = max(1, upcoming)
-            self.slot = now + self.reserve(math.ceil(count * self.interval * 1000))
-            self.slots = count
-        at = max(self.slot, self.next_at)
+            start = now + self.reserve(math.ceil(count * 1000 / self.per_second))
+            at, self.end = max(start, self.next_at), start + count * self.interval
         if at - now > within:
-            self.slots = 0  # the span goes unused: this invocation cannot live to it
+            self.end = now  # the span goes unused: this invocation cannot live to it
+            self.give_back()
             raise Booked(at - now)
         if at > now:
             time.sleep(at - now)
-        self.next_at = max(at, now) + self.interval
-        self.slot += self.interval
-        self.slots -= 1
+        self.next_at = at + self.interval
 
 
 def sender_pacer(company: int, sender: str, per_second: float) -> Pacer:
     """A pacer on the timeline of one company's sender (an SMS sender id, or its email)."""
     name = f"pace#{company}#{sender}"
     idle = True  # the timeline lay idle when this worker last reserved: it likely does again
+    last = (0, 0)  # the span this worker last reserved: its start and end, epoch ms
 
     def reserve(span_ms: int) -> float:
-        nonlocal idle
+        nonlocal idle, last
         now_ms = clock.epoch_ms()
-        kept_until = now_ms // 1000 + TIMELINE_KEPT_SECONDS
-        start_ms, idle = counters.reserve_span(name, span_ms, now_ms, kept_until, idle)
+        start_ms, idle = counters.reserve_span(name, span_ms, now_ms, _kept_until(now_ms), idle)
+        last = (start_ms, start_ms + span_ms)
         return (start_ms - now_ms) / 1000
 
-    return Pacer(per_second, reserve)
+    def give_back() -> None:
+        counters.give_back_span(name, *last, _kept_until(clock.epoch_ms()))
+
+    return Pacer(per_second, reserve, give_back)
+
+
+def _kept_until(now_ms: int) -> int:
+    return now_ms // 1000 + TIMELINE_KEPT_SECONDS
 
 
 def still_to_come(senders: list[str]) -> list[int]:
