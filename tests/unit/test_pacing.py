@@ -57,16 +57,18 @@ def test_sends_beyond_the_reservation_reserve_again(virtual):
     assert timeline.spans == [200, 100]
 
 
-def test_a_worker_behind_its_span_sends_what_fits_in_it_and_reserves_again_for_the_rest(virtual):
+def test_a_worker_behind_its_span_sends_at_most_late_seconds_past_it_then_reserves_again(virtual):
     timeline = Timeline()
     pacer = pacing.Pacer(per_second=10, reserve=timeline)
     pacer.wait(upcoming=50)  # the span [100, 105)
     virtual["now"] += 2.5  # a gateway backing off
-    for left in range(49, 24, -1):
-        pacer.wait(upcoming=left)
-    assert timeline.spans == [5000] and virtual["now"] < 105  # 25 sends fit in [102.5, 105)
-    pacer.wait(upcoming=24)
-    assert timeline.spans == [5000, 2400]  # the other 24 go in a span of their own
+    moments = []
+    while len(timeline.spans) == 1:
+        pacer.wait(upcoming=49 - len(moments))
+        moments.append(virtual["now"])
+    last_in_span = moments[-2]
+    assert len(moments) - 1 == 30 and last_in_span <= 105 + pacing.LATE_SECONDS  # 102.5 to 105.4
+    assert timeline.spans == [5000, 1900]  # the other 19 in a span of their own
 
 
 def test_a_span_the_worker_cannot_live_to_is_given_back(virtual):
