@@ -57,18 +57,22 @@ def test_sends_beyond_the_reservation_reserve_again(virtual):
     assert timeline.spans == [200, 100]
 
 
-def test_a_worker_behind_its_span_sends_at_most_late_seconds_past_it_then_reserves_again(virtual):
+def test_a_worker_that_stopped_for_longer_than_late_seconds_reserves_again_for_the_rest(virtual):
     timeline = Timeline()
     pacer = pacing.Pacer(per_second=10, reserve=timeline)
     pacer.wait(upcoming=50)  # the span [100, 105)
-    virtual["now"] += 2.5  # a gateway backing off
-    moments = []
-    while len(timeline.spans) == 1:
-        pacer.wait(upcoming=49 - len(moments))
-        moments.append(virtual["now"])
-    last_in_span = moments[-2]
-    assert len(moments) - 1 == 30 and last_in_span <= 105 + pacing.LATE_SECONDS  # 102.5 to 105.4
-    assert timeline.spans == [5000, 1900]  # the other 19 in a span of their own
+    virtual["now"] += pacing.LATE_SECONDS + 0.2  # a gateway backing off
+    pacer.wait(upcoming=49)
+    assert timeline.spans == [5000, 4900]
+
+
+def test_a_worker_merely_slower_than_the_rate_sends_its_span_without_reserving_again(virtual):
+    timeline = Timeline()
+    pacer = pacing.Pacer(per_second=10, reserve=timeline)
+    for left in range(50, 0, -1):
+        pacer.wait(upcoming=left)
+        virtual["now"] += 0.15  # each SMS takes the gateway 150 ms: 50 sends take 7.5 s of a 5 s span
+    assert timeline.spans == [5000]
 
 
 def test_a_span_the_worker_cannot_live_to_is_given_back(virtual):

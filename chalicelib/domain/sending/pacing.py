@@ -18,9 +18,10 @@ from chalicelib.models import counters
 DEFAULT_RATE = 20
 EMAIL_PACE = "@email"  # the email channel's pacer key: no SMS sender id holds an @
 TIMELINE_KEPT_SECONDS = 86_400  # an idle sender's timeline goes (DynamoDB TTL)
-# How far past its reserved span a worker slower than the rate may still send what it reserved (while
-# another worker's span may have begun: a burst of at most this many seconds' worth); later, it reserves
-# again for what is left. Each chunk's first send reserves anew, so a slow worker rarely comes to it.
+# A worker that stopped sending for longer than this (a gateway backing off, a slow call) gives up what
+# is left of its span and reserves again, rather than send its reserved sends late, over the spans other
+# workers reserved since. One merely slower than the rate goes on: its last sends of a span go beside the
+# next span's, and workers that cannot keep the rate alone keep it together.
 LATE_SECONDS = 0.5
 
 # Reserves `span_ms` of the sender's timeline: the seconds from now until the span starts.
@@ -39,23 +40,22 @@ class Pacer:
         self.reserve = reserve
         self.give_back = give_back  # the span last reserved, unused: back to the timeline if it is last
         self.next_at = time.monotonic()  # the next moment a send may go: the reserved one, or later
-        self.end = self.next_at  # where the reserved span ends
         self.slots = 0  # the sends reserved and not yet made
 
     def wait(self, upcoming: int = 1, within: float = math.inf) -> None:
-        """Sleep until the next send may go. When the reserved sends are used up, or the worker fell more
-        than LATE_SECONDS behind its span, reserve a span for the `upcoming` sends it expects to make.
+        """Sleep until the next send may go. When the reserved sends are used up, or the worker stopped for
+        more than LATE_SECONDS past its next moment, reserve a span for the `upcoming` sends it expects.
         Raises Booked, sleeping not, if that is more than `within` seconds away."""
         if not self.interval:
             return
         now = time.monotonic()
         at = max(self.next_at, now)
-        if self.slots <= 0 or at + self.interval > self.end + LATE_SECONDS + 1e-6:
+        if self.slots <= 0 or now - self.next_at > LATE_SECONDS:
             count = max(1, upcoming)
             start = now + self.reserve(math.ceil(count * 1000 / self.per_second))
-            at, self.end, self.slots = max(start, self.next_at), start + count * self.interval, count
+            at, self.slots = max(start, self.next_at), count
         if at - now > within:
-            self.end, self.slots = now, 0  # the span goes unused: this invocation cannot live to it
+            self.slots = 0  # the span goes unused: this invocation cannot live to it
             self.give_back()
             raise Booked(at - now)
         if at > now:
