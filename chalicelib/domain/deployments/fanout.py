@@ -25,6 +25,8 @@ CHUNK_BYTES = 220_000  # an SQS message holds 256 KiB: the texts and the recipie
 
 
 FANOUT_PAGE = 2000
+PERSONAL = ("channel", "number", "campaign", "first_name", "last_name", "email", "message")
+CHUNKED = ("deployment", "msisdn", *PERSONAL, "fields")  # what a chunk carries of a recipient: all it reads
 
 
 def fan_out(step: queue_messages.FanOut) -> None:
@@ -79,6 +81,7 @@ def _queued(deployment_id: int, after: str, until: str | None) -> list[Recipient
         filter_condition=(Recipient.status == Delivery.QUEUED) & Recipient.quoted.exists(),
         consistent_read=True,
         page_size=FANOUT_PAGE,
+        attributes_to_get=list(CHUNKED),
     ):
         if until is not None and recipient.msisdn > until:
             break
@@ -138,7 +141,7 @@ def _chunk(deployment: Deployment, round_: int, values: list[dict[str, Any]]) ->
 
 def _values(recipient: Recipient) -> dict[str, Any]:
     values: dict[str, Any] = {"msisdn": recipient.msisdn}
-    for name in ("channel", "number", "campaign", "first_name", "last_name", "email", "message"):
+    for name in PERSONAL:
         if getattr(recipient, name):
             values[name] = getattr(recipient, name)
     if recipient.fields:
