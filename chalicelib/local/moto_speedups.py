@@ -11,7 +11,9 @@ a JSON template is read as JSON first (a tenth of the time; the same dict for in
 PyYAML and JSON differ on a few spellings such as `1e3`); an update expression is
 parsed once per distinct text (moto parses it twice a write, only reads the tree and copies it before
 validating); and its tree walker decides which nodes it processes once per node type, not once per
-node. And DynamoDB requests are served one at a time, as atomic as DynamoDB's.
+node. Its response serializer looks up each member of a dict result under up to a dozen spellings it
+derives anew for every member of every item; for a dict those spellings depend only on the member's shape,
+so they are derived once a shape. And DynamoDB requests are served one at a time, as atomic as DynamoDB's.
 Installed by the embedded stack, the tests and the benchmarks.
 """
 
@@ -54,6 +56,7 @@ def install() -> None:
     _install_json_templates()
     _install_update_expression_cache()
     _install_one_request_at_a_time()
+    _install_member_spellings_cache()
     _installed = True
 
 
@@ -71,6 +74,34 @@ def _install_one_request_at_a_time() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action
+
+
+def _install_member_spellings_cache() -> None:
+    """moto's picker of a result's member, with the spellings it tries for a dict derived once per member
+    shape: for a dict they depend on the shape (its name, serialization and parent) and the key alone."""
+    from moto.core.serialize import MISSING, XFormedAttributePicker
+    from moto.core.utils import get_value
+
+    original = XFormedAttributePicker.__call__
+    spellings: dict[tuple[int, int, str], tuple[Any, Any, tuple[str, ...]]] = {}
+
+    def pick(self: Any, context: Any) -> Any:
+        obj, shape = context.obj, context.shape
+        if type(obj) is not dict or self.response_transformers:
+            return original(self, context)
+        parent = getattr(shape, "parent", None)
+        key = (id(shape), id(parent), context.key)
+        known = spellings.get(key)
+        if known is None:  # the shape and its parent are kept, so their ids are not reused
+            known = spellings[key] = (shape, parent, tuple(self.get_possible_keys(context)))
+        for spelling in known[2]:  # a dotted spelling is a path; any other is one of the dict's keys
+            value = get_value(obj, spelling, MISSING) if "." in spelling else obj.get(spelling, MISSING)
+            if value is not MISSING:
+                return value
+        return None
+
+    pick.__wrapped__ = original  # type: ignore[attr-defined]
+    XFormedAttributePicker.__call__ = pick
 
 
 def _install_update_expression_cache() -> None:

@@ -162,3 +162,69 @@ def test_racing_transactions_and_their_rollbacks_lose_no_committed_write(table):
     for thread in threads:
         thread.join()
     assert table.get_item(TableName=TABLE, Key=account)["Item"]["n"] == {"N": "980"}
+
+
+def _every_kind_of_answer(dynamodb, sqs, s3) -> None:
+    """DynamoDB, SQS and S3 answers of every shape this stack's code reads, an error among them."""
+    typed = {
+        "p": {"S": "typed"},
+        "r": {"S": "01"},
+        "b": {"B": b"\x00\xff"},
+        "bs": {"BS": [b"\x01", b"\x02"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "ss": {"SS": ["x", "y"]},
+        "m": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}, {"M": {}}]}}},
+    }
+    key = {"p": {"S": "typed"}, "r": {"S": "01"}}
+    dynamodb.put_item(TableName=TABLE, Item=typed, ReturnConsumedCapacity="TOTAL")
+    dynamodb.get_item(TableName=TABLE, Key=key)
+    dynamodb.get_item(TableName=TABLE, Key={"p": {"S": "none"}, "r": {"S": "01"}})
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="p = :p",
+        ExpressionAttributeValues={":p": {"S": "a"}},
+        Limit=2,
+    )
+    dynamodb.scan(TableName=TABLE, Limit=3, ReturnConsumedCapacity="INDEXES")
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "7"}},
+        ReturnValues="ALL_NEW",
+    )
+    dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [key]}})
+    check = {"TableName": TABLE, "Key": key, "ConditionExpression": "attribute_not_exists(p)"}
+    with contextlib.suppress(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[{"ConditionCheck": check}])
+    dynamodb.describe_table(TableName=TABLE)
+    queue = sqs.create_queue(QueueName="speedup-queue")["QueueUrl"]
+    attributes = {"k": {"DataType": "String", "StringValue": "v"}}
+    sqs.send_message(QueueUrl=queue, MessageBody="one", MessageAttributes=attributes)
+    sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"], AttributeNames=["All"])
+    s3.create_bucket(Bucket="speedup-bucket", CreateBucketConfiguration={"LocationConstraint": "af-south-1"})
+    s3.put_object(Bucket="speedup-bucket", Key="a.csv", Body=b"x")
+    s3.list_objects_v2(Bucket="speedup-bucket")
+
+
+def test_answers_are_serialized_exactly_as_moto_serializes_them(table, monkeypatch):
+    """The spellings of a dict result's members, derived once a shape, are the ones moto derives each time:
+    every answer is serialized by both, from the same result."""
+    from moto.core.responses import BaseResponse
+    from moto.core.serialize import XFormedAttributePicker
+
+    fast_pick, serialized = XFormedAttributePicker.__call__, BaseResponse.serialized
+    pairs = []
+
+    def both(response, result):
+        answer = serialized(response, result)
+        with monkeypatch.context() as moto_own:
+            moto_own.setattr(XFormedAttributePicker, "__call__", fast_pick.__wrapped__)
+            own = serialized(response, result)
+        pairs.append(((answer[0], answer[2]), (own[0], own[2])))  # the headers gain a request id later
+        return answer
+
+    monkeypatch.setattr(BaseResponse, "serialized", both)
+    _every_kind_of_answer(table, *(boto3.client(name, region_name="af-south-1") for name in ("sqs", "s3")))
+    assert len(pairs) >= 12
+    assert [fast for fast, _ in pairs] == [own for _, own in pairs]
