@@ -87,3 +87,20 @@ def test_a_chunk_handed_back_gives_its_unused_span_back_to_the_timeline(
     run_send_worker(chunks)
     assert abs(sent_at[0][1] - 2_000) < 1e-6  # its turn came when the other worker's booking ended
     assert {r.status for r in Recipient.query(deployment_id)} == {Delivery.SENT}
+
+
+def test_a_worker_that_stopped_alone_does_not_wait_out_its_own_span(
+    api, tenants, at_time, captured, virtual_time, timed_gateway
+):
+    """One gateway call of 0.7 s in a one-chunk deployment: the worker gives the rest of its span back
+    and starts again at once, rather than queue behind the 100 sends' span it reserved for itself."""
+    sent_at, slow = timed_gateway
+    acme, _ = tenants
+    at_rate(acme, RATE)
+    _, chunks = chunks_of(api, acme, NUMBERS[:25], captured)
+    slow[3] = 0.7
+    started = virtual_time["t"]
+    run_send_worker(chunks)
+    assert len(sent_at) == 25
+    assert sent_at[-1][1] - started < 24 / RATE + 0.7 + 0.1  # not the 1.25 s span again
+    assert most_in_one_second([m for _, m in sent_at]) <= RATE

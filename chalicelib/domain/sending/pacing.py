@@ -38,7 +38,7 @@ class Pacer:
         self.per_second = per_second
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.reserve = reserve
-        self.give_back = give_back  # the span last reserved, unused: back to the timeline if it is last
+        self.give_back = give_back  # the rest of the span last reserved: back to the timeline if it is last
         self.next_at = time.monotonic()  # the next moment a send may go: the reserved one, or later
         self.slots = 0  # the sends reserved and not yet made
 
@@ -51,6 +51,8 @@ class Pacer:
         now = time.monotonic()
         at = max(self.next_at, now)
         if self.slots <= 0 or now - self.next_at > LATE_SECONDS:
+            if self.slots > 0:
+                self.give_back()  # it stopped: the rest of its span goes back, if nothing came after it
             count = max(1, upcoming)
             start = now + self.reserve(math.ceil(count * 1000 / self.per_second))
             at, self.slots = max(start, self.next_at), count
@@ -78,7 +80,10 @@ def sender_pacer(company: int, sender: str, per_second: float) -> Pacer:
         return (start_ms - now_ms) / 1000
 
     def give_back() -> None:
-        counters.give_back_span(name, *last, _kept_until(clock.epoch_ms()))
+        now_ms = clock.epoch_ms()
+        start_ms, end_ms = last
+        if end_ms > now_ms:  # what is left of it, from now (all of it, if it has not begun)
+            counters.give_back_span(name, max(start_ms, now_ms), end_ms, _kept_until(now_ms))
 
     return Pacer(per_second, reserve, give_back)
 
