@@ -1,7 +1,7 @@
-"""Pacing: every worker sending for one sender id together stays within the sender's messages-per-second
+"""Pacing: every worker sending for one sender id together keeps to the sender's messages-per-second
 limit. The sender's time is one timeline all workers share: a worker reserves a span of it for the sends
-it is about to make (one write), then sends at the whole rate inside its span, so that a deployment which
-fits in one chunk goes at its sender's rate and two at once share it."""
+it is about to make (one write), then sends at the whole rate from the span's start, so that a deployment
+which fits in one chunk goes at its sender's rate and two at once take turns."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ Reserve = Callable[[int], float]
 
 
 class Pacer:
-    """One worker's sends through one sender id: inside the spans it reserved of the sender's timeline,
-    and never closer together than the rate allows."""
+    """One worker's sends through one sender id: from the start of the spans it reserved of the sender's
+    timeline, and never closer together than the rate allows."""
 
     def __init__(
         self, per_second: float, reserve: Reserve, give_back: Callable[[], None] = lambda: None

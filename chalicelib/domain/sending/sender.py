@@ -80,7 +80,9 @@ class Sender(SendWrites):
         honours = chunk.marketing if chunk.honours_optouts is None else chunk.honours_optouts
         key = (chunk.company, chunk.deployment)
         reads = ChunkOptouts(chunk.company, chunk.sender or None)
-        to_come = pacing.still_to_come([channel_of(r) for r in chunk.recipients])
+        to_come = pacing.still_to_come(
+            [pacing.pace_key(chunk.sender, channel_of(r)) for r in chunk.recipients]
+        )
         for start in range(0, len(chunk.recipients), GROUP):
             group = chunk.recipients[start : start + GROUP]
             if chunk.marketing and not all(
