@@ -36,6 +36,8 @@ def handle(event: SQSEvent) -> dict:
         except Exception:
             worker.flush()  # statuses of what was already sent must not be lost with the record
             raise
+        finally:
+            worker.release_pace()  # what it reserved for recipients it skipped or left goes back
 
     result = process(event, "send", run, _give_up)
     worker.flush()

@@ -11,6 +11,7 @@ from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models import counters
 from chalicelib.models.companies import Company
 from chalicelib.models.deployments import Message, Recipient
+from tests.factories import create_optout
 from tests.sqs_events import LambdaContext, chunks_of, run_send_worker
 
 NUMBERS = [f"2782{n:07d}" for n in range(30)]
@@ -154,3 +155,45 @@ def test_api_messages_whose_turn_comes_too_late_go_back_on_the_queue_unsent(
     (handed_back,) = captured.take(queue_messages.SendMessages)
     assert sorted(handed_back.ids) == sorted(batch_of.ids) and queue_delays[-1] == 900
     assert collections.Counter(m.status for m in Message.query(acme.id)) == {"sent": 5, "queued": 5}
+
+
+def test_what_a_chunk_reserved_for_recipients_it_skipped_goes_back_to_the_timeline(
+    api, tenants, gateway, at_time, captured, virtual_time, timed_gateway
+):
+    """Half a chunk's recipients opted out since its fan-out: its worker reserved their sends too, and
+    gives them back, so the sender's next deployment starts when the sends made end, not the span."""
+    acme, _ = tenants
+    at_rate(acme, RATE)
+    _, first = chunks_of(api, acme, NUMBERS[:20], captured)
+    for number in NUMBERS[10:20]:  # after the fan-out: the first send reserved for all twenty
+        create_optout(acme.id, number)
+    _, second = chunks_of(api, acme, NUMBERS[20:30], captured)
+    started = virtual_time["t"]
+    run_send_worker(first)
+    virtual_time["t"] = started  # the second worker began at the same moment
+    run_send_worker(second)
+    first_sends = [m for n, m in timed_gateway if n in NUMBERS[:20]]
+    second_sends = [m for n, m in timed_gateway if n in NUMBERS[20:30]]
+    assert len(first_sends) == 10 and len(second_sends) == 10
+    assert min(second_sends) - started < 10 / RATE + 0.05  # after the ten sent, not the twenty reserved
+    assert most_in_one_second([m for _, m in timed_gateway]) <= RATE
+
+
+def test_a_span_that_cannot_be_given_back_fails_no_record(
+    api, tenants, gateway, at_time, captured, virtual_time, timed_gateway, monkeypatch
+):
+    acme, _ = tenants
+    at_rate(acme, RATE)
+    deployment_id, chunks = chunks_of(api, acme, NUMBERS[:20], captured)
+    for number in NUMBERS[10:20]:
+        create_optout(acme.id, number)
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("DynamoDB is unreachable")
+
+    monkeypatch.setattr(counters, "give_back_span", unreachable)
+    assert run_send_worker(chunks) == {"batchItemFailures": []}
+    assert collections.Counter(r.status for r in Recipient.query(deployment_id)) == {
+        Delivery.SENT: 10,
+        Delivery.OPTED_OUT: 10,
+    }

@@ -65,6 +65,13 @@ class Pacer:
         self.next_at = at + self.interval
         self.slots -= 1
 
+    def release(self) -> None:
+        """Give back what is left of the span this worker reserved and will not use (recipients skipped,
+        a pause, an invocation's end): back to the timeline if nothing was reserved after it."""
+        if self.slots > 0:
+            self.slots = 0
+            self.give_back()
+
 
 def sender_pacer(company: int, sender: str, per_second: float) -> Pacer:
     """A pacer on the timeline of one company's sender (an SMS sender id, or its email)."""

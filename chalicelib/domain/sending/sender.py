@@ -32,6 +32,7 @@ from chalicelib.domain.sending.optout_reads import ChunkOptouts, asks_tokens
 from chalicelib.domain.sending.outgoing import channel_of, erased, for_message, for_recipient, unreachable
 from chalicelib.domain.sending.writes import Result
 from chalicelib.domain.stats import tally
+from chalicelib.log import logger
 from chalicelib.models import sends
 from chalicelib.models.companies import Company, no_erased_optouts
 from chalicelib.models.deployments import Bulk, Deployment, Message, Recipient, recipient_key
@@ -374,6 +375,15 @@ class Sender(SendWrites):
         """Numbers claimed in the last claim transaction that have no status yet."""
         done = {sends.claim_name(u) for u in self.pending.updates}
         return {c for c in self._last_claimed if c not in done}
+
+    def release_pace(self) -> None:
+        """Give each sender's timeline back what this worker reserved and did not send. Only a pace is at
+        stake (a span kept makes later sends wait, never go faster), so a failure is logged, not raised."""
+        for (company, sender), pacer in self.pacers.items():
+            try:
+                pacer.release()
+            except Exception as error:  # the record's sends are done: its pace is not worth failing it
+                logger.warning("a span was not given back", company=company, sender=sender, error=str(error))
 
     def _pacer(self, company: Company, sender: str, rate: int | None = None) -> pacing.Pacer:
         """The pace of one sender (an SMS sender id, or pacing.EMAIL_PACE for the company's email)."""
