@@ -1,9 +1,9 @@
 import secrets
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
 
-from chalicelib.models import dynamodb
-from chalicelib.models.base import CONFLICT_RETRIES, BaseModel, table_meta
+from chalicelib.models.base import CONFLICT_RETRIES, BaseModel, condition_failed, table_meta
 
 
 class Counter(BaseModel):
@@ -57,38 +57,25 @@ def reserve_span(name: str, span_ms: int, now_ms: int, expires_at: int, idle: bo
 
 def _extend(name: str, span_ms: int, expires_at: int) -> int:
     """Add `span_ms` to the timeline's end: the new end."""
-    added = dynamodb.update(
-        TableName=Counter.Meta.table_name,
-        Key={"name": {"S": name}},
-        UpdateExpression="ADD #value :span SET expires_at = :expires",
-        ExpressionAttributeNames={"#value": "value"},
-        ExpressionAttributeValues={":span": {"N": str(span_ms)}, ":expires": {"N": str(expires_at)}},
-        ReturnValues="ALL_NEW",
-    )
-    return int(added["Attributes"]["value"]["N"])
+    counter = Counter(name=name)
+    counter.update(actions=[Counter.value.add(span_ms), Counter.expires_at.set(expires_at)])
+    return int(counter.value)
 
 
 def _restart(name: str, end: int, expires_at: int, ended_by: int = 0, ended_at: int | None = None) -> bool:
     """Set the timeline's end to `end` if its end is exactly `ended_at`, or (without `ended_at`) if it
     has none or it is at most `ended_by`; whether it was set."""
     if ended_at is None:
-        condition, bound = "attribute_not_exists(#value) OR #value <= :bound", ended_by
+        condition = Counter.value.does_not_exist() | (Counter.value <= ended_by)
     else:
-        condition, bound = "#value = :bound", ended_at
+        condition = Counter.value == ended_at
     try:
-        dynamodb.update(
-            TableName=Counter.Meta.table_name,
-            Key={"name": {"S": name}},
-            UpdateExpression="SET #value = :end, expires_at = :expires",
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#value": "value"},
-            ExpressionAttributeValues={
-                ":end": {"N": str(end)},
-                ":expires": {"N": str(expires_at)},
-                ":bound": {"N": str(bound)},
-            },
+        Counter(name=name).update(
+            actions=[Counter.value.set(end), Counter.expires_at.set(expires_at)], condition=condition
         )
-    except dynamodb.ConditionFailed:
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
         return False
     return True
 
