@@ -17,7 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from chalicelib.domain.rules.lifecycle import Delivery
 from chalicelib.models import dynamodb
 from chalicelib.models.base import BaseModel, table_meta
-from chalicelib.models.expressions import key
+from chalicelib.models.expressions import key, plain
 from chalicelib.models.leases import Lease
 
 
@@ -272,7 +272,7 @@ def recipient_states(deployment: int) -> Iterator[RecipientState]:
 
 
 def _state(deployment: int, item: dict[str, Any]) -> RecipientState:
-    numbers = {name: int(item[name]["N"]) for name in _STATE_NUMBERS if "N" in item.get(name, {})}
-    texts = {name: item[name]["S"] for name in _STATE_TEXTS if "S" in item.get(name, {})}
-    texts.setdefault("status", Delivery.QUEUED.value)
-    return RecipientState(deployment, item["msisdn"]["S"], **texts, **numbers)
+    values = plain(item)
+    known = {name: values[name] for name in (*_STATE_NUMBERS, *_STATE_TEXTS) if values.get(name) is not None}
+    known.setdefault("status", Delivery.QUEUED.value)
+    return RecipientState(deployment, values["msisdn"], **known)
